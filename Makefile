@@ -1,0 +1,130 @@
+# fhirwall: build, test, fuzz, bench and demo.
+#
+#   make               build every module (.so) against Debian's nginx-dev
+#   make test          everything the CI runs: modules, unit tests, t/ suite
+#   make demo          build, then start the demo gateway on localhost
+#   make NGINX_SRC=/path/to/nginx-1.x.y      build against another nginx
+#   make static NGINX_SRC=/path/to/nginx-1.x.y   nginx with the modules in
+#   make SANITIZE=1 test                     ASan + UBSan build and run
+#   make WERROR=1      warnings are errors (the CI does this)
+
+NGINX_SRC   ?= /usr/share/nginx/src
+NGINX_BIN   ?= /usr/sbin/nginx
+SANITIZE    ?= 0
+WERROR      ?= 0
+CC          ?= cc
+
+ROOT        := $(abspath .)
+BUILD       ?= $(ROOT)/build$(if $(filter 1,$(SANITIZE)),-asan,)
+NGX_BUILD   := $(BUILD)/nginx
+MODDIR      := $(BUILD)/modules
+MODULES     ?= jwt fhir webhook ratelimit audit
+PRESENT     := $(foreach m,$(MODULES),$(if $(wildcard modules/$(m)/config),$(m)))
+SO          := $(foreach m,$(PRESENT),$(MODDIR)/ngx_http_fw_$(m)_module.so)
+
+FW_CFLAGS   := -g -O2 -Wall -Wextra -Wno-unused-parameter \
+               -Wpointer-arith -Wshadow -Wstrict-prototypes
+ifeq ($(WERROR),1)
+FW_CFLAGS   += -Werror
+endif
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer
+ifeq ($(SANITIZE),1)
+NGX_CC_OPT  := $(SAN_FLAGS) -DNGX_DEBUG_PALLOC=1
+NGX_LD_OPT  := $(SAN_FLAGS)
+UNIT_SAN    := $(SAN_FLAGS)
+endif
+
+SRC_DEPS    := config build-aux/fw_module $(wildcard common/*.[ch]) \
+               $(wildcard modules/*/config modules/*/*.[ch])
+
+.PHONY: all modules unit test t check-load deps demo demo-stop bench \
+        fuzz fuzz-smoke static clean lint
+
+all: modules
+
+modules: $(SO)
+
+$(NGX_BUILD)/Makefile: $(SRC_DEPS)
+	@tools/build-modules configure "$(NGINX_SRC)" "$(NGX_BUILD)" \
+	    "$(PRESENT)" "$(NGX_CC_OPT)" "$(NGX_LD_OPT)" "$(WERROR)"
+
+$(SO): $(NGX_BUILD)/Makefile $(SRC_DEPS)
+	@tools/build-modules make "$(NGINX_SRC)" "$(NGX_BUILD)" "$(PRESENT)"
+	@mkdir -p $(MODDIR)
+	@cp $(NGX_BUILD)/objs/ngx_http_fw_*_module.so $(MODDIR)/
+
+static:
+	@tools/build-modules static "$(NGINX_SRC)" "$(BUILD)/static" \
+	    "$(PRESENT)" "$(NGX_CC_OPT)" "$(NGX_LD_OPT)" "$(WERROR)"
+
+# ---------------------------------------------------------------- unit tests
+# modules/<m>/unit/test_*.c link with the plain-C cores of <m> (every
+# modules/<m>/*.c that is not nginx glue) and of common/.
+
+CORE_COMMON := $(filter-out common/ngx_%,$(wildcard common/*.c))
+UNIT_LIBS   := -lcmocka -lcrypto -ljansson -lm
+UNIT_SRCS   := $(wildcard common/unit/test_*.c modules/*/unit/test_*.c)
+UNIT_BINS   := $(patsubst %.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+
+core_of = $(if $(filter common/%,$(1)),,$(filter-out \
+    $(dir $(patsubst %/,%,$(dir $(1))))ngx_%,\
+    $(wildcard $(dir $(patsubst %/,%,$(dir $(1))))*.c)))
+
+.SECONDEXPANSION:
+$(BUILD)/unit/%: %.c $$(call core_of,%.c) $(CORE_COMMON) \
+                 $(wildcard common/*.h modules/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(FW_CFLAGS) $(UNIT_SAN) -Icommon -I$(dir $(patsubst %/,%,$(dir $<))) \
+	    -o $@ $< $(call core_of,$<) $(CORE_COMMON) $(UNIT_LIBS)
+
+unit: $(UNIT_BINS)
+	@tools/run-unit $(UNIT_BINS)
+
+# ------------------------------------------------------------------ t/ suite
+
+t: modules
+	@FW_MODDIR=$(MODDIR) FW_SANITIZE=$(SANITIZE) tools/run-tests
+
+check-load: modules
+	@FW_MODDIR=$(MODDIR) tools/check-load $(PRESENT)
+
+test: modules unit check-load t
+
+deps:
+	@tools/install-deps
+
+# ------------------------------------------------------------------- fuzzing
+
+FUZZ_SRCS   := $(wildcard fuzz/*_fuzz.c)
+FUZZ_BINS   := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_TIME   ?= 20
+
+$(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c $(CORE_COMMON) \
+                      $$(wildcard modules/$$(firstword $$(subst _, ,$$*))/*.c)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
+	    -Imodules/$(firstword $(subst _, ,$*)) -o $@ $< $(CORE_COMMON) \
+	    $(filter-out modules/%/ngx_%,$(wildcard \
+	        modules/$(firstword $(subst _, ,$*))/*.c)) -lcrypto -ljansson -lm
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	@tools/run-fuzz $(FUZZ_TIME) $(FUZZ_BINS)
+
+# ---------------------------------------------------------- bench and demo
+
+bench: modules
+	@FW_MODDIR=$(MODDIR) bench/run
+
+demo: deps modules
+	@FW_MODDIR=$(MODDIR) tools/demo start
+
+demo-stop:
+	@tools/demo stop
+
+lint:
+	@tools/check-style
+
+clean:
+	rm -rf build build-asan t/servroot*

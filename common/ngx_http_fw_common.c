@@ -1,0 +1,283 @@
+/*
+ * fhirwall: nginx glue shared by the modules.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_fw_common.h"
+
+
+ngx_conf_enum_t  ngx_http_fw_error_formats[] = {
+    { ngx_string("problem"), FW_FORMAT_PROBLEM },
+    { ngx_string("fhir"), FW_FORMAT_FHIR },
+    { ngx_string("text"), FW_FORMAT_TEXT },
+    { ngx_null_string, 0 }
+};
+
+
+ngx_int_t
+ngx_http_fw_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_uint_t format, const char *code, const char *diag)
+{
+    ngx_str_t  s;
+
+    s.data = (u_char *) diag;
+    s.len = diag ? ngx_strlen(diag) : 0;
+
+    return ngx_http_fw_send_error_str(r, status, format, code, &s);
+}
+
+
+ngx_int_t
+ngx_http_fw_send_error_str(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_uint_t format, const char *code, ngx_str_t *diag)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    const char   *type;
+    ngx_chain_t   out;
+
+    if (r != r->main) {
+        /* auth_request and other subrequests: the parent decides */
+        return status;
+    }
+
+    if (r->header_sent) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "fhirwall: error %ui after the header was sent",
+                      status);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    len = fw_error_body(NULL, 0, (int) format, (unsigned) status, code,
+                        diag->data, diag->len);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last += fw_error_body(b->pos, len, (int) format, (unsigned) status,
+                             code, diag->data, diag->len);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    type = fw_format_content_type((int) format);
+
+    r->headers_out.status = status;
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+
+    return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_fw_set_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            h[i].value = *value;
+            return NGX_OK;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->value = *value;
+    h->lowcase_key = NULL;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_fw_set_request_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            /* a zero hash hides the header from proxy_pass and others */
+            h[i].hash = 0;
+        }
+    }
+
+    if (value == NULL) {
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key = *name;
+    h->value = *value;
+
+    h->lowcase_key = ngx_pnalloc(r->pool, name->len);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = ngx_hash_strlow(h->lowcase_key, name->data, name->len);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_fw_read_conf_file(ngx_conf_t *cf, ngx_str_t *name, size_t max,
+    ngx_str_t *out)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", name);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", name);
+        goto failed;
+    }
+
+    if (ngx_file_size(&fi) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "file \"%V\" is empty",
+                           name);
+        goto failed;
+    }
+
+    if ((size_t) ngx_file_size(&fi) > max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "file \"%V\" is larger than %uz bytes",
+                           name, max);
+        goto failed;
+    }
+
+    out->len = (size_t) ngx_file_size(&fi);
+    out->data = ngx_pnalloc(cf->pool, out->len + 1);
+    if (out->data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, out->data, out->len);
+
+    if (n == -1 || (size_t) n != out->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_fd_n " \"%V\" failed", name);
+        goto failed;
+    }
+
+    out->data[out->len] = '\0';
+
+    ngx_close_file(fd);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_close_file(fd);
+
+    return NGX_ERROR;
+}

@@ -1,0 +1,68 @@
+/*
+ * fhirwall: nginx glue shared by the modules.
+ */
+
+#ifndef _NGX_HTTP_FW_COMMON_H_INCLUDED_
+#define _NGX_HTTP_FW_COMMON_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "fw_codec.h"
+#include "fw_error.h"
+
+
+#pragma GCC visibility push(hidden)
+
+
+/* the values of every "fw_*_error_format" directive */
+extern ngx_conf_enum_t  ngx_http_fw_error_formats[];
+
+
+/*
+ * Answers the request with "status" and an error body in "format"
+ * (FW_FORMAT_*), "code" a FHIR IssueType code and "diag" a short text.
+ * Headers the caller wants (WWW-Authenticate, Retry-After, ...) must be in
+ * r->headers_out already.  Discards an unread request body.
+ *
+ * Call it from a phase handler and return what it returns: NGX_DONE once
+ * the answer is on its way (the request is finalized), or, in a
+ * subrequest, the status itself so that the parent (auth_request) sees it.
+ */
+ngx_int_t ngx_http_fw_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_uint_t format, const char *code, const char *diag);
+
+/* the same, with a diagnostics text that is not NUL-terminated */
+ngx_int_t ngx_http_fw_send_error_str(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_uint_t format, const char *code, ngx_str_t *diag);
+
+/*
+ * Adds (or replaces) a response header; value must outlive the request
+ * (pool memory or static).
+ */
+ngx_int_t ngx_http_fw_set_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
+
+/*
+ * Replaces every request header of that name with one of this value (or
+ * removes them all, with value NULL), so that an upstream never sees a
+ * client-sent copy next to ours.
+ */
+ngx_int_t ngx_http_fw_set_request_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
+
+/*
+ * Reads a whole small file at configuration time (never per request),
+ * refusing an empty file and one larger than "max".  Logs with the
+ * directive's name on failure.
+ */
+ngx_int_t ngx_http_fw_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t max, ngx_str_t *out);
+
+
+#pragma GCC visibility pop
+
+
+#endif /* _NGX_HTTP_FW_COMMON_H_INCLUDED_ */
