@@ -44,11 +44,11 @@ all: modules
 
 modules: $(SO)
 
-$(NGX_BUILD)/Makefile: $(SRC_DEPS)
+$(NGX_BUILD)/.configured: $(SRC_DEPS)
 	@tools/build-modules configure "$(NGINX_SRC)" "$(NGX_BUILD)" \
 	    "$(PRESENT)" "$(NGX_CC_OPT)" "$(NGX_LD_OPT)" "$(WERROR)"
 
-$(SO): $(NGX_BUILD)/Makefile $(SRC_DEPS)
+$(SO): $(NGX_BUILD)/.configured $(SRC_DEPS)
 	@tools/build-modules make "$(NGINX_SRC)" "$(NGX_BUILD)" "$(PRESENT)"
 	@mkdir -p $(MODDIR)
 	@cp $(NGX_BUILD)/objs/ngx_http_fw_*_module.so $(MODDIR)/
