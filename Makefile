@@ -37,10 +37,15 @@ endif
 SRC_DEPS    := config build-aux/fw_module $(wildcard common/*.[ch]) \
                $(wildcard modules/*/config modules/*/*.[ch])
 
+# modules/<m>/module.mk may add build rules (tools, generated tables) and
+# append what the tests need to TOOLS
+TOOLS       :=
+-include $(wildcard modules/*/module.mk)
+
 .PHONY: all modules unit test t check-load deps demo demo-stop bench \
         fuzz fuzz-smoke static clean lint
 
-all: modules
+all: modules $(TOOLS)
 
 modules: $(SO)
 
@@ -82,13 +87,13 @@ unit: $(UNIT_BINS)
 
 # ------------------------------------------------------------------ t/ suite
 
-t: modules
+t: modules $(TOOLS)
 	@FW_MODDIR=$(MODDIR) FW_SANITIZE=$(SANITIZE) tools/run-tests
 
 check-load: modules
 	@FW_MODDIR=$(MODDIR) tools/check-load $(PRESENT)
 
-test: modules unit check-load t
+test: modules $(TOOLS) unit check-load t
 
 deps:
 	@tools/install-deps
@@ -114,10 +119,10 @@ fuzz-smoke: $(FUZZ_BINS)
 
 # ---------------------------------------------------------- bench and demo
 
-bench: modules
+bench: modules $(TOOLS)
 	@FW_MODDIR=$(MODDIR) bench/run
 
-demo: deps modules
+demo: deps modules $(TOOLS)
 	@FW_MODDIR=$(MODDIR) tools/demo start
 
 demo-stop:
