@@ -42,7 +42,7 @@ SRC_DEPS    := config build-aux/fw_module $(wildcard common/*.[ch]) \
 TOOLS       :=
 -include $(wildcard modules/*/module.mk)
 
-.PHONY: all modules unit test t check-load deps demo demo-stop bench \
+.PHONY: all modules unit test t check-load runner-selftest deps demo demo-stop bench \
         fuzz fuzz-smoke static clean lint
 
 all: modules $(TOOLS)
@@ -90,10 +90,15 @@ unit: $(UNIT_BINS)
 t: modules $(TOOLS)
 	@FW_MODDIR=$(MODDIR) FW_SANITIZE=$(SANITIZE) tools/run-tests
 
+# the compatible runner's own tests
+runner-selftest:
+	@if [ -d tools/test-nginx/t ]; then \
+	    prove -I tools/test-nginx/lib tools/test-nginx/t; fi
+
 check-load: modules
 	@FW_MODDIR=$(MODDIR) tools/check-load $(PRESENT)
 
-test: modules $(TOOLS) unit check-load t
+test: modules $(TOOLS) unit check-load runner-selftest t
 
 deps:
 	@tools/install-deps
