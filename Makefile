@@ -98,7 +98,7 @@ runner-selftest:
 check-load: modules
 	@FW_MODDIR=$(MODDIR) tools/check-load $(PRESENT)
 
-test: modules $(TOOLS) unit check-load runner-selftest t
+test: lint modules $(TOOLS) unit check-load runner-selftest t
 
 deps:
 	@tools/install-deps
