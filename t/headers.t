@@ -147,7 +147,7 @@ No such file or directory
 --- error_code eval
 [200, 429]
 --- response_headers eval
-[join("\n", @::Headers, ''), join("\n", @::Headers, '')]
+[CORE::join("\n", @::Headers, ''), CORE::join("\n", @::Headers, '')]
 
 
 
@@ -185,7 +185,7 @@ Referrer-Policy:
 --- request
 GET /t
 --- response_headers eval
-join("\n", @::Headers,
+CORE::join("\n", @::Headers,
      "X-Powered-By:", "X-AspNet-Version:", "X-AspNetMvc-Version:",
      "X-Runtime:", "X-Generator:", "Server: nginx", "ETag-Kept: yes", '')
 --- response_body
