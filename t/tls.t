@@ -72,7 +72,19 @@ GET /fw-client/s_client?port=tls&v=tls1_3
 
 
 
-=== TEST 2: TLS 1.2 is refused, by the server
+=== TEST 2: each TLS 1.3 cipher suite (all AEAD) is accepted
+--- request eval
+["GET /fw-client/s_client?port=tls&v=tls1_3&suites=TLS_AES_128_GCM_SHA256",
+ "GET /fw-client/s_client?port=tls&v=tls1_3&suites=TLS_AES_256_GCM_SHA384",
+ "GET /fw-client/s_client?port=tls&v=tls1_3&suites=TLS_CHACHA20_POLY1305_SHA256"]
+--- response_body_like eval
+["(?m)\\Aexit: 0\\n.*^New, TLSv1\\.3, Cipher is TLS_AES_128_GCM_SHA256\$",
+ "(?m)\\Aexit: 0\\n.*^New, TLSv1\\.3, Cipher is TLS_AES_256_GCM_SHA384\$",
+ "(?m)\\Aexit: 0\\n.*^New, TLSv1\\.3, Cipher is TLS_CHACHA20_POLY1305_SHA256\$"]
+
+
+
+=== TEST 3: TLS 1.2 is refused, by the server
 --- request
 GET /fw-client/s_client?port=tls&v=tls1_2
 --- response_body_like: (?m)\Aexit: 1\n.*(alert protocol version|unsupported protocol|no protocols available)
@@ -82,7 +94,7 @@ unsupported protocol
 
 
 
-=== TEST 3: TLS 1.1 and TLS 1.0 are refused
+=== TEST 4: TLS 1.1 and TLS 1.0 are refused
 --- request eval
 ["GET /fw-client/s_client?port=tls&v=tls1_1",
  "GET /fw-client/s_client?port=tls&v=tls1"]
@@ -94,7 +106,7 @@ unsupported protocol
 
 
 
-=== TEST 4: control: the same clients get TLS 1.2, 1.1 and 1.0 from a server that allows them
+=== TEST 5: control: the same clients get TLS 1.2, 1.1 and 1.0 from a server that allows them
 --- request eval
 ["GET /fw-client/s_client?port=tls3&v=tls1_2",
  "GET /fw-client/s_client?port=tls3&v=tls1_1",
@@ -110,7 +122,7 @@ unsupported protocol
 
 
 
-=== TEST 5: curl: HTTP/2 over TLS 1.3, the security headers on the way
+=== TEST 6: curl: HTTP/2 over TLS 1.3, the security headers on the way
 --- request
 GET /fw-client/curl?port=tls&path=/Patient/123&h2=1&body=1
 --- response_body
@@ -130,7 +142,7 @@ TLSv1.3 TLS_AES_256_GCM_SHA384 HTTP/2.0
 
 
 
-=== TEST 6: curl: TLS 1.2 and TLS 1.1 are refused
+=== TEST 7: curl: TLS 1.2 and TLS 1.1 are refused
 --- request eval
 ["GET /fw-client/curl?port=tls&path=/&tls=1.2",
  "GET /fw-client/curl?port=tls&path=/&tls=1.1"]
@@ -140,14 +152,14 @@ TLSv1.3 TLS_AES_256_GCM_SHA384 HTTP/2.0
 
 
 
-=== TEST 7: ALPN offers h2 (HTTP/2 on)
+=== TEST 8: ALPN offers h2 (HTTP/2 on)
 --- request
 GET /fw-client/s_client?port=tls&v=tls1_3&alpn=h2,http/1.1
 --- response_body_like: (?m)\Aexit: 0\n.*^ALPN protocol: h2$
 
 
 
-=== TEST 8: tls12.conf: TLS 1.2 with ECDHE and AES-GCM, and TLS 1.3
+=== TEST 9: tls12.conf: TLS 1.2 with ECDHE and AES-GCM, and TLS 1.3
 --- request eval
 ["GET /fw-client/s_client?port=tls2&v=tls1_2",
  "GET /fw-client/s_client?port=tls2&v=tls1_2&cipher=ECDHE-ECDSA-CHACHA20-POLY1305",
@@ -161,7 +173,7 @@ GET /fw-client/s_client?port=tls&v=tls1_3&alpn=h2,http/1.1
 
 
 
-=== TEST 9: tls12.conf: CBC ciphers are refused
+=== TEST 10: tls12.conf: CBC ciphers are refused
 --- request eval
 ["GET /fw-client/s_client?port=tls2&v=tls1_2&cipher=ECDHE-ECDSA-AES128-SHA",
  "GET /fw-client/s_client?port=tls2&v=tls1_2&cipher=ECDHE-ECDSA-AES256-SHA384"]
@@ -173,7 +185,7 @@ no shared cipher
 
 
 
-=== TEST 10: tls12.conf: TLS 1.1 and TLS 1.0 are refused
+=== TEST 11: tls12.conf: TLS 1.1 and TLS 1.0 are refused
 --- request eval
 ["GET /fw-client/s_client?port=tls2&v=tls1_1",
  "GET /fw-client/s_client?port=tls2&v=tls1"]
@@ -185,7 +197,7 @@ unsupported protocol
 
 
 
-=== TEST 11: OCSP stapling in tls.conf staples with a CA-issued certificate
+=== TEST 12: OCSP stapling in tls.conf staples with a CA-issued certificate
 --- http_config
     server {
         listen 127.0.0.1:$TEST_NGINX_FW_TLS_PORT ssl http2;
@@ -207,7 +219,7 @@ GET /fw-client/s_client?port=tls&v=tls1_3&status=1&ca=1
 
 
 
-=== TEST 12: a self-signed certificate: stapling is skipped with a warning, TLS works
+=== TEST 13: a self-signed certificate: stapling is skipped with a warning, TLS works
 --- request
 GET /fw-client/s_client?port=tls&v=tls1_3&status=1
 --- response_body_like: (?m)\Aexit: 0\n.*^\s*OCSP response: no response sent$.*^Verify return code: 0 \(ok\)$
@@ -216,7 +228,7 @@ GET /fw-client/s_client?port=tls&v=tls1_3&status=1
 
 
 
-=== TEST 13: redirect.conf: plain HTTP answers 301 to the same URL over HTTPS
+=== TEST 14: redirect.conf: plain HTTP answers 301 to the same URL over HTTPS
 --- config
     set $fw_https_port ":$TEST_NGINX_FW_TLS_PORT";
     include $TEST_NGINX_FW_ROOT/conf-examples/redirect.conf;
@@ -229,7 +241,7 @@ GET /Patient/123?_format=json
 
 
 
-=== TEST 14: redirect.conf: curl follows the redirect and gets the page over TLS 1.3
+=== TEST 15: redirect.conf: curl follows the redirect and gets the page over TLS 1.3
 --- http_config
     server {
         listen 127.0.0.1:$TEST_NGINX_FW_TLS_PORT ssl http2;
