@@ -1,0 +1,96 @@
+package Test::Nginx::Compat::Process;
+
+# Process control for fhirwall's Test::Nginx::Socket compatible runner:
+# starting nginx (daemonised, or in the foreground under valgrind),
+# stopping it and waiting for it to be gone.  Only processes whose pid we
+# got from our own pid file or fork are signalled, and only if they still
+# look like nginx (or valgrind running nginx).
+
+use strict;
+use warnings;
+
+use POSIX qw(WNOHANG SIGQUIT SIGTERM SIGKILL);
+use Time::HiRes qw(sleep time);
+
+use Exporter 'import';
+our @EXPORT_OK = qw(run_captured read_pid_file is_running looks_like_nginx
+                    stop_process);
+
+# Runs @cmd (no shell) with stdout to /dev/null and stderr into
+# $stderr_file.  Returns the wait status ($?); -1 if exec failed.
+sub run_captured {
+    my ($stderr_file, @cmd) = @_;
+    my $pid = fork;
+    die "fork failed: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', $stderr_file;
+        exec { $cmd[0] } @cmd or POSIX::_exit(127);
+    }
+    waitpid $pid, 0;
+    return $?;
+}
+
+sub read_pid_file {
+    my ($file) = @_;
+    open my $in, '<', $file or return undef;
+    my $pid = do { local $/; <$in> };
+    close $in;
+    return undef unless defined $pid && $pid =~ /^\s*(\d+)\s*$/;
+    return $1;
+}
+
+sub is_running {
+    my ($pid) = @_;
+    return 0 unless $pid;
+    waitpid $pid, WNOHANG;    # reap it if it is our child
+    return 0 unless kill 0, $pid;
+    # a daemon that exited stays a zombie until init reaps it, which may
+    # take a while in containers: a zombie is not running
+    if (open my $in, '<', "/proc/$pid/stat") {
+        my $stat = <$in> // '';
+        close $in;
+        return 0 if $stat =~ /^\d+ \(.*\) Z/s;
+    }
+    return 1;
+}
+
+# Guard against signalling an unrelated process that reused a stale pid.
+sub looks_like_nginx {
+    my ($pid) = @_;
+    open my $in, '<', "/proc/$pid/cmdline" or return 1;  # no /proc: trust
+    my $cmd = do { local $/; <$in> } // '';
+    close $in;
+    return $cmd =~ /nginx|valgrind|memcheck/ ? 1 : 0;
+}
+
+# Asks $pid to quit (QUIT, graceful), waits up to $timeout seconds, then
+# TERM, then KILL.  Returns 1 if it had to be forced.
+sub stop_process {
+    my ($pid, $timeout) = @_;
+    return 0 unless is_running($pid) && looks_like_nginx($pid);
+
+    kill SIGQUIT, $pid;
+    my $deadline = time() + $timeout;
+    while (time() < $deadline) {
+        return 0 unless is_running($pid);
+        sleep 0.02;
+    }
+
+    kill SIGTERM, $pid;
+    $deadline = time() + 1;
+    while (time() < $deadline) {
+        return 1 unless is_running($pid);
+        sleep 0.02;
+    }
+
+    kill SIGKILL, $pid;
+    $deadline = time() + 2;
+    while (time() < $deadline && is_running($pid)) {
+        sleep 0.02;
+    }
+    return 1;
+}
+
+1;
