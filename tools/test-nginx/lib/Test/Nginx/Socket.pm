@@ -100,8 +100,8 @@ our $ErrLogFile = "$LogDir/error.log";
 our $AccLogFile = "$LogDir/access.log";
 our $PidFile    = "$LogDir/nginx.pid";
 our $ConfFile   = "$ConfDir/nginx.conf";
-our $StderrFile = "$ServRoot/nginx.stderr";
-our $ValgrindLog = "$ServRoot/valgrind.log";
+our $StderrFile = "$LogDir/nginx.stderr";
+our $ValgrindLog = "$LogDir/valgrind.log";
 
 our (@EnvToNginx, @BlockPreprocessors, @CleanupHandlers,
      @TestCleanupHandlers);
