@@ -371,10 +371,11 @@ sub _parse_expected_headers {
 
 sub _setup_server_root {
     if (-d $ServRoot) {
-        remove_tree($ConfDir, $LogDir, $HtmlDir, "$ServRoot/cache",
+        remove_tree($ConfDir, $LogDir, "$ServRoot/html", "$ServRoot/cache",
                     glob("$ServRoot/*_cache"), glob("$ServRoot/*_temp"));
-        unlink $StderrFile, $ValgrindLog;
     }
+    # a TEST_NGINX_HTML_DIR outside the server root is never wiped
+    remove_tree($HtmlDir) if index($HtmlDir, "$ServRoot/") == 0;
     for my $dir ($ServRoot, $LogDir, $HtmlDir, $ConfDir) {
         next if -d $dir;
         make_path($dir) or bail_out("Failed to do mkdir $dir\n");
