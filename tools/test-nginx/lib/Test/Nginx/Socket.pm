@@ -103,6 +103,11 @@ our $ConfFile   = "$ConfDir/nginx.conf";
 our $StderrFile = "$LogDir/nginx.stderr";
 our $ValgrindLog = "$LogDir/valgrind.log";
 
+# nginx's own never-freed allocations (tools/test-nginx/)
+our $DefaultSuppressions = File::Spec->rel2abs(
+    File::Spec->catfile((File::Spec->splitpath(__FILE__))[1],
+                        qw(.. .. .. valgrind-nginx.suppress)));
+
 our (@EnvToNginx, @BlockPreprocessors, @CleanupHandlers,
      @TestCleanupHandlers);
 
@@ -527,6 +532,9 @@ sub _nginx_cmd {
         my @vg = ('valgrind', '-q', '--num-callers=100', '--tool=memcheck',
                   '--leak-check=full', '--show-possibly-lost=no',
                   '--gen-suppressions=all', "--log-file=$ValgrindLog");
+        push @vg, "--suppressions=$DefaultSuppressions"
+            if ($ENV{TEST_NGINX_VALGRIND_DEFAULT_SUPPRESS} // 1)
+               && -f $DefaultSuppressions;
         push @vg, '--suppressions=valgrind.suppress' if -f 'valgrind.suppress';
         @cmd = (@vg, @cmd);
     }
