@@ -16,6 +16,7 @@ my %expect = (
     'pass-fw-extensions.t' => 4,
     'pass-only.t'          => 2,
     'pass-last.t'          => 4,
+    'pass-prologue.t'      => 6,    # no_root_location, no config, plan
 );
 
 for my $f (sort keys %expect) {
@@ -60,6 +61,10 @@ like $r->{conf}, qr/^worker_processes\s+2;$/m, 'workers(2)';
 like $r->{conf}, qr/^env TEST_NGINX_FW_SELFTEST;$/m, 'env_to_nginx()';
 unlike $r->{out}, qr/TEST 5: skipped block/, 'SKIP: the block does not run';
 like $r->{out}, qr/TEST 1: must_die .* - die as expected/, 'must_die';
+
+# no_root_location()
+$r = run_fixture('pass-prologue.t', port => 0);
+unlike $r->{conf}, qr/index index\.html/, 'no_root_location(): no root location';
 
 # ONLY and LAST
 $r = run_fixture('pass-only.t', port => 0);

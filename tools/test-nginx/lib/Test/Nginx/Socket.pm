@@ -90,10 +90,12 @@ our $EventType     = $ENV{TEST_NGINX_EVENT_TYPE};
 our $Sleep         = $ENV{TEST_NGINX_SLEEP} || 0.015;
 our $ConfigPreamble = '';
 
-our $ServRoot = $ENV{TEST_NGINX_SERVROOT}
-                || File::Spec->rel2abs('t/servroot');
+our $ServRoot = File::Spec->rel2abs($ENV{TEST_NGINX_SERVROOT}
+                                    || 't/servroot');
 $ENV{TEST_NGINX_SERVER_ROOT} = $ServRoot;
-our $HtmlDir    = $ENV{TEST_NGINX_HTML_DIR} || "$ServRoot/html";
+our $HtmlDir    = $ENV{TEST_NGINX_HTML_DIR}
+                  ? File::Spec->rel2abs($ENV{TEST_NGINX_HTML_DIR})
+                  : "$ServRoot/html";
 our $LogDir     = "$ServRoot/logs";
 our $ConfDir    = "$ServRoot/conf";
 our $ErrLogFile = "$LogDir/error.log";
