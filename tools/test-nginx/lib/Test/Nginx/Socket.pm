@@ -21,8 +21,9 @@ package Test::Nginx::Socket;
 # library, so "plan tests => repeat_each() * N * blocks()" counts match.
 #
 # Differences from the real library (on purpose):
-#   - a section name the real library does not know fails the block; one
-#     it knows but we do not implement fails the block too;
+#   - a section name the real library does not know fails the block
+#     (unless a block preprocessor reads it: a project-specific section);
+#     one it knows but we do not implement fails the block too;
 #   - an [alert], [crit] or [emerg] line in the error log fails the block
 #     (the real library only warns) unless the block's error_log,
 #     no_error_log or grep_error_log(_out) mentions that level, or an
@@ -209,11 +210,51 @@ my %BlockInternal = map { $_ => 1 } qw(
     _section_map _section_order
 );
 
-sub _check_sections {
+# Sections of $block that are neither ours nor internal keys.
+sub _foreign_sections {
     my ($block) = @_;
+    return grep { !$BlockInternal{$_} && !$Supported{$_} } sort keys %$block;
+}
+
+# Runs the block preprocessors.  A section unknown to us that a
+# preprocessor reads (e.g. a project-specific "--- jwt_claims" turned into
+# more_headers) is the preprocessor's business, not an error: returns the
+# names of the sections read.
+sub _run_preprocessors {
+    my ($block) = @_;
+    my %read;
+    my @watch = grep { !$Unsupported{$_} } _foreign_sections($block);
+    my %saved;
+    {
+        no strict 'refs';
+        no warnings 'redefine';
+        for my $sec (@watch) {
+            my $orig = defined &{"Test::Base::Block::$sec"}
+                ? \&{"Test::Base::Block::$sec"} : undef;
+            next unless $orig;
+            $saved{$sec} = $orig;
+            *{"Test::Base::Block::$sec"} = sub {
+                $read{$sec} = 1;
+                goto &$orig;
+            };
+        }
+    }
+    my $ok = eval { $_->($block) for @BlockPreprocessors; 1 };
+    my $err = $@;
+    {
+        no strict 'refs';
+        no warnings 'redefine';
+        *{"Test::Base::Block::$_"} = $saved{$_} for keys %saved;
+    }
+    die $err unless $ok;
+    return \%read;
+}
+
+sub _check_sections {
+    my ($block, $read) = @_;
     my @errors;
-    for my $sec (sort keys %$block) {
-        next if $BlockInternal{$sec} || $Supported{$sec};
+    for my $sec (_foreign_sections($block)) {
+        next if $read->{$sec};
         push @errors, $Unsupported{$sec}
             ? "section '--- $sec' is not supported by fhirwall's runner"
             : "unknown section '--- $sec'";
@@ -1063,9 +1104,9 @@ sub run_tests {
     @blocks = shuffle @blocks unless $NoShuffle;
 
     for my $block (@blocks) {
-        $_->($block) for @BlockPreprocessors;
+        my $read = _run_preprocessors($block);
         $block->set_value(name => "$0 " . $block->name);
-        run_test($block);
+        run_test($block, $read);
         $_->($block) for @TestCleanupHandlers;
         $PrevBlock = $block;
     }
@@ -1073,11 +1114,11 @@ sub run_tests {
 }
 
 sub run_test {
-    my ($block) = @_;
+    my ($block, $read_by_preprocessors) = @_;
     my $name = $block->name;
     return if defined $block->SKIP;
 
-    if (my @errors = _check_sections($block)) {
+    if (my @errors = _check_sections($block, $read_by_preprocessors || {})) {
         Test::More::fail("$name - $_") for @errors;
         return;
     }
