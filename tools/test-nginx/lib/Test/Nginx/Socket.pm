@@ -52,7 +52,7 @@ use IO::Socket::INET ();
 use Test::Nginx::Compat::HTTP qw(build_request parse_more_headers exchange
                                  parse_response);
 use Test::Nginx::Compat::Process qw(run_captured read_pid_file is_running
-                                    stop_process);
+                                    stop_process child_commands);
 
 our $VERSION = '0.1';
 
@@ -267,6 +267,7 @@ sub _check_sections {
 # ---------------------------------------------------------------------------
 
 our ($NginxPid, $ChildPid, $NginxStarted, $LogPos, $RandPorts, $PrevBlock);
+our $ConfigVersion = '';    # TEST_NGINX_USE_HUP
 our $NginxVersion;
 
 sub bail_out {
@@ -417,8 +418,13 @@ sub _parse_expected_headers {
 # Server root, config, nginx process
 # ---------------------------------------------------------------------------
 
+# Fresh conf/, html/ and logs/ (and no caches nor temp files) for a
+# block.  With $reloading (nginx keeps running), only conf/ and html/.
 sub _setup_server_root {
-    if (-d $ServRoot) {
+    my ($reloading) = @_;
+    if ($reloading) {
+        remove_tree($ConfDir, "$ServRoot/html");
+    } elsif (-d $ServRoot) {
         remove_tree($ConfDir, $LogDir, "$ServRoot/html", "$ServRoot/cache",
                     glob("$ServRoot/*_cache"), glob("$ServRoot/*_temp"));
     }
@@ -527,6 +533,15 @@ EOC
 EOC
 
     my $user = $> == 0 ? "user root;\n" : '';
+
+    # TEST_NGINX_USE_HUP: tells which config version is running
+    my $ver_server = !$UseHup ? '' : <<"EOC";
+    server {
+        listen          $ServerPort;
+        server_name     'Test-Nginx';
+        location = /ver { return 200 '$ConfigVersion'; }
+    }
+EOC
     my $use_event = $EventType ? "    use $EventType;\n" : '';
 
     $conf .= <<"EOC";
@@ -553,7 +568,7 @@ $config
         # End test case config.
 
 $root_location    }
-}
+$ver_server}
 
 $post_main
 
@@ -1096,9 +1111,6 @@ sub run_tests {
     ($NginxV, $NginxVersion) = _nginx_version();
     $ENV{TEST_NGINX_SERVER_PORT} = $ServerPort
         unless defined $ENV{TEST_NGINX_SERVER_PORT};
-    Test::More::diag("TEST_NGINX_USE_HUP: not implemented by fhirwall's "
-                     . "runner; nginx is restarted for every block")
-        if $UseHup;
 
     my @blocks = Test::Base::blocks();
     @blocks = shuffle @blocks unless $NoShuffle;
@@ -1183,6 +1195,8 @@ sub _restart_nginx {
     my ($block, $config) = @_;
     my $name = $block->name;
 
+    return 0 if _reload_nginx($block, $config);
+
     _stop_nginx($PrevBlock) if $NginxStarted;
     $NginxStarted = 0;
 
@@ -1212,6 +1226,67 @@ sub _restart_nginx {
         return 1;
     }
     $NginxStarted = 1;
+    return 0;
+}
+
+# TEST_NGINX_USE_HUP: instead of a restart, rewrite the config and the
+# files and send SIGHUP to the running master; the new config answers
+# its version on "GET /ver" with "Host: Test-Nginx".  Returns true when
+# nginx now runs the block's config (else the caller restarts nginx).
+
+sub _reload_nginx {
+    my ($block, $config) = @_;
+    return 0 unless $UseHup && !$UseValgrind && $NginxStarted
+                    && !defined $block->must_die
+                    && is_running($NginxPid);
+
+    # the previous block's shutdown logs are not checked in this mode
+    # (nginx does not shut down), as with the real library
+    if (my $prev = $PrevBlock) {
+        my @pats = (_patterns(scalar $prev->shutdown_error_log),
+                    _patterns(scalar $prev->no_shutdown_error_log));
+        SKIP: {
+            Test::More::skip($prev->name . " - shutdown_error_log - tests "
+                             . "skipped due to TEST_NGINX_USE_HUP",
+                             scalar @pats) if @pats;
+        }
+    }
+
+    $ConfigVersion = join '', map { ('a' .. 'z')[rand 26] } 1 .. 10;
+    unlink $ErrLogFile;    # nginx opens a new one when reloading
+    _setup_server_root('reloading');
+    _write_user_files($block);
+    _write_config($block, $config, $NginxV);
+
+    kill 'HUP', $NginxPid or return 0;
+
+    my $deadline = time() + $Timeout;
+    while (time() < $deadline) {
+        my $r = exchange(
+            addr => $ServerAddr, port => $ServerPortForClient,
+            packets => [{ value => "GET /ver HTTP/1.0\r\n"
+                                   . "Host: Test-Nginx\r\n\r\n" }],
+            timeout => 1, connect_timeout => 1,
+        );
+        my $p = parse_response($r->{resp}, 0);
+        if ($p->{res} && ($p->{res}->code // 0) == 200
+            && $p->{res}->content eq $ConfigVersion)
+        {
+            # the old workers may still accept connections until they
+            # get their QUIT: wait until only the new ones are left
+            while (time() < $deadline) {
+                my @workers = grep { /worker process/ }
+                              child_commands($NginxPid);
+                return 1 if @workers <= $Workers
+                            && !grep { /shutting down/ } @workers;
+                sleep 0.02;
+            }
+            last;
+        }
+        sleep 0.05;
+    }
+    Test::More::diag($block->name . " - nginx did not reload its config "
+                     . "(HUP); restarting it");
     return 0;
 }
 

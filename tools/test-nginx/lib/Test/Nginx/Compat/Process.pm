@@ -14,7 +14,7 @@ use Time::HiRes qw(sleep time);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(run_captured read_pid_file is_running looks_like_nginx
-                    stop_process);
+                    stop_process child_commands);
 
 # Runs @cmd (no shell) with stdout to /dev/null and stderr into
 # $stderr_file.  Returns the wait status ($?); -1 if exec failed.
@@ -63,6 +63,27 @@ sub looks_like_nginx {
     my $cmd = do { local $/; <$in> } // '';
     close $in;
     return $cmd =~ /nginx|valgrind|memcheck/ ? 1 : 0;
+}
+
+# Command lines of the live (non-zombie) children of $pid, from /proc.
+sub child_commands {
+    my ($pid) = @_;
+    my @cmds;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $in, '<', $stat or next;
+        my $line = <$in> // '';
+        close $in;
+        # pid (comm) state ppid ...
+        next unless $line =~ /^(\d+) \(.*\) (\S) (\d+) /s;
+        next if $2 eq 'Z' || $3 != $pid;
+        my $child = $1;
+        open my $cmd, '<', "/proc/$child/cmdline" or next;
+        my $text = do { local $/; <$cmd> } // '';
+        close $cmd;
+        $text =~ s/\0+/ /g;
+        push @cmds, $text;
+    }
+    return @cmds;
 }
 
 # Asks $pid to quit (QUIT, graceful), waits up to $timeout seconds, then
