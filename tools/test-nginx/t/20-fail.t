@@ -43,6 +43,17 @@ for my $c (@cases) {
     cmp_ok time - $t0, '<', 15, "$f: no hang";
 }
 
+# nginx dying during a block is a failure
+{
+    my $r = run_fixture('fail-crash.t', port => 1, prove => 1,
+                        env => { TEST_NGINX_TIMEOUT => 1 });
+    isnt $r->{exit}, 0, 'fail-crash.t: prove exits non-zero';
+    like $r->{out}, qr/not ok \d+ - .*TEST 1: nginx crashes - the nginx process \d+ is gone \(crashed\?\)/,
+        'fail-crash.t: the crash is reported';
+    like $r->{out}, qr/TEST 1: nginx crashes - Can't connect to 127\.0\.0\.1:\d+: Connection refused/,
+        'fail-crash.t: connection failure reported';
+}
+
 # an unset $TEST_NGINX_* variable aborts the file
 my $r = run_fixture('fail-unset-env.t', port => 1);
 is $r->{exit}, 255, 'unset variable: exit 255 (bail out)';

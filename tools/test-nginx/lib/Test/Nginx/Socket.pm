@@ -645,8 +645,29 @@ sub _start_nginx {
             exec { $cmd[0] } @cmd or POSIX::_exit(127);
         }
         $ChildPid = $NginxPid = $pid;
-        sleep $Sleep;
-        return undef;
+
+        # valgrind is slow to start: wait until nginx listens or dies
+        my $until = time() + 30;
+        while (time() < $until) {
+            if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
+                undef $ChildPid;
+                undef $NginxPid;
+                my $err = _slurp($StderrFile) // '';
+                $err .= _slurp($ValgrindLog) // '';
+                $err =~ s/\s+$//;
+                return "nginx failed to start under valgrind (status "
+                       . ($? >> 8) . "): $err";
+            }
+            my $s = IO::Socket::INET->new(PeerAddr => $ServerAddr,
+                                          PeerPort => $ServerPortForClient,
+                                          Proto => 'tcp', Timeout => 1);
+            if ($s) {
+                close $s;
+                return undef;
+            }
+            sleep 0.1;
+        }
+        return "nginx did not listen within 30 s under valgrind";
     }
 
     while (1) {
@@ -1164,6 +1185,16 @@ sub run_test {
     for my $i (0 .. $RepeatEach - 1) {
         _write_user_files($block) if $i > 0;
         _run_requests($block, $i);
+    }
+
+    # nginx must still be there (a crashed single-process nginx leaves no
+    # trace in its log)
+    if ($NginxPid && !is_running($NginxPid)) {
+        Test::More::fail("$name - the nginx process $NginxPid is gone "
+                         . "(crashed?)");
+        $NginxStarted = 0;
+        undef $NginxPid;
+        undef $ChildPid;
     }
 
     if ($UseValgrind) {
