@@ -9,7 +9,7 @@ use RunnerSelfTest;
 
 my %expect = (
     'pass-basic.t'         => 20,   # 3 blocks, repeat_each(2), plan
-    'pass-requests.t'      => 30,
+    'pass-requests.t'      => 34,
     'pass-logs.t'          => 18,   # incl. shutdown_error_log
     'pass-misc.t'          => 15,   # must_die, user_files, SKIP, plan
     'pass-large.t'         => 12,
