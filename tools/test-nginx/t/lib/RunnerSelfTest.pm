@@ -31,7 +31,8 @@ sub nginx_binary {
     return 'nginx';
 }
 
-# run_fixture($file, port => $offset, env => {...}, prove => 1)
+# run_fixture($file, port => $offset, env => {...}, prove => 1,
+#             inc => [include dirs, default: our runner's lib])
 # Returns { exit, out, conf, ok, not_ok }: out is stdout+stderr, conf the
 # last generated nginx.conf, ok / not_ok the numbers of TAP lines.
 sub run_fixture {
@@ -49,9 +50,10 @@ sub run_fixture {
     $ENV{TEST_NGINX_FW_SELFTEST} = 'selftest-value';
     %ENV = (%ENV, %{ $o{env} || {} });
 
+    my @inc = map { "-I$_" } @{ $o{inc} || [$RunnerLib] };
     my @cmd = $o{prove}
-        ? ('prove', '-v', "-I$RunnerLib", fixture_path($file))
-        : ($^X, "-I$RunnerLib", fixture_path($file));
+        ? ('prove', '-v', @inc, fixture_path($file))
+        : ($^X, @inc, fixture_path($file));
 
     my $pid = open my $out, '-|';
     die "fork: $!" unless defined $pid;
