@@ -186,14 +186,19 @@ my %Supported = map { $_ => 1 } qw(
     error_log no_error_log grep_error_log grep_error_log_out
     shutdown_error_log no_shutdown_error_log
     must_die timeout wait user_files init post_setup_server_root
-    suppress_stderr skip_nginx no_check_leak
+    suppress_stderr skip_nginx
     ONLY LAST SKIP
 );
+
+# Markers for test modes this runner has not (leak checking, HTTP/2 and
+# HTTP/3 modes): accepted, and they change nothing, as in the real
+# library's default mode.
+$Supported{$_} = 1 for qw(no_check_leak no_http2 no_http3);
 
 # Sections the real library knows and this runner does not implement:
 # a block using one fails instead of silently passing.
 my %Unsupported = map { $_ => 1 } qw(
-    curl http2 http3 http09 quic_max_idle_timeout stap stap_out
+    curl curl_error curl_options curl_protocol http2 http3 http09 quic_max_idle_timeout stap stap_out
     stap_out_like stap_out_unlike tcp_listen tcp_reply tcp_query
     tcp_query_len tcp_shutdown tcp_shutdown_delay tcp_reply_delay
     tcp_no_close tcp_query_auto_timeout udp_listen udp_reply udp_query
@@ -605,7 +610,8 @@ sub _stop_nginx {
     my ($block) = @_;
     my $pid = $ChildPid // ($NginxPid // read_pid_file($PidFile));
     if ($pid) {
-        my $forced = stop_process($pid, $Timeout + ($UseValgrind ? 10 : 0));
+        my $forced = stop_process($pid, $Timeout + ($UseValgrind ? 10 : 0),
+                                  $ConfFile);
         Test::More::diag("nginx $pid did not quit in time; killed it")
             if $forced;
     }
@@ -1233,7 +1239,7 @@ sub _restart_nginx {
 
     # a stale nginx of ours from an aborted run still holds the port
     if (my $old = read_pid_file($PidFile)) {
-        stop_process($old, $Timeout);
+        stop_process($old, $Timeout, $ConfFile);
     }
 
     _setup_server_root();
@@ -1353,7 +1359,7 @@ sub _run_must_die {
             Test::More::diag("WARNING: $name - nginx must die but it does "
                              . "not; killing it");
             my $pid = read_pid_file($PidFile);
-            stop_process($pid, $Timeout) if $pid;
+            stop_process($pid, $Timeout, $ConfFile) if $pid;
         }
     }
 }

@@ -56,13 +56,17 @@ sub is_running {
     return 1;
 }
 
-# Guard against signalling an unrelated process that reused a stale pid.
+# Guard against signalling an unrelated process that reused a stale pid
+# (or another engineer's nginx): the command line must be nginx's (or
+# valgrind's) and, if $conf is given, mention our nginx.conf.
 sub looks_like_nginx {
-    my ($pid) = @_;
+    my ($pid, $conf) = @_;
     open my $in, '<', "/proc/$pid/cmdline" or return 1;  # no /proc: trust
     my $cmd = do { local $/; <$in> } // '';
     close $in;
-    return $cmd =~ /nginx|valgrind|memcheck/ ? 1 : 0;
+    return 0 unless $cmd =~ /nginx|valgrind|memcheck/;
+    return 0 if defined $conf && index($cmd, $conf) < 0;
+    return 1;
 }
 
 # Command lines of the live (non-zombie) children of $pid, from /proc.
@@ -87,10 +91,11 @@ sub child_commands {
 }
 
 # Asks $pid to quit (QUIT, graceful), waits up to $timeout seconds, then
-# TERM, then KILL.  Returns 1 if it had to be forced.
+# TERM, then KILL.  Returns 1 if it had to be forced.  $conf: see
+# looks_like_nginx().
 sub stop_process {
-    my ($pid, $timeout) = @_;
-    return 0 unless is_running($pid) && looks_like_nginx($pid);
+    my ($pid, $timeout, $conf) = @_;
+    return 0 unless is_running($pid) && looks_like_nginx($pid, $conf);
 
     kill SIGQUIT, $pid;
     my $deadline = time() + $timeout;
