@@ -1364,6 +1364,43 @@ sub _run_must_die {
     }
 }
 
+# ---------------------------------------------------------------------------
+# Test::Nginx::Util names (the real library's home of these)
+# ---------------------------------------------------------------------------
+
+our @UtilFunctions = qw(
+    repeat_each no_shuffle log_level workers worker_connections master_on
+    master_off master_process_enabled no_long_string no_root_location
+    add_block_preprocessor env_to_nginx html_dir server_root server_port
+    server_port_for_client server_addr server_name timeout config_preamble
+    use_hup bail_out add_cleanup_handler add_test_cleanup_handler
+    run_tests is_str expand_env_in_text
+);
+our @UtilVariables = qw(
+    ServerPort ServerPortForClient ServerAddr ServerName ServRoot HtmlDir
+    LogDir ErrLogFile AccLogFile PidFile ConfFile RepeatEach NoShuffle
+    LogLevel NginxBinary NginxVersion Timeout NoLongString UseValgrind
+    UseHup
+);
+
+# expand_env_in_text($text, $name[, $rand_ports]) as in the real library
+sub expand_env_in_text {
+    my ($text, $name, $rand_ports) = @_;
+    local $RandPorts = $rand_ports || $RandPorts || {};
+    return _expand_env($text, $name // '');
+}
+
+sub _install_util_aliases {
+    no strict 'refs';
+    for my $f (@UtilFunctions) {
+        *{"Test::Nginx::Util::$f"} = \&{"Test::Nginx::Socket::$f"}
+            unless defined &{"Test::Nginx::Util::$f"};
+    }
+    *{"Test::Nginx::Util::$_"} = \${"Test::Nginx::Socket::$_"}
+        for @UtilVariables;
+}
+_install_util_aliases();
+
 END {
     # only in the process that ran the tests (not in forked children)
     _cleanup() if $NginxStarted && $$ == $Test::Nginx::Socket::MainPid;
