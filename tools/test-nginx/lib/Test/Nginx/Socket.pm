@@ -52,7 +52,8 @@ use IO::Socket::INET ();
 use Test::Nginx::Compat::HTTP qw(build_request parse_more_headers exchange
                                  parse_response);
 use Test::Nginx::Compat::Process qw(run_captured read_pid_file is_running
-                                    stop_process child_commands);
+                                    stop_process child_commands
+                                    become_subreaper exit_status);
 
 our $VERSION = '0.1';
 
@@ -1136,6 +1137,7 @@ my $NginxV;
 
 sub run_tests {
     ($NginxV, $NginxVersion) = _nginx_version();
+    become_subreaper();    # reap our daemonised nginx, see how it ended
     $ENV{TEST_NGINX_SERVER_PORT} = $ServerPort
         unless defined $ENV{TEST_NGINX_SERVER_PORT};
 
@@ -1196,8 +1198,8 @@ sub run_test {
     # nginx must still be there (a crashed single-process nginx leaves no
     # trace in its log)
     if ($NginxPid && !is_running($NginxPid)) {
-        Test::More::fail("$name - the nginx process $NginxPid is gone "
-                         . "(crashed?)");
+        Test::More::fail("$name - the nginx process $NginxPid is gone ("
+                         . (exit_status($NginxPid) // 'crashed?') . ")");
         $NginxStarted = 0;
         undef $NginxPid;
         undef $ChildPid;
@@ -1402,7 +1404,9 @@ sub _install_util_aliases {
 _install_util_aliases();
 
 END {
-    # only in the process that ran the tests (not in forked children)
+    # only in the process that ran the tests (not in forked children);
+    # waitpid() must not change the exit status Test::Builder sets
+    local $?;
     _cleanup() if $NginxStarted && $$ == $Test::Nginx::Socket::MainPid;
 }
 

@@ -14,7 +14,34 @@ use Time::HiRes qw(sleep time);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(run_captured read_pid_file is_running looks_like_nginx
-                    stop_process child_commands);
+                    stop_process child_commands become_subreaper
+                    exit_status);
+
+# Wait statuses of processes we reaped, by pid.
+our %ExitStatus;
+
+# Linux: make this process the "child subreaper" of its descendants, so
+# that a daemonised nginx (whose parent exits) is re-parented to us:
+# we can then reap it (no zombies left behind) and see how it died.
+# Returns true on success; harmless where unsupported.
+sub become_subreaper {
+    return 0 unless $^O eq 'linux';
+    my $nr = eval { require 'syscall.ph'; &SYS_prctl() };
+    return 0 unless $nr;
+    my $PR_SET_CHILD_SUBREAPER = 36;
+    return syscall($nr, $PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 1 : 0;
+}
+
+# How $pid ended, if we reaped it: "exit status N", "killed by signal N
+# (core dumped)", or undef.
+sub exit_status {
+    my ($pid) = @_;
+    my $st = $ExitStatus{$pid};
+    return undef unless defined $st;
+    return "exit status " . ($st >> 8) unless $st & 127;
+    return "killed by signal " . ($st & 127)
+           . ($st & 128 ? " (core dumped)" : '');
+}
 
 # Runs @cmd (no shell) with stdout to /dev/null and stderr into
 # $stderr_file.  Returns the wait status ($?); -1 if exec failed.
@@ -44,7 +71,11 @@ sub read_pid_file {
 sub is_running {
     my ($pid) = @_;
     return 0 unless $pid;
-    waitpid $pid, WNOHANG;    # reap it if it is our child
+    # reap it if it is our child (or re-parented to us)
+    if (waitpid($pid, WNOHANG) == $pid) {
+        $ExitStatus{$pid} = $?;
+        return 0;
+    }
     return 0 unless kill 0, $pid;
     # a daemon that exited stays a zombie until init reaps it, which may
     # take a while in containers: a zombie is not running
