@@ -30,7 +30,12 @@ package Test::Nginx::Socket;
 #     error_log pattern matches the line; [emerg] is expected in must_die
 #     blocks;
 #   - under TEST_NGINX_USE_VALGRIND, memcheck errors fail the block;
-#   - $TEST_NGINX_* is also expanded in request and more_headers.
+#   - nginx dying during a block, or not starting, fails the block (the
+#     real library aborts the run when nginx does not start);
+#   - $TEST_NGINX_* is also expanded in request and more_headers;
+#   - a keep-alive request (more_headers "Connection: keep-alive") stops
+#     reading once its response is complete instead of timing out.
+# See tools/test-nginx/README.md for what is supported.
 # Extra tests are only emitted on failure, so a passing file has the same
 # test count as under the real library.
 
