@@ -1169,9 +1169,18 @@ sub run_test {
         return;
     }
 
+    # "--- skip_nginx": as the real library, nginx is not even started
+    # and the given number of tests is skipped in every repetition
+    my ($tests_to_skip, $skip_reason) = _skip_count($block);
+    if (defined $tests_to_skip) {
+        for (1 .. $RepeatEach) {
+            SKIP: { Test::More::skip("$name - $skip_reason", $tests_to_skip) }
+        }
+        return;
+    }
+
     $RandPorts = {};
     my $config = _expand_env(scalar $block->config, $name);
-    my $tests_to_skip = _skip_count($block);
 
     if (!defined $config) {
         # no config: keep the nginx of the previous block, as the real
@@ -1182,12 +1191,6 @@ sub run_test {
     } else {
         return if _restart_nginx($block, $config);
         $LogPos = 0;
-    }
-
-    if (defined $tests_to_skip) {
-        SKIP: { Test::More::skip("$name - $block->{_skip_reason}",
-                                 $tests_to_skip) }
-        return;
     }
 
     if (defined $block->init) {
@@ -1217,19 +1220,20 @@ sub run_test {
     }
 }
 
-# "--- skip_nginx: N: <op> x.y.z [: reason]": skip N tests.
+# "--- skip_nginx: N: <op> x.y.z [: reason]": returns (N, reason) when
+# the running nginx's version matches, else an empty list.
 sub _skip_count {
     my ($block) = @_;
     my $spec = $block->skip_nginx;
-    return undef unless defined $spec;
+    return () unless defined $spec;
     $spec =~ m{^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)
                (?:\s*:\s*(.*?))?\s*$}x
         or bail_out($block->name . " - Invalid --- skip_nginx spec: $spec");
     my ($n, $op, $ver) = ($1, $2, sprintf("%d.%03d%03d", $3, $4, $5));
-    $block->{_skip_reason} = $6 || "nginx version $op $3.$4.$5";
+    my $reason = $6 || "nginx version $op $3.$4.$5";
     my %cmp = ('<'  => sub { $_[0] <  $_[1] }, '<=' => sub { $_[0] <= $_[1] },
                '>'  => sub { $_[0] >  $_[1] }, '>=' => sub { $_[0] >= $_[1] });
-    return $cmp{$op}->($NginxVersion, $ver) ? $n : undef;
+    return $cmp{$op}->($NginxVersion, $ver) ? ($n, $reason) : ();
 }
 
 # Stops the previous nginx, prepares the server root and starts nginx for
