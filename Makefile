@@ -42,7 +42,8 @@ SRC_DEPS    := config build-aux/fw_module $(wildcard common/*.[ch]) \
 TOOLS       :=
 -include $(wildcard modules/*/module.mk)
 
-.PHONY: all modules unit test t check-load runner-selftest deps demo demo-stop bench \
+.PHONY: all modules unit test t check-load runner-selftest deploy-check \
+        testssl deps demo demo-stop bench \
         fuzz fuzz-smoke static clean lint
 
 all: modules $(TOOLS)
@@ -90,6 +91,18 @@ unit: $(UNIT_BINS)
 t: modules $(TOOLS)
 	@FW_MODDIR=$(MODDIR) FW_SANITIZE=$(SANITIZE) tools/run-tests
 
+# deployment files: manifests and Dockerfile lint, the module build the
+# Dockerfiles run (against the installed nginx), testssl.sh on the examples
+deploy-check: modules
+	@tools/check-manifests
+	@tools/check-manifests --self-test
+	@tools/docker-build-modules $(if $(filter 1,$(WERROR)),--werror,) \
+	    --nginx $(NGINX_BIN) --check-conf conf-examples $(NGINX_SRC) \
+	    $(BUILD)/docker
+
+testssl:
+	@tools/run-testssl
+
 # the compatible runner's own tests
 runner-selftest:
 	@if [ -d tools/test-nginx/t ]; then \
@@ -98,7 +111,7 @@ runner-selftest:
 check-load: modules
 	@FW_MODDIR=$(MODDIR) tools/check-load $(PRESENT)
 
-test: lint modules $(TOOLS) unit check-load runner-selftest t
+test: lint modules $(TOOLS) unit check-load deploy-check runner-selftest t
 
 deps:
 	@tools/install-deps
