@@ -43,7 +43,7 @@ TOOLS       :=
 -include $(wildcard modules/*/module.mk)
 
 .PHONY: all modules unit test t check-load runner-selftest deploy-check \
-        testssl deps demo demo-stop bench \
+        testssl demo-check deps demo demo-stop bench \
         fuzz fuzz-smoke static clean lint
 
 all: modules $(TOOLS)
@@ -111,7 +111,8 @@ runner-selftest:
 check-load: modules
 	@FW_MODDIR=$(MODDIR) tools/check-load $(PRESENT)
 
-test: lint modules $(TOOLS) unit check-load deploy-check runner-selftest t
+test: lint modules $(TOOLS) unit check-load deploy-check runner-selftest \
+      demo-check t
 
 deps:
 	@tools/install-deps
@@ -145,6 +146,12 @@ demo: deps modules $(TOOLS)
 
 demo-stop:
 	@tools/demo stop
+
+# the demo, started on other ports, answers every printed command as it says
+demo-check: modules $(TOOLS)
+	@FW_MODDIR=$(MODDIR) FW_DEMO_DIR=/tmp/fhirwall-demo-check \
+	    DEMO_HTTPS_PORT=3943 DEMO_HTTP_PORT=3980 DEMO_UPSTREAM_PORT=3981 \
+	    DEMO_REDIS_PORT=6398 tools/demo check
 
 lint:
 	@tools/check-style

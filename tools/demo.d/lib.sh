@@ -1,0 +1,259 @@
+# shellcheck shell=bash
+# Functions of tools/demo (sourced).  Variables from tools/demo: root,
+# moddir, demo, nginx, https_port, http_port, upstream_port, redis_port.
+
+mint=${FW_JWT_MINT:-$(dirname "$moddir")/tools/fw-jwt-mint}
+verify=${FW_AUDIT_VERIFY:-$(dirname "$moddir")/tools/fw-audit-verify}
+issuer=https://idp.demo.fhirwall.invalid
+audience=fhir-gateway
+base=https://localhost:$https_port
+
+demo_redis_start() {
+    command -v redis-server > /dev/null || {
+        echo "demo: redis-server is not installed" >&2; return 1; }
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
+        --appendonly no --daemonize yes --pidfile "$demo/temp/redis.pid" \
+        --logfile "$demo/logs/redis.log" --dir "$demo/temp" > /dev/null
+    for _ in $(seq 50); do
+        redis-cli -p "$redis_port" ping 2> /dev/null | grep -q PONG && return 0
+        sleep 0.1
+    done
+    echo "demo: Redis did not start (see $demo/logs/redis.log)" >&2
+    return 1
+}
+
+demo_start() {
+    local so
+
+    demo_stop quiet
+    [ -x "$mint" ] || { echo "demo: $mint is not built (make)" >&2; exit 1; }
+    rm -rf "$demo"
+    mkdir -p "$demo"
+    cp -r "$root/conf-examples/." "$demo/"
+    mkdir -p "$demo/logs" "$demo/temp" "$demo/modules.d" "$demo/idp"
+    chmod -R a+rX "$demo"
+
+    for so in "$moddir"/ngx_http_fw_*_module.so; do
+        echo "load_module $so;"
+    done > "$demo/modules.d/fhirwall.conf"
+
+    "$root/tools/gen-demo-certs" "$demo/certs" > /dev/null
+    "$root/tools/gen-demo-keys" "$demo/keys" > /dev/null
+    # the identity provider's signing keys are not the gateway's business
+    mv "$demo/keys/jwt-rs256.key" "$demo/keys/jwt-es256.key" "$demo/idp/"
+
+    sed -i -e "s/8443/$https_port/g" -e "s/8080/$http_port/g" \
+        -e "s/8081/$upstream_port/g" -e "s/6390/$redis_port/g" \
+        "$demo/gateway.conf" "$demo/ratelimit-http.conf"
+    # a demo runs one worker, so that the rate limit and replay cache
+    # figures are easy to follow
+    sed -i 's/^worker_processes .*/worker_processes  1;/' "$demo/gateway.conf"
+
+    demo_redis_start
+    "$nginx" -t -q -p "$demo/" -c gateway.conf -e "$demo/logs/error.log"
+    "$nginx" -p "$demo/" -c gateway.conf -e "$demo/logs/error.log"
+    for _ in $(seq 50); do [ -s "$demo/temp/nginx.pid" ] && break; sleep 0.1; done
+
+    demo_tokens
+}
+
+demo_stop() {
+    if [ -f "$demo/temp/nginx.pid" ]; then
+        "$nginx" -p "$demo/" -c gateway.conf -e "$demo/logs/error.log" \
+            -s quit 2> /dev/null || true
+        for _ in $(seq 50); do
+            [ -f "$demo/temp/nginx.pid" ] || break
+            sleep 0.1
+        done
+    fi
+    if [ -f "$demo/temp/redis.pid" ]; then
+        kill "$(cat "$demo/temp/redis.pid")" 2> /dev/null || true
+        for _ in $(seq 50); do
+            [ -f "$demo/temp/redis.pid" ] || break
+            sleep 0.1
+        done
+        rm -f "$demo/temp/redis.pid"
+    fi
+    [ "${1:-}" = quiet ] || echo "demo: stopped"
+}
+
+# token KIND: a token for one of the demo's users
+token() {
+    local k=$1
+    local common=(-a RS256 -k "$demo/idp/jwt-rs256.key" -K demo-rs256
+                  -T at+jwt -e 3600 -c "iss=$issuer" -c "aud=$audience")
+    case $k in
+    clinician)
+        "$mint" "${common[@]}" -c sub=dr-grey -c client_id=ehr-app \
+            -c "fhirUser=Practitioner/dr-grey" \
+            -c "scope=user/Patient.rs user/Observation.rs" ;;
+    researcher)
+        "$mint" "${common[@]}" -c sub=researcher-7 -c client_id=cohort-tool \
+            -c "scope=user/Observation.s" ;;
+    patient)
+        "$mint" "${common[@]}" -c sub=pat-123 -c client_id=patient-app \
+            -c patient=123 -c "fhirUser=Patient/123" \
+            -c "scope=patient/Patient.r patient/Observation.rs" ;;
+    esac
+}
+
+demo_tokens() {
+    token clinician > "$demo/idp/clinician.jwt"
+    token researcher > "$demo/idp/researcher.jwt"
+    token patient > "$demo/idp/patient.jwt"
+}
+
+# a Stripe-signed webhook delivery: prints the curl arguments
+webhook_args() {
+    local t body secret sig
+    t=$(date +%s)
+    body='{"id":"evt_demo_'"$t"'","type":"patient.admitted","data":{"patient":"Patient/123"}}'
+    secret=$(tr -d '\r\n' < "$demo/keys/webhook.secret")
+    sig=$(printf '%s.%s' "$t" "$body" \
+          | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
+    printf '%s\n' "-H" "Stripe-Signature: t=$t,v1=$sig" \
+        "-H" "Content-Type: application/json" "--data-binary" "$body"
+}
+
+demo_print() {
+    local c="curl -sk"
+    cat <<TXT
+
+fhirwall demo gateway is up.
+  FHIR API (TLS 1.3, HTTP/2)   $base/fhir/
+  HTTP (redirects to HTTPS)    http://localhost:$http_port/
+  sample FHIR server           http://127.0.0.1:$upstream_port/ (loopback)
+  Redis                        127.0.0.1:$redis_port
+  files                        $demo (logs/, keys/, idp/)
+
+Tokens (RS256, 1 hour; signed by the demo identity provider in idp/):
+  export CLINICIAN=\$(cat $demo/idp/clinician.jwt)    # user/Patient.rs user/Observation.rs
+  export RESEARCHER=\$(cat $demo/idp/researcher.jwt)  # user/Observation.s
+  export PATIENT=\$(cat $demo/idp/patient.jwt)        # patient/*, patient 123
+
+An allowed read (200):
+  $c -H "Authorization: Bearer \$CLINICIAN" $base/fhir/Patient/123
+No token (401, OperationOutcome, WWW-Authenticate):
+  $c -i $base/fhir/Patient/123
+A refused scope (403 insufficient_scope: the researcher may only search Observations):
+  $c -i -H "Authorization: Bearer \$RESEARCHER" $base/fhir/Patient/123
+The patient app stays in its compartment (200, then 403):
+  $c -H "Authorization: Bearer \$PATIENT" "$base/fhir/Observation?patient=123"
+  $c -i -H "Authorization: Bearer \$PATIENT" "$base/fhir/Observation?patient=456"
+A refused path trick (400: encoded slash):
+  $c -i -H "Authorization: Bearer \$CLINICIAN" "$base/fhir/Patient%2F123"
+A rate limit (per_client: 20 a minute; the last ones get 429 with Retry-After):
+  for i in \$(seq 22); do $c -o /dev/null -w '%{http_code} ' -H "Authorization: Bearer \$CLINICIAN" $base/fhir/Patient/456; done; echo
+A verified webhook (202), then its replay (409), then a tampered one (401):
+  tools/demo webhook
+The audit records, and their HMAC chain checked:
+  tail -n 3 $demo/logs/audit.log
+  $verify -k $demo/keys/audit.key $demo/logs/audit.log
+Stop: tools/fw stop
+TXT
+}
+
+demo_webhook() {
+    local args
+    mapfile -t args < <(webhook_args)
+    echo "POST $base/hooks/ehr-events (signed):"
+    curl -sk -o /dev/null -w '%{http_code}\n' "${args[@]}" \
+        "$base/hooks/ehr-events"
+    echo "the same delivery again (a replay):"
+    curl -sk -o /dev/null -w '%{http_code}\n' "${args[@]}" \
+        "$base/hooks/ehr-events"
+    args[5]="${args[5]/admitted/discharged}"
+    echo "the body changed after signing:"
+    curl -sk -o /dev/null -w '%{http_code}\n' "${args[@]}" \
+        "$base/hooks/ehr-events"
+}
+
+# demo_check: every printed command, with the answer it must give
+demo_check() {
+    local fails=0 passes=0 got clin res pat args i codes
+
+    expect() {   # expect WANT LABEL curl-args...
+        local want=$1 label=$2
+        shift 2
+        got=$(curl -sk -o /dev/null -w '%{http_code}' "$@")
+        if [ "$got" = "$want" ]; then
+            passes=$((passes + 1))
+            echo "demo check: ok   $label ($got)"
+        else
+            fails=$((fails + 1))
+            echo "demo check: FAIL $label: $got, expected $want"
+        fi
+    }
+
+    clin=$(cat "$demo/idp/clinician.jwt")
+    res=$(cat "$demo/idp/researcher.jwt")
+    pat=$(cat "$demo/idp/patient.jwt")
+
+    expect 200 "public metadata" "$base/fhir/metadata"
+    expect 200 "clinician reads Patient/123" \
+        -H "Authorization: Bearer $clin" "$base/fhir/Patient/123"
+    expect 401 "no token" "$base/fhir/Patient/123"
+    expect 401 "a tampered token" \
+        -H "Authorization: Bearer ${clin%?}A" "$base/fhir/Patient/123"
+    expect 403 "researcher reads a Patient" \
+        -H "Authorization: Bearer $res" "$base/fhir/Patient/123"
+    expect 200 "researcher searches Observations" \
+        -H "Authorization: Bearer $res" "$base/fhir/Observation"
+    expect 200 "patient app, own compartment" \
+        -H "Authorization: Bearer $pat" "$base/fhir/Observation?patient=123"
+    expect 403 "patient app, another patient" \
+        -H "Authorization: Bearer $pat" "$base/fhir/Observation?patient=456"
+    expect 403 "patient app reads another Patient" \
+        -H "Authorization: Bearer $pat" "$base/fhir/Patient/456"
+    expect 400 "encoded slash" \
+        -H "Authorization: Bearer $clin" "$base/fhir/Patient%2F123"
+    expect 404 "unknown resource type" \
+        -H "Authorization: Bearer $clin" "$base/fhir/Patients/123"
+    expect 301 "plain HTTP redirects" "http://localhost:$http_port/fhir/metadata"
+
+    mapfile -t args < <(webhook_args)
+    expect 202 "signed webhook" "${args[@]}" "$base/hooks/ehr-events"
+    expect 409 "replayed webhook" "${args[@]}" "$base/hooks/ehr-events"
+    args[5]="${args[5]/admitted/discharged}"
+    expect 401 "tampered webhook" "${args[@]}" "$base/hooks/ehr-events"
+
+    # the clinician has used 2 of 20 requests of the minute so far
+    codes=""
+    for i in $(seq 20); do
+        codes="$codes $(curl -sk -o /dev/null -w '%{http_code}' \
+            -H "Authorization: Bearer $clin" "$base/fhir/Patient/456")"
+    done
+    if echo "$codes" | grep -q 429 && echo "$codes" | grep -q 200; then
+        passes=$((passes + 1))
+        echo "demo check: ok   rate limit (answers:$codes)"
+    else
+        fails=$((fails + 1))
+        echo "demo check: FAIL rate limit (answers:$codes)"
+    fi
+
+    sleep 0.5
+    if [ -x "$verify" ] && "$verify" -k "$demo/keys/audit.key" --allow-open \
+            "$demo/logs/audit.log" > "$demo/temp/verify.out" 2>&1; then
+        passes=$((passes + 1))
+        echo "demo check: ok   audit chain verifies ($(wc -l < "$demo/logs/audit.log") records)"
+    else
+        fails=$((fails + 1))
+        echo "demo check: FAIL audit chain: $(cat "$demo/temp/verify.out" 2>/dev/null)"
+    fi
+
+    if grep -q "$clin" "$demo/logs/audit.log" "$demo/logs/error.log"; then
+        fails=$((fails + 1))
+        echo "demo check: FAIL a token is in the logs"
+    else
+        passes=$((passes + 1))
+        echo "demo check: ok   no token in the audit and error logs"
+    fi
+
+    if grep -E '\[(alert|crit|emerg)\]' "$demo/logs/error.log"; then
+        fails=$((fails + 1))
+        echo "demo check: FAIL alerts in the error log"
+    fi
+
+    echo "demo check: $passes passed, $fails failed"
+    [ "$fails" -eq 0 ]
+}
