@@ -123,13 +123,17 @@ FUZZ_SRCS   := $(wildcard fuzz/*_fuzz.c)
 FUZZ_BINS   := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_TIME   ?= 20
 
+# the plain-C sources of module $(1): every .c that is not nginx glue
+core_srcs = $(foreach f,$(wildcard modules/$(1)/*.c),\
+    $(if $(filter ngx_%,$(notdir $(f))),,$(f)))
+fuzz_mod = $(firstword $(subst _, ,$(1)))
+
 $(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c $(CORE_COMMON) \
-                      $$(wildcard modules/$$(firstword $$(subst _, ,$$*))/*.c)
+                      $$(call core_srcs,$$(call fuzz_mod,$$*))
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
-	    -Imodules/$(firstword $(subst _, ,$*)) -o $@ $< $(CORE_COMMON) \
-	    $(filter-out modules/%/ngx_%,$(wildcard \
-	        modules/$(firstword $(subst _, ,$*))/*.c)) -lcrypto -ljansson -lm
+	    -Imodules/$(call fuzz_mod,$*) -o $@ $< $(CORE_COMMON) \
+	    $(call core_srcs,$(call fuzz_mod,$*)) -lcrypto -ljansson -lm
 
 fuzz: $(FUZZ_BINS)
 
