@@ -37,6 +37,11 @@ endif
 SRC_DEPS    := config build-aux/fw_module $(wildcard common/*.[ch]) \
                $(wildcard modules/*/config modules/*/*.[ch])
 
+.DEFAULT_GOAL := all
+
+# the plain-C sources of common/, for unit tests, fuzzers and tools
+CORE_COMMON := $(filter-out common/ngx_%,$(wildcard common/*.c))
+
 # modules/<m>/module.mk may add build rules (tools, generated tables) and
 # append what the tests need to TOOLS
 TOOLS       :=
@@ -67,7 +72,6 @@ static:
 # modules/<m>/unit/test_*.c link with the plain-C cores of <m> (every
 # modules/<m>/*.c that is not nginx glue) and of common/.
 
-CORE_COMMON := $(filter-out common/ngx_%,$(wildcard common/*.c))
 UNIT_LIBS   := -lcmocka -lcrypto -ljansson -lm
 UNIT_SRCS   := $(wildcard common/unit/test_*.c modules/*/unit/test_*.c)
 UNIT_BINS   := $(patsubst %.c,$(BUILD)/unit/%,$(UNIT_SRCS))

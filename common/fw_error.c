@@ -12,19 +12,86 @@
 static size_t fw_error_build(u_char *buf, int format, unsigned status,
     const char *code, const u_char *diag, size_t diag_len);
 static u_char *fw_cpy(u_char *p, const char *s);
+static size_t fw_utf8_len(const u_char *p, size_t len);
+
+
+/* the length of a well-formed UTF-8 sequence at p (RFC 3629), else 0 */
+
+static size_t
+fw_utf8_len(const u_char *p, size_t len)
+{
+    size_t  n, i;
+    u_char  lo, hi;
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+
+        if (p[0] == 0xe0) {
+            lo = 0xa0;
+
+        } else if (p[0] == 0xed) {
+            hi = 0x9f;              /* no UTF-16 surrogates */
+        }
+
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+
+        if (p[0] == 0xf0) {
+            lo = 0x90;
+
+        } else if (p[0] == 0xf4) {
+            hi = 0x8f;              /* nothing above U+10FFFF */
+        }
+
+    } else {
+        return 0;
+    }
+
+    if (len < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    for (i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+    }
+
+    return n;
+}
 
 
 size_t
 fw_json_escape(u_char *dst, const u_char *src, size_t len)
 {
     u_char             c;
-    size_t             i, n;
+    size_t             i, n, u;
     static const char  hex[] = "0123456789abcdef";
 
     n = 0;
 
     for (i = 0; i < len; i++) {
         c = src[i];
+
+        if (c >= 0x80) {
+            u = fw_utf8_len(src + i, len - i);
+
+            if (u) {
+                if (dst) {
+                    memcpy(dst + n, src + i, u);
+                }
+
+                n += u;
+                i += u - 1;
+                continue;
+            }
+        }
 
         if (c == '"' || c == '\\') {
             if (dst) {

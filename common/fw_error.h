@@ -29,9 +29,10 @@
 /*
  * JSON string escaping (without the quotes).  With dst NULL returns the
  * length the escaped text needs; otherwise writes it and returns the
- * length written.  Control characters, '"', '\\', '<', '>', '&' and every
- * byte >= 0x80 are escaped as \u00XX, so the output is plain ASCII and
- * safe to embed anywhere.
+ * length written.  Well-formed UTF-8 is kept as it is; control characters,
+ * DEL, '"', '\\', '<', '>', '&' and every byte that is not part of a
+ * well-formed UTF-8 sequence are escaped (\u00XX for a stray byte, so the
+ * output is always valid JSON and safe to embed in HTML).
  */
 size_t fw_json_escape(u_char *dst, const u_char *src, size_t len);
 

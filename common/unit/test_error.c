@@ -48,11 +48,30 @@ test_escape(void **state)
 
     (void) state;
 
-    n = fw_json_escape(out, (const u_char *) "a\"b\\c\n<>&\x01\xc3\xa9", 12);
+    n = fw_json_escape(out, (const u_char *) "a\"b\\c\n<>&\x01\x7f", 11);
     assert_int_equal(n, fw_json_escape(NULL,
-                     (const u_char *) "a\"b\\c\n<>&\x01\xc3\xa9", 12));
+                     (const u_char *) "a\"b\\c\n<>&\x01\x7f", 11));
     assert_memory_equal(out, "a\\\"b\\\\c\\u000a\\u003c\\u003e\\u0026"
-                        "\\u0001\\u00c3\\u00a9", n);
+                        "\\u0001\\u007f", n);
+
+    /* well-formed UTF-8 stays as it is: é, €, U+1F600 */
+    n = fw_json_escape(out, (const u_char *) "\xc3\xa9\xe2\x82\xac"
+                       "\xf0\x9f\x98\x80", 9);
+    assert_int_equal(n, 9);
+    assert_memory_equal(out, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9);
+
+    /* stray bytes, overlong forms, surrogates, truncated sequences and
+       code points above U+10FFFF are escaped byte by byte */
+    n = fw_json_escape(out, (const u_char *) "\xc0\xaf", 2);
+    assert_memory_equal(out, "\\u00c0\\u00af", n);
+    n = fw_json_escape(out, (const u_char *) "\xed\xa0\x80", 3);
+    assert_memory_equal(out, "\\u00ed\\u00a0\\u0080", n);
+    n = fw_json_escape(out, (const u_char *) "\xe2\x82", 2);
+    assert_memory_equal(out, "\\u00e2\\u0082", n);
+    n = fw_json_escape(out, (const u_char *) "\xf4\x90\x80\x80", 4);
+    assert_int_equal(n, 24);
+    n = fw_json_escape(out, (const u_char *) "\xe0\x80\x80", 3);
+    assert_int_equal(n, 18);
 }
 
 
