@@ -304,16 +304,29 @@ ngx_module_t  ngx_http_fw_audit_module = {
 static ngx_int_t
 ngx_http_fw_audit_preaccess_handler(ngx_http_request_t *r)
 {
-    ngx_http_fw_audit_ctx_t       *ctx;
-    ngx_http_fw_audit_loc_conf_t  *alcf;
+    ngx_http_fw_audit_ctx_t        *ctx;
+    ngx_http_fw_audit_sink_t       *s;
+    ngx_http_fw_audit_loc_conf_t   *alcf;
+    ngx_http_fw_audit_main_conf_t  *amcf;
 
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_audit_module);
+    s = alcf->sink;
 
-    if (alcf->sink == NULL || !alcf->fail_closed || !alcf->sink->failed) {
+    if (s == NULL || !alcf->fail_closed
+        || (r != r->main && !alcf->subrequests))
+    {
         return NGX_DECLINED;
     }
 
-    if (r != r->main && !alcf->subrequests) {
+    if (s->chain && !s->started) {
+        /* the chain's start record is the first write: it tells whether
+           the sink works before anything is served */
+        amcf = ngx_http_get_module_main_conf(r, ngx_http_fw_audit_module);
+        ngx_http_fw_audit_sink_lifecycle(s, amcf, FW_AUDIT_KIND_START,
+                                         r->connection->log);
+    }
+
+    if (!s->failed) {
         return NGX_DECLINED;
     }
 
@@ -1618,10 +1631,8 @@ ngx_http_fw_audit_init_process(ngx_cycle_t *cycle)
         amcf->secret.len = 0;
     }
 
-    for (i = 0; i < amcf->sinks.nelts; i++) {
-        ngx_http_fw_audit_sink_lifecycle(s[i], amcf, FW_AUDIT_KIND_START,
-                                         cycle->log);
-    }
+    /* a chain's start record is written with its first record (or the
+       fail-closed check): an idle worker writes nothing */
 
     return NGX_OK;
 }
