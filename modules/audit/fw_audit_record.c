@@ -316,7 +316,7 @@ fw_audit_build(u_char *buf, size_t size, size_t reserve, int format,
      * does (the record says "truncated")
      */
 
-    for (cap = (size_t) -1; cap >= 8; cap /= 2) {
+    for (cap = (size_t) -1; /* void */ ; cap /= 2) {
         w.p = buf;
         w.end = buf + size - reserve;
         w.full = 0;
@@ -334,12 +334,15 @@ fw_audit_build(u_char *buf, size_t size, size_t reserve, int format,
             return w.p - buf;
         }
 
+        if (cap == 0) {
+            /* not even the structure fits */
+            return 0;
+        }
+
         if (cap == (size_t) -1) {
             cap = FW_AUDIT_VALUE_MAX * 2;
         }
     }
-
-    return 0;
 }
 
 

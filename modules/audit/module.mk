@@ -15,3 +15,13 @@ $(AUDIT_VERIFY): tools/audit/fw-audit-verify.c $(AUDIT_CORE) \
 	    $(filter-out common/ngx_%,$(wildcard common/*.c)) -lcrypto
 
 TOOLS += $(AUDIT_VERIFY)
+
+# the verifier's fuzz harness: an explicit rule, because the generic one in
+# the top Makefile filters with "modules/%/ngx_%" (two "%": nothing is
+# filtered) and would link the nginx glue
+$(BUILD)/fuzz/audit_verify_fuzz: fuzz/audit_verify_fuzz.c $(AUDIT_CORE) \
+                                 $(wildcard modules/audit/*.h) $(CORE_COMMON)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
+	    -Imodules/audit -o $@ $< $(AUDIT_CORE) $(CORE_COMMON) \
+	    -lcrypto -ljansson -lm
