@@ -107,7 +107,7 @@ typedef struct {
 
     int64_t         time_ms;       /* milliseconds since the Unix epoch */
     int             query_mode;    /* FW_AUDIT_QUERY_* */
-    const u_char   *query_key;     /* FW_AUDIT_MAC_LEN bytes, or NULL */
+    struct fw_audit_hmac_s  *query_hmac;  /* keyed for query hashes */
 } fw_audit_event_t;
 
 
@@ -168,9 +168,23 @@ void fw_audit_key_evolve(u_char *key);
 void fw_audit_query_key(const u_char *secret, size_t secret_len,
     u_char *key);
 
+/*
+ * A prepared HMAC-SHA256: the inner and outer hash states after the
+ * padded key, copied for every message (no per-message key schedule or
+ * algorithm fetch).
+ */
+typedef struct fw_audit_hmac_s  fw_audit_hmac_t;
+
+fw_audit_hmac_t *fw_audit_hmac_create(const u_char *key, size_t key_len);
+int fw_audit_hmac_rekey(fw_audit_hmac_t *h, const u_char *key,
+    size_t key_len);
+int fw_audit_hmac_run(fw_audit_hmac_t *h, const u_char *msg, size_t len,
+    u_char *mac);
+void fw_audit_hmac_destroy(fw_audit_hmac_t *h);
+
 /* "hmac-sha256:" and 64 hex digits of HMAC(key, query): 76 bytes */
 #define FW_AUDIT_QUERY_HASH_LEN  76
-void fw_audit_query_hash(const u_char *key, const u_char *q, size_t len,
+void fw_audit_query_hash(fw_audit_hmac_t *h, const u_char *q, size_t len,
     u_char *out);
 
 

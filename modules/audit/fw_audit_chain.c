@@ -7,9 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The chain's HMAC runs on SHA256_CTX states copied by assignment: no
+ * allocation, lock or provider call per record (EVP_MD_CTX_copy_ex() costs
+ * two of each in OpenSSL 3).  These functions are deprecated, not gone.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "fw_codec.h"
 #include "fw_audit.h"
@@ -42,17 +50,107 @@ struct fw_audit_chain_s {
     u_char       pending[FW_AUDIT_MAC_LEN];
     int          sealed;
 
-    /* HMAC under the current key: the inner and outer hash states after
-       the padded key, copied for every record */
-    EVP_MD_CTX  *ictx;
-    EVP_MD_CTX  *octx;
-    EVP_MD_CTX  *tmp;
+    /* HMAC under the current key */
+    fw_audit_hmac_t  *hmac;
 };
 
 
-static int fw_audit_chain_rekey(fw_audit_chain_t *c);
-static int fw_audit_chain_mac(fw_audit_chain_t *c, const u_char *msg,
-    size_t len, u_char *mac);
+struct fw_audit_hmac_s {
+    SHA256_CTX  ictx;
+    SHA256_CTX  octx;
+};
+
+
+fw_audit_hmac_t *
+fw_audit_hmac_create(const u_char *key, size_t key_len)
+{
+    fw_audit_hmac_t  *h;
+
+    h = calloc(1, sizeof(fw_audit_hmac_t));
+    if (h == NULL) {
+        return NULL;
+    }
+
+    if (fw_audit_hmac_rekey(h, key, key_len) != FW_AUDIT_OK) {
+        fw_audit_hmac_destroy(h);
+        return NULL;
+    }
+
+    return h;
+}
+
+
+void
+fw_audit_hmac_destroy(fw_audit_hmac_t *h)
+{
+    if (h == NULL) {
+        return;
+    }
+
+    OPENSSL_cleanse(h, sizeof(fw_audit_hmac_t));
+    free(h);
+}
+
+
+int
+fw_audit_hmac_rekey(fw_audit_hmac_t *h, const u_char *key, size_t key_len)
+{
+    int     i, rc;
+    u_char  pad[64], k[FW_AUDIT_MAC_LEN];
+
+    rc = FW_AUDIT_OK;
+
+    if (key_len > 64) {
+        SHA256(key, key_len, k);
+        key = k;
+        key_len = FW_AUDIT_MAC_LEN;
+    }
+
+    for (i = 0; i < 64; i++) {
+        pad[i] = ((size_t) i < key_len ? key[i] : 0) ^ 0x36;
+    }
+
+    if (SHA256_Init(&h->ictx) != 1 || SHA256_Update(&h->ictx, pad, 64) != 1)
+    {
+        rc = FW_AUDIT_ERROR;
+    }
+
+    for (i = 0; i < 64; i++) {
+        pad[i] = ((size_t) i < key_len ? key[i] : 0) ^ 0x5c;
+    }
+
+    if (SHA256_Init(&h->octx) != 1 || SHA256_Update(&h->octx, pad, 64) != 1)
+    {
+        rc = FW_AUDIT_ERROR;
+    }
+
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(k, sizeof(k));
+
+    return rc;
+}
+
+
+int
+fw_audit_hmac_run(fw_audit_hmac_t *h, const u_char *msg, size_t len,
+    u_char *mac)
+{
+    int         rc;
+    u_char      inner[FW_AUDIT_MAC_LEN];
+    SHA256_CTX  tmp;
+
+    tmp = h->ictx;
+    rc = SHA256_Update(&tmp, msg, len) == 1 && SHA256_Final(inner, &tmp) == 1;
+
+    tmp = h->octx;
+    rc = rc && SHA256_Update(&tmp, inner, sizeof(inner)) == 1
+         && SHA256_Final(mac, &tmp) == 1;
+
+    OPENSSL_cleanse(&tmp, sizeof(tmp));
+    OPENSSL_cleanse(inner, sizeof(inner));
+
+    return rc ? FW_AUDIT_OK : FW_AUDIT_ERROR;
+}
 
 
 int
@@ -132,12 +230,14 @@ fw_audit_query_key(const u_char *secret, size_t secret_len, u_char *key)
 
 
 void
-fw_audit_query_hash(const u_char *key, const u_char *q, size_t len,
+fw_audit_query_hash(fw_audit_hmac_t *h, const u_char *q, size_t len,
     u_char *out)
 {
     u_char  mac[FW_AUDIT_MAC_LEN];
 
-    fw_audit_hmac(key, FW_AUDIT_MAC_LEN, q, len, mac);
+    if (fw_audit_hmac_run(h, q, len, mac) != FW_AUDIT_OK) {
+        memset(mac, 0, sizeof(mac));
+    }
 
     memcpy(out, "hmac-sha256:", 12);
     fw_hex_encode(mac, FW_AUDIT_MAC_LEN, out + 12);
@@ -179,15 +279,6 @@ fw_audit_chain_create(const u_char *secret, size_t secret_len,
         return NULL;
     }
 
-    c->ictx = EVP_MD_CTX_new();
-    c->octx = EVP_MD_CTX_new();
-    c->tmp = EVP_MD_CTX_new();
-
-    if (c->ictx == NULL || c->octx == NULL || c->tmp == NULL) {
-        fw_audit_chain_destroy(c);
-        return NULL;
-    }
-
     memcpy(c->id, id, id_len);
     c->id_len = id_len;
     c->start_ms = start_ms;
@@ -195,7 +286,8 @@ fw_audit_chain_create(const u_char *secret, size_t secret_len,
 
     fw_audit_chain_key0(secret, secret_len, id, id_len, c->key);
 
-    if (fw_audit_chain_rekey(c) != FW_AUDIT_OK) {
+    c->hmac = fw_audit_hmac_create(c->key, FW_AUDIT_MAC_LEN);
+    if (c->hmac == NULL) {
         fw_audit_chain_destroy(c);
         return NULL;
     }
@@ -211,10 +303,7 @@ fw_audit_chain_destroy(fw_audit_chain_t *c)
         return;
     }
 
-    /* EVP_MD_CTX_free() wipes the hash states */
-    EVP_MD_CTX_free(c->ictx);
-    EVP_MD_CTX_free(c->octx);
-    EVP_MD_CTX_free(c->tmp);
+    fw_audit_hmac_destroy(c->hmac);
     OPENSSL_cleanse(c, sizeof(fw_audit_chain_t));
     free(c);
 }
@@ -239,61 +328,6 @@ uint64_t
 fw_audit_chain_epoch(fw_audit_chain_t *c)
 {
     return c->epoch;
-}
-
-
-static int
-fw_audit_chain_rekey(fw_audit_chain_t *c)
-{
-    int     i, rc;
-    u_char  pad[64];
-
-    rc = FW_AUDIT_OK;
-
-    for (i = 0; i < 64; i++) {
-        pad[i] = (i < FW_AUDIT_MAC_LEN ? c->key[i] : 0) ^ 0x36;
-    }
-
-    if (EVP_DigestInit_ex(c->ictx, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(c->ictx, pad, 64) != 1)
-    {
-        rc = FW_AUDIT_ERROR;
-    }
-
-    for (i = 0; i < 64; i++) {
-        pad[i] = (i < FW_AUDIT_MAC_LEN ? c->key[i] : 0) ^ 0x5c;
-    }
-
-    if (EVP_DigestInit_ex(c->octx, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(c->octx, pad, 64) != 1)
-    {
-        rc = FW_AUDIT_ERROR;
-    }
-
-    OPENSSL_cleanse(pad, sizeof(pad));
-
-    return rc;
-}
-
-
-static int
-fw_audit_chain_mac(fw_audit_chain_t *c, const u_char *msg, size_t len,
-    u_char *mac)
-{
-    u_char        inner[FW_AUDIT_MAC_LEN];
-    unsigned int  n;
-
-    if (EVP_MD_CTX_copy_ex(c->tmp, c->ictx) != 1
-        || EVP_DigestUpdate(c->tmp, msg, len) != 1
-        || EVP_DigestFinal_ex(c->tmp, inner, &n) != 1
-        || EVP_MD_CTX_copy_ex(c->tmp, c->octx) != 1
-        || EVP_DigestUpdate(c->tmp, inner, sizeof(inner)) != 1
-        || EVP_DigestFinal_ex(c->tmp, mac, &n) != 1)
-    {
-        return FW_AUDIT_ERROR;
-    }
-
-    return FW_AUDIT_OK;
 }
 
 
@@ -322,7 +356,9 @@ fw_audit_chain_seal(fw_audit_chain_t *c, u_char *buf, size_t len,
                 c->epoch++;
             }
 
-            if (fw_audit_chain_rekey(c) != FW_AUDIT_OK) {
+            if (fw_audit_hmac_rekey(c->hmac, c->key, FW_AUDIT_MAC_LEN)
+                != FW_AUDIT_OK)
+            {
                 return 0;
             }
         }
@@ -359,7 +395,9 @@ fw_audit_chain_seal(fw_audit_chain_t *c, u_char *buf, size_t len,
     p += fw_hex_encode(c->prev, FW_AUDIT_MAC_LEN, p);
     *p++ = '"';
 
-    if (fw_audit_chain_mac(c, buf, p - buf, c->pending) != FW_AUDIT_OK) {
+    if (fw_audit_hmac_run(c->hmac, buf, p - buf, c->pending)
+        != FW_AUDIT_OK)
+    {
         return 0;
     }
 

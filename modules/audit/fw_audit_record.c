@@ -137,26 +137,39 @@ fw_audit_action(const u_char *s, size_t len)
 size_t
 fw_audit_format_time(int64_t time_ms, u_char *out)
 {
-    time_t     sec;
-    unsigned   ms;
-    struct tm  tm;
-    char       tmp[80];
+    time_t         sec;
+    unsigned       ms;
+    struct tm      tm;
+    char           tmp[80];
+
+    /* the seconds part is formatted once a second */
+    static time_t  cached_sec = (time_t) -1;
+    static u_char  cached[20];
 
     sec = (time_t) (time_ms / 1000);
     ms = (unsigned) (time_ms % 1000);
 
-    gmtime_r(&sec, &tm);
+    if (sec != cached_sec) {
+        gmtime_r(&sec, &tm);
 
-    /* the year is clamped to four digits: the length is fixed */
-    if (tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
-        tm.tm_year = 9999 - 1900;
+        /* the year is clamped to four digits: the length is fixed */
+        if (tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+            tm.tm_year = 9999 - 1900;
+        }
+
+        snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec);
+
+        memcpy(cached, tmp, 20);
+        cached_sec = sec;
     }
 
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, ms);
-
-    memcpy(out, tmp, 24);
+    memcpy(out, cached, 20);
+    out[20] = (u_char) ('0' + ms / 100);
+    out[21] = (u_char) ('0' + ms / 10 % 10);
+    out[22] = (u_char) ('0' + ms % 10);
+    out[23] = 'Z';
 
     return 24;
 }
@@ -192,9 +205,19 @@ fw_audit_esc(fw_audit_w_t *w, const u_char *s, size_t len)
         w->cut = 1;
     }
 
+    if (w->full) {
+        return;
+    }
+
+    if ((size_t) (w->end - w->p) / 6 >= len) {
+        /* room for the worst case: one pass */
+        w->p += fw_json_escape(w->p, s, len);
+        return;
+    }
+
     n = fw_json_escape(NULL, s, len);
 
-    if (w->full || (size_t) (w->end - w->p) < n) {
+    if ((size_t) (w->end - w->p) < n) {
         w->full = 1;
         return;
     }
@@ -217,10 +240,16 @@ fw_audit_kv(fw_audit_w_t *w, const char *key, const fw_audit_str_t *v)
 static void
 fw_audit_num(fw_audit_w_t *w, uint64_t n)
 {
-    char  tmp[24];
+    u_char   tmp[24], *p;
 
-    snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long) n);
-    fw_audit_lit(w, tmp);
+    p = tmp + sizeof(tmp);
+
+    do {
+        *--p = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    fw_audit_mem(w, p, tmp + sizeof(tmp) - p);
 }
 
 
@@ -301,11 +330,11 @@ fw_audit_build(u_char *buf, size_t size, size_t reserve, int format,
     if (ev->query_mode == FW_AUDIT_QUERY_HASH
         && ev->v[FW_AUDIT_F_QUERY].len)
     {
-        if (ev->query_key == NULL) {
+        if (ev->query_hmac == NULL) {
             return 0;
         }
 
-        fw_audit_query_hash(ev->query_key, ev->v[FW_AUDIT_F_QUERY].data,
+        fw_audit_query_hash(ev->query_hmac, ev->v[FW_AUDIT_F_QUERY].data,
                             ev->v[FW_AUDIT_F_QUERY].len, qhash);
         qh = qhash;
     }

@@ -71,6 +71,7 @@ typedef struct {
     ngx_str_t                    secret;
     ngx_msec_t                   epoch;
     u_char                       query_key[FW_AUDIT_MAC_LEN];
+    fw_audit_hmac_t             *query_hmac;   /* a worker's, lazily */
 
     size_t                       record_max;
     u_char                      *scratch;
@@ -498,7 +499,12 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
     }
 
     ev.query_mode = (int) alcf->query;
-    ev.query_key = amcf->query_key;
+    if (amcf->query_hmac == NULL && alcf->query == FW_AUDIT_QUERY_HASH) {
+        amcf->query_hmac = fw_audit_hmac_create(amcf->query_key,
+                                                FW_AUDIT_MAC_LEN);
+    }
+
+    ev.query_hmac = amcf->query_hmac;
 
     tp = ngx_timeofday();
     ev.time_ms = (int64_t) tp->sec * 1000 + tp->msec;

@@ -24,7 +24,8 @@
     } while (0)
 
 
-static u_char  qkey[FW_AUDIT_MAC_LEN];
+static u_char            qkey[FW_AUDIT_MAC_LEN];
+static fw_audit_hmac_t  *qh;
 
 
 static void
@@ -56,7 +57,7 @@ full_event(fw_audit_event_t *ev)
     S(ev, FW_AUDIT_F_GATEWAY, "gw1");
     ev->time_ms = 1764000000123LL;
     ev->query_mode = FW_AUDIT_QUERY_RAW;
-    ev->query_key = qkey;
+    ev->query_hmac = qh;
 }
 
 
@@ -198,10 +199,14 @@ test_query_modes(void **state)
 
     /* another key, another hash */
     qkey[0] ^= 1;
+    assert_int_equal(fw_audit_hmac_rekey(qh, qkey, sizeof(qkey)),
+                     FW_AUDIT_OK);
     j = build_json(&ev, FW_AUDIT_JSONL, 8192);
     h2 = str(j, "query_hash");
     assert_string_not_equal(keep, h2);
     qkey[0] ^= 1;
+    assert_int_equal(fw_audit_hmac_rekey(qh, qkey, sizeof(qkey)),
+                     FW_AUDIT_OK);
     json_decref(j);
 }
 
@@ -430,6 +435,7 @@ main(void)
     };
 
     memset(qkey, 0x42, sizeof(qkey));
+    qh = fw_audit_hmac_create(qkey, sizeof(qkey));
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
