@@ -496,15 +496,18 @@ fw_audit_fhir_coding(fw_audit_w_t *w, const char *system, const char *code,
 }
 
 
+#define FW_HL7        "http://terminology.hl7.org/CodeSystem/"
 #define FW_DCM        "http://dicom.nema.org/resources/ontology/DCM"
-#define FW_AET        "http://terminology.hl7.org/CodeSystem/audit-event-type"
-#define FW_ENT        "http://terminology.hl7.org/CodeSystem/audit-entity-type"
-#define FW_ROLE       "http://terminology.hl7.org/CodeSystem/object-role"
-#define FW_PART       "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-#define FW_RCLASS     "http://terminology.hl7.org/CodeSystem/v3-RoleClass"
-#define FW_SRCTYPE    "http://terminology.hl7.org/CodeSystem/security-source-type"
-#define FW_BALP       "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit."
-#define FW_BALPENT    "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
+#define FW_AET        FW_HL7 "audit-event-type"
+#define FW_ENT        FW_HL7 "audit-entity-type"
+#define FW_ROLE       FW_HL7 "object-role"
+#define FW_PART       FW_HL7 "v3-ParticipationType"
+#define FW_RCLASS     FW_HL7 "v3-RoleClass"
+#define FW_SRCTYPE    FW_HL7 "security-source-type"
+#define FW_BALP       "https://profiles.ihe.net/ITI/BALP/" \
+                      "StructureDefinition/IHE.BasicAudit."
+#define FW_BALPENT    "https://profiles.ihe.net/ITI/BALP/CodeSystem/" \
+                      "BasicAuditEntityType"
 
 
 /* value of a field, escaped and capped, inside an already opened string */
