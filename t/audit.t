@@ -400,6 +400,16 @@ sub main::no_key {
     });
 }
 
+sub main::fsync_mode {
+    return FwAudit::check(sub {
+        my @r = req_n('audit.log', 3);
+        return "expected 2 records, got " . scalar(@r) if @r != 2;
+        my $mode = (stat FwAudit::path('audit.log'))[2] & 07777;
+        return sprintf("mode %04o", $mode) if $mode != 0640;
+        return '';
+    });
+}
+
 sub main::logged_once {
     return FwAudit::check(sub {
         my @l = FwAudit::lines('error.log');
@@ -415,7 +425,7 @@ sub main::subrequests {
         $n{$_->{path}}++ for @r;
         return "records: " . join(',', map { "$_=$n{$_}" } sort keys %n)
             unless @r == 3 && $n{'/s/main'} == 1 && $n{'/s2/main'} == 1
-                   && $n{'/s/sub'} == 1;
+                   && $n{'/s/sub2'} == 1;
         return '';
     });
 }
@@ -713,11 +723,10 @@ location = /s2/main {
     ssi on; default_type text/html; alias $TEST_NGINX_HTML_DIR/ssi2.html;
 }
 location /s/sub { log_subrequest on; try_files /index.html =404; }
-location /s/sub2 {
+location = /s/sub2 {
     fw_audit_subrequests on;
     log_subrequest on;
-    fw_audit_field path "/s/sub";
-    try_files /index.html =404;
+    alias $TEST_NGINX_HTML_DIR/index.html;
 }
 location = /done { fw_audit_log off; return 200 "done\n"; }
 --- user_files
@@ -734,7 +743,21 @@ main <!--# include virtual="/s/sub2" -->
 
 
 
-=== TEST 15: a group-writable audit log is refused
+=== TEST 15: fsync=always, mode=0640
+--- http_config
+fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
+--- config
+fw_audit_log logs/audit.log fsync=always mode=0640;
+location /y { return 200 "ok\n"; }
+location = /done { fw_audit_log off; return 200 "done\n"; }
+--- request eval
+["GET /y/1", "GET /y/2", "GET /done"]
+--- response_body_like eval
+["ok", "ok", qr/\A(??{ main::fsync_mode() })/]
+
+
+
+=== TEST 16: a group-writable audit log is refused
 --- config
 fw_audit_log logs/audit.log mode=0660;
 --- request
@@ -745,7 +768,7 @@ may be readable by its group at most
 
 
 
-=== TEST 16: bad parameters
+=== TEST 17: bad parameters
 --- config
 fw_audit_log logs/audit.log flush=1s;
 --- request
@@ -756,7 +779,7 @@ has "flush" without "buffer"
 
 
 
-=== TEST 17: unknown field
+=== TEST 18: unknown field
 --- config
 fw_audit_field body $request_body;
 --- request

@@ -484,9 +484,17 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
         ngx_http_fw_audit_value(r, alcf->fields[f], &ev.v[f]);
     }
 
-    /* the path without the query */
+    /* the path without the query; a subrequest's own URI by default */
 
     path = &ev.v[FW_AUDIT_F_PATH];
+
+    if (r != r->main
+        && alcf->fields[FW_AUDIT_F_PATH] == amcf->defaults[FW_AUDIT_F_PATH])
+    {
+        path->data = r->uri.data;
+        path->len = r->uri.len;
+    }
+
     q = path->len ? ngx_strlchr((u_char *) path->data,
                                 (u_char *) path->data + path->len, '?')
                   : NULL;
