@@ -67,6 +67,10 @@ struct fw_audit_verifier_s {
     size_t               nalloc;
     size_t               last;
 
+    /* chain ids to chains: open addressing, index + 1 (0 is empty) */
+    size_t              *hash;
+    size_t               hsize;
+
     uint64_t             records;
     uint64_t             errors;
     uint64_t             warnings;
@@ -76,6 +80,8 @@ struct fw_audit_verifier_s {
 static void fw_audit_vreport(fw_audit_verifier_t *v, int level,
     const char *file, uint64_t line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+static size_t fw_audit_vhash(const u_char *id, size_t len);
+static int fw_audit_vrehash(fw_audit_verifier_t *v, size_t size);
 static fw_audit_vchain_t *fw_audit_vchain(fw_audit_verifier_t *v,
     const u_char *id, size_t len);
 static int fw_audit_vkey(fw_audit_verifier_t *v, fw_audit_vchain_t *c,
@@ -135,6 +141,7 @@ fw_audit_verifier_destroy(fw_audit_verifier_t *v)
     }
 
     free(v->chains);
+    free(v->hash);
     OPENSSL_cleanse(v->secret, v->secret_len);
     free(v->secret);
     free(v);
@@ -167,10 +174,55 @@ fw_audit_vreport(fw_audit_verifier_t *v, int level, const char *file,
 }
 
 
+static size_t
+fw_audit_vhash(const u_char *id, size_t len)
+{
+    size_t  h, i;
+
+    /* FNV-1a */
+    h = 2166136261u;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ id[i]) * 16777619u;
+    }
+
+    return h;
+}
+
+
+static int
+fw_audit_vrehash(fw_audit_verifier_t *v, size_t size)
+{
+    size_t   i, k, *h;
+
+    h = calloc(size, sizeof(size_t));
+    if (h == NULL) {
+        return FW_AUDIT_ERROR;
+    }
+
+    for (i = 0; i < v->nchains; i++) {
+        k = fw_audit_vhash(v->chains[i].id, v->chains[i].id_len)
+            & (size - 1);
+
+        while (h[k]) {
+            k = (k + 1) & (size - 1);
+        }
+
+        h[k] = i + 1;
+    }
+
+    free(v->hash);
+    v->hash = h;
+    v->hsize = size;
+
+    return FW_AUDIT_OK;
+}
+
+
 static fw_audit_vchain_t *
 fw_audit_vchain(fw_audit_verifier_t *v, const u_char *id, size_t len)
 {
-    size_t              i;
+    size_t              k;
     fw_audit_vchain_t  *c;
 
     if (v->last < v->nchains && v->chains[v->last].id_len == len
@@ -179,12 +231,18 @@ fw_audit_vchain(fw_audit_verifier_t *v, const u_char *id, size_t len)
         return &v->chains[v->last];
     }
 
-    for (i = 0; i < v->nchains; i++) {
-        if (v->chains[i].id_len == len
-            && memcmp(v->chains[i].id, id, len) == 0)
-        {
-            v->last = i;
-            return &v->chains[i];
+    if (v->hsize) {
+        k = fw_audit_vhash(id, len) & (v->hsize - 1);
+
+        while (v->hash[k]) {
+            c = &v->chains[v->hash[k] - 1];
+
+            if (c->id_len == len && memcmp(c->id, id, len) == 0) {
+                v->last = v->hash[k] - 1;
+                return c;
+            }
+
+            k = (k + 1) & (v->hsize - 1);
         }
     }
 
@@ -215,6 +273,25 @@ fw_audit_vchain(fw_audit_verifier_t *v, const u_char *id, size_t len)
     c->cur_epoch = 0;
 
     v->last = v->nchains++;
+
+    /* at most half full */
+    if (v->nchains * 2 > v->hsize
+        && fw_audit_vrehash(v, v->hsize ? v->hsize * 2 : 64) != FW_AUDIT_OK)
+    {
+        v->nchains--;
+        free(c->checkpoints);
+        return NULL;
+    }
+
+    if (v->hsize && v->hash) {
+        k = fw_audit_vhash(id, len) & (v->hsize - 1);
+
+        while (v->hash[k] && v->hash[k] != v->nchains) {
+            k = (k + 1) & (v->hsize - 1);
+        }
+
+        v->hash[k] = v->nchains;
+    }
 
     return c;
 }

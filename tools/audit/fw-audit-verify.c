@@ -11,6 +11,8 @@
  */
 
 
+#define _GNU_SOURCE 1
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,13 +120,18 @@ main(int argc, char **argv)
 {
     int                   i, allow_open;
     char                 *end;
-    u_char               *key, *data, *p, *nl, *last;
-    size_t                key_len, len;
+    FILE                 *f;
+    char                 *line;
+    u_char               *key;
+    size_t                key_len, len, cap;
+    ssize_t               n;
     uint64_t              max_epoch, lineno, errors, records, chains, warns;
     const char           *key_file;
     fw_audit_verifier_t  *v;
 
     key_file = NULL;
+    line = NULL;
+    cap = 0;
     allow_open = 0;
     max_epoch = 10000000;
 
@@ -178,32 +185,42 @@ main(int argc, char **argv)
     }
 
     for ( /* void */ ; i < argc; i++) {
-        if (read_file(argv[i], &data, &len) != 0) {
+        f = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "rb");
+        if (f == NULL) {
+            fprintf(stderr, "fw-audit-verify: %s: %s\n", argv[i],
+                    strerror(errno));
             return 2;
         }
 
-        p = data;
-        last = data + len;
         lineno = 0;
 
-        while (p < last) {
+        while ((n = getline(&line, &cap, f)) > 0) {
             lineno++;
-            nl = memchr(p, '\n', last - p);
 
-            if (nl == NULL) {
+            if (line[n - 1] != '\n') {
+                fw_audit_verifier_add(v, argv[i], lineno, (u_char *) line,
+                                      n);
                 fw_audit_verifier_partial(v, argv[i], lineno);
                 break;
             }
 
-            if (nl > p) {
-                fw_audit_verifier_add(v, argv[i], lineno, p, nl - p);
+            if (n > 1) {
+                fw_audit_verifier_add(v, argv[i], lineno, (u_char *) line,
+                                      n - 1);
             }
-
-            p = nl + 1;
         }
 
-        free(data);
+        if (ferror(f)) {
+            fprintf(stderr, "fw-audit-verify: %s: read error\n", argv[i]);
+            return 2;
+        }
+
+        if (f != stdin) {
+            fclose(f);
+        }
     }
+
+    free(line);
 
     errors = fw_audit_verifier_finish(v, &records, &chains, &warns);
     fw_audit_verifier_destroy(v);

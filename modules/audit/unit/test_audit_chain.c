@@ -399,6 +399,60 @@ test_lost(void **state)
 
 
 static void
+test_many_chains(void **state)
+{
+    int                   i, j;
+    char                  id[32];
+    u_char                buf[4096];
+    size_t                len;
+    uint64_t              records, chains, w;
+    reports_t             r;
+    fw_audit_chain_t     *c[300];
+    fw_audit_verifier_t  *v;
+
+    memset(&r, 0, sizeof(r));
+    v = fw_audit_verifier_create((u_char *) SECRET, SECRET_LEN, 10, 0,
+                                 report, &r);
+
+    for (i = 0; i < 300; i++) {
+        snprintf(id, sizeof(id), "gw-%d-1-x", i);
+        c[i] = fw_audit_chain_create((u_char *) SECRET, SECRET_LEN,
+                                     (u_char *) id, strlen(id), 0, 0);
+        assert_non_null(c[i]);
+    }
+
+    /* interleaved: start, request, end of every chain in turn */
+    for (j = 0; j < 3; j++) {
+        for (i = 0; i < 300; i++) {
+            len = fw_audit_build_lifecycle(buf, sizeof(buf), FW_AUDIT_JSONL,
+                                           j == 2 ? FW_AUDIT_KIND_END
+                                                  : FW_AUDIT_KIND_START,
+                                           0, (u_char *) "gw", 2,
+                                           (u_char *) "x", 1);
+            len = fw_audit_chain_seal(c[i], buf, len, sizeof(buf),
+                                      FW_AUDIT_JSONL,
+                                      j == 0 ? FW_AUDIT_KIND_START
+                                      : j == 1 ? FW_AUDIT_KIND_REQUEST
+                                      : FW_AUDIT_KIND_END, 0);
+            assert_true(len > 0);
+            fw_audit_chain_commit(c[i]);
+            fw_audit_verifier_add(v, "m.log", j * 300 + i + 1, buf,
+                                  len - 1);
+        }
+    }
+
+    assert_int_equal(fw_audit_verifier_finish(v, &records, &chains, &w), 0);
+    assert_int_equal(records, 900);
+    assert_int_equal(chains, 300);
+    fw_audit_verifier_destroy(v);
+
+    for (i = 0; i < 300; i++) {
+        fw_audit_chain_destroy(c[i]);
+    }
+}
+
+
+static void
 test_parse(void **state)
 {
     fw_audit_line_t   l;
@@ -508,6 +562,7 @@ main(void)
         cmocka_unit_test(test_truncate),
         cmocka_unit_test(test_epoch_binding),
         cmocka_unit_test(test_lost),
+        cmocka_unit_test(test_many_chains),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_key_normalize),
         cmocka_unit_test(test_mac_matches_openssl),
