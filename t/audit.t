@@ -410,6 +410,26 @@ sub main::fsync_mode {
     });
 }
 
+sub main::two_sinks {
+    return FwAudit::check(sub {
+        my @j = req_n('audit.log', 3);
+        my @f = req_n('audit.fhir', 3);
+        return "jsonl " . scalar(@j) . ", fhir " . scalar(@f)
+            unless @j == 2 && @f == 2;
+        return "jsonl interactions"
+            unless join(',', map { $_->{interaction} } @j) eq 'read,create';
+        return "fhir actions"
+            unless join(',', map { $_->{action} } @f) eq 'R,C';
+        for my $file ('audit.log', 'audit.fhir') {
+            my ($rc, $out) = FwAudit::verify('--allow-open',
+                                             FwAudit::path($file));
+            return "$file: $out"
+                unless $rc == 0 && $out =~ /3 records, 1 chains/;
+        }
+        return '';
+    });
+}
+
 sub main::logged_once {
     return FwAudit::check(sub {
         my @l = FwAudit::lines('error.log');
@@ -757,7 +777,37 @@ location = /done { fw_audit_log off; return 200 "done\n"; }
 
 
 
-=== TEST 16: a group-writable audit log is refused
+=== TEST 16: two destinations, two formats, two chains
+--- http_config
+fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
+--- config
+location /m {
+    fw_audit_log logs/audit.log;
+    fw_audit_log logs/audit.fhir format=fhir;
+    fw_audit_field interaction $arg_i;
+    return 200 "ok\n";
+}
+location = /done { return 200 "done\n"; }
+--- request eval
+["GET /m?i=read", "GET /m?i=create", "GET /done"]
+--- response_body_like eval
+["ok", "ok", qr/\A(??{ main::two_sinks() })/]
+
+
+
+=== TEST 17: "off" goes alone
+--- config
+fw_audit_log logs/audit.log;
+fw_audit_log off;
+--- request
+GET /
+--- must_die
+--- error_log
+"off" takes no parameters and goes alone
+
+
+
+=== TEST 18: a group-writable audit log is refused
 --- config
 fw_audit_log logs/audit.log mode=0660;
 --- request
@@ -768,7 +818,7 @@ may be readable by its group at most
 
 
 
-=== TEST 17: bad parameters
+=== TEST 19: bad parameters
 --- config
 fw_audit_log logs/audit.log flush=1s;
 --- request
@@ -779,7 +829,7 @@ has "flush" without "buffer"
 
 
 
-=== TEST 18: unknown field
+=== TEST 20: unknown field
 --- config
 fw_audit_field body $request_body;
 --- request

@@ -74,13 +74,14 @@ typedef struct {
     fw_audit_hmac_t             *query_hmac;   /* a worker's, lazily */
 
     size_t                       record_max;
-    u_char                      *scratch;
+    u_char                      *scratch;      /* the body */
+    u_char                      *scratch2;     /* a copy to seal */
     ngx_str_t                    host;
 } ngx_http_fw_audit_main_conf_t;
 
 
 typedef struct {
-    ngx_http_fw_audit_sink_t    *sink;      /* NULL: off */
+    ngx_array_t                 *sinks;     /* sink *; NULL: off */
     ngx_array_t                 *fields[FW_AUDIT_F_MAX];
     ngx_flag_t                   fail_closed;
     ngx_uint_t                   query;
@@ -305,29 +306,38 @@ ngx_module_t  ngx_http_fw_audit_module = {
 static ngx_int_t
 ngx_http_fw_audit_preaccess_handler(ngx_http_request_t *r)
 {
+    ngx_uint_t                      i, failed;
     ngx_http_fw_audit_ctx_t        *ctx;
-    ngx_http_fw_audit_sink_t       *s;
+    ngx_http_fw_audit_sink_t      **s;
     ngx_http_fw_audit_loc_conf_t   *alcf;
     ngx_http_fw_audit_main_conf_t  *amcf;
 
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_audit_module);
-    s = alcf->sink;
 
-    if (s == NULL || !alcf->fail_closed
+    if (alcf->sinks == NULL || !alcf->fail_closed
         || (r != r->main && !alcf->subrequests))
     {
         return NGX_DECLINED;
     }
 
-    if (s->chain && !s->started) {
-        /* the chain's start record is the first write: it tells whether
-           the sink works before anything is served */
-        amcf = ngx_http_get_module_main_conf(r, ngx_http_fw_audit_module);
-        ngx_http_fw_audit_sink_lifecycle(s, amcf, FW_AUDIT_KIND_START,
-                                         r->connection->log);
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_fw_audit_module);
+
+    s = alcf->sinks->elts;
+    failed = 0;
+
+    for (i = 0; i < alcf->sinks->nelts; i++) {
+
+        if (s[i]->chain && !s[i]->started) {
+            /* the chain's start record is the first write: it tells
+               whether the sink works before anything is served */
+            ngx_http_fw_audit_sink_lifecycle(s[i], amcf, FW_AUDIT_KIND_START,
+                                             r->connection->log);
+        }
+
+        failed |= s[i]->failed;
     }
 
-    if (!s->failed) {
+    if (!failed) {
         return NGX_DECLINED;
     }
 
@@ -452,20 +462,21 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
 {
     size_t                          len, reserve;
     u_char                         *q;
+    int                             format;
     unsigned                        status;
     ngx_uint_t                      f;
     ngx_time_t                     *tp;
     fw_audit_event_t                ev;
     fw_audit_str_t                 *path;
+    ngx_uint_t                      i, failed;
     ngx_http_fw_audit_ctx_t        *ctx;
-    ngx_http_fw_audit_sink_t       *s;
+    ngx_http_fw_audit_sink_t      **s;
     ngx_http_fw_audit_loc_conf_t   *alcf;
     ngx_http_fw_audit_main_conf_t  *amcf;
 
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_audit_module);
-    s = alcf->sink;
 
-    if (s == NULL || (r != r->main && !alcf->subrequests)) {
+    if (alcf->sinks == NULL || (r != r->main && !alcf->subrequests)) {
         return NGX_OK;
     }
 
@@ -473,9 +484,20 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
 
     if (amcf->scratch == NULL) {
         amcf->scratch = ngx_alloc(amcf->record_max, ngx_cycle->log);
-        if (amcf->scratch == NULL) {
+        amcf->scratch2 = ngx_alloc(amcf->record_max, ngx_cycle->log);
+
+        if (amcf->scratch == NULL || amcf->scratch2 == NULL) {
+            ngx_free(amcf->scratch);
+            amcf->scratch = NULL;
             return NGX_OK;
         }
+    }
+
+    s = alcf->sinks->elts;
+    failed = 0;
+
+    for (i = 0; i < alcf->sinks->nelts; i++) {
+        failed |= s[i]->failed;
     }
 
     ngx_memzero(&ev, sizeof(fw_audit_event_t));
@@ -523,7 +545,7 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
 
     if ((ctx && ctx->refused)
         || (status == NGX_HTTP_SERVICE_UNAVAILABLE && alcf->fail_closed
-            && s->failed))
+            && failed))
     {
         ngx_str_set(&ev.denied_by, "audit");
         ngx_str_set(&ev.reason, "sink failing");
@@ -531,20 +553,44 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
 
     ngx_http_fw_audit_denial(r, amcf, status, &ev);
 
-    reserve = fw_audit_seal_len((int) s->format, amcf->host.len + 64);
+    /*
+     * the body is built once for each format in use; a record is sealed
+     * in place when it goes to one destination, else in a copy
+     */
 
-    len = fw_audit_build(amcf->scratch, alcf->max_record, reserve,
-                         (int) s->format, &ev);
+    reserve = fw_audit_seal_len(FW_AUDIT_FHIR, amcf->host.len + 64);
+    format = -1;
+    len = 0;
 
-    if (len == 0) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "fw_audit: the record does not fit in %uz bytes",
-                      alcf->max_record);
-        return NGX_OK;
+    for (i = 0; i < alcf->sinks->nelts; i++) {
+
+        if ((int) s[i]->format != format) {
+            format = (int) s[i]->format;
+            len = fw_audit_build(amcf->scratch, alcf->max_record, reserve,
+                                 format, &ev);
+
+            if (len == 0) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              "fw_audit: the record does not fit in %uz "
+                              "bytes", alcf->max_record);
+                return NGX_OK;
+            }
+        }
+
+        if (alcf->sinks->nelts == 1) {
+            ngx_http_fw_audit_sink_record(s[i], amcf->scratch, len,
+                                          alcf->max_record,
+                                          FW_AUDIT_KIND_REQUEST,
+                                          r->connection->log);
+            break;
+        }
+
+        ngx_memcpy(amcf->scratch2, amcf->scratch, len);
+        ngx_http_fw_audit_sink_record(s[i], amcf->scratch2, len,
+                                      alcf->max_record,
+                                      FW_AUDIT_KIND_REQUEST,
+                                      r->connection->log);
     }
-
-    ngx_http_fw_audit_sink_record(s, amcf->scratch, len, alcf->max_record,
-                                  FW_AUDIT_KIND_REQUEST, r->connection->log);
 
     return NGX_OK;
 }
@@ -956,19 +1002,27 @@ ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_fw_audit_sink_t       *sink, **sp;
     ngx_http_fw_audit_main_conf_t  *amcf;
 
-    if (alcf->sink != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
-        if (cf->args->nelts != 2) {
-            return "takes no parameters with \"off\"";
+        if (cf->args->nelts != 2 || alcf->sinks != NGX_CONF_UNSET_PTR) {
+            return "\"off\" takes no parameters and goes alone";
         }
 
-        alcf->sink = NULL;
+        alcf->sinks = NULL;
         return NGX_CONF_OK;
+    }
+
+    if (alcf->sinks == NULL) {
+        return "\"off\" goes alone";
+    }
+
+    if (alcf->sinks == NGX_CONF_UNSET_PTR) {
+        alcf->sinks = ngx_array_create(cf->pool, 2,
+                                       sizeof(ngx_http_fw_audit_sink_t *));
+        if (alcf->sinks == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     format = FW_AUDIT_JSONL;
@@ -1080,8 +1134,8 @@ ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return NGX_CONF_ERROR;
             }
 
-            alcf->sink = sp[i];
-            return NGX_CONF_OK;
+            sink = sp[i];
+            goto found;
         }
     }
 
@@ -1140,7 +1194,23 @@ ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     *sp = sink;
-    alcf->sink = sink;
+
+found:
+
+    sp = alcf->sinks->elts;
+
+    for (i = 0; i < alcf->sinks->nelts; i++) {
+        if (sp[i] == sink) {
+            return "names the same destination twice";
+        }
+    }
+
+    sp = ngx_array_push(alcf->sinks);
+    if (sp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *sp = sink;
 
     return NGX_CONF_OK;
 
@@ -1518,7 +1588,7 @@ ngx_http_fw_audit_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    alcf->sink = NGX_CONF_UNSET_PTR;
+    alcf->sinks = NGX_CONF_UNSET_PTR;
     alcf->fail_closed = NGX_CONF_UNSET;
     alcf->query = NGX_CONF_UNSET_UINT;
     alcf->subrequests = NGX_CONF_UNSET;
@@ -1540,7 +1610,7 @@ ngx_http_fw_audit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_audit_module);
 
-    ngx_conf_merge_ptr_value(conf->sink, prev->sink, NULL);
+    ngx_conf_merge_ptr_value(conf->sinks, prev->sinks, NULL);
     ngx_conf_merge_value(conf->fail_closed, prev->fail_closed, 0);
     ngx_conf_merge_uint_value(conf->query, prev->query, FW_AUDIT_QUERY_HASH);
     ngx_conf_merge_value(conf->subrequests, prev->subrequests, 0);
