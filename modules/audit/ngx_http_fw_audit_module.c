@@ -129,6 +129,7 @@ static char *ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fw_audit_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_fw_audit_wipe(void *data);
 static char *ngx_http_fw_audit_field(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fw_audit_check(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -1228,9 +1229,11 @@ ngx_http_fw_audit_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_fw_audit_main_conf_t *amcf = conf;
 
-    size_t      len;
-    ngx_int_t   n;
-    ngx_str_t  *value, name, s;
+    size_t               len;
+    ngx_int_t            n;
+    ngx_str_t           *value, name, s;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
 
     if (amcf->secret.data) {
         return "is duplicate";
@@ -1283,7 +1286,37 @@ ngx_http_fw_audit_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     amcf->secret.len = len;
 
+    /* the secret is wiped when the configuration goes */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_fw_audit_wipe;
+    cln->data = &amcf->secret;
+
+    if (ngx_file_info(name.data, &fi) != NGX_FILE_ERROR
+        && (ngx_file_access(&fi) & 0077))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "the audit key file \"%V\" is accessible to "
+                           "others than its owner (mode %04o)", &name,
+                           ngx_file_access(&fi));
+    }
+
     return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_fw_audit_wipe(void *data)
+{
+    ngx_str_t  *s = data;
+
+    if (s->data && s->len) {
+        OPENSSL_cleanse(s->data, s->len);
+    }
 }
 
 
