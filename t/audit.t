@@ -430,6 +430,31 @@ sub main::two_sinks {
     });
 }
 
+sub main::epochs {
+    return FwAudit::check(sub {
+        for my $i (2 .. 4) {
+            select undef, undef, undef, 0.6;
+            my $r = FwAudit::get("/k/$i");
+            return "request $i failed" unless $r && $r =~ / 200 /;
+        }
+        my @l = FwAudit::lines('audit.log', 5);
+        return "expected 5 lines, got " . scalar(@l) if @l != 5;
+        my @e = map { /"chain":"fwa1 \S+ \S+ (\d+) / ? $1 : 'x' } @l;
+        return "epochs @e do not advance" unless $e[-1] >= 1;
+        my ($rc, $out) = FwAudit::verify('--allow-open',
+                                         FwAudit::path('audit.log'));
+        return "verifier: $out" if $rc != 0;
+        # a record moved to another epoch no longer verifies
+        my @t = @l;
+        $t[-1] =~ s/("chain":"fwa1 \S+ \S+ )(\d+)/$1 . ($2 - 1)/e;
+        my $f = FwAudit::copy_lines(FwAudit::servroot() . "/logs/e.log", @t);
+        ($rc, $out) = FwAudit::verify('--allow-open', $f);
+        return "epoch change not detected: $out"
+            unless $rc == 1 && $out =~ /e\.log:5: error: .*record modified/;
+        return '';
+    });
+}
+
 sub main::logged_once {
     return FwAudit::check(sub {
         my @l = FwAudit::lines('error.log');
@@ -777,7 +802,21 @@ location = /done { fw_audit_log off; return 200 "done\n"; }
 
 
 
-=== TEST 16: two destinations, two formats, two chains
+=== TEST 16: keys evolve each epoch (1s); every record verifies under its own
+--- http_config
+fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key epoch=1s;
+--- config
+fw_audit_log logs/audit.log;
+location /k { return 200 "ok\n"; }
+location = /done { fw_audit_log off; return 200 "done\n"; }
+--- request eval
+["GET /k/1", "GET /done"]
+--- response_body_like eval
+["ok", qr/\A(??{ main::epochs() })/]
+
+
+
+=== TEST 17: two destinations, two formats, two chains
 --- http_config
 fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
 --- config
@@ -795,7 +834,7 @@ location = /done { return 200 "done\n"; }
 
 
 
-=== TEST 17: "off" goes alone
+=== TEST 18: "off" goes alone
 --- config
 fw_audit_log logs/audit.log;
 fw_audit_log off;
@@ -807,7 +846,7 @@ GET /
 
 
 
-=== TEST 18: a group-writable audit log is refused
+=== TEST 19: a group-writable audit log is refused
 --- config
 fw_audit_log logs/audit.log mode=0660;
 --- request
@@ -818,7 +857,7 @@ may be readable by its group at most
 
 
 
-=== TEST 19: bad parameters
+=== TEST 20: bad parameters
 --- config
 fw_audit_log logs/audit.log flush=1s;
 --- request
@@ -829,7 +868,7 @@ has "flush" without "buffer"
 
 
 
-=== TEST 20: unknown field
+=== TEST 21: unknown field
 --- config
 fw_audit_field body $request_body;
 --- request
