@@ -455,6 +455,21 @@ sub main::epochs {
     });
 }
 
+sub main::stderr_sink {
+    return FwAudit::check(sub {
+        my $log = FwAudit::path('error.log');
+        my @r = grep { /^\{"v":1,"kind":"request",.*"user":"bob".*"path":"\/s\/1"/ }
+                FwAudit::lines('error.log');
+        return "no record in the error log" unless @r == 1;
+        my ($rc, $out) = FwAudit::verify('--allow-open', $log);
+        return "mixed lines accepted" if $rc == 0;
+        ($rc, $out) = FwAudit::verify('--allow-open', '--skip-other', $log);
+        return "verifier: $out"
+            unless $rc == 0 && $out =~ /2 records, 1 chains, 0 errors/;
+        return '';
+    });
+}
+
 sub main::logged_once {
     return FwAudit::check(sub {
         my @l = FwAudit::lines('error.log');
@@ -742,17 +757,20 @@ location = /done { fw_audit_log off; return 200 "done\n"; }
 
 
 
-=== TEST 13: stderr sink
+=== TEST 13: stderr sink (here the error log): records verify among other lines
+--- http_config
+fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
 --- config
 fw_audit_log stderr;
 fw_audit_field user $http_x_sub;
 location /s { return 200 "ok\n"; }
+location = /done { fw_audit_log off; return 200 "done\n"; }
 --- more_headers
 X-Sub: bob
---- request
-GET /s/1
---- error_log eval
-qr/^\{"v":1,"kind":"request",.*"user":"bob".*"path":"\/s\/1".*\}$/m
+--- request eval
+["GET /s/1", "GET /done"]
+--- response_body_like eval
+["ok", qr/\A(??{ main::stderr_sink() })/]
 
 
 

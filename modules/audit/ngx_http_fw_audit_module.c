@@ -800,8 +800,9 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
             && fchmod(fd, (mode_t) s->mode) == -1)
         {
             ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
-                          "fw_audit: fchmod(\"%V\", %04o) failed",
-                          &s->name, s->mode);
+                          "fw_audit: fchmod(\"%V\", 0%d%d%d) failed",
+                          &s->name, (int) (s->mode >> 6 & 7),
+                          (int) (s->mode >> 3 & 7), (int) (s->mode & 7));
         }
     }
 
@@ -1301,8 +1302,10 @@ ngx_http_fw_audit_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                            "the audit key file \"%V\" is accessible to "
-                           "others than its owner (mode %04o)", &name,
-                           ngx_file_access(&fi));
+                           "others than its owner (mode 0%d%d%d)", &name,
+                           (int) (ngx_file_access(&fi) >> 6 & 7),
+                           (int) (ngx_file_access(&fi) >> 3 & 7),
+                           (int) (ngx_file_access(&fi) & 7));
     }
 
     return NGX_CONF_OK;

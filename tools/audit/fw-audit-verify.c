@@ -1,13 +1,17 @@
 /*
  * fw-audit-verify: checks the HMAC chains of fhirwall audit logs.
  *
- *   fw-audit-verify -k KEYFILE [--allow-open] [--max-epoch N] [-q]
- *                   FILE...
+ *   fw-audit-verify -k KEYFILE [--allow-open] [--skip-other]
+ *                   [--max-epoch N] [-q] FILE...
  *
  * FILEs are read in the order given (rotated files oldest first; "-" is
  * standard input).  Every problem is printed as "FILE:LINE: error: ..."
  * naming the record.  Exit status: 0 all chains intact, 1 a problem was
  * found, 2 usage or I/O error.
+ *
+ * --skip-other skips lines that do not start with "{" (a stream that
+ * mixes the records with other output, e.g. stderr); a record made
+ * unrecognisable that way still leaves a gap in its chain.
  */
 
 
@@ -110,7 +114,7 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: fw-audit-verify -k KEYFILE [--allow-open] "
-            "[--max-epoch N] [-q] FILE...\n");
+            "[--skip-other] [--max-epoch N] [-q] FILE...\n");
     exit(2);
 }
 
@@ -118,18 +122,21 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-    int                   i, allow_open;
+    int                   i, allow_open, skip_other;
     char                 *end;
     FILE                 *f;
     char                 *line;
     u_char               *key;
     size_t                key_len, len, cap;
     ssize_t               n;
-    uint64_t              max_epoch, lineno, errors, records, chains, warns;
+    uint64_t              max_epoch, lineno, errors, records, chains, warns,
+                          skipped;
     const char           *key_file;
     fw_audit_verifier_t  *v;
 
     key_file = NULL;
+    skip_other = 0;
+    skipped = 0;
     line = NULL;
     cap = 0;
     allow_open = 0;
@@ -141,6 +148,9 @@ main(int argc, char **argv)
 
         } else if (strcmp(argv[i], "--allow-open") == 0) {
             allow_open = 1;
+
+        } else if (strcmp(argv[i], "--skip-other") == 0) {
+            skip_other = 1;
 
         } else if (strcmp(argv[i], "--max-epoch") == 0 && i + 1 < argc) {
             max_epoch = strtoull(argv[++i], &end, 10);
@@ -197,6 +207,11 @@ main(int argc, char **argv)
         while ((n = getline(&line, &cap, f)) > 0) {
             lineno++;
 
+            if (skip_other && line[0] != '{') {
+                skipped++;
+                continue;
+            }
+
             if (line[n - 1] != '\n') {
                 fw_audit_verifier_add(v, argv[i], lineno, (u_char *) line,
                                       n);
@@ -224,6 +239,11 @@ main(int argc, char **argv)
 
     errors = fw_audit_verifier_finish(v, &records, &chains, &warns);
     fw_audit_verifier_destroy(v);
+
+    if (skipped) {
+        printf("fw-audit-verify: %llu other lines skipped\n",
+               (unsigned long long) skipped);
+    }
 
     printf("fw-audit-verify: %llu records, %llu chains, %llu errors, "
            "%llu warnings: %s\n", (unsigned long long) records,
