@@ -92,8 +92,8 @@ sub main::query_modes {
 
 sub main::denials {
     return FwAudit::check(sub {
-        my @r = req_n('audit.log', 6);
-        return "expected 5 records, got " . scalar(@r) if @r != 5;
+        my @r = req_n('audit.log', 7);
+        return "expected 6 records, got " . scalar(@r) if @r != 6;
         my %by = map { $_->{path} => $_ } @r;
         return FwAudit::fields($by{'/d/jwt'}, {
                    status => 401, outcome => 4, denied_by => 'jwt',
@@ -109,6 +109,9 @@ sub main::denials {
                    reason => 'bad-signature' })
             || FwAudit::fields($by{'/d/ok'}, {
                    status => 200, outcome => 0, denied_by => undef })
+            || FwAudit::fields($by{'/d/up'}, {
+                   status => 403, outcome => 4, denied_by => undef,
+                   upstream_status => '403' })
             || (join(',', map { "$_=$by{'/d/ok'}{checks}{$_}" }
                              sort keys %{ $by{'/d/ok'}{checks} })
                 eq 'fhir=ok,jwt=valid' ? '' : 'checks of /d/ok');
@@ -458,8 +461,8 @@ sub main::epochs {
 sub main::stderr_sink {
     return FwAudit::check(sub {
         my $log = FwAudit::path('error.log');
-        my @r = grep { /^\{"v":1,"kind":"request",.*"user":"bob".*"path":"\/s\/1"/ }
-                FwAudit::lines('error.log');
+        my @r = grep { /^\{"v":1,"kind":"request",.*"user":"bob"/
+                       && /"path":"\/s\/1"/ } FwAudit::lines('error.log');
         return "no record in the error log" unless @r == 1;
         my ($rc, $out) = FwAudit::verify('--allow-open', $log);
         return "mixed lines accepted" if $rc == 0;
@@ -570,15 +573,19 @@ location /d/fhir { return 403; }
 location /d/rate { return 429; }
 location /d/hook { return 401; }
 location /d/ok { return 200 "ok\n"; }
+location /d/up {
+    proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend403;
+}
+location /backend403 { fw_audit_log off; return 403; }
 location = /done { fw_audit_log off; return 200 "done\n"; }
 --- request eval
 ["GET /d/jwt?jwt=expired", "GET /d/fhir?jwt=valid&fhir=insufficient-scope",
  "GET /d/rate?rl=limited", "GET /d/hook?jwt=valid&hook=bad-signature",
- "GET /d/ok?jwt=valid&fhir=ok", "GET /done"]
+ "GET /d/ok?jwt=valid&fhir=ok", "GET /d/up?jwt=missing", "GET /done"]
 --- error_code eval
-[401, 403, 429, 401, 200, 200]
+[401, 403, 429, 401, 200, 403, 200]
 --- response_body_like eval
-[".*", ".*", ".*", ".*", "ok", qr/\A(??{ main::denials() })/]
+[".*", ".*", ".*", ".*", "ok", ".*", qr/\A(??{ main::denials() })/]
 
 
 

@@ -434,7 +434,9 @@ ngx_http_fw_audit_denial(ngx_http_request_t *r,
             ev->nchecks++;
         }
 
-        if (status < 400 || ev->denied_by.len) {
+        /* a status from an upstream is the upstream's, not a denial */
+
+        if (status < 400 || ev->denied_by.len || r->upstream) {
             continue;
         }
 
