@@ -10,6 +10,14 @@ use FwAudit;
 BEGIN {
     $ENV{TEST_NGINX_HTML_DIR} ||=
         ($ENV{TEST_NGINX_SERVER_ROOT} || 't/servroot') . '/html';
+    # a sink outside the server root, prepared before nginx starts
+    $ENV{TEST_NGINX_AUDIT_TMP} ||= "/tmp/fw-audit-t-"
+        . ($ENV{TEST_NGINX_SERVER_PORT} || 1984) . "-$$";
+}
+
+END {
+    system("rm", "-rf", $ENV{TEST_NGINX_AUDIT_TMP})
+        if $ENV{TEST_NGINX_AUDIT_TMP} =~ m{^/tmp/fw-audit-t-};
 }
 
 repeat_each(1);
@@ -24,6 +32,13 @@ add_block_preprocessor(sub {
 >>> audit.key
 0123456789abcdef0123456789abcdef-test-key
 _EOF_
+    }
+
+    if (($block->name // '') =~ /recovers/) {
+        my $d = $ENV{TEST_NGINX_AUDIT_TMP};
+        mkdir $d;
+        unlink "$d/sink";
+        symlink "/dev/full", "$d/sink" or die "symlink: $!";
     }
 
     if (!defined $block->no_error_log && !defined $block->must_die) {
@@ -473,6 +488,45 @@ sub main::stderr_sink {
     });
 }
 
+sub main::recovers {
+    return FwAudit::check(sub {
+        my $d = $ENV{TEST_NGINX_AUDIT_TMP};
+        my $r = FwAudit::get("/full");
+        return "not refused while failing" unless $r =~ m{^HTTP/1\.\d 503};
+        # the disk has room again: a new file, reopened on USR1
+        unlink "$d/sink";
+        open my $fh, '>', "$d/sink" or return "create: $!";
+        close $fh;
+        chmod 0600, "$d/sink";
+        kill 'USR1', FwAudit::master_pid();
+        select undef, undef, undef, 0.3;
+        # the chain's start record, still to be written, is the probe:
+        # the next request is served
+        for (1 .. 2) {
+            $r = FwAudit::get("/full");
+            return "not served after recovery"
+                unless $r =~ m{^HTTP/1\.\d 200};
+        }
+        my @e = FwAudit::lines('error.log');
+        my $crit = grep { /\[crit\].*fw_audit: write\(\) to .* failed/ } @e;
+        my $ok = grep { /\[notice\].*fw_audit: .* is writable again/ } @e;
+        return "failure logged $crit times, recovery $ok times"
+            unless $crit == 1 && $ok == 1;
+        my @l = FwAudit::lines("$d/sink", 3);
+        return "lines after recovery: " . scalar(@l) if @l != 3;
+        # the start record counts the records lost while failing
+        my ($lost) = $l[0] =~ /"chain":"fwa1 start \S+ \d+ 0 (\d+) /;
+        return "start record: $l[0]" unless defined $lost && $lost >= 2;
+        my @req = map { JSON::PP::decode_json($_) } @l[1, 2];
+        return FwAudit::fields($req[0], { status => 200,
+                                          denied_by => undef })
+            || do {
+                my ($rc, $out) = FwAudit::verify('--allow-open', "$d/sink");
+                $rc == 0 ? '' : "verifier: $out";
+            };
+    });
+}
+
 sub main::logged_once {
     return FwAudit::check(sub {
         my @l = FwAudit::lines('error.log');
@@ -841,7 +895,26 @@ location = /done { fw_audit_log off; return 200 "done\n"; }
 
 
 
-=== TEST 17: two destinations, two formats, two chains
+=== TEST 17: fail closed recovers once the sink is writable again
+--- http_config
+fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
+--- config
+location /full {
+    fw_audit_log $TEST_NGINX_AUDIT_TMP/sink;
+    fw_audit_fail_closed on;
+    try_files /index.html =404;
+}
+location = /done { return 200 "done\n"; }
+--- request eval
+["GET /full", "GET /done"]
+--- error_code eval
+[503, 200]
+--- response_body_like eval
+["not writable", qr/\A(??{ main::recovers() })/]
+
+
+
+=== TEST 18: two destinations, two formats, two chains
 --- http_config
 fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
 --- config
@@ -859,7 +932,7 @@ location = /done { return 200 "done\n"; }
 
 
 
-=== TEST 18: "off" goes alone
+=== TEST 19: "off" goes alone
 --- config
 fw_audit_log logs/audit.log;
 fw_audit_log off;
@@ -871,7 +944,7 @@ GET /
 
 
 
-=== TEST 19: a group-writable audit log is refused
+=== TEST 20: a group-writable audit log is refused
 --- config
 fw_audit_log logs/audit.log mode=0660;
 --- request
@@ -882,7 +955,7 @@ may be readable by its group at most
 
 
 
-=== TEST 20: bad parameters
+=== TEST 21: bad parameters
 --- config
 fw_audit_log logs/audit.log flush=1s;
 --- request
@@ -893,7 +966,7 @@ has "flush" without "buffer"
 
 
 
-=== TEST 21: unknown field
+=== TEST 22: unknown field
 --- config
 fw_audit_field body $request_body;
 --- request
