@@ -1785,5 +1785,22 @@ ngx_http_fw_audit_exit_process(ngx_cycle_t *cycle)
 
         fw_audit_chain_destroy(s[i]->chain);
         s[i]->chain = NULL;
+
+        if (s[i]->buf) {
+            ngx_free(s[i]->buf);
+            s[i]->buf = NULL;
+        }
     }
+
+    /* this worker's buffers and keys */
+
+    if (amcf->scratch) {
+        ngx_free(amcf->scratch);
+        ngx_free(amcf->scratch2);
+        amcf->scratch = NULL;
+        amcf->scratch2 = NULL;
+    }
+
+    fw_audit_hmac_destroy(amcf->query_hmac);
+    amcf->query_hmac = NULL;
 }
