@@ -264,6 +264,10 @@ fw_audit_verifier_t *fw_audit_verifier_create(const u_char *secret,
     fw_audit_report_pt report, void *data);
 void fw_audit_verifier_destroy(fw_audit_verifier_t *v);
 
+/* a chain whose first records are not among the files given (only the
+   newest rotated file is checked) is a warning instead of an error */
+void fw_audit_verifier_allow_partial(fw_audit_verifier_t *v);
+
 /* one line of a file; "file" must outlive the verifier */
 void fw_audit_verifier_add(fw_audit_verifier_t *v, const char *file,
     uint64_t lineno, const u_char *line, size_t len);

@@ -59,6 +59,7 @@ struct fw_audit_verifier_s {
     size_t               secret_len;
     uint64_t             max_epoch;
     int                  allow_open;
+    int                  allow_partial;
     fw_audit_report_pt   report;
     void                *data;
 
@@ -116,6 +117,13 @@ fw_audit_verifier_create(const u_char *secret, size_t secret_len,
     v->data = data;
 
     return v;
+}
+
+
+void
+fw_audit_verifier_allow_partial(fw_audit_verifier_t *v)
+{
+    v->allow_partial = 1;
 }
 
 
@@ -505,10 +513,14 @@ fw_audit_vcheck(fw_audit_verifier_t *v, fw_audit_vchain_t *c)
     r = sorted[0];
 
     if (r->seq != 0 || r->kind != FW_AUDIT_KIND_START) {
-        fw_audit_vreport(v, FW_AUDIT_V_ERROR, r->file, r->line,
+        fw_audit_vreport(v, v->allow_partial ? FW_AUDIT_V_WARNING
+                                             : FW_AUDIT_V_ERROR,
+                         r->file, r->line,
                          "chain %.*s: its start is missing: the first "
-                         "record has seq %llu (records deleted)",
-                         id_len, id, (unsigned long long) r->seq);
+                         "record has seq %llu (%s)", id_len, id,
+                         (unsigned long long) r->seq,
+                         v->allow_partial ? "in an older file?"
+                                          : "records deleted");
     }
 
     for (i = 1; i < c->nrecs; i++) {

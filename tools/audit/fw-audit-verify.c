@@ -1,13 +1,17 @@
 /*
  * fw-audit-verify: checks the HMAC chains of fhirwall audit logs.
  *
- *   fw-audit-verify -k KEYFILE [--allow-open] [--skip-other]
- *                   [--max-epoch N] [-q] FILE...
+ *   fw-audit-verify -k KEYFILE [--allow-open] [--allow-partial]
+ *                   [--skip-other] [--max-epoch N] [-q] FILE...
  *
  * FILEs are read in the order given (rotated files oldest first; "-" is
  * standard input).  Every problem is printed as "FILE:LINE: error: ..."
  * naming the record.  Exit status: 0 all chains intact, 1 a problem was
  * found, 2 usage or I/O error.
+ *
+ * --allow-open: a chain without its end record (still being written) is a
+ * warning; --allow-partial: a chain without its first records (they are in
+ * older files not given) is a warning.
  *
  * --skip-other skips lines that do not start with "{" (a stream that
  * mixes the records with other output, e.g. stderr); a record made
@@ -114,7 +118,8 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: fw-audit-verify -k KEYFILE [--allow-open] "
-            "[--skip-other] [--max-epoch N] [-q] FILE...\n");
+            "[--allow-partial] [--skip-other] [--max-epoch N] [-q] "
+            "FILE...\n");
     exit(2);
 }
 
@@ -122,7 +127,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-    int                   i, allow_open, skip_other;
+    int                   i, allow_open, allow_partial, skip_other;
     char                 *end;
     FILE                 *f;
     char                 *line;
@@ -136,6 +141,7 @@ main(int argc, char **argv)
 
     key_file = NULL;
     skip_other = 0;
+    allow_partial = 0;
     skipped = 0;
     line = NULL;
     cap = 0;
@@ -148,6 +154,9 @@ main(int argc, char **argv)
 
         } else if (strcmp(argv[i], "--allow-open") == 0) {
             allow_open = 1;
+
+        } else if (strcmp(argv[i], "--allow-partial") == 0) {
+            allow_partial = 1;
 
         } else if (strcmp(argv[i], "--skip-other") == 0) {
             skip_other = 1;
@@ -192,6 +201,10 @@ main(int argc, char **argv)
     if (v == NULL) {
         fprintf(stderr, "fw-audit-verify: out of memory\n");
         return 2;
+    }
+
+    if (allow_partial) {
+        fw_audit_verifier_allow_partial(v);
     }
 
     for ( /* void */ ; i < argc; i++) {

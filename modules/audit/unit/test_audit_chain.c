@@ -255,6 +255,36 @@ test_delete_reorder_duplicate(void **state)
 
 
 static void
+test_partial(void **state)
+{
+    int                   i;
+    log_t                 log;
+    reports_t             r;
+    uint64_t              records, chains, w;
+    fw_audit_verifier_t  *v;
+
+    /* only the newest file: lines 4.. of a chain */
+    fw_audit_chain_destroy(make_log(&log, FW_AUDIT_JSONL, 6, 1));
+    memset(&r, 0, sizeof(r));
+    v = fw_audit_verifier_create((u_char *) SECRET, SECRET_LEN, 100, 0,
+                                 report, &r);
+    fw_audit_verifier_allow_partial(v);
+
+    for (i = 3; i < log.n; i++) {
+        fw_audit_verifier_add(v, "new.log", i - 2, (u_char *) log.line[i],
+                              log.len[i]);
+    }
+
+    assert_int_equal(fw_audit_verifier_finish(v, &records, &chains, &w), 0);
+    assert_int_equal(w, 1);
+    assert_non_null(strstr(r.out, "new.log:1: warning: chain "
+                                  "gw-1-1000-abcd: its start is missing"));
+    fw_audit_verifier_destroy(v);
+    log_free(&log);
+}
+
+
+static void
 test_truncate(void **state)
 {
     log_t      log;
@@ -560,6 +590,7 @@ main(void)
         cmocka_unit_test(test_edit),
         cmocka_unit_test(test_delete_reorder_duplicate),
         cmocka_unit_test(test_truncate),
+        cmocka_unit_test(test_partial),
         cmocka_unit_test(test_epoch_binding),
         cmocka_unit_test(test_lost),
         cmocka_unit_test(test_many_chains),
