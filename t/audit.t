@@ -979,3 +979,14 @@ GET /
 --- must_die
 --- error_log
 unknown audit field "body"
+
+
+
+=== TEST 23: a field may not read a credential
+--- config
+fw_audit_field user $http_x_user $HTTP_Authorization;
+--- request
+GET /
+--- must_die
+--- error_log
+"$HTTP_Authorization" may carry a secret or a body

@@ -137,6 +137,7 @@ static char *ngx_http_fw_audit_check(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_fw_audit_max_record(ngx_conf_t *cf, void *post,
     void *data);
 
+static ngx_int_t ngx_http_fw_audit_secret_var(ngx_str_t *value);
 static ngx_int_t ngx_http_fw_audit_add_check(ngx_conf_t *cf,
     ngx_http_fw_audit_main_conf_t *amcf, char *module, char *var,
     char **ok);
@@ -1368,6 +1369,15 @@ ngx_http_fw_audit_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_http_fw_audit_secret_var(&value[i])) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" may carry a secret or a body and "
+                               "never goes into an audit record",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
         vp = ngx_array_push(a);
         if (vp == NULL) {
             return NGX_CONF_ERROR;
@@ -1380,6 +1390,63 @@ ngx_http_fw_audit_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* variables that carry credentials or bodies: refused in any field */
+
+static ngx_int_t
+ngx_http_fw_audit_secret_var(ngx_str_t *value)
+{
+    u_char             low[64];
+    size_t             len;
+    ngx_uint_t         i;
+    static ngx_str_t   exact[] = {
+        ngx_string("$http_authorization"),
+        ngx_string("$http_proxy_authorization"),
+        ngx_string("$http_cookie"),
+        ngx_string("$request_body"),
+        ngx_string("$request_body_file"),
+        ngx_string("$remote_user"),
+        ngx_string("$fw_jwt_token"),
+        ngx_string("$fw_jwt_payload"),
+        ngx_null_string
+    };
+    static ngx_str_t   prefix[] = {
+        ngx_string("$cookie_"),
+        ngx_string("$sent_http_set_cookie"),
+        ngx_string("$upstream_http_set_cookie"),
+        ngx_string("$upstream_cookie_"),
+        ngx_string("$fw_jwt_header_"),
+        ngx_string("$ssl_client_raw_cert"),
+        ngx_string("$ssl_client_cert"),
+        ngx_null_string
+    };
+
+    if (value->len == 0 || value->data[0] != '$') {
+        return 0;
+    }
+
+    len = ngx_min(value->len, sizeof(low));
+    ngx_strlow(low, value->data, len);
+
+    for (i = 0; exact[i].len; i++) {
+        if (len == exact[i].len
+            && ngx_strncmp(low, exact[i].data, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    for (i = 0; prefix[i].len; i++) {
+        if (len >= prefix[i].len
+            && ngx_strncmp(low, prefix[i].data, prefix[i].len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
