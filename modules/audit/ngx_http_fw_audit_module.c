@@ -1407,7 +1407,6 @@ ngx_http_fw_audit_secret_var(ngx_str_t *value)
         ngx_string("$http_cookie"),
         ngx_string("$request_body"),
         ngx_string("$request_body_file"),
-        ngx_string("$remote_user"),
         ngx_string("$fw_jwt_token"),
         ngx_string("$fw_jwt_payload"),
         ngx_null_string
