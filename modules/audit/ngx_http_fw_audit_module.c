@@ -1,0 +1,1872 @@
+/*
+ * fhirwall audit: one tamper-evident audit record per request.
+ *
+ * nginx glue: directives, the fail-closed check (preaccess phase), the
+ * record (log phase), the sinks (files reopened on USR1, stdout, stderr),
+ * their buffers, flush timers and fsync policy.  Records, chains and the
+ * verifier are in fw_audit*.c.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "ngx_http_fw_common.h"
+#include "fw_audit.h"
+
+
+#define NGX_HTTP_FW_AUDIT_LITERAL  -2
+
+#define NGX_HTTP_FW_AUDIT_FSYNC_OFF     0
+#define NGX_HTTP_FW_AUDIT_FSYNC_ALWAYS  ((ngx_msec_t) -1)
+
+
+typedef struct {
+    ngx_str_t                    name;      /* without "$", or a literal */
+    ngx_int_t                    index;     /* NGX_ERROR: not defined */
+} ngx_http_fw_audit_var_t;
+
+
+typedef struct {
+    ngx_str_t                    module;
+    ngx_http_fw_audit_var_t     *var;
+    ngx_array_t                  ok;        /* ngx_str_t */
+} ngx_http_fw_audit_check_t;
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_open_file_t             *file;      /* NULL: stdout or stderr */
+    ngx_fd_t                     std_fd;
+    ngx_uint_t                   format;
+    ngx_uint_t                   mode;
+    size_t                       buffer_size;
+    ngx_msec_t                   flush;
+    ngx_msec_t                   fsync;
+
+    /* the state of this worker */
+    fw_audit_chain_t            *chain;
+    u_char                      *buf;
+    size_t                       len;
+    ngx_uint_t                   nrecs;
+    ngx_event_t                  flush_event;
+    ngx_fd_t                     seen_fd;
+    ngx_msec_t                   last_sync;
+    ngx_uint_t                   lost;
+    unsigned                     failed:1;
+    unsigned                     started:1;
+} ngx_http_fw_audit_sink_t;
+
+
+typedef struct {
+    ngx_array_t                  sinks;     /* ngx_http_fw_audit_sink_t * */
+    ngx_array_t                  vars;      /* ngx_http_fw_audit_var_t * */
+    ngx_array_t                 *defaults[FW_AUDIT_F_MAX];
+    ngx_array_t                 *checks;    /* ngx_http_fw_audit_check_t */
+
+    ngx_str_t                    secret;
+    ngx_msec_t                   epoch;
+    u_char                       query_key[FW_AUDIT_MAC_LEN];
+    fw_audit_hmac_t             *query_hmac;   /* a worker's, lazily */
+
+    size_t                       record_max;
+    u_char                      *scratch;      /* the body */
+    u_char                      *scratch2;     /* a copy to seal */
+    ngx_str_t                    host;
+} ngx_http_fw_audit_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t                 *sinks;     /* sink *; NULL: off */
+    ngx_array_t                 *fields[FW_AUDIT_F_MAX];
+    ngx_flag_t                   fail_closed;
+    ngx_uint_t                   query;
+    ngx_flag_t                   subrequests;
+    size_t                       max_record;
+    ngx_uint_t                   error_format;
+} ngx_http_fw_audit_loc_conf_t;
+
+
+typedef struct {
+    unsigned                     refused:1;
+} ngx_http_fw_audit_ctx_t;
+
+
+static ngx_int_t ngx_http_fw_audit_preaccess_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_audit_log_handler(ngx_http_request_t *r);
+static void ngx_http_fw_audit_value(ngx_http_request_t *r, ngx_array_t *vars,
+    fw_audit_str_t *out);
+static void ngx_http_fw_audit_denial(ngx_http_request_t *r,
+    ngx_http_fw_audit_main_conf_t *amcf, unsigned status,
+    fw_audit_event_t *ev);
+
+static ngx_int_t ngx_http_fw_audit_sink_start(ngx_http_fw_audit_sink_t *s,
+    ngx_http_fw_audit_main_conf_t *amcf, ngx_log_t *log);
+static void ngx_http_fw_audit_sink_lifecycle(ngx_http_fw_audit_sink_t *s,
+    ngx_http_fw_audit_main_conf_t *amcf, int kind, ngx_log_t *log);
+static void ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s,
+    u_char *buf, size_t len, size_t size, int kind, ngx_log_t *log);
+static ngx_int_t ngx_http_fw_audit_sink_put(ngx_http_fw_audit_sink_t *s,
+    u_char *data, size_t len, ngx_log_t *log);
+static ngx_int_t ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s,
+    u_char *data, size_t len, ngx_log_t *log);
+static void ngx_http_fw_audit_sink_flush(ngx_http_fw_audit_sink_t *s,
+    ngx_log_t *log);
+static void ngx_http_fw_audit_flush_handler(ngx_event_t *ev);
+static void ngx_http_fw_audit_reopen_flush(ngx_open_file_t *file,
+    ngx_log_t *log);
+
+static ngx_http_fw_audit_var_t *ngx_http_fw_audit_add_var(ngx_conf_t *cf,
+    ngx_http_fw_audit_main_conf_t *amcf, ngx_str_t *value);
+static ngx_int_t ngx_http_fw_audit_var_exists(ngx_conf_t *cf,
+    ngx_str_t *name);
+
+static char *ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_audit_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_fw_audit_wipe(void *data);
+static char *ngx_http_fw_audit_field(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_audit_check(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_audit_max_record(ngx_conf_t *cf, void *post,
+    void *data);
+
+static ngx_int_t ngx_http_fw_audit_secret_var(ngx_str_t *value);
+static ngx_int_t ngx_http_fw_audit_add_check(ngx_conf_t *cf,
+    ngx_http_fw_audit_main_conf_t *amcf, char *module, char *var,
+    char **ok);
+static void *ngx_http_fw_audit_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_fw_audit_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_fw_audit_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_fw_audit_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_fw_audit_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fw_audit_init_process(ngx_cycle_t *cycle);
+static void ngx_http_fw_audit_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_fw_audit_queries[] = {
+    { ngx_string("omit"), FW_AUDIT_QUERY_OMIT },
+    { ngx_string("hash"), FW_AUDIT_QUERY_HASH },
+    { ngx_string("raw"), FW_AUDIT_QUERY_RAW },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_post_handler_pt  ngx_http_fw_audit_max_record_p =
+    ngx_http_fw_audit_max_record;
+
+
+/* the variables each field reads unless "fw_audit_field" says otherwise */
+static char *ngx_http_fw_audit_default_vars[FW_AUDIT_F_MAX][3] = {
+    { "$request_id", NULL },
+    { "$remote_addr", NULL },
+    { "$fw_jwt_sub", NULL },
+    { "$fw_jwt_claim_role", NULL },
+    { "$fw_jwt_claim_client_id", "$fw_jwt_claim_azp", NULL },
+    { "$fw_jwt_claim_fhiruser", NULL },
+    { "$fw_jwt_claim_purpose_of_use", NULL },
+    { "$fw_fhir_patient", "$fw_jwt_claim_patient", NULL },
+    { "$fw_fhir_interaction", NULL },
+    { "$fw_fhir_type", NULL },
+    { "$fw_fhir_id", NULL },
+    { "$fw_fhir_vid", NULL },
+    { "$fw_fhir_operation", NULL },
+    { "$fw_fhir_compartment", NULL },
+    { "$request_method", NULL },
+    { "$request_uri", NULL },
+    { "$args", NULL },
+    { "$status", NULL },
+    { "$bytes_sent", NULL },
+    { "$request_time", NULL },
+    { "$upstream_status", NULL },
+    { "$upstream_response_time", NULL },
+    { "$hostname", NULL }
+};
+
+
+/* the modules that deny requests, their status variables and the values
+   that mean "not denied" */
+static char *ngx_http_fw_audit_default_checks[][8] = {
+    { "ratelimit", "$fw_ratelimit_status", "passed", "dry-run", NULL },
+    { "jwt", "$fw_jwt_status", "valid", NULL },
+    { "webhook", "$fw_webhook_status", "valid", "verified", NULL },
+    { "fhir", "$fw_fhir_status", "ok", "valid", "allowed", NULL },
+    { NULL }
+};
+
+
+static ngx_command_t  ngx_http_fw_audit_commands[] = {
+
+    { ngx_string("fw_audit_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_audit_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_audit_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_fw_audit_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_audit_field"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_fw_audit_field,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_audit_check"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_fw_audit_check,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_audit_fail_closed"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_audit_loc_conf_t, fail_closed),
+      NULL },
+
+    { ngx_string("fw_audit_query"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_audit_loc_conf_t, query),
+      &ngx_http_fw_audit_queries },
+
+    { ngx_string("fw_audit_subrequests"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_audit_loc_conf_t, subrequests),
+      NULL },
+
+    { ngx_string("fw_audit_max_record"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_audit_loc_conf_t, max_record),
+      &ngx_http_fw_audit_max_record_p },
+
+    { ngx_string("fw_audit_error_format"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_audit_loc_conf_t, error_format),
+      &ngx_http_fw_error_formats },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_fw_audit_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_fw_audit_init,                /* postconfiguration */
+
+    ngx_http_fw_audit_create_main_conf,    /* create main configuration */
+    ngx_http_fw_audit_init_main_conf,      /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_fw_audit_create_loc_conf,     /* create location configuration */
+    ngx_http_fw_audit_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_fw_audit_module = {
+    NGX_MODULE_V1,
+    &ngx_http_fw_audit_module_ctx,         /* module context */
+    ngx_http_fw_audit_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_fw_audit_init_process,        /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_fw_audit_exit_process,        /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* ---- request time ------------------------------------------------------ */
+
+
+static ngx_int_t
+ngx_http_fw_audit_preaccess_handler(ngx_http_request_t *r)
+{
+    ngx_uint_t                      i, failed;
+    ngx_http_fw_audit_ctx_t        *ctx;
+    ngx_http_fw_audit_sink_t      **s;
+    ngx_http_fw_audit_loc_conf_t   *alcf;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_audit_module);
+
+    if (alcf->sinks == NULL || !alcf->fail_closed
+        || (r != r->main && !alcf->subrequests))
+    {
+        return NGX_DECLINED;
+    }
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_fw_audit_module);
+
+    s = alcf->sinks->elts;
+    failed = 0;
+
+    for (i = 0; i < alcf->sinks->nelts; i++) {
+
+        if (s[i]->chain && !s[i]->started) {
+            /* the chain's start record is the first write: it tells
+               whether the sink works before anything is served */
+            ngx_http_fw_audit_sink_lifecycle(s[i], amcf, FW_AUDIT_KIND_START,
+                                             r->connection->log);
+        }
+
+        failed |= s[i]->failed;
+    }
+
+    if (!failed) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_fw_audit_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->refused = 1;
+    ngx_http_set_ctx(r->main, ctx, ngx_http_fw_audit_module);
+
+    return ngx_http_fw_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  alcf->error_format, "transient",
+                                  "the audit log is not writable");
+}
+
+
+static void
+ngx_http_fw_audit_value(ngx_http_request_t *r, ngx_array_t *vars,
+    fw_audit_str_t *out)
+{
+    ngx_uint_t                  i;
+    ngx_http_variable_value_t  *vv;
+    ngx_http_fw_audit_var_t   **v;
+
+    out->data = NULL;
+    out->len = 0;
+
+    if (vars == NULL) {
+        return;
+    }
+
+    v = vars->elts;
+
+    for (i = 0; i < vars->nelts; i++) {
+
+        if (v[i]->index == NGX_HTTP_FW_AUDIT_LITERAL) {
+            out->data = v[i]->name.data;
+            out->len = v[i]->name.len;
+            return;
+        }
+
+        if (v[i]->index == NGX_ERROR) {
+            continue;
+        }
+
+        vv = ngx_http_get_indexed_variable(r, v[i]->index);
+
+        if (vv == NULL || vv->not_found || vv->len == 0) {
+            continue;
+        }
+
+        out->data = vv->data;
+        out->len = vv->len;
+        return;
+    }
+}
+
+
+static void
+ngx_http_fw_audit_denial(ngx_http_request_t *r,
+    ngx_http_fw_audit_main_conf_t *amcf, unsigned status,
+    fw_audit_event_t *ev)
+{
+    ngx_str_t                   *ok;
+    ngx_uint_t                   i, j;
+    ngx_http_variable_value_t   *vv;
+    ngx_http_fw_audit_check_t   *c;
+
+    if (amcf->checks == NULL) {
+        return;
+    }
+
+    c = amcf->checks->elts;
+
+    for (i = 0; i < amcf->checks->nelts; i++) {
+
+        if (c[i].var->index < 0) {
+            continue;
+        }
+
+        vv = ngx_http_get_indexed_variable(r, c[i].var->index);
+
+        if (vv == NULL || vv->not_found || vv->len == 0) {
+            continue;
+        }
+
+        if (ev->nchecks < FW_AUDIT_CHECKS_MAX) {
+            ev->check_name[ev->nchecks].data = c[i].module.data;
+            ev->check_name[ev->nchecks].len = c[i].module.len;
+            ev->check_value[ev->nchecks].data = vv->data;
+            ev->check_value[ev->nchecks].len = vv->len;
+            ev->nchecks++;
+        }
+
+        /* a status from an upstream is the upstream's, not a denial */
+
+        if (status < 400 || ev->denied_by.len || r->upstream) {
+            continue;
+        }
+
+        ok = c[i].ok.elts;
+
+        for (j = 0; j < c[i].ok.nelts; j++) {
+            if (ok[j].len == vv->len
+                && ngx_strncasecmp(ok[j].data, vv->data, vv->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == c[i].ok.nelts) {
+            ev->denied_by.data = c[i].module.data;
+            ev->denied_by.len = c[i].module.len;
+            ev->reason.data = vv->data;
+            ev->reason.len = vv->len;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
+{
+    size_t                          len, reserve;
+    u_char                         *q;
+    int                             format;
+    unsigned                        status;
+    ngx_uint_t                      f;
+    ngx_time_t                     *tp;
+    fw_audit_event_t                ev;
+    fw_audit_str_t                 *path;
+    ngx_uint_t                      i, failed;
+    ngx_http_fw_audit_ctx_t        *ctx;
+    ngx_http_fw_audit_sink_t      **s;
+    ngx_http_fw_audit_loc_conf_t   *alcf;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_audit_module);
+
+    if (alcf->sinks == NULL || (r != r->main && !alcf->subrequests)) {
+        return NGX_OK;
+    }
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_fw_audit_module);
+
+    if (amcf->scratch == NULL) {
+        amcf->scratch = ngx_alloc(amcf->record_max, ngx_cycle->log);
+        amcf->scratch2 = ngx_alloc(amcf->record_max, ngx_cycle->log);
+
+        if (amcf->scratch == NULL || amcf->scratch2 == NULL) {
+            ngx_free(amcf->scratch);
+            amcf->scratch = NULL;
+            return NGX_OK;
+        }
+    }
+
+    s = alcf->sinks->elts;
+    failed = 0;
+
+    for (i = 0; i < alcf->sinks->nelts; i++) {
+        failed |= s[i]->failed;
+    }
+
+    ngx_memzero(&ev, sizeof(fw_audit_event_t));
+
+    for (f = 0; f < FW_AUDIT_F_MAX; f++) {
+        ngx_http_fw_audit_value(r, alcf->fields[f], &ev.v[f]);
+    }
+
+    /* the path without the query; a subrequest's own URI by default */
+
+    path = &ev.v[FW_AUDIT_F_PATH];
+
+    if (r != r->main
+        && alcf->fields[FW_AUDIT_F_PATH] == amcf->defaults[FW_AUDIT_F_PATH])
+    {
+        path->data = r->uri.data;
+        path->len = r->uri.len;
+    }
+
+    q = path->len ? ngx_strlchr((u_char *) path->data,
+                                (u_char *) path->data + path->len, '?')
+                  : NULL;
+    if (q) {
+        path->len = q - path->data;
+    }
+
+    if (alcf->query == FW_AUDIT_QUERY_OMIT) {
+        ev.v[FW_AUDIT_F_QUERY].len = 0;
+    }
+
+    ev.query_mode = (int) alcf->query;
+    if (amcf->query_hmac == NULL && alcf->query == FW_AUDIT_QUERY_HASH) {
+        amcf->query_hmac = fw_audit_hmac_create(amcf->query_key,
+                                                FW_AUDIT_MAC_LEN);
+    }
+
+    ev.query_hmac = amcf->query_hmac;
+
+    tp = ngx_timeofday();
+    ev.time_ms = (int64_t) tp->sec * 1000 + tp->msec;
+
+    status = r->err_status ? r->err_status : r->headers_out.status;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_fw_audit_module);
+
+    if ((ctx && ctx->refused)
+        || (status == NGX_HTTP_SERVICE_UNAVAILABLE && alcf->fail_closed
+            && failed))
+    {
+        ngx_str_set(&ev.denied_by, "audit");
+        ngx_str_set(&ev.reason, "sink failing");
+    }
+
+    ngx_http_fw_audit_denial(r, amcf, status, &ev);
+
+    /*
+     * the body is built once for each format in use; a record is sealed
+     * in place when it goes to one destination, else in a copy
+     */
+
+    reserve = fw_audit_seal_len(FW_AUDIT_FHIR, amcf->host.len + 64);
+    format = -1;
+    len = 0;
+
+    for (i = 0; i < alcf->sinks->nelts; i++) {
+
+        if ((int) s[i]->format != format) {
+            format = (int) s[i]->format;
+            len = fw_audit_build(amcf->scratch, alcf->max_record, reserve,
+                                 format, &ev);
+
+            if (len == 0) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              "fw_audit: the record does not fit in %uz "
+                              "bytes", alcf->max_record);
+                return NGX_OK;
+            }
+        }
+
+        if (alcf->sinks->nelts == 1) {
+            ngx_http_fw_audit_sink_record(s[i], amcf->scratch, len,
+                                          alcf->max_record,
+                                          FW_AUDIT_KIND_REQUEST,
+                                          r->connection->log);
+            break;
+        }
+
+        ngx_memcpy(amcf->scratch2, amcf->scratch, len);
+        ngx_http_fw_audit_sink_record(s[i], amcf->scratch2, len,
+                                      alcf->max_record,
+                                      FW_AUDIT_KIND_REQUEST,
+                                      r->connection->log);
+    }
+
+    return NGX_OK;
+}
+
+
+/* ---- sinks ------------------------------------------------------------ */
+
+
+static ngx_int_t
+ngx_http_fw_audit_sink_start(ngx_http_fw_audit_sink_t *s,
+    ngx_http_fw_audit_main_conf_t *amcf, ngx_log_t *log)
+{
+    u_char      id[FW_AUDIT_CHAIN_ID_MAX], *p;
+    uint32_t    rnd;
+    ngx_time_t *tp;
+    int64_t     now;
+
+    if (s->chain || amcf->secret.len == 0) {
+        return NGX_OK;
+    }
+
+    tp = ngx_timeofday();
+    now = (int64_t) tp->sec * 1000 + tp->msec;
+
+    if (RAND_bytes((u_char *) &rnd, sizeof(rnd)) != 1) {
+        rnd = (uint32_t) ngx_random();
+    }
+
+    p = ngx_snprintf(id, sizeof(id), "%V-%P-%L-%08xD", &amcf->host,
+                     ngx_pid, now, rnd);
+
+    s->chain = fw_audit_chain_create(amcf->secret.data, amcf->secret.len,
+                                     id, p - id, now,
+                                     (int64_t) amcf->epoch);
+    if (s->chain == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "fw_audit: cannot start a chain for \"%V\"", &s->name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fw_audit_sink_lifecycle(ngx_http_fw_audit_sink_t *s,
+    ngx_http_fw_audit_main_conf_t *amcf, int kind, ngx_log_t *log)
+{
+    size_t         len, id_len;
+    u_char         buf[2048];
+    ngx_time_t    *tp;
+    const u_char  *id;
+
+    if (s->chain == NULL) {
+        return;
+    }
+
+    tp = ngx_timeofday();
+    id = fw_audit_chain_id(s->chain, &id_len);
+
+    len = fw_audit_build_lifecycle(buf, sizeof(buf) - 512, (int) s->format,
+                                   kind, (int64_t) tp->sec * 1000 + tp->msec,
+                                   amcf->host.data, amcf->host.len, id,
+                                   id_len);
+    if (len == 0) {
+        return;
+    }
+
+    len = fw_audit_chain_seal(s->chain, buf, len, sizeof(buf),
+                              (int) s->format, kind,
+                              (int64_t) tp->sec * 1000 + tp->msec);
+    if (len == 0) {
+        return;
+    }
+
+    /* lifecycle records are never buffered */
+
+    ngx_http_fw_audit_sink_flush(s, log);
+
+    if (ngx_http_fw_audit_sink_write(s, buf, len, log) == NGX_OK) {
+        fw_audit_chain_commit(s->chain);
+
+        if (kind == FW_AUDIT_KIND_START) {
+            s->started = 1;
+        }
+    }
+}
+
+
+static void
+ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
+    size_t len, size_t size, int kind, ngx_log_t *log)
+{
+    ngx_time_t                     *tp;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    if (s->chain == NULL && !s->started) {
+        amcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_http_fw_audit_module);
+        (void) ngx_http_fw_audit_sink_start(s, amcf, log);
+    }
+
+    if (s->chain == NULL) {
+        len = fw_audit_close(buf, len, size);
+        s->started = 1;
+
+        if (ngx_http_fw_audit_sink_put(s, buf, len, log) != NGX_OK) {
+            s->lost++;
+        }
+
+        return;
+    }
+
+    if (!s->started) {
+        /* the start record could not be written yet */
+        amcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_http_fw_audit_module);
+        ngx_http_fw_audit_sink_lifecycle(s, amcf, FW_AUDIT_KIND_START, log);
+
+        if (!s->started) {
+            fw_audit_chain_lost(s->chain, 1);
+            s->lost++;
+            return;
+        }
+    }
+
+    tp = ngx_timeofday();
+
+    len = fw_audit_chain_seal(s->chain, buf, len, size, (int) s->format,
+                              kind, (int64_t) tp->sec * 1000 + tp->msec);
+    if (len == 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "fw_audit: sealing a record for \"%V\" failed",
+                      &s->name);
+        return;
+    }
+
+    if (ngx_http_fw_audit_sink_put(s, buf, len, log) == NGX_OK) {
+        fw_audit_chain_commit(s->chain);
+
+    } else {
+        fw_audit_chain_lost(s->chain, 1);
+        s->lost++;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_sink_put(ngx_http_fw_audit_sink_t *s, u_char *data,
+    size_t len, ngx_log_t *log)
+{
+    if (s->buffer_size == 0) {
+        return ngx_http_fw_audit_sink_write(s, data, len, log);
+    }
+
+    if (s->len + len > s->buffer_size) {
+        ngx_http_fw_audit_sink_flush(s, log);
+    }
+
+    if (len > s->buffer_size) {
+        return ngx_http_fw_audit_sink_write(s, data, len, log);
+    }
+
+    if (s->buf == NULL) {
+        s->buf = ngx_alloc(s->buffer_size, log);
+        if (s->buf == NULL) {
+            return ngx_http_fw_audit_sink_write(s, data, len, log);
+        }
+    }
+
+    ngx_memcpy(s->buf + s->len, data, len);
+    s->len += len;
+    s->nrecs++;
+
+    if (!s->flush_event.timer_set && s->flush) {
+        s->flush_event.handler = ngx_http_fw_audit_flush_handler;
+        s->flush_event.data = s;
+        s->flush_event.log = ngx_cycle->log;
+        s->flush_event.cancelable = 1;
+        ngx_add_timer(&s->flush_event, s->flush);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
+    size_t len, ngx_log_t *log)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_err_t        err;
+    ngx_msec_t       now;
+    ngx_file_info_t  fi;
+
+    fd = s->file ? s->file->fd : s->std_fd;
+
+    if (fd != s->seen_fd) {
+        /* a new file (start, or reopened on USR1): its permissions */
+        s->seen_fd = fd;
+
+        if (s->file && ngx_fd_info(fd, &fi) != NGX_FILE_ERROR
+            && ngx_is_file(&fi)
+            && (ngx_file_access(&fi) & 0777) != s->mode
+            && fchmod(fd, (mode_t) s->mode) == -1)
+        {
+            ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                          "fw_audit: fchmod(\"%V\", 0%d%d%d) failed",
+                          &s->name, (int) (s->mode >> 6 & 7),
+                          (int) (s->mode >> 3 & 7), (int) (s->mode & 7));
+        }
+    }
+
+    do {
+        n = write(fd, data, len);
+    } while (n == -1 && ngx_errno == NGX_EINTR);
+
+    if (n == (ssize_t) len) {
+
+        if (s->failed) {
+            s->failed = 0;
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "fw_audit: \"%V\" is writable again, %ui records "
+                          "were lost", &s->name, s->lost);
+            s->lost = 0;
+        }
+
+        if (s->fsync != NGX_HTTP_FW_AUDIT_FSYNC_OFF && s->file) {
+            now = ngx_current_msec;
+
+            if (s->fsync == NGX_HTTP_FW_AUDIT_FSYNC_ALWAYS
+                || now - s->last_sync >= s->fsync)
+            {
+                s->last_sync = now;
+
+                if (fdatasync(fd) == -1) {
+                    ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                                  "fw_audit: fdatasync(\"%V\") failed",
+                                  &s->name);
+                }
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    err = n == -1 ? ngx_errno : 0;
+
+    if (!s->failed) {
+        s->failed = 1;
+
+        if (n == -1) {
+            ngx_log_error(NGX_LOG_CRIT, log, err,
+                          "fw_audit: write() to \"%V\" failed, audit "
+                          "records are being lost", &s->name);
+        } else {
+            ngx_log_error(NGX_LOG_CRIT, log, 0,
+                          "fw_audit: write() to \"%V\" was incomplete: "
+                          "%z of %uz, audit records are being lost",
+                          &s->name, n, len);
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_fw_audit_sink_flush(ngx_http_fw_audit_sink_t *s, ngx_log_t *log)
+{
+    if (s->len == 0) {
+        return;
+    }
+
+    if (ngx_http_fw_audit_sink_write(s, s->buf, s->len, log) != NGX_OK) {
+        s->lost += s->nrecs;
+
+        if (s->chain) {
+            fw_audit_chain_lost(s->chain, s->nrecs);
+        }
+    }
+
+    s->len = 0;
+    s->nrecs = 0;
+
+    if (s->flush_event.timer_set) {
+        ngx_del_timer(&s->flush_event);
+    }
+}
+
+
+static void
+ngx_http_fw_audit_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_fw_audit_sink_flush(ev->data, ev->log);
+}
+
+
+static void
+ngx_http_fw_audit_reopen_flush(ngx_open_file_t *file, ngx_log_t *log)
+{
+    ngx_http_fw_audit_sink_t  *s;
+
+    s = file->data;
+
+    if (s) {
+        ngx_http_fw_audit_sink_flush(s, log);
+    }
+}
+
+
+/* ---- configuration ---------------------------------------------------- */
+
+
+static ngx_http_fw_audit_var_t *
+ngx_http_fw_audit_add_var(ngx_conf_t *cf,
+    ngx_http_fw_audit_main_conf_t *amcf, ngx_str_t *value)
+{
+    ngx_http_fw_audit_var_t   *v, **vp;
+
+    v = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_audit_var_t));
+    if (v == NULL) {
+        return NULL;
+    }
+
+    if (value->len > 1 && value->data[0] == '$') {
+        v->name.data = value->data + 1;
+        v->name.len = value->len - 1;
+        v->index = NGX_ERROR;
+
+        vp = ngx_array_push(&amcf->vars);
+        if (vp == NULL) {
+            return NULL;
+        }
+
+        *vp = v;
+
+    } else {
+        v->name = *value;
+        v->index = NGX_HTTP_FW_AUDIT_LITERAL;
+    }
+
+    return v;
+}
+
+
+/*
+ * Whether a variable of that name exists (a module loaded or a "map" or
+ * "set" that defines it, or a prefix such as "http_"); a field that names
+ * a variable no module defines is left out of the records instead of
+ * failing the configuration, so any subset of the modules works.
+ */
+
+static ngx_int_t
+ngx_http_fw_audit_var_exists(ngx_conf_t *cf, ngx_str_t *name)
+{
+    u_char                     *low;
+    ngx_uint_t                  i;
+    ngx_hash_key_t             *key;
+    ngx_http_variable_t        *pv;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    low = ngx_pnalloc(cf->temp_pool, name->len);
+    if (low == NULL) {
+        return 0;
+    }
+
+    ngx_strlow(low, name->data, name->len);
+
+    if (cmcf->variables_keys) {
+        key = cmcf->variables_keys->keys.elts;
+
+        for (i = 0; i < cmcf->variables_keys->keys.nelts; i++) {
+            if (key[i].key.len == name->len
+                && ngx_strncmp(key[i].key.data, low, name->len) == 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+    pv = cmcf->prefix_variables.elts;
+
+    for (i = 0; i < cmcf->prefix_variables.nelts; i++) {
+        if (name->len >= pv[i].name.len
+            && ngx_strncmp(low, pv[i].name.data, pv[i].name.len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static char *
+ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_audit_loc_conf_t *alcf = conf;
+
+    ngx_fd_t                        fd;
+    ngx_int_t                       n;
+    ngx_str_t                      *value, name, s;
+    ngx_uint_t                      i, format, mode;
+    ngx_msec_t                      flush, fsync;
+    ssize_t                         size;
+    ngx_http_fw_audit_sink_t       *sink, **sp;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts != 2 || alcf->sinks != NGX_CONF_UNSET_PTR) {
+            return "\"off\" takes no parameters and goes alone";
+        }
+
+        alcf->sinks = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (alcf->sinks == NULL) {
+        return "\"off\" goes alone";
+    }
+
+    if (alcf->sinks == NGX_CONF_UNSET_PTR) {
+        alcf->sinks = ngx_array_create(cf->pool, 2,
+                                       sizeof(ngx_http_fw_audit_sink_t *));
+        if (alcf->sinks == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    format = FW_AUDIT_JSONL;
+    mode = 0600;
+    size = 0;
+    flush = 0;
+    fsync = NGX_HTTP_FW_AUDIT_FSYNC_OFF;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "format=jsonl") == 0) {
+            format = FW_AUDIT_JSONL;
+
+        } else if (ngx_strcmp(value[i].data, "format=fhir") == 0) {
+            format = FW_AUDIT_FHIR;
+
+        } else if (ngx_strncmp(value[i].data, "buffer=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+            size = ngx_parse_size(&s);
+
+            if (size <= 0 || size > 16 * 1024 * 1024) {
+                goto invalid;
+            }
+
+        } else if (ngx_strncmp(value[i].data, "flush=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+            n = ngx_parse_time(&s, 0);
+
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            flush = (ngx_msec_t) n;
+
+        } else if (ngx_strcmp(value[i].data, "fsync=off") == 0) {
+            fsync = NGX_HTTP_FW_AUDIT_FSYNC_OFF;
+
+        } else if (ngx_strcmp(value[i].data, "fsync=always") == 0) {
+            fsync = NGX_HTTP_FW_AUDIT_FSYNC_ALWAYS;
+
+        } else if (ngx_strncmp(value[i].data, "fsync=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+            n = ngx_parse_time(&s, 0);
+
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            fsync = (ngx_msec_t) n;
+
+        } else if (ngx_strncmp(value[i].data, "mode=", 5) == 0) {
+            n = 0;
+
+            if (value[i].len < 6 || value[i].len > 9) {
+                goto invalid;
+            }
+
+            for (s.data = value[i].data + 5; *s.data; s.data++) {
+                if (*s.data < '0' || *s.data > '7') {
+                    goto invalid;
+                }
+
+                n = n * 8 + (*s.data - '0');
+            }
+
+            if (n & 0137) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\": an audit log may be readable by "
+                                   "its group at most (0600 or 0640)",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            mode = (ngx_uint_t) n;
+
+        } else {
+            goto invalid;
+        }
+    }
+
+    if (flush && size == 0) {
+        return "has \"flush\" without \"buffer\"";
+    }
+
+    if (size && flush == 0) {
+        flush = 1000;
+    }
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_audit_module);
+
+    name = value[1];
+
+    sp = amcf->sinks.elts;
+
+    for (i = 0; i < amcf->sinks.nelts; i++) {
+        if (sp[i]->name.len == name.len
+            && ngx_strncmp(sp[i]->name.data, name.data, name.len) == 0)
+        {
+            if (sp[i]->format != format || sp[i]->mode != mode
+                || sp[i]->buffer_size != (size_t) size
+                || sp[i]->flush != flush || sp[i]->fsync != fsync)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "audit log \"%V\" is already used with "
+                                   "other parameters", &name);
+                return NGX_CONF_ERROR;
+            }
+
+            sink = sp[i];
+            goto found;
+        }
+    }
+
+    sink = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_audit_sink_t));
+    if (sink == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sink->name = name;
+    sink->format = format;
+    sink->mode = mode;
+    sink->buffer_size = size;
+    sink->flush = flush;
+    sink->fsync = fsync;
+    sink->seen_fd = NGX_INVALID_FILE;
+
+    if (ngx_strcmp(name.data, "stdout") == 0) {
+        sink->std_fd = ngx_stdout;
+
+    } else if (ngx_strcmp(name.data, "stderr") == 0) {
+        sink->std_fd = ngx_stderr;
+
+    } else {
+        if (ngx_conf_full_name(cf->cycle, &name, 0) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        sink->name = name;
+
+        /*
+         * nginx opens (and reopens) the file with 0644; create it first
+         * with the audit log's mode, and fchmod() a file nginx created on
+         * USR1 before writing to it
+         */
+
+        fd = open((char *) name.data, O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC,
+                  (mode_t) mode);
+        if (fd != NGX_INVALID_FILE) {
+            (void) close(fd);
+        }
+
+        sink->file = ngx_conf_open_file(cf->cycle, &name);
+        if (sink->file == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (sink->file->flush == NULL) {
+            sink->file->flush = ngx_http_fw_audit_reopen_flush;
+            sink->file->data = sink;
+        }
+    }
+
+    sp = ngx_array_push(&amcf->sinks);
+    if (sp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *sp = sink;
+
+found:
+
+    sp = alcf->sinks->elts;
+
+    for (i = 0; i < alcf->sinks->nelts; i++) {
+        if (sp[i] == sink) {
+            return "names the same destination twice";
+        }
+    }
+
+    sp = ngx_array_push(alcf->sinks);
+    if (sp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *sp = sink;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                       &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_fw_audit_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_audit_main_conf_t *amcf = conf;
+
+    size_t               len;
+    ngx_int_t            n;
+    ngx_str_t           *value, name, s;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
+
+    if (amcf->secret.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "epoch=", 6) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 6;
+        s.len = value[2].len - 6;
+
+        if (ngx_strcmp(s.data, "off") == 0) {
+            amcf->epoch = 0;
+
+        } else {
+            n = ngx_parse_time(&s, 0);
+
+            if (n == NGX_ERROR || n < 1000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid epoch \"%V\" (1s at least)",
+                                   &value[2]);
+                return NGX_CONF_ERROR;
+            }
+
+            amcf->epoch = (ngx_msec_t) n;
+        }
+    }
+
+    if (ngx_http_fw_read_conf_file(cf, &name, 4096, &amcf->secret)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (fw_audit_key_normalize(amcf->secret.data, amcf->secret.len, &len)
+        != FW_AUDIT_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the key in \"%V\" is shorter than %d bytes",
+                           &name, FW_AUDIT_KEY_MIN);
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->secret.len = len;
+
+    /* the secret is wiped when the configuration goes */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_fw_audit_wipe;
+    cln->data = &amcf->secret;
+
+    if (ngx_file_info(name.data, &fi) != NGX_FILE_ERROR
+        && (ngx_file_access(&fi) & 0077))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "the audit key file \"%V\" is accessible to "
+                           "others than its owner (mode 0%d%d%d)", &name,
+                           (int) (ngx_file_access(&fi) >> 6 & 7),
+                           (int) (ngx_file_access(&fi) >> 3 & 7),
+                           (int) (ngx_file_access(&fi) & 7));
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_fw_audit_wipe(void *data)
+{
+    ngx_str_t  *s = data;
+
+    if (s->data && s->len) {
+        OPENSSL_cleanse(s->data, s->len);
+    }
+}
+
+
+static char *
+ngx_http_fw_audit_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_audit_loc_conf_t *alcf = conf;
+
+    int                             f;
+    ngx_str_t                      *value;
+    ngx_uint_t                      i;
+    ngx_array_t                    *a;
+    ngx_http_fw_audit_var_t       **vp;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    value = cf->args->elts;
+
+    f = fw_audit_field_by_name(value[1].data, value[1].len);
+
+    if (f < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown audit field \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (alcf->fields[f]) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "audit field \"%V\" is duplicate", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_audit_module);
+
+    a = ngx_array_create(cf->pool, cf->args->nelts,
+                         sizeof(ngx_http_fw_audit_var_t *));
+    if (a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    alcf->fields[f] = a;
+
+    if (cf->args->nelts == 3 && ngx_strcmp(value[2].data, "off") == 0) {
+        return NGX_CONF_OK;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_http_fw_audit_secret_var(&value[i])) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" may carry a secret or a body and "
+                               "never goes into an audit record",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        vp = ngx_array_push(a);
+        if (vp == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *vp = ngx_http_fw_audit_add_var(cf, amcf, &value[i]);
+        if (*vp == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* variables that carry credentials or bodies: refused in any field */
+
+static ngx_int_t
+ngx_http_fw_audit_secret_var(ngx_str_t *value)
+{
+    u_char             low[64];
+    size_t             len;
+    ngx_uint_t         i;
+    static ngx_str_t   exact[] = {
+        ngx_string("$http_authorization"),
+        ngx_string("$http_proxy_authorization"),
+        ngx_string("$http_cookie"),
+        ngx_string("$request_body"),
+        ngx_string("$request_body_file"),
+        ngx_string("$fw_jwt_token"),
+        ngx_string("$fw_jwt_payload"),
+        ngx_null_string
+    };
+    static ngx_str_t   prefix[] = {
+        ngx_string("$cookie_"),
+        ngx_string("$sent_http_set_cookie"),
+        ngx_string("$upstream_http_set_cookie"),
+        ngx_string("$upstream_cookie_"),
+        ngx_string("$fw_jwt_header_"),
+        ngx_string("$ssl_client_raw_cert"),
+        ngx_string("$ssl_client_cert"),
+        ngx_null_string
+    };
+
+    if (value->len == 0 || value->data[0] != '$') {
+        return 0;
+    }
+
+    len = ngx_min(value->len, sizeof(low));
+    ngx_strlow(low, value->data, len);
+
+    for (i = 0; exact[i].len; i++) {
+        if (len == exact[i].len
+            && ngx_strncmp(low, exact[i].data, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    for (i = 0; prefix[i].len; i++) {
+        if (len >= prefix[i].len
+            && ngx_strncmp(low, prefix[i].data, prefix[i].len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_add_check(ngx_conf_t *cf,
+    ngx_http_fw_audit_main_conf_t *amcf, char *module, char *var, char **ok)
+{
+    ngx_str_t                   s, *o;
+    ngx_http_fw_audit_check_t  *c;
+
+    c = ngx_array_push(amcf->checks);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->module.data = (u_char *) module;
+    c->module.len = ngx_strlen(module);
+
+    s.data = (u_char *) var;
+    s.len = ngx_strlen(var);
+
+    if (s.len < 2 || s.data[0] != '$') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is not a variable", &s);
+        return NGX_ERROR;
+    }
+
+    c->var = ngx_http_fw_audit_add_var(cf, amcf, &s);
+    if (c->var == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_array_init(&c->ok, cf->pool, 4, sizeof(ngx_str_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for ( /* void */ ; *ok; ok++) {
+        o = ngx_array_push(&c->ok);
+        if (o == NULL) {
+            return NGX_ERROR;
+        }
+
+        o->data = (u_char *) *ok;
+        o->len = ngx_strlen(*ok);
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_fw_audit_check(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_audit_main_conf_t *amcf = conf;
+
+    char       **ok;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    if (amcf->checks == NULL) {
+        amcf->checks = ngx_array_create(cf->pool, 4,
+                                        sizeof(ngx_http_fw_audit_check_t));
+        if (amcf->checks == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (amcf->checks->nelts == FW_AUDIT_CHECKS_MAX) {
+        return "is used too many times";
+    }
+
+    ok = ngx_pcalloc(cf->pool, cf->args->nelts * sizeof(char *));
+    if (ok == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 3; i < cf->args->nelts; i++) {
+        ok[i - 3] = (char *) value[i].data;
+    }
+
+    if (ngx_http_fw_audit_add_check(cf, amcf, (char *) value[1].data,
+                                    (char *) value[2].data, ok)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_audit_max_record(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < FW_AUDIT_RECORD_MIN || *sp > FW_AUDIT_RECORD_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_audit_max_record\" must be between %d and "
+                           "%d", FW_AUDIT_RECORD_MIN, FW_AUDIT_RECORD_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_fw_audit_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_str_t                       s;
+    ngx_uint_t                      f, i;
+    ngx_http_fw_audit_var_t       **vp;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    amcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_audit_main_conf_t));
+    if (amcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&amcf->sinks, cf->pool, 4,
+                       sizeof(ngx_http_fw_audit_sink_t *))
+        != NGX_OK
+        || ngx_array_init(&amcf->vars, cf->pool, 32,
+                          sizeof(ngx_http_fw_audit_var_t *))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    for (f = 0; f < FW_AUDIT_F_MAX; f++) {
+        amcf->defaults[f] = ngx_array_create(cf->pool, 2,
+                                             sizeof(ngx_http_fw_audit_var_t *));
+        if (amcf->defaults[f] == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; ngx_http_fw_audit_default_vars[f][i]; i++) {
+            s.data = (u_char *) ngx_http_fw_audit_default_vars[f][i];
+            s.len = ngx_strlen(s.data);
+
+            vp = ngx_array_push(amcf->defaults[f]);
+            if (vp == NULL) {
+                return NULL;
+            }
+
+            *vp = ngx_http_fw_audit_add_var(cf, amcf, &s);
+            if (*vp == NULL) {
+                return NULL;
+            }
+        }
+    }
+
+    amcf->epoch = NGX_CONF_UNSET_MSEC;
+    amcf->record_max = FW_AUDIT_RECORD_MIN;
+
+    return amcf;
+}
+
+
+static char *
+ngx_http_fw_audit_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_fw_audit_main_conf_t *amcf = conf;
+
+    u_char      *p;
+    ngx_uint_t   i;
+
+    ngx_conf_init_msec_value(amcf->epoch, 600000);
+
+    if (amcf->checks == NULL) {
+        amcf->checks = ngx_array_create(cf->pool, 4,
+                                        sizeof(ngx_http_fw_audit_check_t));
+        if (amcf->checks == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = 0; ngx_http_fw_audit_default_checks[i][0]; i++) {
+            if (ngx_http_fw_audit_add_check(cf, amcf,
+                                   ngx_http_fw_audit_default_checks[i][0],
+                                   ngx_http_fw_audit_default_checks[i][1],
+                                   &ngx_http_fw_audit_default_checks[i][2])
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    /* the host part of chain ids: letters, digits, "." and "-" */
+
+    amcf->host.len = ngx_min(cf->cycle->hostname.len, 48);
+    amcf->host.data = ngx_pnalloc(cf->pool, amcf->host.len + 1);
+    if (amcf->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = amcf->host.data;
+
+    for (i = 0; i < amcf->host.len; i++) {
+        p[i] = cf->cycle->hostname.data[i];
+
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
+              || (p[i] >= '0' && p[i] <= '9')
+              || p[i] == '.' || p[i] == '-'))
+        {
+            p[i] = '_';
+        }
+    }
+
+    p[i] = '\0';
+
+    if (amcf->host.len == 0) {
+        ngx_str_set(&amcf->host, "localhost");
+    }
+
+    /*
+     * query hashes: keyed from the secret, so that they cannot be
+     * reversed by trying likely values; without a key file, a random key
+     * for this configuration
+     */
+
+    if (amcf->secret.len) {
+        fw_audit_query_key(amcf->secret.data, amcf->secret.len,
+                           amcf->query_key);
+
+    } else if (RAND_bytes(amcf->query_key, FW_AUDIT_MAC_LEN) != 1) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_fw_audit_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_fw_audit_loc_conf_t  *alcf;
+
+    alcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_audit_loc_conf_t));
+    if (alcf == NULL) {
+        return NULL;
+    }
+
+    alcf->sinks = NGX_CONF_UNSET_PTR;
+    alcf->fail_closed = NGX_CONF_UNSET;
+    alcf->query = NGX_CONF_UNSET_UINT;
+    alcf->subrequests = NGX_CONF_UNSET;
+    alcf->max_record = NGX_CONF_UNSET_SIZE;
+    alcf->error_format = NGX_CONF_UNSET_UINT;
+
+    return alcf;
+}
+
+
+static char *
+ngx_http_fw_audit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_fw_audit_loc_conf_t *prev = parent;
+    ngx_http_fw_audit_loc_conf_t *conf = child;
+
+    ngx_uint_t                      f;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_audit_module);
+
+    ngx_conf_merge_ptr_value(conf->sinks, prev->sinks, NULL);
+    ngx_conf_merge_value(conf->fail_closed, prev->fail_closed, 0);
+    ngx_conf_merge_uint_value(conf->query, prev->query, FW_AUDIT_QUERY_HASH);
+    ngx_conf_merge_value(conf->subrequests, prev->subrequests, 0);
+    ngx_conf_merge_size_value(conf->max_record, prev->max_record, 8192);
+    ngx_conf_merge_uint_value(conf->error_format, prev->error_format,
+                              FW_FORMAT_PROBLEM);
+
+    for (f = 0; f < FW_AUDIT_F_MAX; f++) {
+        if (conf->fields[f] == NULL) {
+            conf->fields[f] = prev->fields[f] ? prev->fields[f]
+                                              : amcf->defaults[f];
+        }
+    }
+
+    if (conf->max_record > amcf->record_max) {
+        amcf->record_max = conf->max_record;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                      i;
+    ngx_http_handler_pt            *h;
+    ngx_http_fw_audit_var_t       **v;
+    ngx_http_core_main_conf_t      *cmcf;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_audit_module);
+
+    /* the variables that exist get an index; the others stay NGX_ERROR */
+
+    v = amcf->vars.elts;
+
+    for (i = 0; i < amcf->vars.nelts; i++) {
+        if (!ngx_http_fw_audit_var_exists(cf, &v[i]->name)) {
+            v[i]->index = NGX_ERROR;
+            continue;
+        }
+
+        v[i]->index = ngx_http_get_variable_index(cf, &v[i]->name);
+        if (v[i]->index == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (amcf->sinks.nelts == 0) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_fw_audit_preaccess_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_fw_audit_log_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                      i;
+    ngx_http_fw_audit_sink_t      **s;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_fw_audit_module);
+    if (amcf == NULL || amcf->sinks.nelts == 0) {
+        return NGX_OK;
+    }
+
+    s = amcf->sinks.elts;
+
+    for (i = 0; i < amcf->sinks.nelts; i++) {
+        if (ngx_http_fw_audit_sink_start(s[i], amcf, cycle->log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    /*
+     * every chain has its K(0): this worker needs the secret no more (the
+     * master keeps it for reloads)
+     */
+
+    if (amcf->secret.len) {
+        OPENSSL_cleanse(amcf->secret.data, amcf->secret.len);
+        amcf->secret.len = 0;
+    }
+
+    /* a chain's start record is written with its first record (or the
+       fail-closed check): an idle worker writes nothing */
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fw_audit_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                      i;
+    ngx_http_fw_audit_sink_t      **s;
+    ngx_http_fw_audit_main_conf_t  *amcf;
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_fw_audit_module);
+    if (amcf == NULL) {
+        return;
+    }
+
+    s = amcf->sinks.elts;
+
+    for (i = 0; i < amcf->sinks.nelts; i++) {
+        ngx_http_fw_audit_sink_flush(s[i], cycle->log);
+
+        if (s[i]->chain && s[i]->started) {
+            ngx_http_fw_audit_sink_lifecycle(s[i], amcf, FW_AUDIT_KIND_END,
+                                             cycle->log);
+        }
+
+        fw_audit_chain_destroy(s[i]->chain);
+        s[i]->chain = NULL;
+
+        if (s[i]->buf) {
+            ngx_free(s[i]->buf);
+            s[i]->buf = NULL;
+        }
+    }
+
+    /* this worker's buffers and keys */
+
+    if (amcf->scratch) {
+        ngx_free(amcf->scratch);
+        ngx_free(amcf->scratch2);
+        amcf->scratch = NULL;
+        amcf->scratch2 = NULL;
+    }
+
+    fw_audit_hmac_destroy(amcf->query_hmac);
+    amcf->query_hmac = NULL;
+}
