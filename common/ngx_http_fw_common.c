@@ -164,31 +164,56 @@ ngx_int_t
 ngx_http_fw_set_request_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_uint_t                  i, j, hash;
+    ngx_list_part_t            *part;
+    ngx_table_elt_t            *h;
+    ngx_http_core_main_conf_t  *cmcf;
+    u_char                      low[64];
+
+    if (name->len > sizeof(low)) {
+        return NGX_ERROR;
+    }
+
+    hash = ngx_hash_strlow(low, name->data, name->len);
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    if (ngx_hash_find(&cmcf->headers_in_hash, hash, low, name->len)) {
+        /*
+         * a header nginx tracks (r->headers_in points at its entry) is
+         * never ours to replace: refuse rather than leave a stale pointer
+         */
+        return NGX_DECLINED;
+    }
+
+    /*
+     * Every client-sent entry of that name is removed from the list (upstream
+     * modules forward every entry they find, whatever its hash), then ours
+     * is added.
+     */
 
     part = &r->headers_in.headers.part;
-    h = part->elts;
 
-    for (i = 0; /* void */; i++) {
+    while (part) {
+        h = part->elts;
+        j = 0;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len == name->len
+                && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+            {
+                continue;
             }
 
-            part = part->next;
-            h = part->elts;
-            i = 0;
+            if (j != i) {
+                h[j] = h[i];
+            }
+
+            j++;
         }
 
-        if (h[i].key.len == name->len
-            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
-        {
-            /* a zero hash hides the header from proxy_pass and others */
-            h[i].hash = 0;
-        }
+        part->nelts = j;
+        part = part->next;
     }
 
     if (value == NULL) {
@@ -208,10 +233,32 @@ ngx_http_fw_set_request_header(ngx_http_request_t *r, ngx_str_t *name,
         return NGX_ERROR;
     }
 
-    h->hash = ngx_hash_strlow(h->lowcase_key, name->data, name->len);
+    ngx_memcpy(h->lowcase_key, low, name->len);
+    h->hash = hash;
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_fw_request_header_allowed(ngx_str_t *name)
+{
+    ngx_http_header_t  *hh;
+
+    if (name->len == 0 || name->len > 64) {
+        return NGX_DECLINED;
+    }
+
+    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
+        if (hh->name.len == name->len
+            && ngx_strncasecmp(hh->name.data, name->data, name->len) == 0)
+        {
+            return NGX_DECLINED;
+        }
+    }
 
     return NGX_OK;
 }

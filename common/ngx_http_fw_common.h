@@ -48,10 +48,16 @@ ngx_int_t ngx_http_fw_set_header(ngx_http_request_t *r, ngx_str_t *name,
 /*
  * Replaces every request header of that name with one of this value (or
  * removes them all, with value NULL), so that an upstream never sees a
- * client-sent copy next to ours.
+ * client-sent copy next to ours.  Names nginx tracks itself (Host,
+ * Authorization, Cookie, ...: r->headers_in points at them) and names
+ * longer than 64 bytes are refused with NGX_DECLINED / NGX_ERROR; check
+ * names at configuration time with ngx_http_fw_request_header_allowed().
  */
 ngx_int_t ngx_http_fw_set_request_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
+
+/* NGX_OK for a name ngx_http_fw_set_request_header() may set */
+ngx_int_t ngx_http_fw_request_header_allowed(ngx_str_t *name);
 
 /*
  * Reads a whole small file at configuration time (never per request),

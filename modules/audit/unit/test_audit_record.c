@@ -227,14 +227,30 @@ test_escaping(void **state)
     len = fw_audit_build(buf, sizeof(buf), 2, FW_AUDIT_JSONL, &ev);
     assert_true(len > 0);
 
+    /* one line, no raw control characters or markup; the only bytes
+       >= 0x80 are the well-formed "\xc3\xa9", kept as UTF-8 */
     for (i = 0; i < len; i++) {
-        assert_true(buf[i] >= 0x20 && buf[i] < 0x7f);
+        assert_true(buf[i] >= 0x20 && buf[i] != 0x7f);
         assert_true(buf[i] != '<' && buf[i] != '>');
+
+        if (buf[i] >= 0x80) {
+            assert_true(i + 1 < len);
+            assert_int_equal(buf[i], 0xc3);
+            assert_int_equal(buf[i + 1], 0xa9);
+            i++;
+        }
     }
 
     j = build_json(&ev, FW_AUDIT_JSONL, 8192);
-    /* bytes >= 0x80 come back one code point each (Latin-1 view) */
-    assert_memory_equal(str(j, "user"), "a\"b\\c\n\r\t<x>&\x01\x7f", 13);
+    assert_memory_equal(str(j, "user"),
+                        "a\"b\\c\n\r\t<x>&\x01\x7f\xc3\xa9", 15);
+    json_decref(j);
+
+    /* a stray byte (not UTF-8) is escaped and the line stays valid JSON */
+    ev.v[FW_AUDIT_F_USER].data = (const u_char *) "x\xffy";
+    ev.v[FW_AUDIT_F_USER].len = 3;
+    j = build_json(&ev, FW_AUDIT_JSONL, 8192);
+    assert_string_equal(str(j, "user"), "x\xc3\xbfy");
     json_decref(j);
 }
 
