@@ -88,6 +88,8 @@ static ngx_int_t ngx_http_fw_jwt_deny(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_jwt_replace_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_http_fw_jwt_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_jwt_rewrite_handler(ngx_http_request_t *r);
 
@@ -421,7 +423,7 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
     ngx_http_fw_jwt_evaluate(r, jlcf, ctx);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "fw_jwt: %s", ctx->status == NGX_HTTP_FW_JWT_OFF
+                   "fw_jwt: token checked: %s", ctx->status == NGX_HTTP_FW_JWT_OFF
                                  ? "off" : fw_jwt_status_name(ctx->status));
 
     return ctx;
@@ -467,6 +469,8 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
                              ngx_time(), &ctx->token)
             == FW_OK)
         {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fw_jwt: verified-token cache hit");
             cached = 1;
 
         } else {
@@ -487,6 +491,10 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
             ctx->status = rc;
             return;
         }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "fw_jwt: signature verified (%s)",
+                       fw_jwt_alg_name(ctx->token.alg));
 
         if (cached == 2) {
             fw_jwt_cache_put(ngx_http_fw_jwt_cache, digest, jlcf->ks,
@@ -688,7 +696,14 @@ ngx_http_fw_jwt_rewrite_handler(ngx_http_request_t *r)
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_jwt_module);
 
-    if (!jlcf->enable || jlcf->phase != NGX_HTTP_FW_JWT_PHASE_REWRITE) {
+    /*
+     * nginx skips the access phase for subrequests (auth_request, SSI):
+     * a protected location reached that way is checked here
+     */
+
+    if (!jlcf->enable
+        || (jlcf->phase != NGX_HTTP_FW_JWT_PHASE_REWRITE && r == r->main))
+    {
         return NGX_DECLINED;
     }
 
@@ -873,7 +888,7 @@ ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
 
         if (s == NULL) {
             /* a client-sent header of that name never passes */
-            if (ngx_http_fw_set_request_header(r, &ch[i].name, NULL)
+            if (ngx_http_fw_jwt_replace_header(r, &ch[i].name, NULL)
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -902,7 +917,7 @@ ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
             }
         }
 
-        if (ngx_http_fw_set_request_header(r, &ch[i].name, &value)
+        if (ngx_http_fw_jwt_replace_header(r, &ch[i].name, &value)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -910,6 +925,60 @@ ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Client-sent headers of that name get our value in place (an empty one
+ * when the claim is absent): the proxy module sends every request header
+ * whatever its hash, so hiding them is not enough.
+ */
+
+static ngx_int_t
+ngx_http_fw_jwt_replace_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i, found;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    found = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            if (value) {
+                h[i].value = *value;
+
+            } else {
+                h[i].value.len = 0;
+                h[i].value.data = (u_char *) "";
+            }
+
+            found = 1;
+        }
+    }
+
+    if (found || value == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_fw_set_request_header(r, name, value);
 }
 
 

@@ -1,0 +1,13 @@
+# fhirwall JWT: the token-minting CLI the tests and the demo use.
+
+# (rules here would otherwise become the default goal of the top Makefile)
+.DEFAULT_GOAL := all
+
+FW_JWT_MINT := $(BUILD)/tools/fw-jwt-mint
+
+$(FW_JWT_MINT): tools/jwt/fw-jwt-mint.c common/fw_codec.c common/fw_codec.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FW_CFLAGS) -Icommon -o $@ tools/jwt/fw-jwt-mint.c \
+	    common/fw_codec.c -ljwt -ljansson -lcrypto
+
+TOOLS += $(FW_JWT_MINT)
