@@ -809,17 +809,50 @@ fw_jwt: token checked
 
 === TEST 33: the verified-token cache: the second use costs no signature work
 --- config eval
-FwJwt::loc("        fw_jwt_key_file $::rsa_pub;")
---- pipelined_requests eval
-["GET /t", "GET /t", "GET /t"]
+"    fw_jwt_key_file $::rsa_pub;
+    location /t {
+        fw_jwt on;
+        try_files /nonexistent \@b;
+    }
+    location \@b {
+        fw_jwt on;
+        proxy_pass http://backend;
+    }"
+--- request
+GET /t
 --- more_headers eval
-["Authorization: Bearer $::T{rs256}", "Authorization: Bearer $::T{rs256}",
- "Authorization: Bearer $::T{rs384}"]
---- error_code: 200
+"Authorization: Bearer $::T{rs256}"
+--- response_body
+ok sub= roles=
 --- grep_error_log eval: qr/fw_jwt: (verified-token cache hit|signature verified)/
 --- grep_error_log_out
 fw_jwt: signature verified
 fw_jwt: verified-token cache hit
+
+
+
+=== TEST 33b: no cache: the signature is verified every time
+--- http_config
+    fw_jwt_cache 0;
+--- config eval
+"    fw_jwt_key_file $::rsa_pub;
+    location /t {
+        fw_jwt on;
+        try_files /nonexistent \@b;
+    }
+    location \@b {
+        fw_jwt on;
+        proxy_pass http://backend;
+    }"
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::T{rs256}"
+--- response_body
+ok sub= roles=
+--- grep_error_log eval: qr/fw_jwt: (verified-token cache hit|signature verified)/
+--- grep_error_log_out
+fw_jwt: signature verified
 fw_jwt: signature verified
 
 

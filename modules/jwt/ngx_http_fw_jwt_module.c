@@ -750,8 +750,10 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
     size_t                     len;
     ngx_str_t                  value;
     ngx_uint_t                 status;
+    ngx_uint_t                 i;
     const char                *error, *desc, *code;
     ngx_table_elt_t           *h;
+    ngx_http_err_page_t       *err_page;
     ngx_http_core_loc_conf_t  *clcf;
 
     error = "invalid_token";
@@ -854,6 +856,17 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
     {
         /* another access module may still grant the request */
         return status;
+    }
+
+    if (clcf->error_pages && !r->error_page) {
+        err_page = clcf->error_pages->elts;
+
+        for (i = 0; i < clcf->error_pages->nelts; i++) {
+            if ((ngx_uint_t) err_page[i].status == status) {
+                /* the location's own error_page answers */
+                return status;
+            }
+        }
     }
 
     code = (status == NGX_HTTP_FORBIDDEN) ? "forbidden"
@@ -1923,7 +1936,15 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
-    /* the keys with this level's allowlist: one verifier per location */
+    if (conf->keys == prev->keys && conf->algs == prev->algs
+        && prev->ks != NULL)
+    {
+        /* one verifier (and cache owner) for every level that inherits */
+        conf->ks = prev->ks;
+        return NGX_CONF_OK;
+    }
+
+    /* the keys with this level's allowlist */
 
     conf->ks = ngx_palloc(cf->pool, sizeof(fw_jwt_keyset_t));
     if (conf->ks == NULL) {
