@@ -27,7 +27,6 @@ static int fw_jwt_verify_hmac(const fw_jwt_key_t *key, int alg,
     const u_char *data, size_t len, const u_char *sig, size_t sig_len);
 static int fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg,
     const u_char *data, size_t len, const u_char *sig, size_t sig_len);
-static const EVP_MD *fw_jwt_md(int alg);
 
 
 static const char  *fw_jwt_alg_names[FW_JWT_NALGS] = {
@@ -69,8 +68,8 @@ fw_jwt_init(void)
 }
 
 
-static const EVP_MD *
-fw_jwt_md(int alg)
+const EVP_MD *
+fw_jwt_alg_md(int alg)
 {
     int  i;
 
@@ -477,7 +476,7 @@ fw_jwt_verify_hmac(const fw_jwt_key_t *key, int alg, const u_char *data,
     u_char        mac[EVP_MAX_MD_SIZE];
     unsigned int  mac_len;
 
-    if (HMAC(fw_jwt_md(alg), key->secret, (int) key->secret_len, data, len,
+    if (HMAC(fw_jwt_alg_md(alg), key->secret, (int) key->secret_len, data, len,
              mac, &mac_len)
         == NULL)
     {
@@ -493,7 +492,8 @@ fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg, const u_char *data,
     size_t len, const u_char *sig, size_t sig_len)
 {
     int             rc, n, dlen;
-    u_char          der[160], *p;
+    u_char          der[160], *p, digest[EVP_MAX_MD_SIZE];
+    unsigned int    dlen_u;
     BIGNUM         *r, *s;
     ECDSA_SIG      *es;
     EVP_MD_CTX     *mctx;
@@ -536,7 +536,7 @@ fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg, const u_char *data,
 
         sig = der;
         sig_len = (size_t) dlen;
-        md = fw_jwt_md(alg);
+        md = fw_jwt_alg_md(alg);
 
     } else if (alg == FW_JWT_EDDSA) {
 
@@ -549,33 +549,38 @@ fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg, const u_char *data,
             return FW_ERROR;
         }
 
-        md = fw_jwt_md(alg);
+        md = fw_jwt_alg_md(alg);
     }
+
+    rc = FW_ERROR;
+
+    if (alg != FW_JWT_EDDSA && key->vctx[alg] != NULL) {
+
+        /* the context was made with padding and digest at load time */
+
+        if (EVP_Digest(data, len, digest, &dlen_u, md, NULL) == 1
+            && EVP_PKEY_verify(key->vctx[alg], sig, sig_len, digest, dlen_u)
+               == 1)
+        {
+            rc = FW_OK;
+        }
+
+        goto done_ctx;
+    }
+
+    if (alg != FW_JWT_EDDSA) {
+        return FW_ERROR;
+    }
+
+    /* EdDSA signs the message itself: no digest first */
 
     mctx = EVP_MD_CTX_new();
     if (mctx == NULL) {
         return FW_ERROR;
     }
 
-    rc = FW_ERROR;
-
     if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, key->pkey) != 1) {
         goto done;
-    }
-
-    if (alg >= FW_JWT_PS256 && alg <= FW_JWT_PS512) {
-        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1
-            || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST)
-               != 1
-            || EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1)
-        {
-            goto done;
-        }
-
-    } else if (alg >= FW_JWT_RS256 && alg <= FW_JWT_RS512) {
-        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
-            goto done;
-        }
     }
 
     if (EVP_DigestVerify(mctx, sig, sig_len, data, len) == 1) {
@@ -585,6 +590,8 @@ fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg, const u_char *data,
 done:
 
     EVP_MD_CTX_free(mctx);
+
+done_ctx:
 
     if (rc != FW_OK) {
         ERR_clear_error();
@@ -599,7 +606,7 @@ fw_jwt_digest(const u_char *tok, size_t len, u_char *digest)
 {
     unsigned int  n;
 
-    if (EVP_Digest(tok, len, digest, &n, fw_jwt_md(FW_JWT_HS256), NULL) != 1
+    if (EVP_Digest(tok, len, digest, &n, fw_jwt_alg_md(FW_JWT_HS256), NULL) != 1
         || n != 32)
     {
         return FW_ERROR;

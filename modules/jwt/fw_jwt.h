@@ -126,6 +126,7 @@ typedef struct {
     u_char         *kid;         /* NULL: no kid, matches any token kid */
     size_t          kid_len;
     EVP_PKEY       *pkey;        /* RSA, EC, OKP */
+    EVP_PKEY_CTX   *vctx[FW_JWT_NALGS];  /* verify contexts, made once */
     u_char         *secret;      /* oct */
     size_t          secret_len;
 } fw_jwt_key_t;
@@ -190,6 +191,7 @@ int fw_jwt_alg_from_name(const u_char *name, size_t len);
 const char *fw_jwt_alg_name(int alg);
 const char *fw_jwt_status_name(int status);
 int fw_jwt_hmac_alg_min_len(int alg);
+const EVP_MD *fw_jwt_alg_md(int alg);
 
 /* key sets */
 void fw_jwt_keyset_init(fw_jwt_keyset_t *ks);

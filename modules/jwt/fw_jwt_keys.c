@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include "fw_codec.h"
 #include "fw_jwt.h"
@@ -30,6 +31,8 @@ static int fw_jwt_key_set_kid(fw_jwt_key_t *k, const u_char *kid,
 static int fw_jwt_key_from_pkey(fw_jwt_key_t *k, EVP_PKEY *pkey,
     char *err);
 static int fw_jwt_key_pin(fw_jwt_key_t *k, int alg, char *err);
+static int fw_jwt_key_prepare(fw_jwt_key_t *k, char *err);
+static void fw_jwt_key_free(fw_jwt_key_t *k);
 static int fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err);
 static u_char *fw_jwt_jwk_b64(json_t *jwk, const char *name, size_t *len);
 static EVP_PKEY *fw_jwt_jwk_rsa(json_t *jwk, char *err);
@@ -82,17 +85,100 @@ fw_jwt_keyset_free(fw_jwt_keyset_t *ks)
     size_t  i;
 
     for (i = 0; i < ks->nkeys; i++) {
-        EVP_PKEY_free(ks->keys[i].pkey);
-        free(ks->keys[i].kid);
-
-        if (ks->keys[i].secret) {
-            OPENSSL_cleanse(ks->keys[i].secret, ks->keys[i].secret_len);
-            free(ks->keys[i].secret);
-        }
+        fw_jwt_key_free(&ks->keys[i]);
     }
 
     free(ks->keys);
     memset(ks, 0, sizeof(fw_jwt_keyset_t));
+}
+
+
+static void
+fw_jwt_key_free(fw_jwt_key_t *k)
+{
+    int  a;
+
+    for (a = 0; a < FW_JWT_NALGS; a++) {
+        EVP_PKEY_CTX_free(k->vctx[a]);
+        k->vctx[a] = NULL;
+    }
+
+    EVP_PKEY_free(k->pkey);
+    free(k->kid);
+
+    if (k->secret) {
+        OPENSSL_cleanse(k->secret, k->secret_len);
+        free(k->secret);
+    }
+
+    k->pkey = NULL;
+    k->kid = NULL;
+    k->secret = NULL;
+}
+
+
+/*
+ * One verify context per algorithm the key may verify, with its padding
+ * and digest set, made once at load time: a request only hashes and
+ * calls EVP_PKEY_verify().
+ */
+
+static int
+fw_jwt_key_prepare(fw_jwt_key_t *k, char *err)
+{
+    int            a;
+    const EVP_MD  *md;
+    EVP_PKEY_CTX  *ctx;
+
+    for (a = FW_JWT_RS256; a <= FW_JWT_ES512; a++) {
+
+        if (!(k->algs & FW_JWT_ALG_BIT(a))) {
+            continue;
+        }
+
+        md = fw_jwt_alg_md(a);
+
+        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+
+        if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1) {
+            goto failed;
+        }
+
+        if (a <= FW_JWT_RS512) {
+            if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1
+                || EVP_PKEY_CTX_set_signature_md(ctx, md) != 1)
+            {
+                goto failed;
+            }
+
+        } else if (a <= FW_JWT_PS512) {
+            if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1
+                || EVP_PKEY_CTX_set_signature_md(ctx, md) != 1
+                || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1
+                || EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx,
+                                                    RSA_PSS_SALTLEN_DIGEST)
+                   != 1)
+            {
+                goto failed;
+            }
+
+        } else if (EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
+            goto failed;
+        }
+
+        k->vctx[a] = ctx;
+        continue;
+
+    failed:
+
+        EVP_PKEY_CTX_free(ctx);
+        ERR_clear_error();
+        fw_jwt_err(err, "cannot prepare the key for %s",
+                   fw_jwt_alg_name(a));
+        return FW_ERROR;
+    }
+
+    return FW_OK;
 }
 
 
@@ -286,10 +372,10 @@ fw_jwt_keyset_add_pem(fw_jwt_keyset_t *ks, const u_char *pem, size_t len,
 
     if (fw_jwt_key_from_pkey(k, pkey, err) != FW_OK
         || fw_jwt_key_pin(k, alg, err) != FW_OK
-        || fw_jwt_key_set_kid(k, kid, kid_len) != FW_OK)
+        || fw_jwt_key_set_kid(k, kid, kid_len) != FW_OK
+        || fw_jwt_key_prepare(k, err) != FW_OK)
     {
-        EVP_PKEY_free(pkey);
-        free(k->kid);
+        fw_jwt_key_free(k);
         return FW_ERROR;
     }
 
@@ -618,10 +704,10 @@ fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err)
     if (fw_jwt_key_from_pkey(k, pkey, err) != FW_OK
         || fw_jwt_key_pin(k, alg, err) != FW_OK
         || fw_jwt_key_set_kid(k, (const u_char *) kid,
-                              kid ? strlen(kid) : 0) != FW_OK)
+                              kid ? strlen(kid) : 0) != FW_OK
+        || fw_jwt_key_prepare(k, err) != FW_OK)
     {
-        EVP_PKEY_free(pkey);
-        free(k->kid);
+        fw_jwt_key_free(k);
         return FW_ERROR;
     }
 

@@ -19,6 +19,7 @@
  *   -x          no exp, no iat
  *   -H JSON     header, verbatim (implies -O)
  *   -P JSON     payload, verbatim (implies -O)
+ *   -N COUNT    COUNT tokens, one a line, each with its own "jti"
  *   -O          sign with OpenSSL instead of libjwt (always for PS*,
  *               EdDSA, and for anything libjwt refuses to produce)
  *
@@ -322,7 +323,8 @@ main(int argc, char **argv)
     char        *alg, *sign_alg, *keyfile, *enc, *kid, *typ, *json;
     char        *raw_header, *raw_payload, *claims[MAX_CLAIMS];
     char        *ints[MAX_CLAIMS], *eq, *h64, *p64, *s64, *input, *out;
-    char        *hs, *ps;
+    char        *hs, *ps, *cvals[MAX_CLAIMS], *ivals[MAX_CLAIMS];
+    long         n, count;
     u_char      *key, sig[1024];
     size_t       key_len, sig_len;
     time_t       now;
@@ -346,8 +348,9 @@ main(int argc, char **argv)
     has_nbf = 0;
     nclaims = 0;
     nints = 0;
+    count = 1;
 
-    while ((opt = getopt(argc, argv, "a:s:k:E:K:T:c:n:J:e:b:xH:P:O")) != -1)
+    while ((opt = getopt(argc, argv, "a:s:k:E:K:T:c:n:J:e:b:xH:P:ON:")) != -1)
     {
         switch (opt) {
         case 'a': alg = optarg; break;
@@ -367,14 +370,21 @@ main(int argc, char **argv)
             if (nclaims == MAX_CLAIMS || strchr(optarg, '=') == NULL) {
                 usage();
             }
-            claims[nclaims++] = optarg;
+            claims[nclaims] = optarg;
+            eq = strchr(optarg, '=');
+            *eq = '\0';
+            cvals[nclaims++] = eq + 1;
             break;
         case 'n':
             if (nints == MAX_CLAIMS || strchr(optarg, '=') == NULL) {
                 usage();
             }
-            ints[nints++] = optarg;
+            ints[nints] = optarg;
+            eq = strchr(optarg, '=');
+            *eq = '\0';
+            ivals[nints++] = eq + 1;
             break;
+        case 'N': count = strtol(optarg, NULL, 10); break;
         default:
             usage();
         }
@@ -414,7 +424,8 @@ main(int argc, char **argv)
 
     if (sign_alg[0] == 'P' || strcmp(sign_alg, "EdDSA") == 0
         || strcmp(sign_alg, "none") == 0 || alg == NULL
-        || strcmp(alg, sign_alg) != 0 || libjwt_alg(sign_alg) == JWT_ALG_INVAL)
+        || strcmp(alg, sign_alg) != 0 || libjwt_alg(sign_alg) == JWT_ALG_INVAL
+        || count > 1)
     {
         use_openssl = 1;
     }
@@ -447,15 +458,11 @@ main(int argc, char **argv)
         }
 
         for (i = 0; i < nclaims; i++) {
-            eq = strchr(claims[i], '=');
-            *eq = '\0';
-            jwt_add_grant(jwt, claims[i], eq + 1);
+            jwt_add_grant(jwt, claims[i], cvals[i]);
         }
 
         for (i = 0; i < nints; i++) {
-            eq = strchr(ints[i], '=');
-            *eq = '\0';
-            jwt_add_grant_int(jwt, ints[i], strtol(eq + 1, NULL, 10));
+            jwt_add_grant_int(jwt, ints[i], strtol(ivals[i], NULL, 10));
         }
 
         if (json && jwt_add_grants_json(jwt, json) != 0) {
@@ -483,91 +490,96 @@ main(int argc, char **argv)
 
     /* OpenSSL: PS*, EdDSA, and verbatim (hostile) headers and payloads */
 
-    if (raw_header) {
-        hs = strdup(raw_header);
+    for (n = 0; n < count; n++) {
 
-    } else {
-        hdr = json_object();
-        json_object_set_new(hdr, "alg", json_string(alg));
-        json_object_set_new(hdr, "typ", json_string(typ ? typ : "JWT"));
+        if (raw_header) {
+            hs = strdup(raw_header);
 
-        if (kid) {
-            json_object_set_new(hdr, "kid", json_string(kid));
-        }
+        } else {
+            hdr = json_object();
+            json_object_set_new(hdr, "alg", json_string(alg));
+            json_object_set_new(hdr, "typ", json_string(typ ? typ : "JWT"));
 
-        hs = json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(hdr);
-    }
-
-    if (raw_payload) {
-        ps = strdup(raw_payload);
-
-    } else {
-        pl = json_object();
-
-        if (!no_exp) {
-            json_object_set_new(pl, "iat", json_integer(now));
-            json_object_set_new(pl, "exp", json_integer(now + exp_in));
-        }
-
-        if (has_nbf) {
-            json_object_set_new(pl, "nbf", json_integer(now + nbf_in));
-        }
-
-        for (i = 0; i < nclaims; i++) {
-            eq = strchr(claims[i], '=');
-            *eq = '\0';
-            json_object_set_new(pl, claims[i], json_string(eq + 1));
-        }
-
-        for (i = 0; i < nints; i++) {
-            eq = strchr(ints[i], '=');
-            *eq = '\0';
-            json_object_set_new(pl, ints[i],
-                                json_integer(strtoll(eq + 1, NULL, 10)));
-        }
-
-        if (json) {
-            extra = json_loads(json, 0, NULL);
-
-            if (!json_is_object(extra)) {
-                fprintf(stderr, "fw-jwt-mint: invalid -J JSON\n");
-                return 1;
+            if (kid) {
+                json_object_set_new(hdr, "kid", json_string(kid));
             }
 
-            json_object_update(pl, extra);
-            json_decref(extra);
+            hs = json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            json_decref(hdr);
         }
 
-        ps = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(pl);
+        if (raw_payload) {
+            ps = strdup(raw_payload);
+
+        } else {
+            pl = json_object();
+
+            if (!no_exp) {
+                json_object_set_new(pl, "iat", json_integer(now));
+                json_object_set_new(pl, "exp", json_integer(now + exp_in));
+            }
+
+            if (has_nbf) {
+                json_object_set_new(pl, "nbf", json_integer(now + nbf_in));
+            }
+
+            for (i = 0; i < nclaims; i++) {
+                json_object_set_new(pl, claims[i], json_string(cvals[i]));
+            }
+
+            for (i = 0; i < nints; i++) {
+                json_object_set_new(pl, ints[i],
+                                    json_integer(strtoll(ivals[i], NULL, 10)));
+            }
+
+            if (count > 1) {
+                json_object_set_new(pl, "jti", json_integer(n));
+            }
+
+            if (json) {
+                extra = json_loads(json, 0, NULL);
+
+                if (!json_is_object(extra)) {
+                    fprintf(stderr, "fw-jwt-mint: invalid -J JSON\n");
+                    return 1;
+                }
+
+                json_object_update(pl, extra);
+                json_decref(extra);
+            }
+
+            ps = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            json_decref(pl);
+        }
+
+        h64 = b64url((u_char *) hs, strlen(hs));
+        p64 = b64url((u_char *) ps, strlen(ps));
+
+        input = malloc(strlen(h64) + strlen(p64) + 2);
+        sprintf(input, "%s.%s", h64, p64);
+
+        sig_len = 0;
+
+        if (strcmp(sign_alg, "none") != 0
+            && sign_openssl(sign_alg, key, key_len, input, sig, &sig_len) != 0)
+        {
+            fprintf(stderr, "fw-jwt-mint: signing failed\n");
+            return 1;
+        }
+
+        s64 = b64url(sig, sig_len);
+
+        printf("%s.%s\n", input, s64);
+
+        free(hs);
+        free(ps);
+        free(h64);
+        free(p64);
+        free(s64);
+        free(input);
+
     }
 
-    h64 = b64url((u_char *) hs, strlen(hs));
-    p64 = b64url((u_char *) ps, strlen(ps));
-
-    input = malloc(strlen(h64) + strlen(p64) + 2);
-    sprintf(input, "%s.%s", h64, p64);
-
-    sig_len = 0;
-
-    if (strcmp(sign_alg, "none") != 0
-        && sign_openssl(sign_alg, key, key_len, input, sig, &sig_len) != 0)
-    {
-        fprintf(stderr, "fw-jwt-mint: signing failed\n");
-        return 1;
-    }
-
-    s64 = b64url(sig, sig_len);
-
-    printf("%s.%s\n", input, s64);
-
-    free(hs);
-    free(ps);
-    free(h64);
-    free(p64);
-    free(s64);
-    free(input);
     free(key);
 
     return 0;
