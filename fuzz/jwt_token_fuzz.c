@@ -150,9 +150,11 @@ fuzz_token(const u_char *p, size_t n)
     free(s);
 
     if (rc == FW_JWT_VALID && fw_jwt_digest(p, n, digest) == FW_OK) {
-        fw_jwt_cache_put(cache, digest, &ks, 1700000100, &t);
+        fw_jwt_cache_put(cache, digest, &ks, 0, 1700000100, &t);
 
-        if (fw_jwt_cache_get(cache, digest, &ks, 1700000000, &c) != FW_OK) {
+        if (fw_jwt_cache_get(cache, digest, &ks, 0, 1700000000, &c)
+            != FW_OK)
+        {
             abort();
         }
 

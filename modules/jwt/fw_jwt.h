@@ -233,10 +233,12 @@ char *fw_jwt_value_text(json_t *v, size_t *len, char sep);
 fw_jwt_cache_t *fw_jwt_cache_create(size_t entries);
 void fw_jwt_cache_destroy(fw_jwt_cache_t *c);
 int fw_jwt_digest(const u_char *tok, size_t len, u_char *digest);
+/* "owner" and "gen": the key set (and its version) a token verified with */
 int fw_jwt_cache_get(fw_jwt_cache_t *c, const u_char *digest,
-    const void *owner, time_t now, fw_jwt_token_t *out);
+    const void *owner, unsigned long gen, time_t now, fw_jwt_token_t *out);
 void fw_jwt_cache_put(fw_jwt_cache_t *c, const u_char *digest,
-    const void *owner, time_t expires, const fw_jwt_token_t *t);
+    const void *owner, unsigned long gen, time_t expires,
+    const fw_jwt_token_t *t);
 
 
 #pragma GCC visibility pop

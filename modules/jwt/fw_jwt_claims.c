@@ -20,6 +20,7 @@
 typedef struct {
     u_char           digest[32];
     const void      *owner;
+    unsigned long    gen;
     time_t           expires;
     fw_jwt_token_t   token;
     int              used;
@@ -631,7 +632,7 @@ fw_jwt_cache_destroy(fw_jwt_cache_t *c)
 
 int
 fw_jwt_cache_get(fw_jwt_cache_t *c, const u_char *digest, const void *owner,
-    time_t now, fw_jwt_token_t *out)
+    unsigned long gen, time_t now, fw_jwt_token_t *out)
 {
     size_t                 i, h;
     fw_jwt_cache_entry_t  *e;
@@ -641,7 +642,7 @@ fw_jwt_cache_get(fw_jwt_cache_t *c, const u_char *digest, const void *owner,
     for (i = 0; i < FW_JWT_CACHE_PROBE; i++) {
         e = &c->entries[(h + i) & c->mask];
 
-        if (e->used && e->owner == owner
+        if (e->used && e->owner == owner && e->gen == gen
             && memcmp(e->digest, digest, 32) == 0)
         {
             if (e->expires <= now) {
@@ -661,7 +662,7 @@ fw_jwt_cache_get(fw_jwt_cache_t *c, const u_char *digest, const void *owner,
 
 void
 fw_jwt_cache_put(fw_jwt_cache_t *c, const u_char *digest, const void *owner,
-    time_t expires, const fw_jwt_token_t *t)
+    unsigned long gen, time_t expires, const fw_jwt_token_t *t)
 {
     size_t                 i, h;
     fw_jwt_cache_entry_t  *e, *victim;
@@ -677,7 +678,9 @@ fw_jwt_cache_put(fw_jwt_cache_t *c, const u_char *digest, const void *owner,
             break;
         }
 
-        if (e->owner == owner && memcmp(e->digest, digest, 32) == 0) {
+        if (e->owner == owner && e->gen == gen
+            && memcmp(e->digest, digest, 32) == 0)
+        {
             victim = e;
             break;
         }
@@ -693,6 +696,7 @@ fw_jwt_cache_put(fw_jwt_cache_t *c, const u_char *digest, const void *owner,
 
     memcpy(victim->digest, digest, 32);
     victim->owner = owner;
+    victim->gen = gen;
     victim->expires = expires;
     victim->used = 1;
     fw_jwt_token_ref(&victim->token, t);

@@ -24,7 +24,34 @@
 
 typedef struct {
     ngx_uint_t                 cache_size;
+    ngx_uint_t                 nremotes;
 } ngx_http_fw_jwt_main_conf_t;
+
+
+/* a remote JWKS: in shared memory for all workers */
+typedef struct {
+    ngx_uint_t                 version;     /* 0: never fetched */
+    time_t                     fetched;     /* last success */
+    time_t                     attempted;   /* last fetch started */
+    size_t                     len;
+    u_char                    *data;        /* the JWKS text (slab) */
+} ngx_http_fw_jwt_jwks_shm_t;
+
+
+typedef struct {
+    ngx_str_t                  uri;
+    time_t                     refresh;
+    time_t                     min_refresh;
+    ngx_shm_zone_t            *zone;
+    ngx_uint_t                 index;       /* of the worker state */
+} ngx_http_fw_jwt_remote_t;
+
+
+/* what a worker parsed from the shared copy */
+typedef struct {
+    ngx_uint_t                 version;
+    fw_jwt_keyset_t            ks;
+} ngx_http_fw_jwt_remote_state_t;
 
 
 typedef struct {
@@ -50,6 +77,7 @@ typedef struct {
     fw_jwt_keyset_t           *keys;        /* keys of this level (owner) */
     ngx_int_t                  algs;        /* allowlist, -1 unset */
     fw_jwt_keyset_t           *ks;          /* keys + allowlist (merged) */
+    ngx_http_fw_jwt_remote_t  *remote;
 
     time_t                     leeway;
     ngx_flag_t                 require_exp;
@@ -66,12 +94,16 @@ typedef struct {
 
 
 typedef struct {
-    fw_jwt_keyset_t           *ks;          /* what the result is for */
+    void                      *conf;        /* what the result is for */
     ngx_int_t                  status;      /* FW_JWT_*, or _OFF */
     ngx_uint_t                 http_status; /* for a failed requirement */
     unsigned                   done:1;
     unsigned                   verified:1;  /* the signature checked out */
     unsigned                   ambiguous:1; /* several Authorization */
+    unsigned                   want_fetch:1;
+    unsigned                   fetching:1;
+    unsigned                   fetch_done:1;
+    unsigned                   fetched:1;
     ngx_str_t                  raw;         /* the token */
     fw_jwt_token_t             token;
 } ngx_http_fw_jwt_ctx_t;
@@ -80,6 +112,22 @@ typedef struct {
 static ngx_http_fw_jwt_ctx_t *ngx_http_fw_jwt_run(ngx_http_request_t *r);
 static void ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_jwt_check_sig(ngx_http_request_t *r,
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx,
+    fw_jwt_keyset_t *ks, const void *owner, unsigned long gen);
+static ngx_http_fw_jwt_remote_state_t *ngx_http_fw_jwt_remote_keys(
+    ngx_http_request_t *r, ngx_http_fw_jwt_remote_t *remote,
+    ngx_uint_t *stale);
+static ngx_uint_t ngx_http_fw_jwt_may_fetch(ngx_http_fw_jwt_remote_t *remote,
+    ngx_uint_t force, time_t interval);
+static ngx_int_t ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_fw_jwt_jwks_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static char *ngx_http_fw_jwt_jwks_uri(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_fw_jwt_find_token(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static void ngx_http_fw_jwt_cleanup(void *data);
@@ -139,7 +187,9 @@ static ngx_int_t ngx_http_fw_jwt_init_process(ngx_cycle_t *cycle);
 static void ngx_http_fw_jwt_exit_process(ngx_cycle_t *cycle);
 
 
-static fw_jwt_cache_t  *ngx_http_fw_jwt_cache;
+static fw_jwt_cache_t                  *ngx_http_fw_jwt_cache;
+static ngx_http_fw_jwt_remote_state_t  *ngx_http_fw_jwt_remotes;
+static ngx_uint_t                       ngx_http_fw_jwt_nremotes;
 
 
 static ngx_conf_enum_t  ngx_http_fw_jwt_phases[] = {
@@ -221,6 +271,13 @@ static ngx_command_t  ngx_http_fw_jwt_commands[] = {
       ngx_http_fw_jwt_key_file,
       NGX_HTTP_LOC_CONF_OFFSET,
       2,
+      NULL },
+
+    { ngx_string("fw_jwt_jwks_uri"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_jwt_jwks_uri,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("fw_jwt_algorithms"),
@@ -389,7 +446,7 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_fw_jwt_module);
 
-    if (ctx != NULL && ctx->done && ctx->ks == jlcf->ks) {
+    if (ctx != NULL && ctx->done && ctx->conf == jlcf) {
         return ctx;
     }
 
@@ -410,21 +467,23 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
         ngx_http_set_ctx(r, ctx, ngx_http_fw_jwt_module);
 
     } else {
-        /* another location (rewrite ... last): another key set */
+        /* another location (rewrite ... last), or new remote keys */
         fw_jwt_token_free(&ctx->token);
         ctx->verified = 0;
         ctx->ambiguous = 0;
+        ctx->want_fetch = 0;
     }
 
-    ctx->ks = jlcf->ks;
+    ctx->conf = jlcf;
     ctx->done = 1;
     ctx->http_status = 0;
 
     ngx_http_fw_jwt_evaluate(r, jlcf, ctx);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "fw_jwt: token checked: %s", ctx->status == NGX_HTTP_FW_JWT_OFF
-                                 ? "off" : fw_jwt_status_name(ctx->status));
+                   "fw_jwt: token checked: %s",
+                   ctx->status == NGX_HTTP_FW_JWT_OFF
+                   ? "off" : fw_jwt_status_name(ctx->status));
 
     return ctx;
 }
@@ -434,14 +493,15 @@ static void
 ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
 {
-    int                         rc;
-    u_char                      digest[32];
-    json_t                     *claim;
-    ngx_uint_t                  i, cached;
-    fw_jwt_claims_conf_t        cc;
-    ngx_http_fw_jwt_require_t  *rq;
+    int                              rc;
+    json_t                          *claim;
+    ngx_uint_t                       i, stale;
+    fw_jwt_keyset_t                  ks;
+    fw_jwt_claims_conf_t             cc;
+    ngx_http_fw_jwt_require_t       *rq;
+    ngx_http_fw_jwt_remote_state_t  *st;
 
-    if (jlcf->ks == NULL) {
+    if (jlcf->ks == NULL && jlcf->remote == NULL) {
         ctx->status = NGX_HTTP_FW_JWT_OFF;
         return;
     }
@@ -460,48 +520,44 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
         return;
     }
 
-    cached = 0;
+    rc = FW_JWT_UNKNOWN_KEY;
+    stale = 0;
+    st = NULL;
 
-    if (ngx_http_fw_jwt_cache
-        && fw_jwt_digest(ctx->raw.data, ctx->raw.len, digest) == FW_OK)
-    {
-        if (fw_jwt_cache_get(ngx_http_fw_jwt_cache, digest, jlcf->ks,
-                             ngx_time(), &ctx->token)
-            == FW_OK)
-        {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "fw_jwt: verified-token cache hit");
-            cached = 1;
+    if (jlcf->remote) {
+        st = ngx_http_fw_jwt_remote_keys(r, jlcf->remote, &stale);
 
-        } else {
-            cached = 2;
+        if (st != NULL && st->ks.nkeys) {
+            ks = st->ks;
+            ks.algs &= (jlcf->algs == NGX_CONF_UNSET) ? FW_JWT_ALGS_ALL
+                                                      : (unsigned) jlcf->algs;
+
+            rc = ngx_http_fw_jwt_check_sig(r, jlcf, ctx, &ks, jlcf,
+                                           st->version);
         }
     }
 
-    if (cached != 1) {
-        rc = fw_jwt_decode(&ctx->token, ctx->raw.data, ctx->raw.len,
-                           jlcf->max_size);
+    if (rc == FW_JWT_UNKNOWN_KEY && jlcf->ks) {
+        rc = ngx_http_fw_jwt_check_sig(r, jlcf, ctx, jlcf->ks, jlcf->ks, 0);
+    }
 
-        if (rc == FW_JWT_VALID) {
-            rc = fw_jwt_verify(jlcf->ks, &ctx->token, ctx->raw.data);
-        }
+    if (jlcf->remote
+        && ((rc == FW_JWT_UNKNOWN_KEY
+             && ngx_http_fw_jwt_may_fetch(jlcf->remote,
+                                          st == NULL || st->ks.nkeys == 0,
+                                          jlcf->remote->min_refresh))
+            || (stale
+                && ngx_http_fw_jwt_may_fetch(jlcf->remote, 0,
+                                  ngx_min(jlcf->remote->refresh,
+                                          jlcf->remote->min_refresh)))))
+    {
+        /* the phase handler fetches and checks again */
+        ctx->want_fetch = 1;
+    }
 
-        if (rc != FW_JWT_VALID) {
-            fw_jwt_token_free(&ctx->token);
-            ctx->status = rc;
-            return;
-        }
-
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "fw_jwt: signature verified (%s)",
-                       fw_jwt_alg_name(ctx->token.alg));
-
-        if (cached == 2) {
-            fw_jwt_cache_put(ngx_http_fw_jwt_cache, digest, jlcf->ks,
-                             fw_jwt_cache_expiry(&ctx->token, ngx_time(),
-                                                 NGX_HTTP_FW_JWT_CACHE_TTL),
-                             &ctx->token);
-        }
+    if (rc != FW_JWT_VALID) {
+        ctx->status = rc;
+        return;
     }
 
     ctx->verified = 1;
@@ -548,6 +604,322 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
             return;
         }
     }
+}
+
+
+/* signature: from the verified-token cache, or decoded and verified */
+
+static ngx_int_t
+ngx_http_fw_jwt_check_sig(ngx_http_request_t *r,
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx,
+    fw_jwt_keyset_t *ks, const void *owner, unsigned long gen)
+{
+    int         rc;
+    u_char      digest[32];
+    ngx_uint_t  cached;
+
+    cached = 0;
+
+    if (ngx_http_fw_jwt_cache
+        && fw_jwt_digest(ctx->raw.data, ctx->raw.len, digest) == FW_OK)
+    {
+        if (fw_jwt_cache_get(ngx_http_fw_jwt_cache, digest, owner, gen,
+                             ngx_time(), &ctx->token)
+            == FW_OK)
+        {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fw_jwt: verified-token cache hit");
+            return FW_JWT_VALID;
+        }
+
+        cached = 1;
+    }
+
+    rc = fw_jwt_decode(&ctx->token, ctx->raw.data, ctx->raw.len,
+                       jlcf->max_size);
+
+    if (rc == FW_JWT_VALID) {
+        rc = fw_jwt_verify(ks, &ctx->token, ctx->raw.data);
+    }
+
+    if (rc != FW_JWT_VALID) {
+        fw_jwt_token_free(&ctx->token);
+        return rc;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fw_jwt: signature verified (%s)",
+                   fw_jwt_alg_name(ctx->token.alg));
+
+    if (cached) {
+        fw_jwt_cache_put(ngx_http_fw_jwt_cache, digest, owner, gen,
+                         fw_jwt_cache_expiry(&ctx->token, ngx_time(),
+                                             NGX_HTTP_FW_JWT_CACHE_TTL),
+                         &ctx->token);
+    }
+
+    return FW_JWT_VALID;
+}
+
+
+/*
+ * The keys of a remote JWKS as this worker knows them, parsed again from
+ * shared memory when another worker (or this one) fetched a new copy.
+ * "stale": the refresh interval has passed.
+ */
+
+static ngx_http_fw_jwt_remote_state_t *
+ngx_http_fw_jwt_remote_keys(ngx_http_request_t *r,
+    ngx_http_fw_jwt_remote_t *remote, ngx_uint_t *stale)
+{
+    char                             err[FW_JWT_ERRLEN];
+    u_char                          *copy;
+    size_t                           len, added, skipped;
+    ngx_uint_t                       version;
+    fw_jwt_keyset_t                  ks;
+    ngx_slab_pool_t                 *shpool;
+    ngx_http_fw_jwt_jwks_shm_t      *sh;
+    ngx_http_fw_jwt_remote_state_t  *st;
+
+    if (ngx_http_fw_jwt_remotes == NULL
+        || remote->index >= ngx_http_fw_jwt_nremotes)
+    {
+        return NULL;
+    }
+
+    st = &ngx_http_fw_jwt_remotes[remote->index];
+    shpool = (ngx_slab_pool_t *) remote->zone->shm.addr;
+    sh = remote->zone->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    version = sh->version;
+    *stale = (version != 0 && ngx_time() - sh->fetched >= remote->refresh);
+
+    if (version == st->version) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return st;
+    }
+
+    len = sh->len;
+    copy = ngx_alloc(len, r->connection->log);
+
+    if (copy == NULL) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return st;
+    }
+
+    ngx_memcpy(copy, sh->data, len);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    fw_jwt_keyset_init(&ks);
+
+    if (fw_jwt_keyset_add_jwks(&ks, copy, len, &added, &skipped, err)
+        != FW_OK)
+    {
+        /* checked before it was stored: out of memory */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_jwt: JWKS from \"%V\": %s", &remote->uri, err);
+        fw_jwt_keyset_free(&ks);
+        ngx_free(copy);
+        return st;
+    }
+
+    ngx_free(copy);
+
+    fw_jwt_keyset_free(&st->ks);
+    st->ks = ks;
+    st->ks.algs = FW_JWT_ALGS_ALL;
+    st->version = version;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fw_jwt: JWKS version %ui, %uz keys", version, added);
+
+    return st;
+}
+
+
+/*
+ * Fetching is rate-limited across workers: with no keys at all every
+ * request may fetch ("force"); otherwise one fetch per "interval".
+ */
+
+static ngx_uint_t
+ngx_http_fw_jwt_may_fetch(ngx_http_fw_jwt_remote_t *remote, ngx_uint_t force,
+    time_t interval)
+{
+    time_t                       now;
+    ngx_uint_t                   ok;
+    ngx_slab_pool_t             *shpool;
+    ngx_http_fw_jwt_jwks_shm_t  *sh;
+
+    now = ngx_time();
+    shpool = (ngx_slab_pool_t *) remote->zone->shm.addr;
+    sh = remote->zone->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ok = force || sh->version == 0 || now - sh->attempted >= interval;
+
+    if (ok) {
+        sh->attempted = now;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return ok;
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
+{
+    ngx_http_request_t          *sr;
+    ngx_http_post_subrequest_t  *ps;
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_fw_jwt_fetch_done;
+    ps->data = ctx;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fw_jwt: fetching JWKS from \"%V\"", &jlcf->remote->uri);
+
+    if (ngx_http_subrequest(r, &jlcf->remote->uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_WAITED
+                            |NGX_HTTP_SUBREQUEST_IN_MEMORY)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* a GET without the client's body */
+
+    sr->method = NGX_HTTP_GET;
+    sr->method_name = ngx_http_core_get_method;
+    sr->header_only = 0;
+
+    sr->request_body = ngx_pcalloc(r->pool,
+                                   sizeof(ngx_http_request_body_t));
+    if (sr->request_body == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->fetching = 1;
+    ctx->fetch_done = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
+{
+    ngx_http_fw_jwt_ctx_t *ctx = data;
+
+    char                         err[FW_JWT_ERRLEN];
+    u_char                      *p, *copy;
+    size_t                       i, len, added, skipped;
+    ngx_buf_t                   *b;
+    fw_jwt_keyset_t              ks;
+    ngx_slab_pool_t             *shpool;
+    ngx_http_fw_jwt_jwks_shm_t  *sh;
+    ngx_http_fw_jwt_loc_conf_t  *jlcf;
+
+    ctx->fetch_done = 1;
+
+    jlcf = ctx->conf;
+
+    if (rc != NGX_OK || r->headers_out.status != NGX_HTTP_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_jwt: JWKS fetch from \"%V\" failed (status %ui), "
+                      "keeping the keys it had", &jlcf->remote->uri,
+                      r->headers_out.status);
+        return rc;
+    }
+
+    b = NULL;
+
+    if (r->upstream && r->upstream->buffer.pos < r->upstream->buffer.last) {
+        b = &r->upstream->buffer;
+
+    } else if (r->out && r->out->buf) {
+        b = r->out->buf;
+    }
+
+    if (b == NULL || b->pos == b->last) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_jwt: JWKS from \"%V\" is empty (is "
+                      "\"subrequest_output_buffer_size\" large enough?)",
+                      &jlcf->remote->uri);
+        return rc;
+    }
+
+    p = b->pos;
+    len = b->last - b->pos;
+
+    fw_jwt_keyset_init(&ks);
+
+    if (fw_jwt_keyset_add_jwks(&ks, p, len, &added, &skipped, err)
+        != FW_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_jwt: JWKS from \"%V\" refused: %s, keeping the "
+                      "keys it had", &jlcf->remote->uri, err);
+        fw_jwt_keyset_free(&ks);
+        return rc;
+    }
+
+    for (i = 0; i < ks.nkeys; i++) {
+        if (ks.keys[i].kty == FW_JWT_KTY_OCT) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "fw_jwt: JWKS from \"%V\" refused: it publishes "
+                          "a symmetric (\"oct\") key", &jlcf->remote->uri);
+            fw_jwt_keyset_free(&ks);
+            return rc;
+        }
+    }
+
+    fw_jwt_keyset_free(&ks);
+
+    shpool = (ngx_slab_pool_t *) jlcf->remote->zone->shm.addr;
+    sh = jlcf->remote->zone->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    copy = ngx_slab_alloc_locked(shpool, len);
+
+    if (copy == NULL) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_jwt: JWKS from \"%V\" does not fit its zone",
+                      &jlcf->remote->uri);
+        return rc;
+    }
+
+    ngx_memcpy(copy, p, len);
+
+    if (sh->data) {
+        ngx_slab_free_locked(shpool, sh->data);
+    }
+
+    sh->data = copy;
+    sh->len = len;
+    sh->version++;
+    sh->fetched = ngx_time();
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "fw_jwt: JWKS from \"%V\" loaded, %uz keys",
+                  &jlcf->remote->uri, added);
+
+    return rc;
 }
 
 
@@ -709,6 +1081,11 @@ ngx_http_fw_jwt_rewrite_handler(ngx_http_request_t *r)
 
     rc = ngx_http_fw_jwt_enforce(r);
 
+    if (rc == NGX_AGAIN) {
+        /* the JWKS subrequest resumes the phases */
+        return NGX_DONE;
+    }
+
     return rc == NGX_OK ? NGX_DECLINED : rc;
 }
 
@@ -724,6 +1101,29 @@ ngx_http_fw_jwt_enforce(ngx_http_request_t *r)
     ctx = ngx_http_fw_jwt_run(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->fetching) {
+        if (!ctx->fetch_done) {
+            return NGX_AGAIN;
+        }
+
+        /* check again with what the fetch brought (or the old keys) */
+        ctx->fetching = 0;
+        ctx->fetched = 1;
+        ctx->done = 0;
+
+        ctx = ngx_http_fw_jwt_run(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else if (ctx->want_fetch && !ctx->fetched && jlcf->remote) {
+        if (ngx_http_fw_jwt_fetch(r, jlcf, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_AGAIN;
     }
 
     if (ctx->status == FW_JWT_VALID) {
@@ -1351,6 +1751,148 @@ invalid:
 }
 
 
+static char *
+ngx_http_fw_jwt_jwks_uri(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_jwt_loc_conf_t *jlcf = conf;
+
+    u_char                       *p;
+    ssize_t                       size;
+    ngx_str_t                    *value, name, s;
+    ngx_uint_t                    i;
+    ngx_http_fw_jwt_remote_t     *remote;
+    ngx_http_fw_jwt_main_conf_t  *jmcf;
+
+    if (jlcf->remote != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": \"%V\" must be a local URI (a location "
+                           "that proxies to the provider)", &cmd->name,
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    remote = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_jwt_remote_t));
+    if (remote == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    remote->uri = value[1];
+    remote->refresh = 600;
+    remote->min_refresh = 30;
+    size = 256 * 1024;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "refresh=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+            remote->refresh = ngx_parse_time(&s, 1);
+
+            if (remote->refresh == (time_t) NGX_ERROR
+                || remote->refresh <= 0)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "min_refresh=", 12) == 0) {
+            s.data = value[i].data + 12;
+            s.len = value[i].len - 12;
+            remote->min_refresh = ngx_parse_time(&s, 1);
+
+            if (remote->min_refresh == (time_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR || size < 8 * (ssize_t) ngx_pagesize) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    name.len = sizeof("fw_jwt_jwks:") - 1 + remote->uri.len;
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_cpymem(name.data, "fw_jwt_jwks:", sizeof("fw_jwt_jwks:") - 1);
+    ngx_memcpy(p, remote->uri.data, remote->uri.len);
+
+    remote->zone = ngx_shared_memory_add(cf, &name, size,
+                                         &ngx_http_fw_jwt_module);
+    if (remote->zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    remote->zone->init = ngx_http_fw_jwt_jwks_init_zone;
+
+    jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_jwt_module);
+    remote->index = jmcf->nremotes++;
+
+    jlcf->remote = remote;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid parameter \"%V\"",
+                       &cmd->name, &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_jwks_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_slab_pool_t             *shpool;
+    ngx_http_fw_jwt_jwks_shm_t  *sh;
+
+    if (data) {
+        /* a reload keeps the keys already fetched */
+        shm_zone->data = data;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        shm_zone->data = shpool->data;
+        return NGX_OK;
+    }
+
+    sh = ngx_slab_calloc(shpool, sizeof(ngx_http_fw_jwt_jwks_shm_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    shpool->data = sh;
+    shm_zone->data = sh;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_fw_jwt_keyset_cleanup(void *data)
 {
@@ -1916,16 +2458,20 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->remote == NULL) {
+        conf->remote = prev->remote;
+    }
+
     if (conf->keys == NULL) {
         conf->keys = prev->keys;
     }
 
     if (conf->keys == NULL) {
-        if (conf->enable) {
+        if (conf->enable && conf->remote == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"fw_jwt\" is on but no key is configured "
-                               "(\"fw_jwt_key_file\", \"fw_jwt_secret_file\""
-                               " or \"fw_jwt_jwks_file\")");
+                               "(\"fw_jwt_key_file\", \"fw_jwt_secret_file\","
+                               " \"fw_jwt_jwks_file\" or \"fw_jwt_jwks_uri\")");
             return NGX_CONF_ERROR;
         }
 
@@ -1980,7 +2526,22 @@ ngx_http_fw_jwt_init_process(ngx_cycle_t *cycle)
 
     jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_fw_jwt_module);
 
-    if (jmcf == NULL || jmcf->cache_size == 0) {
+    if (jmcf == NULL) {
+        return NGX_OK;
+    }
+
+    if (jmcf->nremotes) {
+        ngx_http_fw_jwt_remotes = ngx_calloc(jmcf->nremotes
+                                     * sizeof(ngx_http_fw_jwt_remote_state_t),
+                                     cycle->log);
+        if (ngx_http_fw_jwt_remotes == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_fw_jwt_nremotes = jmcf->nremotes;
+    }
+
+    if (jmcf->cache_size == 0) {
         return NGX_OK;
     }
 
@@ -1999,6 +2560,16 @@ ngx_http_fw_jwt_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_fw_jwt_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t  i;
+
     fw_jwt_cache_destroy(ngx_http_fw_jwt_cache);
     ngx_http_fw_jwt_cache = NULL;
+
+    for (i = 0; i < ngx_http_fw_jwt_nremotes; i++) {
+        fw_jwt_keyset_free(&ngx_http_fw_jwt_remotes[i].ks);
+    }
+
+    ngx_free(ngx_http_fw_jwt_remotes);
+    ngx_http_fw_jwt_remotes = NULL;
+    ngx_http_fw_jwt_nremotes = 0;
 }

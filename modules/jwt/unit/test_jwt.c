@@ -762,24 +762,30 @@ test_cache(void **state)
     assert_int_equal(fw_jwt_cache_expiry(&t, 1000, 300), 1300);
     assert_int_equal(fw_jwt_cache_expiry(&t, 1900, 300), 2000);
 
-    fw_jwt_cache_put(c, d1, &owner1, 2000, &t);
+    fw_jwt_cache_put(c, d1, &owner1, 0, 2000, &t);
 
-    assert_int_equal(fw_jwt_cache_get(c, d1, &owner1, 1000, &out), FW_OK);
+    assert_int_equal(fw_jwt_cache_get(c, d1, &owner1, 0, 1000, &out), FW_OK);
     assert_int_equal(out.alg, FW_JWT_RS256);
     assert_ptr_equal(out.payload, t.payload);
     fw_jwt_token_free(&out);
 
     /* another key set, another token, expired */
-    assert_int_equal(fw_jwt_cache_get(c, d1, &owner2, 1000, &out), FW_ERROR);
-    assert_int_equal(fw_jwt_cache_get(c, d2, &owner1, 1000, &out), FW_ERROR);
-    assert_int_equal(fw_jwt_cache_get(c, d1, &owner1, 2000, &out), FW_ERROR);
-    assert_int_equal(fw_jwt_cache_get(c, d1, &owner1, 1000, &out), FW_ERROR);
+    assert_int_equal(fw_jwt_cache_get(c, d1, &owner2, 0, 1000, &out),
+                     FW_ERROR);
+    assert_int_equal(fw_jwt_cache_get(c, d1, &owner1, 1, 1000, &out),
+                     FW_ERROR);
+    assert_int_equal(fw_jwt_cache_get(c, d2, &owner1, 0, 1000, &out),
+                     FW_ERROR);
+    assert_int_equal(fw_jwt_cache_get(c, d1, &owner1, 0, 2000, &out),
+                     FW_ERROR);
+    assert_int_equal(fw_jwt_cache_get(c, d1, &owner1, 0, 1000, &out),
+                     FW_ERROR);
 
     /* bounded: many entries, no growth, no leak (valgrind/ASan) */
     for (i = 0; i < 1000; i++) {
         d1[0] = (u_char) i;
         d1[1] = (u_char) (i >> 8);
-        fw_jwt_cache_put(c, d1, &owner1, 5000 + i, &t);
+        fw_jwt_cache_put(c, d1, &owner1, 0, 5000 + i, &t);
     }
 
     fw_jwt_token_free(&t);
