@@ -283,3 +283,31 @@ refused: invalid JSON
 --- must_die
 --- error_log
 "fw_jwt_jwks_uri": "https://idp.example/certs" must be a local URI
+
+
+
+=== TEST 8: the JWKS location inherits "fw_jwt on": no recursion
+--- config
+    fw_jwt on;
+    fw_jwt_jwks_uri /_jwks;
+    location = /_jwks {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/idp.sock:/both.jwks;
+        subrequest_output_buffer_size 64k;
+    }
+    location /t {
+        proxy_pass http://backend;
+    }
+--- user_files eval
+">>> both.jwks\n$::both"
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::T{new}", "Authorization: Bearer $::T{old}"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+["ok sub= roles=\n", "ok sub= roles=\n"]
+--- no_error_log
+subrequests cycle
+[alert]

@@ -104,6 +104,7 @@ typedef struct {
     unsigned                   fetching:1;
     unsigned                   fetch_done:1;
     unsigned                   fetched:1;
+    unsigned                   jwks_fetch:1; /* this is the fetch itself */
     ngx_str_t                  raw;         /* the token */
     fw_jwt_token_t             token;
 } ngx_http_fw_jwt_ctx_t;
@@ -446,7 +447,9 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_fw_jwt_module);
 
-    if (ctx != NULL && ctx->done && ctx->conf == jlcf) {
+    if (ctx != NULL
+        && ((ctx->done && ctx->conf == jlcf) || ctx->jwks_fetch))
+    {
         return ctx;
     }
 
@@ -776,6 +779,7 @@ static ngx_int_t
 ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
 {
+    ngx_http_fw_jwt_ctx_t       *sctx;
     ngx_http_request_t          *sr;
     ngx_http_post_subrequest_t  *ps;
 
@@ -797,6 +801,19 @@ ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
     {
         return NGX_ERROR;
     }
+
+    /* the fetch itself is never checked (no recursion) */
+
+    sctx = ngx_pcalloc(r->pool, sizeof(ngx_http_fw_jwt_ctx_t));
+    if (sctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    sctx->jwks_fetch = 1;
+    sctx->done = 1;
+    sctx->status = NGX_HTTP_FW_JWT_OFF;
+    sctx->conf = ngx_http_get_module_loc_conf(sr, ngx_http_fw_jwt_module);
+    ngx_http_set_ctx(sr, sctx, ngx_http_fw_jwt_module);
 
     /* a GET without the client's body */
 
@@ -1064,6 +1081,7 @@ static ngx_int_t
 ngx_http_fw_jwt_rewrite_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_http_fw_jwt_ctx_t       *ctx;
     ngx_http_fw_jwt_loc_conf_t  *jlcf;
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_jwt_module);
@@ -1076,6 +1094,12 @@ ngx_http_fw_jwt_rewrite_handler(ngx_http_request_t *r)
     if (!jlcf->enable
         || (jlcf->phase != NGX_HTTP_FW_JWT_PHASE_REWRITE && r == r->main))
     {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_jwt_module);
+
+    if (ctx && ctx->jwks_fetch) {
         return NGX_DECLINED;
     }
 
