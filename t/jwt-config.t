@@ -252,3 +252,17 @@ qr{"fw_jwt_secret_file" "\S+/hs-raw.secret": HMAC secret of 50 bytes is too shor
 --- request
 GET /t
 --- error_code: 204
+
+
+
+=== TEST 19: a realm that would break the WWW-Authenticate header
+--- config eval
+"    location /t {
+        fw_jwt on;
+        fw_jwt_realm 'a\"b';
+        fw_jwt_key_file $::K/rsa.pub;
+        proxy_pass http://127.0.0.1:1;
+    }"
+--- must_die
+--- error_log
+"fw_jwt_realm" must not hold quotes, backslashes or control characters

@@ -2476,6 +2476,17 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->claim_headers = prev->claim_headers;
     }
 
+    for (i = 0; i < conf->realm.len; i++) {
+        if (conf->realm.data[i] < 0x20 || conf->realm.data[i] == '"'
+            || conf->realm.data[i] == '\\' || conf->realm.data[i] == 0x7f)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_jwt_realm\" must not hold quotes, "
+                               "backslashes or control characters");
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (conf->max_size == 0 || conf->max_size > 1024 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"fw_jwt_max_size\" must be between 1 and 1m");
