@@ -148,7 +148,7 @@ __DATA__
         proxy_pass http://backend;
     }
     location /slow {
-        # the second request waits a second: the keys become stale
+        # each request after the first waits a second: the keys get stale
         limit_req zone=slow burst=5;
         try_files /nonexistent =204;
     }
@@ -157,15 +157,16 @@ __DATA__
 --- user_files eval
 ">>> old.jwks\n$::old\n>>> both.jwks\n$::both"
 --- request eval
-["GET /t", "GET /t", "GET /slow", "GET /slow", "GET /t", "GET /t"]
+["GET /t", "GET /t", "GET /slow", "GET /slow", "GET /slow", "GET /t",
+ "GET /t"]
 --- more_headers eval
 ["Authorization: Bearer $::T{old}", "Authorization: Bearer $::T{new}", "",
- "", "X-Jwks: both\r\nAuthorization: Bearer $::T{old}",
+ "", "", "X-Jwks: both\r\nAuthorization: Bearer $::T{old}",
  "Authorization: Bearer $::T{new}"]
 --- error_code eval
-[200, 401, 204, 204, 200, 200]
+[200, 401, 204, 204, 204, 200, 200]
 --- response_headers eval
-["X-JWT-Status: valid", "X-JWT-Status: unknown_key", "", "",
+["X-JWT-Status: valid", "X-JWT-Status: unknown_key", "", "", "",
  "X-JWT-Status: valid", "X-JWT-Status: valid"]
 --- timeout: 10
 
