@@ -1,0 +1,21 @@
+# FHIR module: the resource type table is generated from the shared type
+# lists when they are there (CI: ../shared beside the checkout) and the
+# generated file is committed, so that a build without them works too.
+
+# the top Makefile includes this before its first target: keep "all" the
+# default goal
+ifeq ($(.DEFAULT_GOAL),)
+.DEFAULT_GOAL := all
+endif
+
+FHIR_DATA ?= $(firstword $(wildcard $(ROOT)/../shared/data/fhir \
+                                    $(ROOT)/../../shared/data/fhir))
+
+ifneq ($(wildcard $(FHIR_DATA)/r4-resource-types.txt),)
+modules/fhir/fw_fhir_types.c: modules/fhir/gen-types.sh \
+        $(wildcard $(FHIR_DATA)/*-resource-types.txt)
+	sh modules/fhir/gen-types.sh $(FHIR_DATA) > $@.tmp && mv $@.tmp $@
+endif
+
+.PHONY: fhir-types
+fhir-types: modules/fhir/fw_fhir_types.c
