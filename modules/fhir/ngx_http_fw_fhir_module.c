@@ -75,6 +75,7 @@ static void ngx_http_fw_fhir_parse(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
 static void ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
+static void ngx_http_fw_fhir_strip_overrides(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_fhir_media_type(ngx_http_request_t *r,
     const char *t1, const char *t2);
 static int ngx_http_fw_fhir_method(ngx_http_request_t *r);
@@ -97,6 +98,8 @@ static char *ngx_http_fw_fhir(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_fw_fhir_base(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fw_fhir_value(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_fhir_list(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fw_fhir_ops(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -154,28 +157,28 @@ static ngx_command_t  ngx_http_fw_fhir_commands[] = {
 
     { ngx_string("fw_fhir_allow_types"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_fw_fhir_list,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_fw_fhir_loc_conf_t, allow_types),
       NULL },
 
     { ngx_string("fw_fhir_deny_types"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_fw_fhir_list,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_fw_fhir_loc_conf_t, deny_types),
       NULL },
 
     { ngx_string("fw_fhir_allow_interactions"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_fw_fhir_list,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_fw_fhir_loc_conf_t, allow_interactions),
       NULL },
 
     { ngx_string("fw_fhir_deny_interactions"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_fw_fhir_list,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_fw_fhir_loc_conf_t, deny_interactions),
       NULL },
@@ -340,7 +343,7 @@ static const char  *ngx_http_fw_fhir_default_formats[] = {
 static ngx_int_t
 ngx_http_fw_fhir_handler(ngx_http_request_t *r)
 {
-    ngx_str_t                     scopes, patient, *name;
+    ngx_str_t                     scopes, patient;
     ngx_int_t                     rc;
     ngx_http_fw_fhir_ctx_t       *ctx;
     ngx_http_fw_fhir_loc_conf_t  *flcf;
@@ -366,11 +369,7 @@ ngx_http_fw_fhir_handler(ngx_http_request_t *r)
 
     if (ctx->override) {
         /* only "strip" gets here: "reject" made it a verdict */
-        for (name = ngx_http_fw_fhir_override_headers; name->len; name++) {
-            if (ngx_http_fw_set_request_header(r, name, NULL) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-        }
+        ngx_http_fw_fhir_strip_overrides(r);
 
         ctx->override = 0;
     }
@@ -937,6 +936,52 @@ ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
                 ctx->override = 1;
             }
         }
+    }
+}
+
+
+/*
+ * Takes the method override headers out of the request header list, so
+ * that neither proxy_pass nor any variable sees them (a zero hash does not
+ * hide a header from proxy_pass).
+ */
+
+static void
+ngx_http_fw_fhir_strip_overrides(ngx_http_request_t *r)
+{
+    ngx_str_t        *name;
+    ngx_uint_t        i, j;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+        j = 0;
+
+        for (i = 0; i < part->nelts; i++) {
+
+            for (name = ngx_http_fw_fhir_override_headers; name->len; name++)
+            {
+                if (h[i].key.len == name->len
+                    && ngx_strncasecmp(h[i].key.data, name->data, name->len)
+                       == 0)
+                {
+                    break;
+                }
+            }
+
+            if (name->len) {
+                continue;
+            }
+
+            if (i != j) {
+                h[j] = h[i];
+            }
+
+            j++;
+        }
+
+        part->nelts = j;
     }
 }
 
@@ -1548,6 +1593,41 @@ ngx_http_fw_fhir_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* every argument, and the arguments of every repetition of a directive */
+
+static char *
+ngx_http_fw_fhir_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t     *value, *s;
+    ngx_uint_t     i;
+    ngx_array_t  **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a == NGX_CONF_UNSET_PTR) {
+        *a = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (*a == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        s = ngx_array_push(*a);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
     }
 
     return NGX_CONF_OK;
