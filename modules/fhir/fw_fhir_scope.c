@@ -22,6 +22,7 @@
 
 
 static int fw_fhir_perms(const u_char *p, size_t len);
+static int fw_fhir_scope_may_match(const u_char *p, size_t len, int type);
 static int fw_fhir_granular_match(const fw_fhir_scope_t *s,
     const fw_fhir_param_t *params, size_t n);
 static int fw_fhir_compartment_check(const fw_fhir_policy_t *pol,
@@ -78,6 +79,43 @@ fw_fhir_perms(const u_char *p, size_t len)
     }
 
     return perms;
+}
+
+
+/*
+ * A cheap look at a scope token before it is parsed: only the "*" type and
+ * the request's own type can grant anything; other tokens are skipped
+ * without a type table lookup.
+ */
+
+static int
+fw_fhir_scope_may_match(const u_char *p, size_t len, int type)
+{
+    size_t         tlen;
+    const u_char  *slash, *end, *dot;
+
+    end = p + len;
+
+    slash = memchr(p, '/', len);
+    if (slash == NULL) {
+        return 0;
+    }
+
+    slash++;
+
+    dot = memchr(slash, '.', end - slash);
+    if (dot == NULL) {
+        return 0;
+    }
+
+    tlen = dot - slash;
+
+    if (tlen == 1 && slash[0] == '*') {
+        return 1;
+    }
+
+    return type >= 0 && tlen == fw_fhir_types[type].len
+           && memcmp(slash, fw_fhir_types[type].name, tlen) == 0;
 }
 
 
@@ -428,6 +466,7 @@ fw_fhir_authorize(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
     fw_fhir_verdict_t *v)
 {
     int              perms, any, patient_ok, granular_only, ctx, pc;
+    u_char           c;
     size_t           i, start;
     fw_fhir_scope_t  s;
 
@@ -480,16 +519,32 @@ fw_fhir_authorize(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
             i++;
         }
 
-        if (i == start
+        if (i == start) {
+            continue;
+        }
+
+        /* the context of the scopes held, for the needed-scope hint */
+        c = scopes[start];
+
+        if ((c == 'p' || c == 'u' || c == 's')
+            && (ctx == 0 || c == 'p')
+            && memchr(scopes + start, '/', i - start) != NULL)
+        {
+            ctx = (c == 's' && i - start > 7
+                   && memcmp(scopes + start, "system/", 7) == 0) ? 's'
+                  : (c == 'u' && i - start > 5
+                     && memcmp(scopes + start, "user/", 5) == 0) ? 'u'
+                  : (c == 'p' && i - start > 8
+                     && memcmp(scopes + start, "patient/", 8) == 0) ? 'p'
+                  : ctx;
+        }
+
+        if (!fw_fhir_scope_may_match(scopes + start, i - start, req->type)
             || fw_fhir_parse_scope(pol->version, scopes + start, i - start,
                                    &s)
                != FW_FHIR_OK)
         {
             continue;
-        }
-
-        if (ctx == 0 || s.context == 'p') {
-            ctx = s.context;
         }
 
         if (s.type != FW_FHIR_ANY && s.type != req->type) {
