@@ -114,7 +114,7 @@ __DATA__
 "X-Scopes: admin/Patient.r",
 "X-Scopes: system/Observation.s",
 "X-Scopes: system/Observation.r",
-"X-Scopes: user/Patient.r\tuser/Observation.s",
+"X-Scopes: user/Patient.r\tuser/Observation.s  user/Patient.r",
 "X-Scopes: user/Patient.cud",
 ]
 --- error_code eval

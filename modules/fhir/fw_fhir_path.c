@@ -656,89 +656,156 @@ bad_op:
 }
 
 
+/* query bytes: 0 copied as is, 1 '=', 2 '%', 3 '+', 4 '&', 5 refused */
+#define FW_FHIR_Q_PLAIN  0
+#define FW_FHIR_Q_EQ     1
+#define FW_FHIR_Q_PCT    2
+#define FW_FHIR_Q_PLUS   3
+#define FW_FHIR_Q_AMP    4
+#define FW_FHIR_Q_BAD    5
+
+static const u_char  fw_fhir_qclass[256] = {
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 0, 0, 5, 0, 2, 4, 0, 0, 0, 0, 3, 0, 0, 0, 0,   /* ' ' '#' '%' '&' '+' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,   /* '=' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5,   /* DEL */
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5
+};
+
+
 int
 fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
     fw_fhir_param_t *params, size_t max, size_t *n, fw_fhir_verdict_t *v)
 {
-    int               hi, lo, in_value;
+    int               hi, lo;
     size_t            i;
     u_char           *d, c;
     fw_fhir_param_t  *p;
 
     d = scratch;
     i = 0;
+    p = NULL;
 
-    while (i < len) {
+    /* one pass: p is the pair being read, NULL between pairs */
 
-        if (q[i] == '&') {
-            /* empty pair */
-            i++;
+    for (i = 0; i < len; i++) {
+        c = q[i];
+
+        switch (fw_fhir_qclass[c]) {
+
+        case FW_FHIR_Q_PLAIN:
+            if (p == NULL) {
+                break;
+            }
+
+            /* the common case: a run of plain bytes */
+            do {
+                *d++ = c;
+                c = (++i < len) ? q[i] : '&';
+            } while (i < len && fw_fhir_qclass[c] == FW_FHIR_Q_PLAIN);
+
+            i--;
             continue;
-        }
 
-        if (*n == max) {
-            return fw_fhir_deny(v, 400, "too-costly", "invalid",
-                                "too many query parameters (at most %u)",
-                                (unsigned) max);
-        }
+        case FW_FHIR_Q_AMP:
+            if (p) {
+                if (p->value.data == NULL) {
+                    p->name.len = d - p->name.data;
+                    p->value.data = d;
+                }
 
-        p = &params[(*n)++];
-        p->name.data = d;
-        p->value.data = d;
-        p->value.len = 0;
-        in_value = 0;
+                p->value.len = d - p->value.data;
 
-        for ( /* void */ ; i < len && q[i] != '&'; i++) {
-            c = q[i];
+                if (p->name.len == 0) {
+                    goto bad;
+                }
 
-            if (c == '=' && !in_value) {
+                p = NULL;
+            }
+
+            continue;
+
+        case FW_FHIR_Q_EQ:
+            if (p && p->value.data == NULL) {
                 p->name.len = d - p->name.data;
                 p->value.data = d;
-                in_value = 1;
                 continue;
             }
 
-            if (c == '%') {
-                if (len - i < 3) {
-                    goto bad;
-                }
-
-                hi = fw_fhir_hex(q[i + 1]);
-                lo = fw_fhir_hex(q[i + 2]);
-
-                if (hi < 0 || lo < 0) {
-                    goto bad;
-                }
-
-                c = (u_char) (hi << 4 | lo);
-                i += 2;
-
-                if (c == '\0') {
-                    goto bad;
-                }
-
-                *d++ = c;
-                continue;
-            }
-
-            if (c < 0x21 || c >= 0x7f || c == '#') {
+            if (p == NULL) {
+                /* "=x": a pair without a name */
                 goto bad;
             }
 
-            if (c == '+' && form) {
+            break;
+
+        case FW_FHIR_Q_PCT:
+            if (len - i < 3) {
+                goto bad;
+            }
+
+            hi = fw_fhir_hex(q[i + 1]);
+            lo = fw_fhir_hex(q[i + 2]);
+
+            if (hi < 0 || lo < 0) {
+                goto bad;
+            }
+
+            c = (u_char) (hi << 4 | lo);
+            i += 2;
+
+            if (c == '\0') {
+                goto bad;
+            }
+
+            break;
+
+        case FW_FHIR_Q_PLUS:
+            if (form) {
                 c = ' ';
             }
 
-            *d++ = c;
+            break;
+
+        default:
+            goto bad;
         }
 
-        if (in_value) {
-            p->value.len = d - p->value.data;
+        if (p == NULL) {
+            if (*n == max) {
+                return fw_fhir_deny(v, 400, "too-costly", "invalid",
+                                    "too many query parameters (at most %u)",
+                                    (unsigned) max);
+            }
 
-        } else {
+            p = &params[(*n)++];
+            p->name.data = d;
+            p->name.len = 0;
+            p->value.data = NULL;
+            p->value.len = 0;
+        }
+
+        *d++ = c;
+    }
+
+    if (p) {
+        if (p->value.data == NULL) {
             p->name.len = d - p->name.data;
             p->value.data = d;
         }
+
+        p->value.len = d - p->value.data;
 
         if (p->name.len == 0) {
             goto bad;

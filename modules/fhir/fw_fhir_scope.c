@@ -22,7 +22,7 @@
 
 
 static int fw_fhir_perms(const u_char *p, size_t len);
-static int fw_fhir_scope_may_match(const u_char *p, size_t len, int type);
+static int fw_fhir_context(const u_char *p, size_t len);
 static int fw_fhir_granular_match(const fw_fhir_scope_t *s,
     const fw_fhir_param_t *params, size_t n);
 static int fw_fhir_compartment_check(const fw_fhir_policy_t *pol,
@@ -82,40 +82,24 @@ fw_fhir_perms(const u_char *p, size_t len)
 }
 
 
-/*
- * A cheap look at a scope token before it is parsed: only the "*" type and
- * the request's own type can grant anything; other tokens are skipped
- * without a type table lookup.
- */
+/* "patient", "user", "system" to 'p', 'u', 's'; 0 otherwise */
 
 static int
-fw_fhir_scope_may_match(const u_char *p, size_t len, int type)
+fw_fhir_context(const u_char *p, size_t len)
 {
-    size_t         tlen;
-    const u_char  *slash, *end, *dot;
-
-    end = p + len;
-
-    slash = memchr(p, '/', len);
-    if (slash == NULL) {
-        return 0;
+    if (fw_fhir_eq(p, len, "patient")) {
+        return 'p';
     }
 
-    slash++;
-
-    dot = memchr(slash, '.', end - slash);
-    if (dot == NULL) {
-        return 0;
+    if (fw_fhir_eq(p, len, "user")) {
+        return 'u';
     }
 
-    tlen = dot - slash;
-
-    if (tlen == 1 && slash[0] == '*') {
-        return 1;
+    if (fw_fhir_eq(p, len, "system")) {
+        return 's';
     }
 
-    return type >= 0 && tlen == fw_fhir_types[type].len
-           && memcmp(slash, fw_fhir_types[type].name, tlen) == 0;
+    return 0;
 }
 
 
@@ -133,16 +117,9 @@ fw_fhir_parse_scope(unsigned version, const u_char *p, size_t len,
         return FW_FHIR_ERROR;
     }
 
-    if (fw_fhir_eq(p, (size_t) (slash - p), "patient")) {
-        s->context = 'p';
+    s->context = fw_fhir_context(p, slash - p);
 
-    } else if (fw_fhir_eq(p, (size_t) (slash - p), "user")) {
-        s->context = 'u';
-
-    } else if (fw_fhir_eq(p, (size_t) (slash - p), "system")) {
-        s->context = 's';
-
-    } else {
+    if (s->context == 0) {
         return FW_FHIR_ERROR;
     }
 
@@ -467,7 +444,8 @@ fw_fhir_authorize(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
 {
     int              perms, any, patient_ok, granular_only, ctx, pc;
     u_char           c;
-    size_t           i, start;
+    size_t           i, start, slash, dot;
+    const u_char    *p, *end, *tok_end, *sl, *dt, *q;
     fw_fhir_scope_t  s;
 
     perms = fw_fhir_required_perms(pol, req);
@@ -507,49 +485,79 @@ fw_fhir_authorize(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
                             "operation policy");
     }
 
-    for (i = 0; i < scopes_len; /* void */) {
+    end = scopes + scopes_len;
 
-        while (i < scopes_len && (scopes[i] == ' ' || scopes[i] == '\t')) {
-            i++;
+    for (p = scopes; p < end; p = tok_end + 1) {
+
+        /* space-separated (RFC 6749); memchr() keeps long lists cheap */
+
+        tok_end = memchr(p, ' ', end - p);
+        if (tok_end == NULL) {
+            tok_end = end;
         }
 
-        start = i;
-
-        while (i < scopes_len && scopes[i] != ' ' && scopes[i] != '\t') {
-            i++;
-        }
-
-        if (i == start) {
+        if (tok_end == p) {
             continue;
         }
+
+        start = p - scopes;
+        i = tok_end - scopes;
+
+        sl = memchr(p, '/', tok_end - p);
+        if (sl == NULL) {
+            continue;
+        }
+
+        dt = memchr(sl, '.', tok_end - sl);
+        if (dt == NULL) {
+            continue;
+        }
+
+        slash = sl - scopes;
+        dot = dt - scopes;
 
         /* the context of the scopes held, for the needed-scope hint */
-        c = scopes[start];
 
-        if ((c == 'p' || c == 'u' || c == 's')
-            && (ctx == 0 || c == 'p')
-            && memchr(scopes + start, '/', i - start) != NULL)
-        {
-            ctx = (c == 's' && i - start > 7
-                   && memcmp(scopes + start, "system/", 7) == 0) ? 's'
-                  : (c == 'u' && i - start > 5
-                     && memcmp(scopes + start, "user/", 5) == 0) ? 'u'
-                  : (c == 'p' && i - start > 8
-                     && memcmp(scopes + start, "patient/", 8) == 0) ? 'p'
-                  : ctx;
+        c = (u_char) fw_fhir_context(scopes + start, slash - start);
+
+        if (c == 0) {
+            continue;
         }
 
-        if (!fw_fhir_scope_may_match(scopes + start, i - start, req->type)
-            || fw_fhir_parse_scope(pol->version, scopes + start, i - start,
-                                   &s)
-               != FW_FHIR_OK)
+        if (ctx == 0 || c == 'p') {
+            ctx = c;
+        }
+
+        /* only the "*" type and the request's own type can grant */
+
+        if (!((dot - slash == 2 && scopes[slash + 1] == '*')
+              || (req->type >= 0
+                  && dot - slash - 1 == fw_fhir_types[req->type].len
+                  && memcmp(scopes + slash + 1, fw_fhir_types[req->type].name,
+                            dot - slash - 1) == 0)))
         {
             continue;
         }
 
-        if (s.type != FW_FHIR_ANY && s.type != req->type) {
+        /*
+         * the rest of fw_fhir_parse_scope(), with the type already known:
+         * permissions, then the granular query
+         */
+
+        s.context = c;
+        s.type = (dot - slash == 2) && scopes[slash + 1] == '*'
+                 ? FW_FHIR_ANY : req->type;
+
+        q = memchr(dt, '?', tok_end - dt);
+
+        s.perms = fw_fhir_perms(dt + 1, (q ? q : tok_end) - dt - 1);
+
+        if (s.perms <= 0 || (q && q + 1 == tok_end)) {
             continue;
         }
+
+        s.query.data = q ? q + 1 : NULL;
+        s.query.len = q ? (size_t) (tok_end - q - 1) : 0;
 
         if ((s.perms & perms) != perms) {
             continue;
