@@ -310,6 +310,10 @@ fw_fhir_forbidden_param(const fw_fhir_param_t *p)
         return 1;
     }
 
+    if (name[0] != '_') {
+        return 0;
+    }
+
     colon = memchr(name, ':', len);
     blen = colon ? (size_t) (colon - name) : len;
 
@@ -330,9 +334,8 @@ fw_fhir_compartment_check(const fw_fhir_policy_t *pol,
     const fw_fhir_req_t *req, const fw_fhir_param_t *params, size_t n,
     const u_char *patient, size_t patient_len)
 {
-    int            rc, pt, seen;
-    size_t         i;
-    fw_fhir_str_t  id;
+    int     pt;
+    size_t  i;
 
     if (!fw_fhir_valid_id(patient, patient_len)) {
         return FW_FHIR_PC_NO_PATIENT;
@@ -375,25 +378,11 @@ fw_fhir_compartment_check(const fw_fhir_policy_t *pol,
     case FW_FHIR_I_SEARCH_TYPE:
         /*
          * every patient parameter (patient, subject, Patient?_id) must name
-         * exactly this patient, and there must be one
+         * exactly this patient, and there must be one: that is what
+         * fw_fhir_find_patient() leaves in req->patient, and nothing else
          */
-        seen = 0;
-
-        for (i = 0; i < n; i++) {
-            rc = fw_fhir_param_patient(req, &params[i], &id);
-
-            if (rc == 0) {
-                continue;
-            }
-
-            if (rc < 0 || !fw_fhir_is_p(id)) {
-                return FW_FHIR_PC_OUTSIDE;
-            }
-
-            seen = 1;
-        }
-
-        return seen ? FW_FHIR_PC_OK : FW_FHIR_PC_OUTSIDE;
+        return (req->patient.len && fw_fhir_is_p(req->patient))
+               ? FW_FHIR_PC_OK : FW_FHIR_PC_OUTSIDE;
 
     case FW_FHIR_I_CREATE:
     case FW_FHIR_I_CONDITIONAL_CREATE:

@@ -747,12 +747,26 @@ ngx_http_fw_fhir_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_fw_fhir_ctx_t));
+    /* not ngx_pcalloc(): the verdict's text buffers need no zeroing */
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_fw_fhir_ctx_t));
     if (ctx == NULL) {
         return NULL;
     }
 
+    ngx_memzero(&ctx->req, sizeof(fw_fhir_req_t));
+    ctx->req.type = FW_FHIR_NONE;
+    ctx->req.compartment = FW_FHIR_NONE;
+    ctx->req.target = FW_FHIR_NONE;
     ctx->conf = flcf;
+    ctx->params = NULL;
+    ctx->nparams = 0;
+    ctx->max_params = 0;
+    ngx_str_null(&ctx->compartment);
+    ctx->parsed = 0;
+    ctx->decided = 0;
+    ctx->body_done = 0;
+    ctx->override = 0;
+    ctx->if_none_exist = 0;
     fw_fhir_verdict_init(&ctx->v);
 
     ngx_http_set_ctx(r, ctx, ngx_http_fw_fhir_module);
