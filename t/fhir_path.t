@@ -295,3 +295,31 @@ qr/operation is not allowed here/,
 [404, 400, 200]
 --- response_body_unlike eval
 [qr/Xscript/, qr/<|script/, qr/OperationOutcome/]
+
+
+=== TEST 13: absolute-form request targets are validated the same way
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes off;
+        @proxy;
+    }
+--- raw_request eval
+"GET http://localhost/fhir/Patient/1;x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+--- error_code: 400
+--- response_body_like: "code":"invalid"
+
+
+=== TEST 14: every request of a keep-alive connection is parsed on its own
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes off;
+        @proxy;
+    }
+--- pipelined_requests eval
+["GET /fhir/Patient/1", "GET /fhir/Patient/1%2F2", "GET /fhir/Observation?patient=9"]
+--- error_code eval
+[200, 400, 200]
+--- response_body_like eval
+[qr/fhir=\[read\|Patient\|1\|\|\|\|1\|ok\]/, qr/"code":"invalid"/, qr/fhir=\[search-type\|Observation\|\|\|\|\|9\|ok\]/]

@@ -780,7 +780,7 @@ ngx_http_fw_fhir_get_ctx(ngx_http_request_t *r)
 static void
 ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 {
-    size_t                        raw_len, dlen, n, i;
+    size_t                        raw_len, dlen, n;
     u_char                       *raw, *d, *q, *p;
     fw_fhir_verdict_t            *v;
     ngx_http_fw_fhir_loc_conf_t  *flcf;
@@ -848,11 +848,11 @@ ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 
     n = 1;
     p = r->args.data;
+    q = p + r->args.len;
 
-    for (i = 0; i < r->args.len; i++) {
-        if (p[i] == '&') {
-            n++;
-        }
+    while (p < q && (p = ngx_strlchr(p, q, '&')) != NULL) {
+        n++;
+        p++;
     }
 
     n = ngx_min(n, FW_FHIR_MAX_PARAMS);
