@@ -401,3 +401,19 @@ GET /fhir/Patient/1
 X-Scopes: openid fhirUser launch/patient offline_access
 --- error_code: 403
 --- response_body_like: "code":"forbidden".*insufficient scope
+
+
+=== TEST 16: patient/ searches with lenient handling are refused (unknown parameters ignored)
+--- request eval
+["GET /fhir/Observation?patient=123", "GET /fhir/Medication?patient=123", "GET /fhir/Patient/123", "GET /fhir/Observation?patient=123"]
+--- more_headers eval
+[
+"X-Scopes: patient/*.rs\nX-Patient: 123\nPrefer: handling=lenient",
+"X-Scopes: patient/*.rs\nX-Patient: 123\nPrefer: return=minimal, HANDLING=Lenient",
+"X-Scopes: patient/*.rs\nX-Patient: 123\nPrefer: handling=lenient",
+"X-Scopes: patient/*.rs user/Observation.s\nX-Patient: 123\nPrefer: handling=lenient",
+]
+--- error_code eval
+[403, 403, 200, 200]
+--- response_body_like eval
+[qr/lenient handling/, qr/lenient handling/, qr/fhir=\[read/, qr/backend/]

@@ -132,6 +132,7 @@ typedef struct {
     int             shape;         /* FW_FHIR_S_*: the path's form */
     unsigned        search_post:1; /* POST .../_search: form body */
     unsigned        base:1;        /* path is the base itself */
+    unsigned        lenient:1;     /* Prefer: handling=lenient */
 } fw_fhir_req_t;
 
 

@@ -379,8 +379,14 @@ fw_fhir_compartment_check(const fw_fhir_policy_t *pol,
         /*
          * every patient parameter (patient, subject, Patient?_id) must name
          * exactly this patient, and there must be one: that is what
-         * fw_fhir_find_patient() leaves in req->patient, and nothing else
+         * fw_fhir_find_patient() leaves in req->patient, and nothing else;
+         * a server told to ignore unknown parameters may ignore "patient"
+         * (Medication?patient=p)
          */
+        if (req->lenient) {
+            return FW_FHIR_PC_PARAM;
+        }
+
         return (req->patient.len && fw_fhir_is_p(req->patient))
                ? FW_FHIR_PC_OK : FW_FHIR_PC_OUTSIDE;
 
@@ -589,8 +595,8 @@ fw_fhir_authorize(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
         case FW_FHIR_PC_PARAM:
             return fw_fhir_deny(v, 403, "forbidden", "patient-compartment",
                                 "chained, _has, _include and similar "
-                                "parameters are refused for patient "
-                                "scopes");
+                                "parameters and lenient handling are "
+                                "refused for patient scopes");
         case FW_FHIR_PC_UNVERIFIABLE:
             return fw_fhir_deny(v, 403, "forbidden", "patient-compartment",
                                 "%s cannot be attributed to the patient in "

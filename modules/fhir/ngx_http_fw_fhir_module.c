@@ -56,6 +56,7 @@ typedef struct {
     unsigned                      body_done:1;
     unsigned                      override:1;
     unsigned                      if_none_exist:1;
+    unsigned                      lenient:1;
 } ngx_http_fw_fhir_ctx_t;
 
 
@@ -767,6 +768,7 @@ ngx_http_fw_fhir_get_ctx(ngx_http_request_t *r)
     ctx->body_done = 0;
     ctx->override = 0;
     ctx->if_none_exist = 0;
+    ctx->lenient = 0;
     fw_fhir_verdict_init(&ctx->v);
 
     ngx_http_set_ctx(r, ctx, ngx_http_fw_fhir_module);
@@ -843,6 +845,8 @@ ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
     {
         return;
     }
+
+    ctx->req.lenient = ctx->lenient;
 
     /* as many parameter slots as the query can hold, within the limit */
 
@@ -939,6 +943,17 @@ ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
                                h[i].key.len) == 0)
         {
             ctx->if_none_exist = 1;
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("Prefer") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Prefer",
+                               h[i].key.len) == 0
+            && ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                (u_char *) "lenient", 7 - 1) != NULL)
+        {
+            ctx->lenient = 1;
             continue;
         }
 
