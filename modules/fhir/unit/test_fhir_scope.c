@@ -247,6 +247,26 @@ test_granular(void **state)
 }
 
 
+static void
+test_lenient(void **state)
+{
+    fhir_t  f;
+
+    fhir_run(&f, &pol, "GET", "/Medication?patient=123", 0);
+    f.req.lenient = 1;
+    fw_fhir_authorize(&pol, &f.req, f.params, f.n,
+                      (u_char *) "patient/*.rs", 12, (u_char *) "123", 3,
+                      &f.v);
+    assert_int_equal(f.v.status, 403);
+
+    fhir_run(&f, &pol, "GET", "/Medication?patient=123", 0);
+    fw_fhir_authorize(&pol, &f.req, f.params, f.n,
+                      (u_char *) "patient/*.rs", 12, (u_char *) "123", 3,
+                      &f.v);
+    assert_int_equal(f.v.status, 0);
+}
+
+
 static unsigned
 bundle(const char *body, const char *scopes, const char *patient,
     int *interaction)
@@ -336,6 +356,7 @@ main(void)
         cmocka_unit_test(test_needed),
         cmocka_unit_test(test_compartment),
         cmocka_unit_test(test_granular),
+        cmocka_unit_test(test_lenient),
         cmocka_unit_test(test_bundle),
     };
 
