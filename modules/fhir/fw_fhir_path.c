@@ -1,0 +1,1287 @@
+/*
+ * fhirwall FHIR core: REST path parser, interaction classifier, query
+ * parser and policy checks (plain C).
+ */
+
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fw_fhir.h"
+
+
+#define FW_FHIR_MAX_SEGS  4
+
+#define fw_fhir_eq(p, n, s)                                                 \
+    ((n) == sizeof(s) - 1 && memcmp(p, s, sizeof(s) - 1) == 0)
+
+
+static int fw_fhir_hex(u_char c);
+static int fw_fhir_unreserved(u_char c);
+static int fw_fhir_type_cmp(const fw_fhir_type_t *t, const u_char *name,
+    size_t len);
+static int fw_fhir_in_list(const fw_fhir_str_t *list, size_t n,
+    const u_char *p, size_t len);
+static int fw_fhir_format_allowed(const fw_fhir_policy_t *pol,
+    const fw_fhir_str_t *value);
+static int fw_fhir_has_criteria(const fw_fhir_param_t *params, size_t n);
+static int fw_fhir_parse_type(unsigned version, const u_char *p, size_t len,
+    int *type, fw_fhir_verdict_t *v);
+
+
+const char  *fw_fhir_interaction_names[FW_FHIR_I_COUNT] = {
+    "none",
+    "capabilities",
+    "batch",
+    "transaction",
+    "search-system",
+    "history-system",
+    "operation-system",
+    "create",
+    "conditional-create",
+    "search-type",
+    "conditional-update",
+    "conditional-patch",
+    "conditional-delete",
+    "history-type",
+    "operation-type",
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "operation-instance",
+    "search-compartment"
+};
+
+
+void
+fw_fhir_verdict_init(fw_fhir_verdict_t *v)
+{
+    v->status = 0;
+    v->code = "informational";
+    v->reason = "ok";
+    v->entry = -1;
+    v->diag[0] = '\0';
+    v->needed[0] = '\0';
+}
+
+
+int
+fw_fhir_deny(fw_fhir_verdict_t *v, unsigned status, const char *code,
+    const char *reason, const char *fmt, ...)
+{
+    va_list  args;
+
+    v->status = status;
+    v->code = code;
+    v->reason = reason;
+
+    va_start(args, fmt);
+    vsnprintf(v->diag, sizeof(v->diag), fmt, args);
+    va_end(args);
+
+    return FW_FHIR_ERROR;
+}
+
+
+unsigned
+fw_fhir_version(const u_char *name, size_t len)
+{
+    u_char  buf[3];
+    size_t  i;
+
+    if (len < 2 || len > 3) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        buf[i] = (name[i] >= 'a' && name[i] <= 'z') ? name[i] - 32 : name[i];
+    }
+
+    if (fw_fhir_eq(buf, len, "R4")) {
+        return FW_FHIR_R4;
+    }
+
+    if (fw_fhir_eq(buf, len, "R4B")) {
+        return FW_FHIR_R4B;
+    }
+
+    if (fw_fhir_eq(buf, len, "R5")) {
+        return FW_FHIR_R5;
+    }
+
+    return 0;
+}
+
+
+static int
+fw_fhir_type_cmp(const fw_fhir_type_t *t, const u_char *name, size_t len)
+{
+    int     rc;
+    size_t  n;
+
+    n = t->len < len ? t->len : len;
+
+    rc = memcmp(t->name, name, n);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (t->len > len) - (t->len < len);
+}
+
+
+int
+fw_fhir_type_lookup(unsigned version, const u_char *name, size_t len)
+{
+    int       rc;
+    unsigned  lo, hi, mid;
+
+    if (len == 0 || len > 64) {
+        return FW_FHIR_NONE;
+    }
+
+    lo = 0;
+    hi = fw_fhir_ntypes;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        rc = fw_fhir_type_cmp(&fw_fhir_types[mid], name, len);
+
+        if (rc == 0) {
+            if (version && !(fw_fhir_types[mid].versions & version)) {
+                return FW_FHIR_NONE;
+            }
+
+            return (int) mid;
+        }
+
+        if (rc < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return FW_FHIR_NONE;
+}
+
+
+int
+fw_fhir_patient_type(void)
+{
+    static int  patient = FW_FHIR_NONE - 1;
+
+    if (patient == FW_FHIR_NONE - 1) {
+        patient = fw_fhir_type_lookup(0, (const u_char *) "Patient", 7);
+    }
+
+    return patient;
+}
+
+
+int
+fw_fhir_is_compartment(unsigned version, int type)
+{
+    size_t             i, n;
+    const char        *name;
+    static const char  *names[] = {
+        "Patient", "Encounter", "RelatedPerson", "Practitioner", "Device",
+        "EpisodeOfCare"
+    };
+
+    if (type < 0 || (unsigned) type >= fw_fhir_ntypes) {
+        return 0;
+    }
+
+    /* EpisodeOfCare became a compartment in R5 */
+    n = (version == FW_FHIR_R5) ? 6 : 5;
+    name = fw_fhir_types[type].name;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+unsigned long
+fw_fhir_interaction_mask(const u_char *name, size_t len)
+{
+    int            i;
+    size_t         plen;
+    unsigned long  mask;
+    const char    *s;
+
+    mask = 0;
+
+    for (i = 1; i < FW_FHIR_I_COUNT; i++) {
+        s = fw_fhir_interaction_names[i];
+        plen = strlen(s);
+
+        if (plen == len && memcmp(s, name, len) == 0) {
+            return 1UL << i;
+        }
+
+        /* groups: "search" is every search-*, "conditional" every
+           conditional-*, "operation", "history" likewise */
+        if (plen > len && s[len] == '-' && memcmp(s, name, len) == 0
+            && (fw_fhir_eq(name, len, "search")
+                || fw_fhir_eq(name, len, "history")
+                || fw_fhir_eq(name, len, "operation")
+                || fw_fhir_eq(name, len, "conditional")))
+        {
+            mask |= 1UL << i;
+        }
+    }
+
+    return mask;
+}
+
+
+int
+fw_fhir_valid_id(const u_char *p, size_t len)
+{
+    size_t  i;
+    u_char  c;
+
+    if (len == 0 || len > FW_FHIR_ID_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+fw_fhir_valid_op(const u_char *p, size_t len)
+{
+    size_t  i;
+    u_char  c;
+
+    if (len == 0 || len > FW_FHIR_OP_MAX) {
+        return 0;
+    }
+
+    if (!((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z'))) {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        c = p[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+fw_fhir_hex(u_char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+/* 1: unreserved (RFC 3986), 2: also allowed raw in a path ('/', '$', '*') */
+
+static const u_char  fw_fhir_pclass[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 2, 0, 0, 1, 1, 2,   /* $ * - . / */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,   /* _ */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0,   /* ~ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+
+static int
+fw_fhir_unreserved(u_char c)
+{
+    return fw_fhir_pclass[c] == 1;
+}
+
+
+int
+fw_fhir_decode_path(const u_char *raw, size_t len, u_char *out,
+    size_t *out_len)
+{
+    int     hi, lo;
+    size_t  i, n;
+    u_char  c;
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        c = raw[i];
+
+        if (c == '%') {
+            if (len - i < 3) {
+                return FW_FHIR_ERROR;
+            }
+
+            hi = fw_fhir_hex(raw[i + 1]);
+            lo = fw_fhir_hex(raw[i + 2]);
+
+            if (hi < 0 || lo < 0) {
+                return FW_FHIR_ERROR;
+            }
+
+            c = (u_char) (hi << 4 | lo);
+
+            /* %2F, %25, %3B, %5C, %00, %80 ...: never */
+            if (!fw_fhir_unreserved(c)) {
+                return FW_FHIR_ERROR;
+            }
+
+            out[n++] = c;
+            i += 2;
+            continue;
+        }
+
+        if (fw_fhir_pclass[c] == 0) {
+            return FW_FHIR_ERROR;
+        }
+
+        out[n++] = c;
+    }
+
+    *out_len = n;
+
+    return FW_FHIR_OK;
+}
+
+
+static int
+fw_fhir_parse_type(unsigned version, const u_char *p, size_t len, int *type,
+    fw_fhir_verdict_t *v)
+{
+    size_t  i;
+
+    if (len > 64 || !(p[0] >= 'A' && p[0] <= 'Z')) {
+        if (p[0] >= 'a' && p[0] <= 'z') {
+            /* "patient": types are case-sensitive */
+            return fw_fhir_deny(v, 404, "not-found", "unknown-type",
+                                "unknown resource type");
+        }
+
+        return fw_fhir_deny(v, 400, "invalid", "invalid",
+                            "malformed path segment");
+    }
+
+    for (i = 1; i < len; i++) {
+        if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z'))) {
+            return fw_fhir_deny(v, 400, "invalid", "invalid",
+                                "malformed path segment");
+        }
+    }
+
+    *type = fw_fhir_type_lookup(version, p, len);
+
+    if (*type == FW_FHIR_NONE) {
+        return fw_fhir_deny(v, 404, "not-found", "unknown-type",
+                            "unknown resource type for FHIR %s",
+                            version == FW_FHIR_R4 ? "R4"
+                            : version == FW_FHIR_R4B ? "R4B" : "R5");
+    }
+
+    return FW_FHIR_OK;
+}
+
+
+int
+fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
+    fw_fhir_req_t *req, fw_fhir_verdict_t *v)
+{
+    int            t;
+    size_t         i, nseg, start;
+    fw_fhir_str_t  seg[FW_FHIR_MAX_SEGS];
+
+    memset(req, 0, sizeof(fw_fhir_req_t));
+    req->type = FW_FHIR_NONE;
+    req->compartment = FW_FHIR_NONE;
+    req->target = FW_FHIR_NONE;
+
+    if (len == 0 || (len == 1 && rest[0] == '/')) {
+        req->shape = FW_FHIR_S_BASE;
+        req->base = 1;
+        return FW_FHIR_OK;
+    }
+
+    if (rest[0] != '/') {
+        return fw_fhir_deny(v, 400, "invalid", "invalid", "malformed path");
+    }
+
+    /* split; every segment must be non-empty and no dot segment */
+
+    nseg = 0;
+    start = 1;
+
+    for (i = 1; i <= len; i++) {
+        if (i < len && rest[i] != '/') {
+            continue;
+        }
+
+        if (i == start) {
+            return fw_fhir_deny(v, 400, "invalid", "invalid",
+                                "empty path segment");
+        }
+
+        if (fw_fhir_eq(rest + start, i - start, ".")
+            || fw_fhir_eq(rest + start, i - start, ".."))
+        {
+            return fw_fhir_deny(v, 400, "invalid", "invalid",
+                                "dot segment in path");
+        }
+
+        if (nseg == FW_FHIR_MAX_SEGS) {
+            return fw_fhir_deny(v, 400, "invalid", "invalid",
+                                "too many path segments");
+        }
+
+        seg[nseg].data = rest + start;
+        seg[nseg].len = i - start;
+        nseg++;
+        start = i + 1;
+    }
+
+    /* first segment: system level names or a type */
+
+    if (fw_fhir_eq(seg[0].data, seg[0].len, "metadata")) {
+        req->shape = FW_FHIR_S_METADATA;
+        goto one;
+    }
+
+    if (fw_fhir_eq(seg[0].data, seg[0].len, "_search")) {
+        req->shape = FW_FHIR_S_SYSTEM_SEARCH;
+        req->type = FW_FHIR_ANY;
+        goto one;
+    }
+
+    if (fw_fhir_eq(seg[0].data, seg[0].len, "_history")) {
+        req->shape = FW_FHIR_S_SYSTEM_HISTORY;
+        req->type = FW_FHIR_ANY;
+        goto one;
+    }
+
+    if (seg[0].data[0] == '$') {
+        if (!fw_fhir_valid_op(seg[0].data + 1, seg[0].len - 1)) {
+            goto bad_op;
+        }
+
+        req->shape = FW_FHIR_S_SYSTEM_OP;
+        req->type = FW_FHIR_ANY;
+        req->op.data = seg[0].data + 1;
+        req->op.len = seg[0].len - 1;
+        goto one;
+    }
+
+    if (fw_fhir_parse_type(version, seg[0].data, seg[0].len, &req->type, v)
+        != FW_FHIR_OK)
+    {
+        return FW_FHIR_ERROR;
+    }
+
+    if (nseg == 1) {
+        req->shape = FW_FHIR_S_TYPE;
+        return FW_FHIR_OK;
+    }
+
+    /* second segment: _search, _history, $op or an id */
+
+    if (fw_fhir_eq(seg[1].data, seg[1].len, "_search")) {
+        req->shape = FW_FHIR_S_TYPE_SEARCH;
+        goto two;
+    }
+
+    if (fw_fhir_eq(seg[1].data, seg[1].len, "_history")) {
+        req->shape = FW_FHIR_S_TYPE_HISTORY;
+        goto two;
+    }
+
+    if (seg[1].data[0] == '$') {
+        if (!fw_fhir_valid_op(seg[1].data + 1, seg[1].len - 1)) {
+            goto bad_op;
+        }
+
+        req->shape = FW_FHIR_S_TYPE_OP;
+        req->op.data = seg[1].data + 1;
+        req->op.len = seg[1].len - 1;
+        goto two;
+    }
+
+    if (!fw_fhir_valid_id(seg[1].data, seg[1].len)) {
+        return fw_fhir_deny(v, 400, "invalid", "invalid",
+                            "malformed resource id");
+    }
+
+    req->id = seg[1];
+
+    if (nseg == 2) {
+        req->shape = FW_FHIR_S_INSTANCE;
+        return FW_FHIR_OK;
+    }
+
+    /* third segment: _history[/vid], $op, or a compartment search */
+
+    if (fw_fhir_eq(seg[2].data, seg[2].len, "_history")) {
+        if (nseg == 3) {
+            req->shape = FW_FHIR_S_INSTANCE_HISTORY;
+            return FW_FHIR_OK;
+        }
+
+        if (!fw_fhir_valid_id(seg[3].data, seg[3].len)) {
+            return fw_fhir_deny(v, 400, "invalid", "invalid",
+                                "malformed version id");
+        }
+
+        req->shape = FW_FHIR_S_VREAD;
+        req->vid = seg[3];
+        return FW_FHIR_OK;
+    }
+
+    if (seg[2].data[0] == '$') {
+        if (!fw_fhir_valid_op(seg[2].data + 1, seg[2].len - 1)) {
+            goto bad_op;
+        }
+
+        if (nseg != 3) {
+            goto too_long;
+        }
+
+        req->shape = FW_FHIR_S_INSTANCE_OP;
+        req->op.data = seg[2].data + 1;
+        req->op.len = seg[2].len - 1;
+        return FW_FHIR_OK;
+    }
+
+    if (!fw_fhir_is_compartment(version, req->type)) {
+        return fw_fhir_deny(v, 400, "invalid", "invalid",
+                            "malformed path: not a compartment");
+    }
+
+    req->compartment = req->type;
+
+    if (fw_fhir_eq(seg[2].data, seg[2].len, "_search")) {
+        req->shape = FW_FHIR_S_COMPARTMENT_SEARCH;
+        req->type = FW_FHIR_ANY;
+        req->target = FW_FHIR_ANY;
+
+        if (nseg != 3) {
+            goto too_long;
+        }
+
+        return FW_FHIR_OK;
+    }
+
+    if (fw_fhir_eq(seg[2].data, seg[2].len, "*")) {
+        req->shape = FW_FHIR_S_COMPARTMENT;
+        req->type = FW_FHIR_ANY;
+        req->target = FW_FHIR_ANY;
+
+        if (nseg != 3) {
+            goto too_long;
+        }
+
+        return FW_FHIR_OK;
+    }
+
+    if (fw_fhir_parse_type(version, seg[2].data, seg[2].len, &t, v)
+        != FW_FHIR_OK)
+    {
+        return FW_FHIR_ERROR;
+    }
+
+    req->type = t;
+    req->target = t;
+
+    if (nseg == 3) {
+        req->shape = FW_FHIR_S_COMPARTMENT;
+        return FW_FHIR_OK;
+    }
+
+    if (fw_fhir_eq(seg[3].data, seg[3].len, "_search")) {
+        req->shape = FW_FHIR_S_COMPARTMENT_SEARCH;
+        return FW_FHIR_OK;
+    }
+
+    goto too_long;
+
+one:
+
+    if (nseg == 1) {
+        return FW_FHIR_OK;
+    }
+
+    goto too_long;
+
+two:
+
+    if (nseg == 2) {
+        return FW_FHIR_OK;
+    }
+
+too_long:
+
+    return fw_fhir_deny(v, 400, "invalid", "invalid",
+                        "malformed path: unexpected segment");
+
+bad_op:
+
+    return fw_fhir_deny(v, 400, "invalid", "invalid",
+                        "malformed operation name");
+}
+
+
+/* query bytes: 0 copied as is, 1 '=', 2 '%', 3 '+', 4 '&', 5 refused */
+#define FW_FHIR_Q_PLAIN  0
+#define FW_FHIR_Q_EQ     1
+#define FW_FHIR_Q_PCT    2
+#define FW_FHIR_Q_PLUS   3
+#define FW_FHIR_Q_AMP    4
+#define FW_FHIR_Q_BAD    5
+
+static const u_char  fw_fhir_qclass[256] = {
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 0, 0, 5, 0, 2, 4, 0, 0, 0, 0, 3, 0, 0, 0, 0,   /* ' ' '#' '%' '&' '+' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,   /* '=' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5,   /* DEL */
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5
+};
+
+
+int
+fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
+    fw_fhir_param_t *params, size_t max, size_t *n, fw_fhir_verdict_t *v)
+{
+    int               hi, lo;
+    size_t            i;
+    u_char           *d, c;
+    fw_fhir_param_t  *p;
+
+    d = scratch;
+    i = 0;
+    p = NULL;
+
+    /* one pass: p is the pair being read, NULL between pairs */
+
+    for (i = 0; i < len; i++) {
+        c = q[i];
+
+        switch (fw_fhir_qclass[c]) {
+
+        case FW_FHIR_Q_PLAIN:
+            if (p == NULL) {
+                break;
+            }
+
+            /* the common case: a run of plain bytes */
+            do {
+                *d++ = c;
+                c = (++i < len) ? q[i] : '&';
+            } while (i < len && fw_fhir_qclass[c] == FW_FHIR_Q_PLAIN);
+
+            i--;
+            continue;
+
+        case FW_FHIR_Q_AMP:
+            if (p) {
+                if (p->value.data == NULL) {
+                    p->name.len = d - p->name.data;
+                    p->value.data = d;
+                }
+
+                p->value.len = d - p->value.data;
+
+                if (p->name.len == 0) {
+                    goto bad;
+                }
+
+                p = NULL;
+            }
+
+            continue;
+
+        case FW_FHIR_Q_EQ:
+            if (p && p->value.data == NULL) {
+                p->name.len = d - p->name.data;
+                p->value.data = d;
+                continue;
+            }
+
+            if (p == NULL) {
+                /* "=x": a pair without a name */
+                goto bad;
+            }
+
+            break;
+
+        case FW_FHIR_Q_PCT:
+            if (len - i < 3) {
+                goto bad;
+            }
+
+            hi = fw_fhir_hex(q[i + 1]);
+            lo = fw_fhir_hex(q[i + 2]);
+
+            if (hi < 0 || lo < 0) {
+                goto bad;
+            }
+
+            c = (u_char) (hi << 4 | lo);
+            i += 2;
+
+            if (c == '\0') {
+                goto bad;
+            }
+
+            break;
+
+        case FW_FHIR_Q_PLUS:
+            if (form) {
+                c = ' ';
+            }
+
+            break;
+
+        default:
+            goto bad;
+        }
+
+        if (p == NULL) {
+            if (*n == max) {
+                return fw_fhir_deny(v, 400, "too-costly", "invalid",
+                                    "too many query parameters (at most %u)",
+                                    (unsigned) max);
+            }
+
+            p = &params[(*n)++];
+            p->name.data = d;
+            p->name.len = 0;
+            p->value.data = NULL;
+            p->value.len = 0;
+        }
+
+        *d++ = c;
+    }
+
+    if (p) {
+        if (p->value.data == NULL) {
+            p->name.len = d - p->name.data;
+            p->value.data = d;
+        }
+
+        p->value.len = d - p->value.data;
+
+        if (p->name.len == 0) {
+            goto bad;
+        }
+    }
+
+    return FW_FHIR_OK;
+
+bad:
+
+    return fw_fhir_deny(v, 400, "invalid", "invalid",
+                        "malformed query string");
+}
+
+
+/* parameters that make PUT/PATCH/DELETE on a type a conditional one */
+
+static int
+fw_fhir_has_criteria(const fw_fhir_param_t *params, size_t n)
+{
+    size_t                  i;
+    const fw_fhir_param_t  *p;
+
+    for (i = 0; i < n; i++) {
+        p = &params[i];
+
+        if (fw_fhir_eq(p->name.data, p->name.len, "_format")
+            || fw_fhir_eq(p->name.data, p->name.len, "_pretty")
+            || fw_fhir_eq(p->name.data, p->name.len, "_summary")
+            || fw_fhir_eq(p->name.data, p->name.len, "_elements"))
+        {
+            continue;
+        }
+
+        return 1;
+    }
+
+    return 0;
+}
+
+
+int
+fw_fhir_classify(fw_fhir_req_t *req, int method,
+    const fw_fhir_param_t *params, size_t n, int if_none_exist,
+    fw_fhir_verdict_t *v)
+{
+    int  get, post, i;
+
+    if (method == FW_FHIR_M_HEAD) {
+        method = FW_FHIR_M_GET;
+    }
+
+    get = (method == FW_FHIR_M_GET);
+    post = (method == FW_FHIR_M_POST);
+    i = FW_FHIR_I_NONE;
+
+    switch (req->shape) {
+
+    case FW_FHIR_S_BASE:
+        i = get ? FW_FHIR_I_SEARCH_SYSTEM : post ? FW_FHIR_I_BATCH : 0;
+        break;
+
+    case FW_FHIR_S_METADATA:
+        i = get ? FW_FHIR_I_CAPABILITIES : 0;
+        break;
+
+    case FW_FHIR_S_SYSTEM_SEARCH:
+        i = post ? FW_FHIR_I_SEARCH_SYSTEM : 0;
+        req->search_post = post;
+        break;
+
+    case FW_FHIR_S_SYSTEM_HISTORY:
+        i = get ? FW_FHIR_I_HISTORY_SYSTEM : 0;
+        break;
+
+    case FW_FHIR_S_SYSTEM_OP:
+        i = (get || post) ? FW_FHIR_I_OPERATION_SYSTEM : 0;
+        break;
+
+    case FW_FHIR_S_TYPE:
+        switch (method) {
+        case FW_FHIR_M_GET:
+            i = FW_FHIR_I_SEARCH_TYPE;
+            break;
+        case FW_FHIR_M_POST:
+            i = if_none_exist ? FW_FHIR_I_CONDITIONAL_CREATE
+                              : FW_FHIR_I_CREATE;
+            break;
+        case FW_FHIR_M_PUT:
+            i = FW_FHIR_I_CONDITIONAL_UPDATE;
+            break;
+        case FW_FHIR_M_PATCH:
+            i = FW_FHIR_I_CONDITIONAL_PATCH;
+            break;
+        case FW_FHIR_M_DELETE:
+            i = FW_FHIR_I_CONDITIONAL_DELETE;
+            break;
+        }
+
+        if (i >= FW_FHIR_I_CONDITIONAL_UPDATE
+            && i <= FW_FHIR_I_CONDITIONAL_DELETE
+            && !fw_fhir_has_criteria(params, n))
+        {
+            return fw_fhir_deny(v, 405, "not-supported", "not-allowed",
+                                "a conditional %s needs search criteria",
+                                method == FW_FHIR_M_PUT ? "update"
+                                : method == FW_FHIR_M_PATCH ? "patch"
+                                : "delete");
+        }
+
+        break;
+
+    case FW_FHIR_S_TYPE_SEARCH:
+        i = post ? FW_FHIR_I_SEARCH_TYPE : 0;
+        req->search_post = post;
+        break;
+
+    case FW_FHIR_S_TYPE_HISTORY:
+        i = get ? FW_FHIR_I_HISTORY_TYPE : 0;
+        break;
+
+    case FW_FHIR_S_TYPE_OP:
+        i = (get || post) ? FW_FHIR_I_OPERATION_TYPE : 0;
+        break;
+
+    case FW_FHIR_S_INSTANCE:
+        switch (method) {
+        case FW_FHIR_M_GET:
+            i = FW_FHIR_I_READ;
+            break;
+        case FW_FHIR_M_PUT:
+            i = FW_FHIR_I_UPDATE;
+            break;
+        case FW_FHIR_M_PATCH:
+            i = FW_FHIR_I_PATCH;
+            break;
+        case FW_FHIR_M_DELETE:
+            i = FW_FHIR_I_DELETE;
+            break;
+        }
+        break;
+
+    case FW_FHIR_S_INSTANCE_HISTORY:
+        i = get ? FW_FHIR_I_HISTORY_INSTANCE : 0;
+        break;
+
+    case FW_FHIR_S_VREAD:
+        i = get ? FW_FHIR_I_VREAD : 0;
+        break;
+
+    case FW_FHIR_S_INSTANCE_OP:
+        i = (get || post) ? FW_FHIR_I_OPERATION_INSTANCE : 0;
+        break;
+
+    case FW_FHIR_S_COMPARTMENT:
+        i = get ? FW_FHIR_I_SEARCH_COMPARTMENT : 0;
+        break;
+
+    case FW_FHIR_S_COMPARTMENT_SEARCH:
+        i = post ? FW_FHIR_I_SEARCH_COMPARTMENT : 0;
+        req->search_post = post;
+        break;
+    }
+
+    if (i == FW_FHIR_I_NONE) {
+        req->search_post = 0;
+        return fw_fhir_deny(v, 405, "not-supported", "not-allowed",
+                            "method not allowed for this path");
+    }
+
+    req->interaction = i;
+
+    return FW_FHIR_OK;
+}
+
+
+static int
+fw_fhir_in_list(const fw_fhir_str_t *list, size_t n, const u_char *p,
+    size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (list[i].len == len && memcmp(list[i].data, p, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+fw_fhir_format_allowed(const fw_fhir_policy_t *pol,
+    const fw_fhir_str_t *value)
+{
+    size_t  i, j;
+
+    for (i = 0; i < pol->n_formats; i++) {
+        if (pol->formats[i].len != value->len) {
+            continue;
+        }
+
+        /* "application/fhir+json" arrives as "fhir json" after form
+           decoding */
+        for (j = 0; j < value->len; j++) {
+            if (pol->formats[i].data[j] != value->data[j]
+                && !(pol->formats[i].data[j] == '+' && value->data[j] == ' '))
+            {
+                break;
+            }
+        }
+
+        if (j == value->len) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+#define fw_fhir_bit(map, i)  ((map)[(i) >> 3] & (1 << ((i) & 7)))
+
+int
+fw_fhir_check_policy(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
+    const fw_fhir_param_t *params, size_t n, fw_fhir_verdict_t *v)
+{
+    int         k, types[2];
+    size_t      i;
+    unsigned    st;
+    const char *code;
+
+    types[0] = req->compartment;
+    types[1] = req->type;
+
+    for (k = 0; k < 2; k++) {
+        if (types[k] < 0) {
+            continue;
+        }
+
+        if ((pol->type_allow && !fw_fhir_bit(pol->type_allow, types[k]))
+            || (pol->type_deny && fw_fhir_bit(pol->type_deny, types[k])))
+        {
+            return fw_fhir_deny(v, 404, "not-supported", "type-denied",
+                                "resource type %s is not served here",
+                                fw_fhir_types[types[k]].name);
+        }
+    }
+
+    st = pol->deny_status;
+    code = (st == 403) ? "forbidden" : "not-supported";
+
+    if (req->interaction == FW_FHIR_I_BATCH) {
+        /* batch or transaction: the body tells; one of them must be on */
+        if (!(pol->interactions & (1UL << FW_FHIR_I_BATCH
+                                   | 1UL << FW_FHIR_I_TRANSACTION)))
+        {
+            return fw_fhir_deny(v, st, code, "not-allowed",
+                                "batch and transaction are not allowed "
+                                "here");
+        }
+
+    } else if (!(pol->interactions & (1UL << req->interaction))) {
+        return fw_fhir_deny(v, st, code, "not-allowed",
+                            "interaction %s is not allowed here",
+                            fw_fhir_interaction_names[req->interaction]);
+    }
+
+    if (req->op.len) {
+        if ((pol->op_deny
+             && fw_fhir_in_list(pol->op_deny, pol->n_op_deny,
+                                req->op.data, req->op.len))
+            || (pol->op_allow
+                && !fw_fhir_in_list(pol->op_allow, pol->n_op_allow,
+                                    req->op.data, req->op.len)))
+        {
+            return fw_fhir_deny(v, st, code, "not-allowed",
+                                "operation is not allowed here");
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (fw_fhir_eq(params[i].name.data, params[i].name.len, "_format")
+            && pol->formats && !fw_fhir_format_allowed(pol, &params[i].value))
+        {
+            return fw_fhir_deny(v, 400, "not-supported", "format",
+                                "_format value is not allowed");
+        }
+    }
+
+    return FW_FHIR_OK;
+}
+
+
+int
+fw_fhir_param_patient(const fw_fhir_req_t *req, const fw_fhir_param_t *param,
+    fw_fhir_str_t *id)
+{
+    size_t          nlen, blen;
+    const u_char   *name, *colon;
+    fw_fhir_str_t   val;
+
+    name = param->name.data;
+    nlen = param->name.len;
+
+    colon = memchr(name, ':', nlen);
+    blen = colon ? (size_t) (colon - name) : nlen;
+
+    val = param->value;
+
+    if (req->type == fw_fhir_patient_type() && req->type >= 0
+        && fw_fhir_eq(name, nlen, "_id"))
+    {
+        goto check;
+    }
+
+    if (fw_fhir_eq(name, blen, "patient")) {
+        if (!(colon == NULL || fw_fhir_eq(name, nlen, "patient:Patient"))) {
+            return -1;
+        }
+
+        if (val.len > 8 && memcmp(val.data, "Patient/", 8) == 0) {
+            val.data += 8;
+            val.len -= 8;
+        }
+
+        goto check;
+    }
+
+    if (fw_fhir_eq(name, blen, "subject")) {
+        if (fw_fhir_eq(name, nlen, "subject:Patient")) {
+            if (val.len > 8 && memcmp(val.data, "Patient/", 8) == 0) {
+                val.data += 8;
+                val.len -= 8;
+            }
+
+        } else if (colon == NULL && val.len > 8
+                   && memcmp(val.data, "Patient/", 8) == 0)
+        {
+            /* a bare id could name a Group or a Device */
+            val.data += 8;
+            val.len -= 8;
+
+        } else {
+            return -1;
+        }
+
+        goto check;
+    }
+
+    return 0;
+
+check:
+
+    /* whole values only: "12" is not "123", "1,2" is two patients */
+    if (!fw_fhir_valid_id(val.data, val.len)) {
+        return -1;
+    }
+
+    *id = val;
+
+    return 1;
+}
+
+
+void
+fw_fhir_find_patient(fw_fhir_req_t *req, const fw_fhir_param_t *params,
+    size_t n)
+{
+    int            rc, pt;
+    size_t         i;
+    fw_fhir_str_t  id, found;
+
+    req->patient.data = NULL;
+    req->patient.len = 0;
+
+    pt = fw_fhir_patient_type();
+
+    if (req->compartment >= 0) {
+        if (req->compartment == pt) {
+            req->patient = req->id;
+        }
+
+        return;
+    }
+
+    if (req->type == pt && pt >= 0 && req->id.len) {
+        req->patient = req->id;
+        return;
+    }
+
+    found.data = NULL;
+    found.len = 0;
+
+    for (i = 0; i < n; i++) {
+        rc = fw_fhir_param_patient(req, &params[i], &id);
+
+        if (rc == 0) {
+            continue;
+        }
+
+        if (rc < 0
+            || (found.len
+                && (found.len != id.len
+                    || memcmp(found.data, id.data, id.len) != 0)))
+        {
+            return;
+        }
+
+        found = id;
+    }
+
+    req->patient = found;
+}
+
+
+int
+fw_fhir_analyze(const fw_fhir_policy_t *pol, int method, const u_char *path,
+    size_t path_len, const u_char *query, size_t query_len,
+    int if_none_exist, u_char *scratch, fw_fhir_req_t *req,
+    fw_fhir_param_t *params, size_t *n, fw_fhir_verdict_t *v)
+{
+    size_t  dlen;
+
+    *n = 0;
+
+    if (fw_fhir_decode_path(path, path_len, scratch, &dlen) != FW_FHIR_OK) {
+        return fw_fhir_deny(v, 400, "invalid", "invalid",
+                            "malformed path: only unreserved characters and "
+                            "their escapes are allowed");
+    }
+
+    if (fw_fhir_parse_path(pol->version, scratch, dlen, req, v)
+        != FW_FHIR_OK)
+    {
+        return FW_FHIR_ERROR;
+    }
+
+    if (fw_fhir_parse_query(query, query_len, 0, scratch + dlen, params,
+                            FW_FHIR_MAX_PARAMS, n, v)
+        != FW_FHIR_OK)
+    {
+        return FW_FHIR_ERROR;
+    }
+
+    if (fw_fhir_classify(req, method, params, *n, if_none_exist, v)
+        != FW_FHIR_OK)
+    {
+        return FW_FHIR_ERROR;
+    }
+
+    if (fw_fhir_check_policy(pol, req, params, *n, v) != FW_FHIR_OK) {
+        return FW_FHIR_ERROR;
+    }
+
+    fw_fhir_find_patient(req, params, *n);
+
+    return FW_FHIR_OK;
+}

@@ -1,0 +1,1862 @@
+/*
+ * fhirwall FHIR module: FHIR REST path validation, interactions, SMART on
+ * FHIR scopes and patient compartments.  Thin nginx glue over fw_fhir*.c.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_fw_common.h"
+#include "fw_fhir.h"
+
+
+#define NGX_HTTP_FW_FHIR_OVERRIDE_REJECT  0
+#define NGX_HTTP_FW_FHIR_OVERRIDE_STRIP   1
+
+#define NGX_HTTP_FW_FHIR_SCOPES_MAX  65536
+
+
+typedef struct {
+    ngx_uint_t                  version;       /* FW_FHIR_R*, 0: off */
+    ngx_str_t                   base;          /* data NULL: unset */
+    ngx_http_complex_value_t   *scopes;        /* NULL: off */
+    ngx_http_complex_value_t   *patient;
+    ngx_array_t                *allow_types;   /* ngx_str_t */
+    ngx_array_t                *deny_types;
+    ngx_array_t                *allow_interactions;
+    ngx_array_t                *deny_interactions;
+    ngx_array_t                *allow_ops;     /* fw_fhir_str_t */
+    ngx_array_t                *deny_ops;
+    ngx_array_t                *op_perms;      /* fw_fhir_opperm_t */
+    ngx_array_t                *formats;       /* fw_fhir_str_t */
+    ngx_uint_t                  deny_status;
+    ngx_uint_t                  override;
+    ngx_uint_t                  unverifiable;
+    size_t                      body_max;
+    ngx_uint_t                  max_entries;
+
+    fw_fhir_policy_t            policy;
+    u_char                      type_allow[FW_FHIR_TYPE_BITMAP];
+    u_char                      type_deny[FW_FHIR_TYPE_BITMAP];
+} ngx_http_fw_fhir_loc_conf_t;
+
+
+typedef struct {
+    ngx_http_fw_fhir_loc_conf_t  *conf;
+    fw_fhir_req_t                 req;
+    fw_fhir_verdict_t             v;
+    fw_fhir_param_t              *params;
+    size_t                        nparams;
+    size_t                        max_params;
+    ngx_str_t                     compartment;
+    unsigned                      parsed:1;
+    unsigned                      decided:1;
+    unsigned                      body_done:1;
+    unsigned                      override:1;
+    unsigned                      if_none_exist:1;
+    unsigned                      lenient:1;
+} ngx_http_fw_fhir_ctx_t;
+
+
+static ngx_int_t ngx_http_fw_fhir_handler(ngx_http_request_t *r);
+static void ngx_http_fw_fhir_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_fhir_body(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_fhir_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_fw_fhir_authorize(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx, ngx_str_t *scopes, ngx_str_t *patient);
+static ngx_int_t ngx_http_fw_fhir_deny(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx);
+static ngx_http_fw_fhir_ctx_t *ngx_http_fw_fhir_get_ctx(
+    ngx_http_request_t *r);
+static void ngx_http_fw_fhir_parse(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx);
+static void ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx);
+static void ngx_http_fw_fhir_strip_overrides(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_fhir_media_type(ngx_http_request_t *r,
+    const char *t1, const char *t2);
+static int ngx_http_fw_fhir_method(ngx_http_request_t *r);
+
+static ngx_int_t ngx_http_fw_fhir_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static ngx_int_t ngx_http_fw_fhir_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fw_fhir_init(ngx_conf_t *cf);
+static void *ngx_http_fw_fhir_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_fw_fhir_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_fw_fhir_build_policy(ngx_conf_t *cf,
+    ngx_http_fw_fhir_loc_conf_t *conf);
+static char *ngx_http_fw_fhir_types_map(ngx_conf_t *cf,
+    ngx_http_fw_fhir_loc_conf_t *conf, ngx_array_t *names, u_char *map,
+    const char *directive);
+static char *ngx_http_fw_fhir(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_fhir_base(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_fhir_value(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_fhir_list(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_fhir_ops(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_fhir_op_scope(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_fhir_formats(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_fhir_deny_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_conf_enum_t  ngx_http_fw_fhir_overrides[] = {
+    { ngx_string("reject"), NGX_HTTP_FW_FHIR_OVERRIDE_REJECT },
+    { ngx_string("strip"), NGX_HTTP_FW_FHIR_OVERRIDE_STRIP },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_fw_fhir_unverifiable[] = {
+    { ngx_string("deny"), 0 },
+    { ngx_string("allow"), 1 },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_fw_fhir_commands[] = {
+
+    { ngx_string("fw_fhir"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_fhir,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_fhir_base"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_fhir_base,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_fhir_scopes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_fhir_value,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, scopes),
+      NULL },
+
+    { ngx_string("fw_fhir_patient"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_fhir_value,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, patient),
+      NULL },
+
+    { ngx_string("fw_fhir_allow_types"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_fhir_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, allow_types),
+      NULL },
+
+    { ngx_string("fw_fhir_deny_types"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_fhir_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, deny_types),
+      NULL },
+
+    { ngx_string("fw_fhir_allow_interactions"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_fhir_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, allow_interactions),
+      NULL },
+
+    { ngx_string("fw_fhir_deny_interactions"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_fhir_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, deny_interactions),
+      NULL },
+
+    { ngx_string("fw_fhir_allow_operations"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_fhir_ops,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, allow_ops),
+      NULL },
+
+    { ngx_string("fw_fhir_deny_operations"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_fhir_ops,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, deny_ops),
+      NULL },
+
+    { ngx_string("fw_fhir_operation_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_fw_fhir_op_scope,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_fhir_formats"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_fhir_formats,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_fhir_deny_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_fhir_deny_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_fhir_method_override"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, override),
+      &ngx_http_fw_fhir_overrides },
+
+    { ngx_string("fw_fhir_patient_unverifiable"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, unverifiable),
+      &ngx_http_fw_fhir_unverifiable },
+
+    { ngx_string("fw_fhir_body_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, body_max),
+      NULL },
+
+    { ngx_string("fw_fhir_bundle_max_entries"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, max_entries),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_fw_fhir_module_ctx = {
+    ngx_http_fw_fhir_add_variables,        /* preconfiguration */
+    ngx_http_fw_fhir_init,                 /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_fw_fhir_create_loc_conf,      /* create location configuration */
+    ngx_http_fw_fhir_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_fw_fhir_module = {
+    NGX_MODULE_V1,
+    &ngx_http_fw_fhir_module_ctx,          /* module context */
+    ngx_http_fw_fhir_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+#define NGX_HTTP_FW_FHIR_V_INTERACTION  0
+#define NGX_HTTP_FW_FHIR_V_TYPE         1
+#define NGX_HTTP_FW_FHIR_V_ID           2
+#define NGX_HTTP_FW_FHIR_V_VID          3
+#define NGX_HTTP_FW_FHIR_V_OPERATION    4
+#define NGX_HTTP_FW_FHIR_V_COMPARTMENT  5
+#define NGX_HTTP_FW_FHIR_V_PATIENT      6
+#define NGX_HTTP_FW_FHIR_V_STATUS       7
+
+
+static ngx_http_variable_t  ngx_http_fw_fhir_vars[] = {
+
+    { ngx_string("fw_fhir_interaction"), NULL, ngx_http_fw_fhir_variable,
+      NGX_HTTP_FW_FHIR_V_INTERACTION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_fhir_type"), NULL, ngx_http_fw_fhir_variable,
+      NGX_HTTP_FW_FHIR_V_TYPE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_fhir_id"), NULL, ngx_http_fw_fhir_variable,
+      NGX_HTTP_FW_FHIR_V_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_fhir_vid"), NULL, ngx_http_fw_fhir_variable,
+      NGX_HTTP_FW_FHIR_V_VID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_fhir_operation"), NULL, ngx_http_fw_fhir_variable,
+      NGX_HTTP_FW_FHIR_V_OPERATION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_fhir_compartment"), NULL, ngx_http_fw_fhir_variable,
+      NGX_HTTP_FW_FHIR_V_COMPARTMENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_fhir_patient"), NULL, ngx_http_fw_fhir_variable,
+      NGX_HTTP_FW_FHIR_V_PATIENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_fhir_status"), NULL, ngx_http_fw_fhir_variable,
+      NGX_HTTP_FW_FHIR_V_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_fw_fhir_override_headers[] = {
+    ngx_string("X-HTTP-Method-Override"),
+    ngx_string("X-HTTP-Method"),
+    ngx_string("X-Method-Override"),
+    ngx_null_string
+};
+
+
+static ngx_str_t  ngx_http_fw_fhir_www_auth = ngx_string("WWW-Authenticate");
+
+
+static const char  *ngx_http_fw_fhir_default_formats[] = {
+    "json", "xml", "application/json", "application/xml", "text/xml",
+    "application/fhir+json", "application/fhir+xml", NULL
+};
+
+
+/* ------------------------------------------------------------ requests */
+
+static ngx_int_t
+ngx_http_fw_fhir_handler(ngx_http_request_t *r)
+{
+    ngx_str_t                     scopes, patient;
+    ngx_int_t                     rc;
+    ngx_http_fw_fhir_ctx_t       *ctx;
+    ngx_http_fw_fhir_loc_conf_t  *flcf;
+
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_fhir_module);
+
+    if (flcf->version == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_fw_fhir_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->decided) {
+        return ctx->v.status ? ngx_http_fw_fhir_deny(r, ctx) : NGX_DECLINED;
+    }
+
+    if (ctx->v.status) {
+        return ngx_http_fw_fhir_deny(r, ctx);
+    }
+
+    if (ctx->override) {
+        /* only "strip" gets here: "reject" made it a verdict */
+        ngx_http_fw_fhir_strip_overrides(r);
+
+        ctx->override = 0;
+    }
+
+    scopes.len = 0;
+    scopes.data = NULL;
+    patient.len = 0;
+    patient.data = NULL;
+
+    if (flcf->scopes) {
+        if (ngx_http_complex_value(r, flcf->scopes, &scopes) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (scopes.len > NGX_HTTP_FW_FHIR_SCOPES_MAX) {
+            scopes.len = 0;
+        }
+
+        if (flcf->patient
+            && ngx_http_complex_value(r, flcf->patient, &patient) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ctx->req.interaction == FW_FHIR_I_BATCH || ctx->req.search_post) {
+
+        if (!ctx->body_done) {
+
+            if (flcf->scopes && ctx->req.interaction == FW_FHIR_I_BATCH
+                && ngx_http_fw_fhir_authorize(r, ctx, &scopes, &patient)
+                   != NGX_OK)
+            {
+                /* no scopes at all: 401 before reading the body */
+                return ngx_http_fw_fhir_deny(r, ctx);
+            }
+
+            if (r->headers_in.content_length_n > (off_t) flcf->body_max) {
+                fw_fhir_deny(&ctx->v, 413, "too-long", "body-too-large",
+                             "request body is larger than %zu bytes",
+                             flcf->body_max);
+                return ngx_http_fw_fhir_deny(r, ctx);
+            }
+
+            if (r->headers_in.content_length_n <= 0
+                && r->headers_in.chunked == 0)
+            {
+                /* no body: a _search with its parameters in the URL */
+                ctx->body_done = 1;
+                goto checked;
+            }
+
+            if ((ctx->req.search_post
+                 && ngx_http_fw_fhir_media_type(r,
+                        "application/x-www-form-urlencoded", NULL)
+                    != NGX_OK)
+                || (!ctx->req.search_post
+                    && ngx_http_fw_fhir_media_type(r,
+                           "application/fhir+json", "application/json")
+                       != NGX_OK))
+            {
+                fw_fhir_deny(&ctx->v, 415, "not-supported",
+                             "unsupported-media-type",
+                             "%s needs a %s body",
+                             ctx->req.search_post ? "_search"
+                                                  : "batch or transaction",
+                             ctx->req.search_post
+                             ? "application/x-www-form-urlencoded"
+                             : "application/fhir+json");
+                return ngx_http_fw_fhir_deny(r, ctx);
+            }
+
+            rc = ngx_http_read_client_request_body(r,
+                                             ngx_http_fw_fhir_body_handler);
+
+            if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+                return rc;
+            }
+
+            /* the body handler runs the phases again, now or later */
+            ngx_http_finalize_request(r, NGX_DONE);
+            return NGX_DONE;
+        }
+
+        rc = ngx_http_fw_fhir_body(r, ctx);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc != NGX_OK) {
+            return ngx_http_fw_fhir_deny(r, ctx);
+        }
+    }
+
+checked:
+
+    if (flcf->scopes
+        && ctx->req.interaction != FW_FHIR_I_BATCH
+        && ctx->req.interaction != FW_FHIR_I_TRANSACTION
+        && ngx_http_fw_fhir_authorize(r, ctx, &scopes, &patient) != NGX_OK)
+    {
+        return ngx_http_fw_fhir_deny(r, ctx);
+    }
+
+    ctx->decided = 1;
+
+    return NGX_DECLINED;
+}
+
+
+static void
+ngx_http_fw_fhir_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_fw_fhir_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_fhir_module);
+
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->body_done = 1;
+
+#if (nginx_version >= 1021001)
+    r->preserve_body = 1;
+#endif
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+/* NGX_OK, NGX_DECLINED (a verdict in ctx) or NGX_ERROR */
+
+static ngx_int_t
+ngx_http_fw_fhir_body(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
+{
+    int                           interaction;
+    size_t                        n;
+    u_char                       *scratch;
+    ngx_str_t                     body, scopes, patient;
+    fw_fhir_param_t              *params;
+    ngx_http_fw_fhir_loc_conf_t  *flcf;
+
+    flcf = ctx->conf;
+
+    if (ngx_http_fw_fhir_read_body(r, &body) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (body.len > flcf->body_max) {
+        fw_fhir_deny(&ctx->v, 413, "too-long", "body-too-large",
+                     "request body is larger than %zu bytes",
+                     flcf->body_max);
+        return NGX_DECLINED;
+    }
+
+    if (ctx->req.interaction == FW_FHIR_I_BATCH) {
+        scopes.len = 0;
+        scopes.data = NULL;
+        patient.len = 0;
+        patient.data = NULL;
+
+        if (flcf->scopes) {
+            if (ngx_http_complex_value(r, flcf->scopes, &scopes) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (flcf->patient
+                && ngx_http_complex_value(r, flcf->patient, &patient)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        interaction = FW_FHIR_I_BATCH;
+
+        if (fw_fhir_check_bundle(&flcf->policy, body.data, body.len,
+                                 flcf->scopes != NULL, scopes.data,
+                                 scopes.len, patient.data, patient.len,
+                                 &interaction, &ctx->v)
+            != FW_FHIR_OK)
+        {
+            if (ctx->v.status == 500) {
+                return NGX_ERROR;
+            }
+
+            if (interaction != FW_FHIR_I_BATCH) {
+                ctx->req.interaction = interaction;
+            }
+
+            return NGX_DECLINED;
+        }
+
+        ctx->req.interaction = interaction;
+
+        return NGX_OK;
+    }
+
+    /* POST _search: the parameters are in the URL and in the body */
+
+    params = ngx_palloc(r->pool,
+                        FW_FHIR_MAX_PARAMS * sizeof(fw_fhir_param_t));
+    scratch = ngx_pnalloc(r->pool, body.len + 1);
+
+    if (params == NULL || scratch == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ctx->nparams;
+    ngx_memcpy(params, ctx->params, n * sizeof(fw_fhir_param_t));
+
+    if (fw_fhir_parse_query(body.data, body.len, 1, scratch, params,
+                            FW_FHIR_MAX_PARAMS, &n, &ctx->v)
+        != FW_FHIR_OK
+        || fw_fhir_check_policy(&flcf->policy, &ctx->req, params, n, &ctx->v)
+           != FW_FHIR_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->params = params;
+    ctx->nparams = n;
+    ctx->max_params = FW_FHIR_MAX_PARAMS;
+
+    fw_fhir_find_patient(&ctx->req, params, n);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_fhir_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    size_t        len;
+    ssize_t       n;
+    u_char       *p;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    body->len = 0;
+    body->data = (u_char *) "";
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += ngx_buf_in_memory(b) ? (size_t) (b->last - b->pos)
+                                    : (size_t) (b->file_last - b->file_pos);
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        if (b->in_file && b->file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+
+            if (n != b->file_last - b->file_pos) {
+                return NGX_ERROR;
+            }
+
+            p += n;
+        }
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_fhir_authorize(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx,
+    ngx_str_t *scopes, ngx_str_t *patient)
+{
+    if (fw_fhir_authorize(&ctx->conf->policy, &ctx->req, ctx->params,
+                          ctx->nparams, scopes->data, scopes->len,
+                          patient->data, patient->len, &ctx->v)
+        != FW_FHIR_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   value;
+
+    ctx->decided = 1;
+
+    if (ctx->v.status == 401) {
+        ngx_str_set(&value, "Bearer realm=\"fhir\"");
+
+        if (ngx_http_fw_set_header(r, &ngx_http_fw_fhir_www_auth, &value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else if (ctx->v.status == 403 && ctx->v.needed[0]) {
+        /* v.needed is made of a fixed type name and letters only */
+        len = sizeof("Bearer error=\"insufficient_scope\", scope=\"\"") - 1
+              + ngx_strlen(ctx->v.needed);
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        value.data = p;
+        value.len = ngx_sprintf(p, "Bearer error=\"insufficient_scope\", "
+                                "scope=\"%s\"", ctx->v.needed) - p;
+
+        if (ngx_http_fw_set_header(r, &ngx_http_fw_fhir_www_auth, &value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    /* no PHI: the reason and the interaction, never ids or parameters */
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "fhirwall fhir: %ui %s (%s)", (ngx_uint_t) ctx->v.status,
+                  ctx->v.reason,
+                  fw_fhir_interaction_names[ctx->req.interaction]);
+
+    return ngx_http_fw_send_error(r, ctx->v.status, FW_FORMAT_FHIR,
+                                  ctx->v.code, ctx->v.diag);
+}
+
+
+static ngx_http_fw_fhir_ctx_t *
+ngx_http_fw_fhir_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_fw_fhir_ctx_t       *ctx;
+    ngx_http_fw_fhir_loc_conf_t  *flcf;
+
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_fhir_module);
+
+    if (flcf->version == 0) {
+        return NULL;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_fhir_module);
+
+    /* one parse per request and location (variables evaluated before the
+       location was chosen saw another configuration) */
+    if (ctx && ctx->conf == flcf) {
+        return ctx;
+    }
+
+    /* not ngx_pcalloc(): the verdict's text buffers need no zeroing */
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_fw_fhir_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(&ctx->req, sizeof(fw_fhir_req_t));
+    ctx->req.type = FW_FHIR_NONE;
+    ctx->req.compartment = FW_FHIR_NONE;
+    ctx->req.target = FW_FHIR_NONE;
+    ctx->conf = flcf;
+    ctx->params = NULL;
+    ctx->nparams = 0;
+    ctx->max_params = 0;
+    ngx_str_null(&ctx->compartment);
+    ctx->parsed = 0;
+    ctx->decided = 0;
+    ctx->body_done = 0;
+    ctx->override = 0;
+    ctx->if_none_exist = 0;
+    ctx->lenient = 0;
+    fw_fhir_verdict_init(&ctx->v);
+
+    ngx_http_set_ctx(r, ctx, ngx_http_fw_fhir_module);
+
+    ngx_http_fw_fhir_parse(r, ctx);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
+{
+    size_t                        raw_len, dlen, n;
+    u_char                       *raw, *d, *q, *p;
+    fw_fhir_verdict_t            *v;
+    ngx_http_fw_fhir_loc_conf_t  *flcf;
+
+    flcf = ctx->conf;
+    v = &ctx->v;
+    ctx->parsed = 1;
+
+    raw = r->unparsed_uri.data;
+    raw_len = r->unparsed_uri.len;
+
+    q = ngx_strlchr(raw, raw + raw_len, '?');
+    if (q) {
+        raw_len = q - raw;
+    }
+
+    d = ngx_pnalloc(r->pool, raw_len + r->args.len + 1);
+    if (d == NULL) {
+        fw_fhir_deny(v, 500, "exception", "error", "out of memory");
+        return;
+    }
+
+    /* the raw bytes are what is validated: an upstream may see them */
+
+    if (fw_fhir_decode_path(raw, raw_len, d, &dlen) != FW_FHIR_OK) {
+        fw_fhir_deny(v, 400, "invalid", "invalid",
+                     "malformed path: only unreserved characters and their "
+                     "escapes are allowed");
+        return;
+    }
+
+    if (dlen != r->uri.len || ngx_memcmp(d, r->uri.data, dlen) != 0) {
+        fw_fhir_deny(v, 400, "invalid", "invalid",
+                     "the path differs from its normalised form");
+        return;
+    }
+
+    if (dlen < flcf->base.len
+        || ngx_memcmp(d, flcf->base.data, flcf->base.len) != 0
+        || (dlen > flcf->base.len && d[flcf->base.len] != '/'))
+    {
+        fw_fhir_deny(v, 404, "not-found", "invalid",
+                     "not under the FHIR base");
+        return;
+    }
+
+    ngx_http_fw_fhir_scan_headers(r, ctx);
+
+    if (ctx->override
+        && flcf->override == NGX_HTTP_FW_FHIR_OVERRIDE_REJECT)
+    {
+        fw_fhir_deny(v, 400, "invalid", "method-override",
+                     "method override headers are not accepted");
+        return;
+    }
+
+    if (fw_fhir_parse_path(flcf->version, d + flcf->base.len,
+                           dlen - flcf->base.len, &ctx->req, v)
+        != FW_FHIR_OK)
+    {
+        return;
+    }
+
+    ctx->req.lenient = ctx->lenient;
+
+    /* as many parameter slots as the query can hold, within the limit */
+
+    n = 1;
+    p = r->args.data;
+    q = p + r->args.len;
+
+    while (p < q && (p = ngx_strlchr(p, q, '&')) != NULL) {
+        n++;
+        p++;
+    }
+
+    n = ngx_min(n, FW_FHIR_MAX_PARAMS);
+
+    ctx->params = ngx_palloc(r->pool, n * sizeof(fw_fhir_param_t));
+    if (ctx->params == NULL) {
+        fw_fhir_deny(v, 500, "exception", "error", "out of memory");
+        return;
+    }
+
+    ctx->max_params = n;
+    ctx->nparams = 0;
+
+    if (fw_fhir_parse_query(r->args.data, r->args.len, 0, d + dlen,
+                            ctx->params, n, &ctx->nparams, v)
+        != FW_FHIR_OK)
+    {
+        return;
+    }
+
+    if (fw_fhir_classify(&ctx->req, ngx_http_fw_fhir_method(r), ctx->params,
+                         ctx->nparams, ctx->if_none_exist, v)
+        != FW_FHIR_OK)
+    {
+        return;
+    }
+
+    if (fw_fhir_check_policy(&flcf->policy, &ctx->req, ctx->params,
+                             ctx->nparams, v)
+        != FW_FHIR_OK)
+    {
+        return;
+    }
+
+    fw_fhir_find_patient(&ctx->req, ctx->params, ctx->nparams);
+
+    if (ctx->req.compartment >= 0) {
+        n = fw_fhir_types[ctx->req.compartment].len + 1 + ctx->req.id.len;
+
+        p = ngx_pnalloc(r->pool, n);
+        if (p == NULL) {
+            fw_fhir_deny(v, 500, "exception", "error", "out of memory");
+            return;
+        }
+
+        ctx->compartment.data = p;
+        ctx->compartment.len = ngx_sprintf(p, "%s/%*s",
+                                   fw_fhir_types[ctx->req.compartment].name,
+                                   ctx->req.id.len, ctx->req.id.data) - p;
+    }
+}
+
+
+static void
+ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx)
+{
+    ngx_str_t        *name;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("If-None-Exist") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "If-None-Exist",
+                               h[i].key.len) == 0)
+        {
+            ctx->if_none_exist = 1;
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("Prefer") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Prefer",
+                               h[i].key.len) == 0
+            && ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                (u_char *) "lenient", 7 - 1) != NULL)
+        {
+            ctx->lenient = 1;
+            continue;
+        }
+
+        for (name = ngx_http_fw_fhir_override_headers; name->len; name++) {
+            if (h[i].key.len == name->len
+                && ngx_strncasecmp(h[i].key.data, name->data, name->len)
+                   == 0)
+            {
+                ctx->override = 1;
+            }
+        }
+    }
+}
+
+
+/*
+ * Takes the method override headers out of the request header list, so
+ * that neither proxy_pass nor any variable sees them (a zero hash does not
+ * hide a header from proxy_pass).
+ */
+
+static void
+ngx_http_fw_fhir_strip_overrides(ngx_http_request_t *r)
+{
+    ngx_str_t        *name;
+    ngx_uint_t        i, j;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+        j = 0;
+
+        for (i = 0; i < part->nelts; i++) {
+
+            for (name = ngx_http_fw_fhir_override_headers; name->len; name++)
+            {
+                if (h[i].key.len == name->len
+                    && ngx_strncasecmp(h[i].key.data, name->data, name->len)
+                       == 0)
+                {
+                    break;
+                }
+            }
+
+            if (name->len) {
+                continue;
+            }
+
+            if (i != j) {
+                h[j] = h[i];
+            }
+
+            j++;
+        }
+
+        part->nelts = j;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_fw_fhir_media_type(ngx_http_request_t *r, const char *t1,
+    const char *t2)
+{
+    size_t       len, i;
+    u_char      *p;
+    const char  *t[2];
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = r->headers_in.content_type->value.data;
+    len = r->headers_in.content_type->value.len;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == ';' || p[i] == ' ' || p[i] == '\t') {
+            break;
+        }
+    }
+
+    len = i;
+    t[0] = t1;
+    t[1] = t2;
+
+    for (i = 0; i < 2; i++) {
+        if (t[i] && ngx_strlen(t[i]) == len
+            && ngx_strncasecmp(p, (u_char *) t[i], len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static int
+ngx_http_fw_fhir_method(ngx_http_request_t *r)
+{
+    switch (r->method) {
+    case NGX_HTTP_GET:
+        return FW_FHIR_M_GET;
+    case NGX_HTTP_HEAD:
+        return FW_FHIR_M_HEAD;
+    case NGX_HTTP_POST:
+        return FW_FHIR_M_POST;
+    case NGX_HTTP_PUT:
+        return FW_FHIR_M_PUT;
+    case NGX_HTTP_PATCH:
+        return FW_FHIR_M_PATCH;
+    case NGX_HTTP_DELETE:
+        return FW_FHIR_M_DELETE;
+    default:
+        return FW_FHIR_M_OTHER;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_fw_fhir_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    const char              *s;
+    fw_fhir_str_t            str;
+    ngx_http_fw_fhir_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_fhir_get_ctx(r);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    str.data = NULL;
+    str.len = 0;
+
+    switch (data) {
+
+    case NGX_HTTP_FW_FHIR_V_INTERACTION:
+        if (ctx->req.interaction != FW_FHIR_I_NONE) {
+            s = fw_fhir_interaction_names[ctx->req.interaction];
+            str.data = (const u_char *) s;
+            str.len = ngx_strlen(s);
+        }
+        break;
+
+    case NGX_HTTP_FW_FHIR_V_TYPE:
+        if (ctx->req.type >= 0) {
+            str.data = (const u_char *) fw_fhir_types[ctx->req.type].name;
+            str.len = fw_fhir_types[ctx->req.type].len;
+        }
+        break;
+
+    case NGX_HTTP_FW_FHIR_V_ID:
+        if (ctx->req.compartment < 0) {
+            str = ctx->req.id;
+        }
+        break;
+
+    case NGX_HTTP_FW_FHIR_V_VID:
+        str = ctx->req.vid;
+        break;
+
+    case NGX_HTTP_FW_FHIR_V_OPERATION:
+        str = ctx->req.op;
+        break;
+
+    case NGX_HTTP_FW_FHIR_V_COMPARTMENT:
+        str.data = ctx->compartment.data;
+        str.len = ctx->compartment.len;
+        break;
+
+    case NGX_HTTP_FW_FHIR_V_PATIENT:
+        str = ctx->req.patient;
+        break;
+
+    default: /* NGX_HTTP_FW_FHIR_V_STATUS */
+        s = ctx->v.status ? ctx->v.reason : ctx->decided ? "ok" : "parsed";
+        str.data = (const u_char *) s;
+        str.len = ngx_strlen(s);
+        break;
+    }
+
+    if (str.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = (u_char *) str.data;
+    v->len = str.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* -------------------------------------------------------- configuration */
+
+static ngx_int_t
+ngx_http_fw_fhir_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_fw_fhir_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_fhir_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_fw_fhir_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_fw_fhir_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_fw_fhir_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_fhir_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->base = { 0, NULL };
+     *     conf->policy = { 0 };
+     */
+
+    conf->version = NGX_CONF_UNSET_UINT;
+    conf->scopes = NGX_CONF_UNSET_PTR;
+    conf->patient = NGX_CONF_UNSET_PTR;
+    conf->allow_types = NGX_CONF_UNSET_PTR;
+    conf->deny_types = NGX_CONF_UNSET_PTR;
+    conf->allow_interactions = NGX_CONF_UNSET_PTR;
+    conf->deny_interactions = NGX_CONF_UNSET_PTR;
+    conf->allow_ops = NGX_CONF_UNSET_PTR;
+    conf->deny_ops = NGX_CONF_UNSET_PTR;
+    conf->op_perms = NGX_CONF_UNSET_PTR;
+    conf->formats = NGX_CONF_UNSET_PTR;
+    conf->deny_status = NGX_CONF_UNSET_UINT;
+    conf->override = NGX_CONF_UNSET_UINT;
+    conf->unverifiable = NGX_CONF_UNSET_UINT;
+    conf->body_max = NGX_CONF_UNSET_SIZE;
+    conf->max_entries = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_fw_fhir_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_fw_fhir_loc_conf_t *prev = parent;
+    ngx_http_fw_fhir_loc_conf_t *conf = child;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    ngx_conf_merge_uint_value(conf->version, prev->version, 0);
+
+    if (conf->base.data == NULL) {
+        conf->base = prev->base;
+    }
+
+    ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NGX_CONF_UNSET_PTR);
+    ngx_conf_merge_ptr_value(conf->patient, prev->patient, NULL);
+    ngx_conf_merge_ptr_value(conf->allow_types, prev->allow_types, NULL);
+    ngx_conf_merge_ptr_value(conf->deny_types, prev->deny_types, NULL);
+    ngx_conf_merge_ptr_value(conf->allow_interactions,
+                             prev->allow_interactions, NULL);
+    ngx_conf_merge_ptr_value(conf->deny_interactions,
+                             prev->deny_interactions, NULL);
+    ngx_conf_merge_ptr_value(conf->allow_ops, prev->allow_ops, NULL);
+    ngx_conf_merge_ptr_value(conf->deny_ops, prev->deny_ops, NULL);
+    ngx_conf_merge_ptr_value(conf->op_perms, prev->op_perms, NULL);
+    ngx_conf_merge_ptr_value(conf->formats, prev->formats, NULL);
+    ngx_conf_merge_uint_value(conf->deny_status, prev->deny_status, 405);
+    ngx_conf_merge_uint_value(conf->override, prev->override,
+                              NGX_HTTP_FW_FHIR_OVERRIDE_REJECT);
+    ngx_conf_merge_uint_value(conf->unverifiable, prev->unverifiable, 0);
+    ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->max_entries, prev->max_entries, 1000);
+
+    if (conf->version == 0) {
+        return NGX_CONF_OK;
+    }
+
+    /* fail closed: anything that could let requests through unchecked */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (conf->scopes == NGX_CONF_UNSET_PTR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_fhir\" needs \"fw_fhir_scopes\": a variable "
+                           "with the granted scopes, or \"off\" for path "
+                           "validation only");
+        return NGX_CONF_ERROR;
+    }
+
+    if (clcf->satisfy == NGX_HTTP_SATISFY_ANY) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_fhir\" cannot be used with \"satisfy any\": "
+                           "another access module could skip its checks");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->base.data == NULL) {
+
+        if (clcf->named
+#if (NGX_PCRE)
+            || clcf->regex
+#endif
+           )
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_fhir\" in a regex or named location "
+                               "needs \"fw_fhir_base\"");
+            return NGX_CONF_ERROR;
+        }
+
+        conf->base = clcf->name;
+
+        while (conf->base.len && conf->base.data[conf->base.len - 1] == '/') {
+            conf->base.len--;
+        }
+
+        if (conf->base.len == 0) {
+            conf->base.data = (u_char *) "";
+        }
+    }
+
+    return ngx_http_fw_fhir_build_policy(cf, conf);
+}
+
+
+static char *
+ngx_http_fw_fhir_build_policy(ngx_conf_t *cf,
+    ngx_http_fw_fhir_loc_conf_t *conf)
+{
+    ngx_str_t         *name;
+    ngx_uint_t         i;
+    unsigned long      mask, m;
+    fw_fhir_str_t     *f;
+    fw_fhir_policy_t  *pol;
+
+    pol = &conf->policy;
+
+    pol->version = (unsigned) conf->version;
+    pol->deny_status = (unsigned) conf->deny_status;
+    pol->unverifiable = (unsigned) conf->unverifiable;
+    pol->max_entries = conf->max_entries;
+
+    if (conf->allow_types) {
+        if (ngx_http_fw_fhir_types_map(cf, conf, conf->allow_types,
+                                       conf->type_allow,
+                                       "fw_fhir_allow_types")
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        pol->type_allow = conf->type_allow;
+    }
+
+    if (conf->deny_types) {
+        if (ngx_http_fw_fhir_types_map(cf, conf, conf->deny_types,
+                                       conf->type_deny, "fw_fhir_deny_types")
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        pol->type_deny = conf->type_deny;
+    }
+
+    /* interactions: every one unless an allowlist says otherwise */
+
+    mask = 0;
+
+    for (i = 1; i < FW_FHIR_I_COUNT; i++) {
+        mask |= 1UL << i;
+    }
+
+    if (conf->allow_interactions) {
+        mask = 0;
+        name = conf->allow_interactions->elts;
+
+        for (i = 0; i < conf->allow_interactions->nelts; i++) {
+            m = fw_fhir_interaction_mask(name[i].data, name[i].len);
+
+            if (m == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"fw_fhir_allow_interactions\": unknown "
+                                   "interaction \"%V\"", &name[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            mask |= m;
+        }
+    }
+
+    if (conf->deny_interactions) {
+        name = conf->deny_interactions->elts;
+
+        for (i = 0; i < conf->deny_interactions->nelts; i++) {
+            m = fw_fhir_interaction_mask(name[i].data, name[i].len);
+
+            if (m == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"fw_fhir_deny_interactions\": unknown "
+                                   "interaction \"%V\"", &name[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            mask &= ~m;
+        }
+    }
+
+    pol->interactions = mask;
+
+    if (conf->allow_ops) {
+        pol->op_allow = conf->allow_ops->elts;
+        pol->n_op_allow = conf->allow_ops->nelts;
+    }
+
+    if (conf->deny_ops) {
+        pol->op_deny = conf->deny_ops->elts;
+        pol->n_op_deny = conf->deny_ops->nelts;
+    }
+
+    /* operations: denied unless "fw_fhir_operation_scope" says otherwise */
+
+    pol->op_default = -1;
+
+    if (conf->op_perms) {
+        fw_fhir_opperm_t  *op = conf->op_perms->elts;
+
+        pol->op_perms = op;
+        pol->n_op_perms = conf->op_perms->nelts;
+
+        for (i = 0; i < conf->op_perms->nelts; i++) {
+            if (op[i].name.len == 1 && op[i].name.data[0] == '*') {
+                pol->op_default = op[i].perms;
+            }
+        }
+    }
+
+    if (conf->formats == NULL) {
+        conf->formats = ngx_array_create(cf->pool, 8, sizeof(fw_fhir_str_t));
+        if (conf->formats == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = 0; ngx_http_fw_fhir_default_formats[i]; i++) {
+            f = ngx_array_push(conf->formats);
+            if (f == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            f->data = (const u_char *) ngx_http_fw_fhir_default_formats[i];
+            f->len = ngx_strlen(ngx_http_fw_fhir_default_formats[i]);
+        }
+    }
+
+    pol->formats = conf->formats->elts;
+    pol->n_formats = conf->formats->nelts;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_fhir_types_map(ngx_conf_t *cf, ngx_http_fw_fhir_loc_conf_t *conf,
+    ngx_array_t *names, u_char *map, const char *directive)
+{
+    int         t;
+    ngx_str_t  *name;
+    ngx_uint_t  i;
+
+    ngx_memzero(map, FW_FHIR_TYPE_BITMAP);
+
+    name = names->elts;
+
+    for (i = 0; i < names->nelts; i++) {
+        t = fw_fhir_type_lookup((unsigned) conf->version, name[i].data,
+                                name[i].len);
+
+        if (t < 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%s\": \"%V\" is not a resource type of "
+                               "FHIR %s", directive, &name[i],
+                               conf->version == FW_FHIR_R4 ? "R4"
+                               : conf->version == FW_FHIR_R4B ? "R4B"
+                               : "R5");
+            return NGX_CONF_ERROR;
+        }
+
+        map[t >> 3] |= (u_char) (1 << (t & 7));
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_fhir(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_fhir_loc_conf_t *flcf = conf;
+
+    ngx_str_t  *value;
+
+    if (flcf->version != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        flcf->version = 0;
+        return NGX_CONF_OK;
+    }
+
+    flcf->version = fw_fhir_version(value[1].data, value[1].len);
+
+    if (flcf->version == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_fhir\": unknown FHIR version \"%V\" "
+                           "(R4, R4B, R5 or off)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_fhir_base(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_fhir_loc_conf_t *flcf = conf;
+
+    size_t      dlen;
+    u_char     *d;
+    ngx_str_t  *value, base;
+
+    if (flcf->base.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    base = value[1];
+
+    while (base.len && base.data[base.len - 1] == '/') {
+        base.len--;
+    }
+
+    d = ngx_pnalloc(cf->pool, base.len + 1);
+    if (d == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* a plain path: no escapes, no dot or empty segments */
+
+    if ((base.len && base.data[0] != '/')
+        || ngx_strlchr(base.data, base.data + base.len, '%')
+        || ngx_strlchr(base.data, base.data + base.len, '$')
+        || fw_fhir_decode_path(base.data, base.len, d, &dlen) != FW_FHIR_OK)
+    {
+        goto invalid;
+    }
+
+    for (dlen = 0; dlen < base.len; dlen++) {
+        if (base.data[dlen] == '/'
+            && (dlen + 1 == base.len || base.data[dlen + 1] == '/'
+                || (base.data[dlen + 1] == '.'
+                    && (dlen + 2 == base.len || base.data[dlen + 2] == '/'
+                        || base.data[dlen + 2] == '.'))))
+        {
+            goto invalid;
+        }
+    }
+
+    flcf->base = base;
+
+    if (base.len == 0) {
+        flcf->base.data = (u_char *) "";
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"fw_fhir_base\": \"%V\" is not a plain path",
+                       &value[1]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_fw_fhir_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t                          *value;
+    ngx_http_complex_value_t          **cv;
+    ngx_http_compile_complex_value_t    ccv;
+
+    cv = (ngx_http_complex_value_t **) (p + cmd->offset);
+
+    if (*cv != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        *cv = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len == 0 || value[1].data[0] != '$') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs a variable (or \"off\"), not "
+                           "\"%V\"", &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (*cv == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = *cv;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* every argument, and the arguments of every repetition of a directive */
+
+static char *
+ngx_http_fw_fhir_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t     *value, *s;
+    ngx_uint_t     i;
+    ngx_array_t  **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a == NGX_CONF_UNSET_PTR) {
+        *a = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (*a == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        s = ngx_array_push(*a);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_fhir_ops(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t       *value;
+    ngx_uint_t       i;
+    ngx_array_t    **a;
+    fw_fhir_str_t   *op;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    *a = ngx_array_create(cf->pool, cf->args->nelts, sizeof(fw_fhir_str_t));
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        op = ngx_array_push(*a);
+        if (op == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        op->data = value[i].data;
+        op->len = value[i].len;
+
+        if (op->len && op->data[0] == '$') {
+            op->data++;
+            op->len--;
+        }
+
+        if (!fw_fhir_valid_op(op->data, op->len)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\": \"%V\" is not an operation name",
+                               &cmd->name, &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_fhir_op_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_fhir_loc_conf_t *flcf = conf;
+
+    int                c;
+    ngx_str_t         *value;
+    ngx_uint_t         i;
+    fw_fhir_opperm_t  *op;
+
+    value = cf->args->elts;
+
+    if (flcf->op_perms == NGX_CONF_UNSET_PTR) {
+        flcf->op_perms = ngx_array_create(cf->pool, 4,
+                                          sizeof(fw_fhir_opperm_t));
+        if (flcf->op_perms == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    op = ngx_array_push(flcf->op_perms);
+    if (op == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    op->name.data = value[1].data;
+    op->name.len = value[1].len;
+
+    if (op->name.len > 1 && op->name.data[0] == '$') {
+        op->name.data++;
+        op->name.len--;
+    }
+
+    if (!(op->name.len == 1 && op->name.data[0] == '*')
+        && !fw_fhir_valid_op(op->name.data, op->name.len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_fhir_operation_scope\": \"%V\" is not an "
+                           "operation name or \"*\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strcmp(value[2].data, "deny") == 0) {
+        op->perms = -1;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[2].data, "public") == 0) {
+        op->perms = 0;
+        return NGX_CONF_OK;
+    }
+
+    op->perms = 0;
+
+    for (i = 0; i < value[2].len; i++) {
+        switch (value[2].data[i]) {
+        case 'c': c = FW_FHIR_P_C; break;
+        case 'r': c = FW_FHIR_P_R; break;
+        case 'u': c = FW_FHIR_P_U; break;
+        case 'd': c = FW_FHIR_P_D; break;
+        case 's': c = FW_FHIR_P_S; break;
+        default: c = 0; break;
+        }
+
+        if (c == 0 || (op->perms & c)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_fhir_operation_scope\": \"%V\" is not "
+                               "deny, public or SMART permissions (cruds)",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        op->perms |= c;
+    }
+
+    if (op->perms == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_fhir_operation_scope\": empty permissions");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_fhir_formats(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_fhir_loc_conf_t *flcf = conf;
+
+    ngx_str_t      *value;
+    ngx_uint_t      i;
+    fw_fhir_str_t  *f;
+
+    if (flcf->formats != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    flcf->formats = ngx_array_create(cf->pool, cf->args->nelts,
+                                     sizeof(fw_fhir_str_t));
+    if (flcf->formats == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        f = ngx_array_push(flcf->formats);
+        if (f == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        f->data = value[i].data;
+        f->len = value[i].len;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_fhir_deny_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_fhir_loc_conf_t *flcf = conf;
+
+    ngx_str_t  *value;
+
+    if (flcf->deny_status != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "403") == 0) {
+        flcf->deny_status = 403;
+
+    } else if (ngx_strcmp(value[1].data, "405") == 0) {
+        flcf->deny_status = 405;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_fhir_deny_status\" must be 403 or 405, not "
+                           "\"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,341 @@
+/* FHIR core: path decoding, path parser, classifier, query, policy */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "fhir_unit.h"
+
+
+static fw_fhir_policy_t  pol;
+
+
+static int
+setup(void **state)
+{
+    fhir_policy(&pol, FW_FHIR_R4);
+    return 0;
+}
+
+
+static void
+expect(const char *method, const char *url, int interaction,
+    const char *type)
+{
+    fhir_t  f;
+
+    if (fhir_run(&f, &pol, method, url, 0) != FW_FHIR_OK) {
+        fail_msg("%s %s: %u %s", method, url, f.v.status, f.v.diag);
+    }
+
+    assert_string_equal(fw_fhir_interaction_names[f.req.interaction],
+                        fw_fhir_interaction_names[interaction]);
+
+    if (type) {
+        assert_true(f.req.type >= 0);
+        assert_string_equal(fw_fhir_types[f.req.type].name, type);
+
+    } else {
+        assert_true(f.req.type < 0);
+    }
+}
+
+
+static void
+expect_status(const char *method, const char *url, unsigned status)
+{
+    fhir_t  f;
+
+    fhir_run(&f, &pol, method, url, 0);
+
+    if (f.v.status != status) {
+        fail_msg("%s %s: %u, expected %u (%s)", method, url, f.v.status,
+                 status, f.v.diag);
+    }
+}
+
+
+static void
+test_interaction_table(void **state)
+{
+    fhir_t  f;
+
+    expect("GET", "/metadata", FW_FHIR_I_CAPABILITIES, NULL);
+    expect("POST", "", FW_FHIR_I_BATCH, NULL);
+    expect("POST", "/", FW_FHIR_I_BATCH, NULL);
+    expect("GET", "?_type=Patient", FW_FHIR_I_SEARCH_SYSTEM, NULL);
+    expect("POST", "/_search", FW_FHIR_I_SEARCH_SYSTEM, NULL);
+    expect("GET", "/_history", FW_FHIR_I_HISTORY_SYSTEM, NULL);
+    expect("GET", "/$export", FW_FHIR_I_OPERATION_SYSTEM, NULL);
+    expect("POST", "/$export", FW_FHIR_I_OPERATION_SYSTEM, NULL);
+    expect("POST", "/Patient", FW_FHIR_I_CREATE, "Patient");
+    expect("GET", "/Patient", FW_FHIR_I_SEARCH_TYPE, "Patient");
+    expect("POST", "/Patient/_search", FW_FHIR_I_SEARCH_TYPE, "Patient");
+    expect("PUT", "/Patient?identifier=1", FW_FHIR_I_CONDITIONAL_UPDATE,
+           "Patient");
+    expect("PATCH", "/Patient?identifier=1", FW_FHIR_I_CONDITIONAL_PATCH,
+           "Patient");
+    expect("DELETE", "/Patient?identifier=1", FW_FHIR_I_CONDITIONAL_DELETE,
+           "Patient");
+    expect("GET", "/Patient/_history", FW_FHIR_I_HISTORY_TYPE, "Patient");
+    expect("GET", "/Patient/$match", FW_FHIR_I_OPERATION_TYPE, "Patient");
+    expect("GET", "/Patient/1", FW_FHIR_I_READ, "Patient");
+    expect("HEAD", "/Patient/1", FW_FHIR_I_READ, "Patient");
+    expect("PUT", "/Patient/1", FW_FHIR_I_UPDATE, "Patient");
+    expect("PATCH", "/Patient/1", FW_FHIR_I_PATCH, "Patient");
+    expect("DELETE", "/Patient/1", FW_FHIR_I_DELETE, "Patient");
+    expect("GET", "/Patient/1/_history", FW_FHIR_I_HISTORY_INSTANCE,
+           "Patient");
+    expect("GET", "/Patient/1/_history/2", FW_FHIR_I_VREAD, "Patient");
+    expect("POST", "/Patient/1/$everything", FW_FHIR_I_OPERATION_INSTANCE,
+           "Patient");
+    expect("GET", "/Patient/1/*", FW_FHIR_I_SEARCH_COMPARTMENT, NULL);
+    expect("GET", "/Patient/1/Observation", FW_FHIR_I_SEARCH_COMPARTMENT,
+           "Observation");
+    expect("POST", "/Patient/1/_search", FW_FHIR_I_SEARCH_COMPARTMENT, NULL);
+    expect("POST", "/Patient/1/Observation/_search",
+           FW_FHIR_I_SEARCH_COMPARTMENT, "Observation");
+
+    fhir_run(&f, &pol, "POST", "/Patient", 1);
+    assert_int_equal(f.req.interaction, FW_FHIR_I_CONDITIONAL_CREATE);
+
+    fhir_run(&f, &pol, "GET", "/Patient/1/_history/v2", 0);
+    assert_int_equal(f.req.vid.len, 2);
+    assert_memory_equal(f.req.vid.data, "v2", 2);
+
+    fhir_run(&f, &pol, "POST", "/Patient/1/$everything", 0);
+    assert_int_equal(f.req.op.len, 10);
+    assert_memory_equal(f.req.op.data, "everything", 10);
+    assert_int_equal(f.req.patient.len, 1);
+
+    fhir_run(&f, &pol, "GET", "/Patient/p1/Observation", 0);
+    assert_string_equal(fw_fhir_types[f.req.compartment].name, "Patient");
+    assert_memory_equal(f.req.id.data, "p1", 2);
+}
+
+
+static void
+test_methods(void **state)
+{
+    expect_status("DELETE", "/metadata", 405);
+    expect_status("PUT", "/Patient", 405);
+    expect_status("PUT", "/Patient?_format=json", 405);
+    expect_status("DELETE", "/Patient?_summary=true", 405);
+    expect_status("POST", "/Patient/1", 405);
+    expect_status("GET", "/Patient/_search", 405);
+    expect_status("GET", "/_search", 405);
+    expect_status("DELETE", "", 405);
+    expect_status("OPTIONS", "/Patient", 405);
+    expect_status("POST", "/Patient/1/_history", 405);
+    expect_status("GET", "/Patient/1/_search", 405);
+    expect_status("DELETE", "/Patient/1/$everything", 405);
+}
+
+
+static void
+test_path_tricks(void **state)
+{
+    static const char  *bad[] = {
+        "/Patient%2F1", "/Patient%2f1", "/Patient%252F1", "/Patient/1%00",
+        "/Patient/%2e%2e/x", "/Patient/../Observation/1", "/./Patient",
+        "/Patient/.", "/Patient/1;x", "/Patient/1%3B", "/Patient\\1",
+        "/Patient%5C1", "/Patient/", "//Patient", "/Patient//1",
+        "/Patient/1/", "/Patient/1/_history/", "/Patient/%24everything",
+        "/Patient/1 ", "/Patient/caf\xc3\xa9", "/Patient/1%C3%A9",
+        "/Patient/a_b", "/Patient/1/_history/2/3", "/Patient/1/Observation/2",
+        "/Observation/1/Patient", "/_foo", "/Patient/$", "/Patient/$1x",
+        "/Patient/1%", "/Patient/1%4", "/Patient/1%G1", "/metadata/x",
+        "/Patient/1/$everything/x", "/Patient/1?x=%zz", "/Patient?x=%00",
+        "/Patient?=1", "/Patient?a=b#c",
+        "/Patient/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        NULL
+    };
+    const char  **p;
+
+    for (p = bad; *p; p++) {
+        expect_status("GET", *p, 400);
+    }
+
+    expect_status("GET",
+        "/Patient/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        0);
+    expect_status("GET", "/P%61tient/%41-.b", 0);
+    expect_status("GET", "/patient/1", 404);
+    expect_status("GET", "/PATIENT", 404);
+    expect_status("GET", "/Patient/1/observation", 404);
+    expect_status("GET", "/Nope", 404);
+}
+
+
+static void
+test_versions(void **state)
+{
+    fw_fhir_policy_t  p4b, p5;
+    fhir_t            f;
+
+    fhir_policy(&p4b, FW_FHIR_R4B);
+    fhir_policy(&p5, FW_FHIR_R5);
+
+    assert_int_equal(fhir_run(&f, &pol, "GET", "/MedicinalProduct/1", 0),
+                     FW_FHIR_OK);
+    fhir_run(&f, &p4b, "GET", "/MedicinalProduct/1", 0);
+    assert_int_equal(f.v.status, 404);
+    assert_int_equal(fhir_run(&f, &p4b, "GET", "/SubscriptionTopic", 0),
+                     FW_FHIR_OK);
+    fhir_run(&f, &p5, "GET", "/DeviceUseStatement", 0);
+    assert_int_equal(f.v.status, 404);
+    assert_int_equal(fhir_run(&f, &p5, "GET", "/DeviceUsage", 0), FW_FHIR_OK);
+
+    /* EpisodeOfCare is a compartment in R5 only */
+    fhir_run(&f, &pol, "GET", "/EpisodeOfCare/1/Observation", 0);
+    assert_int_equal(f.v.status, 400);
+    assert_int_equal(fhir_run(&f, &p5, "GET", "/EpisodeOfCare/1/Observation",
+                              0), FW_FHIR_OK);
+
+    assert_int_equal(fw_fhir_version((u_char *) "r4b", 3), FW_FHIR_R4B);
+    assert_int_equal(fw_fhir_version((u_char *) "R6", 2), 0);
+    assert_int_equal(fw_fhir_version((u_char *) "R", 1), 0);
+}
+
+
+static void
+test_query(void **state)
+{
+    fhir_t             f;
+    u_char             buf[64];
+    size_t             n;
+    fw_fhir_param_t    params[4];
+    fw_fhir_verdict_t  v;
+
+    fhir_run(&f, &pol, "GET", "/Observation?a=1&&b=%32&c&d=x=y", 0);
+    assert_int_equal(f.rc, FW_FHIR_OK);
+    assert_int_equal(f.n, 4);
+    assert_memory_equal(f.params[1].value.data, "2", 1);
+    assert_int_equal(f.params[2].value.len, 0);
+    assert_int_equal(f.params[3].value.len, 3);
+
+    /* '+' is a space in form bodies only */
+    n = 0;
+    assert_int_equal(fw_fhir_parse_query((u_char *) "a=b+c", 5, 1, buf,
+                                         params, 4, &n, &v), FW_FHIR_OK);
+    assert_memory_equal(params[0].value.data, "b c", 3);
+    n = 0;
+    assert_int_equal(fw_fhir_parse_query((u_char *) "a=b+c", 5, 0, buf,
+                                         params, 4, &n, &v), FW_FHIR_OK);
+    assert_memory_equal(params[0].value.data, "b+c", 3);
+
+    /* the limit */
+    n = 0;
+    assert_int_equal(fw_fhir_parse_query((u_char *) "a&b&c&d&e", 9, 0, buf,
+                                         params, 4, &n, &v), FW_FHIR_ERROR);
+    assert_int_equal(v.status, 400);
+}
+
+
+static void
+test_patient_var(void **state)
+{
+    fhir_t  f;
+
+    fhir_run(&f, &pol, "GET", "/Observation?patient=Patient/p1", 0);
+    assert_int_equal(f.req.patient.len, 2);
+    fhir_run(&f, &pol, "GET", "/Observation?subject=Patient/p1&patient=p1",
+             0);
+    assert_int_equal(f.req.patient.len, 2);
+    fhir_run(&f, &pol, "GET", "/Observation?subject=p1", 0);
+    assert_int_equal(f.req.patient.len, 0);
+    fhir_run(&f, &pol, "GET", "/Observation?patient=p1&patient=p2", 0);
+    assert_int_equal(f.req.patient.len, 0);
+    fhir_run(&f, &pol, "GET", "/Observation?patient=p1,p2", 0);
+    assert_int_equal(f.req.patient.len, 0);
+    fhir_run(&f, &pol, "GET", "/Patient?_id=p7", 0);
+    assert_memory_equal(f.req.patient.data, "p7", 2);
+    fhir_run(&f, &pol, "GET", "/Observation?_id=p7", 0);
+    assert_int_equal(f.req.patient.len, 0);
+    fhir_run(&f, &pol, "GET", "/Encounter/e1/Observation?patient=p1", 0);
+    assert_int_equal(f.req.patient.len, 0);
+}
+
+
+static void
+test_policy(void **state)
+{
+    fw_fhir_policy_t  p;
+    fhir_t            f;
+    u_char            allow[FW_FHIR_TYPE_BITMAP];
+    int               t;
+    fw_fhir_str_t     ops[1] = { { (u_char *) "everything", 10 } };
+    fw_fhir_str_t     fmts[1] = { { (u_char *) "application/fhir+json", 21 } };
+
+    fhir_policy(&p, FW_FHIR_R4);
+    memset(allow, 0, sizeof(allow));
+    t = fw_fhir_type_lookup(FW_FHIR_R4, (u_char *) "Patient", 7);
+    allow[t >> 3] |= 1 << (t & 7);
+    p.type_allow = allow;
+    p.op_allow = ops;
+    p.n_op_allow = 1;
+    p.formats = fmts;
+    p.n_formats = 1;
+    p.interactions &= ~(1UL << FW_FHIR_I_DELETE);
+    p.deny_status = 403;
+
+    assert_int_equal(fhir_run(&f, &p, "GET", "/Patient/1", 0), FW_FHIR_OK);
+    fhir_run(&f, &p, "GET", "/Observation/1", 0);
+    assert_int_equal(f.v.status, 404);
+    fhir_run(&f, &p, "GET", "/Patient/1/Observation", 0);
+    assert_int_equal(f.v.status, 404);
+    fhir_run(&f, &p, "DELETE", "/Patient/1", 0);
+    assert_int_equal(f.v.status, 403);
+    assert_int_equal(fhir_run(&f, &p, "GET", "/Patient/1/$everything", 0),
+                     FW_FHIR_OK);
+    fhir_run(&f, &p, "GET", "/Patient/1/$meta", 0);
+    assert_int_equal(f.v.status, 403);
+    assert_int_equal(fhir_run(&f, &p, "GET",
+                              "/Patient/1?_format=application/fhir+json", 0),
+                     FW_FHIR_OK);
+    fhir_run(&f, &p, "GET", "/Patient/1?_format=json", 0);
+    assert_int_equal(f.v.status, 400);
+
+    assert_int_equal(fw_fhir_interaction_mask((u_char *) "search", 6),
+                     1UL << FW_FHIR_I_SEARCH_SYSTEM
+                     | 1UL << FW_FHIR_I_SEARCH_TYPE
+                     | 1UL << FW_FHIR_I_SEARCH_COMPARTMENT);
+    assert_int_equal(fw_fhir_interaction_mask((u_char *) "read", 4),
+                     1UL << FW_FHIR_I_READ);
+    assert_int_equal(fw_fhir_interaction_mask((u_char *) "sear", 4), 0);
+    assert_int_equal(fw_fhir_interaction_mask((u_char *) "create", 6),
+                     1UL << FW_FHIR_I_CREATE);
+}
+
+
+static void
+test_ids(void **state)
+{
+    assert_true(fw_fhir_valid_id((u_char *) "a-B.9", 5));
+    assert_false(fw_fhir_valid_id((u_char *) "", 0));
+    assert_false(fw_fhir_valid_id((u_char *) "a_b", 3));
+    assert_false(fw_fhir_valid_id((u_char *) "a/b", 3));
+    assert_true(fw_fhir_valid_op((u_char *) "validate-code", 13));
+    assert_false(fw_fhir_valid_op((u_char *) "1x", 2));
+    assert_false(fw_fhir_valid_op((u_char *) "", 0));
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_interaction_table),
+        cmocka_unit_test(test_methods),
+        cmocka_unit_test(test_path_tricks),
+        cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_patient_var),
+        cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_ids),
+    };
+
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,616 @@
+/*
+ * fhirwall JWT: decoding and signature verification (plain C).
+ */
+
+
+#include <string.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rsa.h>
+#include <openssl/ec.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include "fw_codec.h"
+#include "fw_jwt.h"
+
+
+static int fw_jwt_check_depth(json_t *v, int depth);
+static json_t *fw_jwt_parse_segment(const u_char *p, size_t len);
+static int fw_jwt_check_header(fw_jwt_token_t *t);
+static int fw_jwt_verify_key(const fw_jwt_key_t *key, fw_jwt_token_t *t,
+    const u_char *tok);
+static int fw_jwt_verify_hmac(const fw_jwt_key_t *key, int alg,
+    const u_char *data, size_t len, const u_char *sig, size_t sig_len);
+static int fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg,
+    const u_char *data, size_t len, const u_char *sig, size_t sig_len);
+
+
+static const char  *fw_jwt_alg_names[FW_JWT_NALGS] = {
+    "HS256", "HS384", "HS512",
+    "RS256", "RS384", "RS512",
+    "PS256", "PS384", "PS512",
+    "ES256", "ES384", "ES512",
+    "EdDSA"
+};
+
+
+static const char  *fw_jwt_status_names[FW_JWT_NSTATUS] = {
+    "valid", "missing", "malformed", "too_large", "unsupported_alg",
+    "unknown_key", "bad_signature", "expired", "not_yet_valid",
+    "bad_issuer", "bad_audience", "bad_type", "invalid_claim",
+    "lifetime_exceeded", "claim_failed", "role_failed", "error"
+};
+
+
+static const EVP_MD  *fw_jwt_sha[3];
+
+
+int
+fw_jwt_init(void)
+{
+    static const char  *names[3] = { "SHA256", "SHA384", "SHA512" };
+    int                 i;
+
+    for (i = 0; i < 3; i++) {
+        if (fw_jwt_sha[i] == NULL) {
+            fw_jwt_sha[i] = EVP_MD_fetch(NULL, names[i], NULL);
+            if (fw_jwt_sha[i] == NULL) {
+                return FW_ERROR;
+            }
+        }
+    }
+
+    return FW_OK;
+}
+
+
+const EVP_MD *
+fw_jwt_alg_md(int alg)
+{
+    int  i;
+
+    switch (alg) {
+    case FW_JWT_HS256: case FW_JWT_RS256: case FW_JWT_PS256:
+    case FW_JWT_ES256:
+        i = 0;
+        break;
+    case FW_JWT_HS384: case FW_JWT_RS384: case FW_JWT_PS384:
+    case FW_JWT_ES384:
+        i = 1;
+        break;
+    case FW_JWT_HS512: case FW_JWT_RS512: case FW_JWT_PS512:
+    case FW_JWT_ES512:
+        i = 2;
+        break;
+    default:
+        return NULL;
+    }
+
+    if (fw_jwt_sha[i] != NULL) {
+        return fw_jwt_sha[i];
+    }
+
+    return i == 0 ? EVP_sha256() : (i == 1 ? EVP_sha384() : EVP_sha512());
+}
+
+
+int
+fw_jwt_alg_from_name(const u_char *name, size_t len)
+{
+    int  i;
+
+    for (i = 0; i < FW_JWT_NALGS; i++) {
+        if (strlen(fw_jwt_alg_names[i]) == len
+            && memcmp(fw_jwt_alg_names[i], name, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+const char *
+fw_jwt_alg_name(int alg)
+{
+    if (alg < 0 || alg >= FW_JWT_NALGS) {
+        return "unknown";
+    }
+
+    return fw_jwt_alg_names[alg];
+}
+
+
+const char *
+fw_jwt_status_name(int status)
+{
+    if (status < 0 || status >= FW_JWT_NSTATUS) {
+        return "error";
+    }
+
+    return fw_jwt_status_names[status];
+}
+
+
+int
+fw_jwt_hmac_alg_min_len(int alg)
+{
+    switch (alg) {
+    case FW_JWT_HS256:
+        return 32;
+    case FW_JWT_HS384:
+        return 48;
+    case FW_JWT_HS512:
+        return 64;
+    }
+
+    return 0;
+}
+
+
+static int
+fw_jwt_check_depth(json_t *v, int depth)
+{
+    size_t       i;
+    json_t      *e;
+    const char  *k;
+
+    if (depth > FW_JWT_MAX_DEPTH) {
+        return FW_ERROR;
+    }
+
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, e) {
+            if (fw_jwt_check_depth(e, depth + 1) != FW_OK) {
+                return FW_ERROR;
+            }
+        }
+
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, e) {
+            if (fw_jwt_check_depth(e, depth + 1) != FW_OK) {
+                return FW_ERROR;
+            }
+        }
+    }
+
+    return FW_OK;
+}
+
+
+static json_t *
+fw_jwt_parse_segment(const u_char *p, size_t len)
+{
+    u_char        buf[FW_JWT_DEFAULT_MAX], *d;
+    size_t        n;
+    json_t       *j;
+    json_error_t  e;
+
+    if (len == 0) {
+        return NULL;
+    }
+
+    d = buf;
+
+    if (fw_base64_decoded_len(len) > sizeof(buf)) {
+        d = malloc(fw_base64_decoded_len(len));
+        if (d == NULL) {
+            return NULL;
+        }
+    }
+
+    j = NULL;
+
+    if (fw_base64url_decode(p, len, d, &n) != FW_OK || n == 0
+        || memchr(d, '\0', n) != NULL)
+    {
+        goto done;
+    }
+
+    /* JSON text starts with "{" (no BOM, no leading white space games) */
+    if (d[0] != '{') {
+        goto done;
+    }
+
+    j = json_loadb((const char *) d, n, JSON_REJECT_DUPLICATES, &e);
+
+    if (j != NULL
+        && (!json_is_object(j) || fw_jwt_check_depth(j, 1) != FW_OK))
+    {
+        json_decref(j);
+        j = NULL;
+    }
+
+done:
+
+    if (d != buf) {
+        free(d);
+    }
+
+    return j;
+}
+
+
+int
+fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len, size_t max)
+{
+    size_t         i, dots[2], nd, hlen, plen, slen;
+    const u_char  *s;
+
+    memset(t, 0, sizeof(fw_jwt_token_t));
+    t->alg = -1;
+
+    if (len == 0) {
+        return FW_JWT_MALFORMED;
+    }
+
+    if (len > max) {
+        return FW_JWT_TOO_LARGE;
+    }
+
+    nd = 0;
+
+    for (i = 0; i < len; i++) {
+        if (tok[i] == '.') {
+            if (nd == 2) {
+                return FW_JWT_MALFORMED;
+            }
+
+            dots[nd++] = i;
+        }
+    }
+
+    if (nd != 2) {
+        return FW_JWT_MALFORMED;
+    }
+
+    hlen = dots[0];
+    plen = dots[1] - dots[0] - 1;
+    slen = len - dots[1] - 1;
+
+    if (hlen == 0 || plen == 0 || slen == 0) {
+        return FW_JWT_MALFORMED;
+    }
+
+    t->signed_len = dots[1];
+
+    t->header = fw_jwt_parse_segment(tok, hlen);
+    if (t->header == NULL) {
+        goto malformed;
+    }
+
+    t->payload = fw_jwt_parse_segment(tok + dots[0] + 1, plen);
+    if (t->payload == NULL) {
+        goto malformed;
+    }
+
+    s = tok + dots[1] + 1;
+
+    t->sig = malloc(fw_base64_decoded_len(slen));
+    if (t->sig == NULL) {
+        fw_jwt_token_free(t);
+        return FW_JWT_ERROR;
+    }
+
+    if (fw_base64url_decode(s, slen, t->sig, &t->sig_len) != FW_OK
+        || t->sig_len == 0)
+    {
+        goto malformed;
+    }
+
+    return fw_jwt_check_header(t);
+
+malformed:
+
+    fw_jwt_token_free(t);
+    return FW_JWT_MALFORMED;
+}
+
+
+static int
+fw_jwt_check_header(fw_jwt_token_t *t)
+{
+    int          rc;
+    json_t      *v;
+    const char  *s;
+
+    v = json_object_get(t->header, "alg");
+
+    if (!json_is_string(v)) {
+        rc = FW_JWT_MALFORMED;
+        goto failed;
+    }
+
+    s = json_string_value(v);
+
+    t->alg = fw_jwt_alg_from_name((const u_char *) s, json_string_length(v));
+
+    if (t->alg < 0) {
+        /* "none", "None", "hs256", ES256K, ...: case-sensitive, no none */
+        rc = FW_JWT_BAD_ALG;
+        goto failed;
+    }
+
+    /*
+     * No header parameter that changes the processing is understood: any
+     * "crit" is refused, so is JWE ("enc") and an unencoded payload
+     * ("b64").  "jku", "x5u", "jwk", "x5c" are ignored, never followed.
+     */
+
+    if (json_object_get(t->header, "crit") != NULL
+        || json_object_get(t->header, "enc") != NULL
+        || json_object_get(t->header, "zip") != NULL
+        || json_object_get(t->header, "b64") != NULL)
+    {
+        rc = FW_JWT_MALFORMED;
+        goto failed;
+    }
+
+    v = json_object_get(t->header, "kid");
+
+    if (v != NULL) {
+        if (!json_is_string(v)) {
+            rc = FW_JWT_MALFORMED;
+            goto failed;
+        }
+
+        t->kid = json_string_value(v);
+        t->kid_len = json_string_length(v);
+    }
+
+    v = json_object_get(t->header, "typ");
+
+    if (v != NULL && !json_is_string(v)) {
+        rc = FW_JWT_MALFORMED;
+        goto failed;
+    }
+
+    return FW_JWT_VALID;
+
+failed:
+
+    fw_jwt_token_free(t);
+    return rc;
+}
+
+
+void
+fw_jwt_token_free(fw_jwt_token_t *t)
+{
+    if (t->header) {
+        json_decref(t->header);
+    }
+
+    if (t->payload) {
+        json_decref(t->payload);
+    }
+
+    free(t->sig);
+
+    t->header = NULL;
+    t->payload = NULL;
+    t->sig = NULL;
+    t->kid = NULL;
+}
+
+
+void
+fw_jwt_token_ref(fw_jwt_token_t *dst, const fw_jwt_token_t *src)
+{
+    *dst = *src;
+    dst->sig = NULL;
+    dst->sig_len = 0;
+
+    json_incref(dst->header);
+    json_incref(dst->payload);
+}
+
+
+int
+fw_jwt_verify(const fw_jwt_keyset_t *ks, fw_jwt_token_t *t,
+    const u_char *tok)
+{
+    int                  matched;
+    size_t               i;
+    unsigned             bit;
+    const fw_jwt_key_t  *k;
+
+    bit = FW_JWT_ALG_BIT(t->alg);
+
+    if (t->alg < 0 || !(ks->algs & bit)) {
+        return FW_JWT_BAD_ALG;
+    }
+
+    matched = 0;
+
+    for (i = 0; i < ks->nkeys; i++) {
+        k = &ks->keys[i];
+
+        if (k->kid != NULL && t->kid != NULL
+            && (k->kid_len != t->kid_len
+                || memcmp(k->kid, t->kid, t->kid_len) != 0))
+        {
+            continue;
+        }
+
+        /* a token without kid is tried with every key of its algorithm */
+
+        if (!(k->algs & bit)) {
+            continue;
+        }
+
+        matched = 1;
+
+        if (fw_jwt_verify_key(k, t, tok) == FW_OK) {
+            return FW_JWT_VALID;
+        }
+    }
+
+    return matched ? FW_JWT_BAD_SIGNATURE : FW_JWT_UNKNOWN_KEY;
+}
+
+
+static int
+fw_jwt_verify_key(const fw_jwt_key_t *key, fw_jwt_token_t *t,
+    const u_char *tok)
+{
+    if (key->kty == FW_JWT_KTY_OCT) {
+        return fw_jwt_verify_hmac(key, t->alg, tok, t->signed_len, t->sig,
+                                  t->sig_len);
+    }
+
+    return fw_jwt_verify_pkey(key, t->alg, tok, t->signed_len, t->sig,
+                              t->sig_len);
+}
+
+
+static int
+fw_jwt_verify_hmac(const fw_jwt_key_t *key, int alg, const u_char *data,
+    size_t len, const u_char *sig, size_t sig_len)
+{
+    u_char        mac[EVP_MAX_MD_SIZE];
+    unsigned int  mac_len;
+
+    if (HMAC(fw_jwt_alg_md(alg), key->secret, (int) key->secret_len, data, len,
+             mac, &mac_len)
+        == NULL)
+    {
+        return FW_ERROR;
+    }
+
+    return fw_ct_equal(mac, mac_len, sig, sig_len) ? FW_OK : FW_ERROR;
+}
+
+
+static int
+fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg, const u_char *data,
+    size_t len, const u_char *sig, size_t sig_len)
+{
+    int             rc, n, dlen;
+    u_char          der[160], *p, digest[EVP_MAX_MD_SIZE];
+    unsigned int    dlen_u;
+    BIGNUM         *r, *s;
+    ECDSA_SIG      *es;
+    EVP_MD_CTX     *mctx;
+    const EVP_MD   *md;
+    EVP_PKEY_CTX   *pctx;
+
+    md = NULL;
+
+    if (alg >= FW_JWT_ES256 && alg <= FW_JWT_ES512) {
+
+        n = (alg == FW_JWT_ES256) ? 32 : (alg == FW_JWT_ES384 ? 48 : 66);
+
+        if (sig_len != (size_t) n * 2) {
+            return FW_ERROR;
+        }
+
+        es = ECDSA_SIG_new();
+        r = BN_bin2bn(sig, n, NULL);
+        s = BN_bin2bn(sig + n, n, NULL);
+
+        if (es == NULL || r == NULL || s == NULL
+            || ECDSA_SIG_set0(es, r, s) != 1)
+        {
+            ECDSA_SIG_free(es);
+            BN_free(r);
+            BN_free(s);
+            return FW_ERROR;
+        }
+
+        dlen = i2d_ECDSA_SIG(es, NULL);
+
+        if (dlen <= 0 || (size_t) dlen > sizeof(der)) {
+            ECDSA_SIG_free(es);
+            return FW_ERROR;
+        }
+
+        p = der;
+        i2d_ECDSA_SIG(es, &p);
+        ECDSA_SIG_free(es);
+
+        sig = der;
+        sig_len = (size_t) dlen;
+        md = fw_jwt_alg_md(alg);
+
+    } else if (alg == FW_JWT_EDDSA) {
+
+        if (sig_len != 64) {
+            return FW_ERROR;
+        }
+
+    } else {
+        if (sig_len != (size_t) EVP_PKEY_get_size(key->pkey)) {
+            return FW_ERROR;
+        }
+
+        md = fw_jwt_alg_md(alg);
+    }
+
+    rc = FW_ERROR;
+
+    if (alg != FW_JWT_EDDSA && key->vctx[alg] != NULL) {
+
+        /* the context was made with padding and digest at load time */
+
+        if (EVP_Digest(data, len, digest, &dlen_u, md, NULL) == 1
+            && EVP_PKEY_verify(key->vctx[alg], sig, sig_len, digest, dlen_u)
+               == 1)
+        {
+            rc = FW_OK;
+        }
+
+        goto done_ctx;
+    }
+
+    if (alg != FW_JWT_EDDSA) {
+        return FW_ERROR;
+    }
+
+    /* EdDSA signs the message itself: no digest first */
+
+    mctx = EVP_MD_CTX_new();
+    if (mctx == NULL) {
+        return FW_ERROR;
+    }
+
+    if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, key->pkey) != 1) {
+        goto done;
+    }
+
+    if (EVP_DigestVerify(mctx, sig, sig_len, data, len) == 1) {
+        rc = FW_OK;
+    }
+
+done:
+
+    EVP_MD_CTX_free(mctx);
+
+done_ctx:
+
+    if (rc != FW_OK) {
+        ERR_clear_error();
+    }
+
+    return rc;
+}
+
+
+int
+fw_jwt_digest(const u_char *tok, size_t len, u_char *digest)
+{
+    unsigned int  n;
+
+    if (EVP_Digest(tok, len, digest, &n, fw_jwt_alg_md(FW_JWT_HS256), NULL) != 1
+        || n != 32)
+    {
+        return FW_ERROR;
+    }
+
+    return FW_OK;
+}
