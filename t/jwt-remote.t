@@ -219,6 +219,7 @@ GET /t
 X-JWT-Status: unknown_key
 --- error_log
 JWKS fetch from "/_jwks" failed
+connect() to unix:
 --- no_error_log
 [alert]
 

@@ -978,39 +978,10 @@ ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
 static void
 ngx_http_fw_fhir_strip_overrides(ngx_http_request_t *r)
 {
-    ngx_str_t        *name;
-    ngx_uint_t        i, j;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t  *name;
 
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        h = part->elts;
-        j = 0;
-
-        for (i = 0; i < part->nelts; i++) {
-
-            for (name = ngx_http_fw_fhir_override_headers; name->len; name++)
-            {
-                if (h[i].key.len == name->len
-                    && ngx_strncasecmp(h[i].key.data, name->data, name->len)
-                       == 0)
-                {
-                    break;
-                }
-            }
-
-            if (name->len) {
-                continue;
-            }
-
-            if (i != j) {
-                h[j] = h[i];
-            }
-
-            j++;
-        }
-
-        part->nelts = j;
+    for (name = ngx_http_fw_fhir_override_headers; name->len; name++) {
+        (void) ngx_http_fw_set_request_header(r, name, NULL);
     }
 }
 

@@ -137,8 +137,6 @@ static ngx_int_t ngx_http_fw_jwt_deny(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
-static ngx_int_t ngx_http_fw_jwt_replace_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_http_fw_jwt_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_jwt_rewrite_handler(ngx_http_request_t *r);
 
@@ -1325,7 +1323,7 @@ ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
 
         if (s == NULL) {
             /* a client-sent header of that name never passes */
-            if (ngx_http_fw_jwt_replace_header(r, &ch[i].name, NULL)
+            if (ngx_http_fw_set_request_header(r, &ch[i].name, NULL)
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -1354,7 +1352,7 @@ ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
             }
         }
 
-        if (ngx_http_fw_jwt_replace_header(r, &ch[i].name, &value)
+        if (ngx_http_fw_set_request_header(r, &ch[i].name, &value)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -1362,60 +1360,6 @@ ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
     }
 
     return NGX_OK;
-}
-
-
-/*
- * Client-sent headers of that name get our value in place (an empty one
- * when the claim is absent): the proxy module sends every request header
- * whatever its hash, so hiding them is not enough.
- */
-
-static ngx_int_t
-ngx_http_fw_jwt_replace_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
-{
-    ngx_uint_t        i, found;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    found = 0;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == name->len
-            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
-        {
-            if (value) {
-                h[i].value = *value;
-
-            } else {
-                h[i].value.len = 0;
-                h[i].value.data = (u_char *) "";
-            }
-
-            found = 1;
-        }
-    }
-
-    if (found || value == NULL) {
-        return NGX_OK;
-    }
-
-    return ngx_http_fw_set_request_header(r, name, value);
 }
 
 
@@ -2251,6 +2195,14 @@ ngx_http_fw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                &cmd->name, &value[1]);
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (ngx_http_fw_request_header_allowed(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": header \"%V\" is one nginx tracks itself "
+                           "(or longer than 64 bytes) and cannot carry a claim",
+                           &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
     }
 
     if (jlcf->claim_headers == NULL) {

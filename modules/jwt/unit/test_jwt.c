@@ -346,6 +346,10 @@ decode_json(const char *header, const char *payload)
     h = b64(header, strlen(header));
     p = b64(payload, strlen(payload));
     tok = malloc(strlen(h) + strlen(p) + 8);
+    if (tok == NULL) {
+        abort();
+    }
+
     sprintf(tok, "%s.%s.c2ln", h, p);
 
     rc = fw_jwt_decode(&t, (u_char *) tok, strlen(tok), FW_JWT_DEFAULT_MAX);
