@@ -166,6 +166,8 @@ static ngx_int_t ngx_http_fw_webhook_load_secret(ngx_conf_t *cf,
     ngx_uint_t digest, ngx_http_fw_webhook_secret_t *secret);
 static void ngx_http_fw_webhook_secret_cleanup(void *data);
 static ngx_int_t ngx_http_fw_webhook_check_buffering(ngx_conf_t *cf);
+static char *ngx_http_fw_webhook_scheme(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_fw_webhook_generic(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fw_webhook_sign_conf(ngx_conf_t *cf,
@@ -213,10 +215,10 @@ static ngx_command_t  ngx_http_fw_webhook_commands[] = {
 
     { ngx_string("fw_webhook"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_fw_webhook_scheme,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_fw_webhook_loc_conf_t, scheme),
-      &ngx_http_fw_webhook_schemes },
+      0,
+      NULL },
 
     { ngx_string("fw_webhook_secret_file"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -1778,6 +1780,37 @@ ngx_http_fw_webhook_check_buffering(ngx_conf_t *cf)
     }
 
     return NGX_OK;
+}
+
+
+static char *
+ngx_http_fw_webhook_scheme(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_webhook_loc_conf_t *lcf = conf;
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (lcf->scheme != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_fw_webhook_schemes; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strcmp(e->name.data, value[1].data) == 0)
+        {
+            lcf->scheme = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "unknown scheme \"%V\" in \"fw_webhook\" (stripe, "
+                       "standard, github, slack, generic or off)", &value[1]);
+
+    return NGX_CONF_ERROR;
 }
 
 
