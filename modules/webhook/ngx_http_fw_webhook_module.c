@@ -1489,7 +1489,6 @@ ngx_http_fw_webhook_sign(ngx_http_request_t *r,
     u_char                    ts[NGX_TIME_T_LEN];
     u_char                    prefix[FW_WEBHOOK_NEW_ID_LEN + NGX_TIME_T_LEN
                                      + 2];
-    ngx_int_t                 rc;
     ngx_str_t                 tss;
     fw_webhook_mac_t          m;
     ngx_http_request_body_t  *rb;
@@ -1528,8 +1527,9 @@ ngx_http_fw_webhook_sign(ngx_http_request_t *r,
     total = 0;
 
     if (fw_webhook_mac_update(&m, prefix, len) != FW_WEBHOOK_OK
-        || ngx_http_fw_webhook_hash_bufs(r, &m, 1, rb->bufs, NGX_MAX_OFF_T_VALUE,
-                                         &total) != NGX_OK
+        || ngx_http_fw_webhook_hash_bufs(r, &m, 1, rb->bufs,
+                                         NGX_MAX_OFF_T_VALUE, &total)
+           != NGX_OK
         || fw_webhook_mac_final(&m, mac, &len) != FW_WEBHOOK_OK)
     {
         fw_webhook_mac_free(&m);
@@ -1569,11 +1569,9 @@ ngx_http_fw_webhook_sign(ngx_http_request_t *r,
 
     ctx->sign_sig.len = p - ctx->sign_sig.data;
 
-    rc = NGX_OK;
-
     ngx_explicit_memzero(mac, sizeof(mac));
 
-    return rc;
+    return NGX_OK;
 }
 
 

@@ -59,7 +59,8 @@ test_vector_standard(void **state)
     static const char  secret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     static const char  id[] = "msg_p5jXN8AQM9LWM0D4loKWxJek";
     static const char  tss[] = "1614265330";
-    static const char  sig[] = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    static const char  sig[] =
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
     static const char  body[] = "{\"test\": 2432232314}";
 
     assert_int_equal(fw_webhook_secret_key(FW_WEBHOOK_STANDARD, S(secret),
