@@ -1275,3 +1275,73 @@ Hello, World?
 --- more_headers
 X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17
 --- error_code: 401
+
+
+
+=== TEST 53: a client that stalls while sending the body times out
+--- config
+    location = /gh {
+        fw_webhook github;
+        fw_webhook_secret_file $TEST_NGINX_HTML_DIR/github.key;
+        client_body_timeout 1s;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+    }
+--- raw_request eval
+"POST /gh HTTP/1.1\r
+Host: localhost\r
+Connection: close\r
+Content-Length: 13\r
+X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\r
+\r
+Hello"
+--- error_code:
+--- response_body:
+--- error_log
+client timed out
+--- no_error_log
+backend
+--- timeout: 5
+
+
+
+=== TEST 54: GET without a body is verified over the empty body
+--- config
+    location = /generic {
+        fw_webhook generic;
+        fw_webhook_generic header=X-Signature;
+        fw_webhook_secret_file $TEST_NGINX_HTML_DIR/primitive.key;
+        add_header X-Webhook $fw_webhook_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+    }
+--- request
+GET /generic
+--- more_headers
+X-Signature: f7f9bd47fb987337b5796fdc1fdb9ba221d0d5396814bfcaf9521f43fd8927fd
+--- response_headers
+X-Webhook: valid
+--- response_body
+ok
+
+
+
+=== TEST 55: the verdict is logged once, the body handler does not verify twice
+--- config
+    location = /stripe {
+        fw_webhook stripe;
+        fw_webhook_secret_file $TEST_NGINX_HTML_DIR/stripe.key;
+        fw_webhook_test_now 1700000000;
+        add_header X-Webhook $fw_webhook_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+    }
+--- request eval
+[["POST /stripe\n{\"id\":\"evt_",
+  {value => "5\"}", delay_before => 1}]]
+--- more_headers eval
+"Stripe-Signature: t=1700000000,v1="
+. main::stripe_sig($main::STRIPE_SECRET, 1700000000, '{"id":"evt_6"}')
+--- error_code: 401
+--- grep_error_log eval
+qr/fw_webhook: signature does not match/
+--- grep_error_log_out
+fw_webhook: signature does not match
+--- timeout: 10

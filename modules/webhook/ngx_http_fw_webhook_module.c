@@ -1635,11 +1635,16 @@ ngx_http_fw_webhook_load_secret(ngx_conf_t *cf, const char *directive,
     ngx_str_t            name, content;
     ngx_pool_cleanup_t  *cln;
 
+    /* a copy, NUL-terminated: the file is opened by that name */
+
     name.len = file->len;
-    name.data = ngx_pstrdup(cf->pool, file);
+    name.data = ngx_pnalloc(cf->pool, file->len + 1);
     if (name.data == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_memcpy(name.data, file->data, file->len);
+    name.data[name.len] = '\0';
 
     if (ngx_http_fw_read_conf_file(cf, &name,
                                    NGX_HTTP_FW_WEBHOOK_SECRET_MAX, &content)
