@@ -96,6 +96,7 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                  verdict;
+    ngx_array_t                *policy;         /* the secrets verified */
     unsigned                    hashing:1;
     unsigned                    body_done:1;
     unsigned                    waiting:1;
@@ -121,6 +122,9 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_fw_webhook_handler(ngx_http_request_t *r);
+static ngx_http_fw_webhook_ctx_t *ngx_http_fw_webhook_get_ctx(
+    ngx_http_request_t *r, ngx_uint_t create);
+static void ngx_http_fw_webhook_ctx_cleanup(void *data);
 static void ngx_http_fw_webhook_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_webhook_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -370,13 +374,33 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
-
-    if (ctx && ctx->verdict != NGX_HTTP_FW_WH_NONE) {
-        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+    ctx = ngx_http_fw_webhook_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx && ctx->macs) {
+    if (ctx->verdict != NGX_HTTP_FW_WH_NONE) {
+
+        if (ctx->policy == lcf->secrets || ctx->policy == NULL) {
+            /* this request was verified (an internal redirect): no more */
+            return ngx_http_fw_webhook_answer(r, lcf, ctx);
+        }
+
+        /* redirected to a location with other secrets: verify again */
+
+        ctx->verdict = NGX_HTTP_FW_WH_NONE;
+        ctx->hashing = 0;
+        ctx->body_done = 0;
+        ctx->waiting = 0;
+        ctx->received = 0;
+        ctx->nmacs = 0;
+        ctx->macs = NULL;
+        ngx_str_null(&ctx->suffix);
+        ngx_str_null(&ctx->id);
+        ctx->has_ts = 0;
+    }
+
+    if (ctx->macs) {
         if (!ctx->body_done) {
             return NGX_DONE;
         }
@@ -388,15 +412,7 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
         return ngx_http_fw_webhook_answer(r, lcf, ctx);
     }
 
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_fw_webhook_ctx_t));
-        if (ctx == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_fw_webhook_module);
-    }
-
+    ctx->policy = lcf->secrets;
     ctx->max_body = lcf->max_body;
 
     ctx->verdict = ngx_http_fw_webhook_prepare(r, lcf, ctx);
@@ -482,12 +498,67 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
 }
 
 
+static ngx_http_fw_webhook_ctx_t *
+ngx_http_fw_webhook_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_fw_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
+
+    if (ctx) {
+        return ctx;
+    }
+
+    /*
+     * an internal redirect (error_page, try_files, named locations) zeroes
+     * the module contexts; the verdict lives on in the request pool, found
+     * through its cleanup handler, as the realip module does
+     */
+
+    if (r->internal || r->filter_finalize) {
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_fw_webhook_ctx_cleanup) {
+                ctx = cln->data;
+                ngx_http_set_ctx(r, ctx, ngx_http_fw_webhook_module);
+                return ctx;
+            }
+        }
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_fw_webhook_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_fw_webhook_ctx_t));
+
+    cln->handler = ngx_http_fw_webhook_ctx_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_fw_webhook_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_fw_webhook_ctx_cleanup(void *data)
+{
+    /* nothing to free: the handler marks the context in the pool */
+}
+
+
 static void
 ngx_http_fw_webhook_body_handler(ngx_http_request_t *r)
 {
     ngx_http_fw_webhook_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
+    ctx = ngx_http_fw_webhook_get_ctx(r, 0);
 
     ctx->body_done = 1;
     ctx->hashing = 0;
@@ -1410,7 +1481,7 @@ ngx_http_fw_webhook_status_variable(ngx_http_request_t *r,
 {
     ngx_http_fw_webhook_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_fw_webhook_module);
+    ctx = ngx_http_fw_webhook_get_ctx(r->main, 0);
 
     if (ctx == NULL || ctx->verdict == NGX_HTTP_FW_WH_NONE
         || ctx->verdict > NGX_HTTP_FW_WH_ERROR)
@@ -1444,15 +1515,9 @@ ngx_http_fw_webhook_sign_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
-
+    ctx = ngx_http_fw_webhook_get_ctx(r, 1);
     if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_fw_webhook_ctx_t));
-        if (ctx == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_fw_webhook_module);
+        return NGX_ERROR;
     }
 
     if (!ctx->signed_done) {
