@@ -1110,12 +1110,14 @@ fw_webhook: body larger than fw_webhook_max_body 12
 
 
 
-=== TEST 46: oversize chunked body, the excess arriving later
+=== TEST 46: oversize chunked body, the excess arriving later: same answer
 --- config
     location = /gh {
         fw_webhook github;
         fw_webhook_secret_file $TEST_NGINX_HTML_DIR/github.key;
         fw_webhook_max_body 12;
+        fw_webhook_error_format fhir;
+        add_header X-Webhook $fw_webhook_status always;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
     }
 --- request eval
@@ -1125,6 +1127,10 @@ fw_webhook: body larger than fw_webhook_max_body 12
 Transfer-Encoding: chunked
 X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17
 --- error_code: 413
+--- response_headers
+X-Webhook: too_large
+Content-Type: application/fhir+json
+--- response_body_like: "code":\s*"too-long"
 --- error_log
 fw_webhook: body larger than fw_webhook_max_body 12
 --- no_error_log
@@ -1133,7 +1139,38 @@ fw_webhook: body larger than fw_webhook_max_body 12
 
 
 
-=== TEST 47: replay: the same message twice is refused the second time
+=== TEST 47: oversize body later, error_page 413 of the location applies
+--- config
+    location = /gh {
+        fw_webhook github;
+        fw_webhook_secret_file $TEST_NGINX_HTML_DIR/github.key;
+        fw_webhook_max_body 12;
+        error_page 413 /too-large.txt;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+    }
+    location = /too-large.txt {
+        fw_webhook off;
+        root $TEST_NGINX_HTML_DIR;
+    }
+--- user_files
+>>> github.key
+It's a Secret to Everybody
+>>> too-large.txt
+custom page
+--- request eval
+[["POST /gh\n5\r\nHello\r\n", {value => "8\r\n, World!\r\n0\r\n\r\n",
+                                 delay_before => 1}]]
+--- more_headers
+Transfer-Encoding: chunked
+X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17
+--- error_code: 413
+--- response_body
+custom page
+--- timeout: 10
+
+
+
+=== TEST 48: replay: the same message twice is refused the second time
 --- http_config
     fw_webhook_replay_zone webhooks:1m;
 --- config
@@ -1160,7 +1197,7 @@ webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
 
 
 
-=== TEST 48: replay: an invalid message is not remembered
+=== TEST 49: replay: an invalid message is not remembered
 --- http_config
     fw_webhook_replay_zone webhooks:1m;
 --- config
@@ -1189,7 +1226,7 @@ replayed message refused
 
 
 
-=== TEST 49: replay (Stripe): same t and v1 in another location sharing the zone
+=== TEST 50: replay (Stripe): same t and v1 in another location sharing the zone
 --- http_config
     fw_webhook_replay_zone webhooks:1m;
 --- config
@@ -1221,7 +1258,7 @@ replayed message refused
 
 
 
-=== TEST 50: no fw_webhook: the status variable is empty, nothing checked
+=== TEST 51: no fw_webhook: the status variable is empty, nothing checked
 --- config
     location = /plain {
         add_header X-Webhook "[$fw_webhook_status]" always;
@@ -1237,7 +1274,7 @@ ok
 
 
 
-=== TEST 51: fw_webhook off in a nested location
+=== TEST 52: fw_webhook off in a nested location
 --- config
     fw_webhook github;
     fw_webhook_secret_file $TEST_NGINX_HTML_DIR/github.key;
@@ -1261,7 +1298,7 @@ ok
 
 
 
-=== TEST 52: satisfy any does not bypass verification
+=== TEST 53: satisfy any does not bypass verification
 --- config
     location = /gh {
         satisfy any;
@@ -1279,7 +1316,7 @@ X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4
 
 
 
-=== TEST 53: a client stalling in the body is closed by client_body_timeout
+=== TEST 54: a client stalling in the body is closed by client_body_timeout
 --- config
     location = /gh {
         fw_webhook github;
@@ -1303,7 +1340,7 @@ Hello"
 
 
 
-=== TEST 54: GET without a body is verified over the empty body
+=== TEST 55: GET without a body is verified over the empty body
 --- config
     location = /generic {
         fw_webhook generic;
@@ -1323,7 +1360,7 @@ ok
 
 
 
-=== TEST 55: the verdict is logged once, the body handler does not verify twice
+=== TEST 56: the verdict is logged once, the body handler does not verify twice
 --- config
     location = /stripe {
         fw_webhook stripe;
@@ -1347,7 +1384,7 @@ fw_webhook: signature does not match
 
 
 
-=== TEST 56: an internal redirect keeps the verdict: verified once, no replay
+=== TEST 57: an internal redirect keeps the verdict: verified once, no replay
 --- http_config
     fw_webhook_replay_zone webhooks:1m;
 --- config
@@ -1380,7 +1417,7 @@ replayed message refused
 
 
 
-=== TEST 57: an internal redirect to a location with other secrets verifies again
+=== TEST 58: an internal redirect to a location with other secrets verifies again
 --- config
     location = /gh {
         fw_webhook github;

@@ -100,6 +100,9 @@ typedef struct {
     unsigned                    hashing:1;
     unsigned                    body_done:1;
     unsigned                    waiting:1;
+    unsigned                    answered:1;
+    unsigned                    replacing:1;
+    ngx_buf_t                  *errbuf;         /* a 413 body to send */
 
     off_t                       received;
     off_t                       max_body;
@@ -127,6 +130,9 @@ static ngx_http_fw_webhook_ctx_t *ngx_http_fw_webhook_get_ctx(
 static void ngx_http_fw_webhook_ctx_cleanup(void *data);
 static void ngx_http_fw_webhook_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_webhook_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_fw_webhook_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_webhook_output_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_uint_t ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
@@ -359,6 +365,8 @@ static ngx_http_variable_t  ngx_http_fw_webhook_vars[] = {
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 static ngx_int_t
@@ -389,6 +397,7 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
         /* redirected to a location with other secrets: verify again */
 
         ctx->verdict = NGX_HTTP_FW_WH_NONE;
+        ctx->answered = 0;
         ctx->hashing = 0;
         ctx->body_done = 0;
         ctx->waiting = 0;
@@ -628,6 +637,110 @@ ngx_http_fw_webhook_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     return ngx_http_next_request_body_filter(r, in);
+}
+
+
+/*
+ * A body that goes over fw_webhook_max_body while nginx waits for more of
+ * it is refused from the request body filter (NGX_HTTP_REQUEST_ENTITY_
+ * TOO_LARGE), and nginx answers with its own error page: unless an
+ * error_page handles it, these two filters put the location's error body
+ * in its place.
+ */
+
+static ngx_int_t
+ngx_http_fw_webhook_header_filter(ngx_http_request_t *r)
+{
+    size_t                           len;
+    ngx_buf_t                       *b;
+    const char                      *type;
+    ngx_http_fw_webhook_ctx_t       *ctx;
+    ngx_http_fw_webhook_loc_conf_t  *lcf;
+
+    static u_char  diag[] = "webhook body too large";
+
+    if (r->headers_out.status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+        || r != r->main || r->error_page)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
+
+    if (ctx == NULL || ctx->verdict != NGX_HTTP_FW_WH_TOO_LARGE
+        || ctx->answered)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->answered = 1;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_webhook_module);
+
+    len = fw_error_body(NULL, 0, (int) lcf->error_format,
+                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too-long",
+                        diag, sizeof(diag) - 1);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last += fw_error_body(b->pos, len, (int) lcf->error_format,
+                             NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too-long",
+                             diag, sizeof(diag) - 1);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    ctx->errbuf = b;
+    ctx->replacing = 1;
+
+    type = fw_format_content_type((int) lcf->error_format);
+
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_output_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t                 out;
+    ngx_http_fw_webhook_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
+
+    if (ctx == NULL || !ctx->replacing) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* nginx's page is dropped, ours goes once */
+
+    if (ctx->errbuf == NULL) {
+        return ngx_http_next_body_filter(r, NULL);
+    }
+
+    out.buf = ctx->errbuf;
+    out.next = NULL;
+
+    ctx->errbuf = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
 }
 
 
@@ -988,6 +1101,8 @@ ngx_http_fw_webhook_answer(ngx_http_request_t *r,
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->answered = 1;
 
     return ngx_http_fw_send_error(r, status, lcf->error_format, code, diag);
 }
@@ -2329,6 +2444,12 @@ ngx_http_fw_webhook_init(ngx_conf_t *cf)
 
     ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
     ngx_http_top_request_body_filter = ngx_http_fw_webhook_body_filter;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_fw_webhook_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_fw_webhook_output_filter;
 
     return NGX_OK;
 }
