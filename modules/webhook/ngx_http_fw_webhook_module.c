@@ -1102,6 +1102,11 @@ ngx_http_fw_webhook_answer(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        /* as nginx does for its own 413: no next request on this one */
+        r->keepalive = 0;
+    }
+
     ctx->answered = 1;
 
     return ngx_http_fw_send_error(r, status, lcf->error_format, code, diag);
