@@ -446,7 +446,9 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
          * subrequest: hash what is there; an incomplete body fails
          */
 
-        if (r->request_body == NULL || r->request_body->rest != 0) {
+        if (r->request_body == NULL || r->request_body->rest > 0
+            || r->main->reading_body)
+        {
             ctx->verdict = NGX_HTTP_FW_WH_INVALID;
             return ngx_http_fw_webhook_answer(r, lcf, ctx);
         }
