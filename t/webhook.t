@@ -1442,3 +1442,37 @@ X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4
 X-Webhook: invalid
 --- error_log
 fw_webhook: signature does not match (13 body bytes, 1 secrets)
+
+
+
+=== TEST 59: redirect between locations that load the same inherited secret
+--- http_config
+    fw_webhook_replay_zone webhooks:1m;
+--- config
+    fw_webhook_secret_file $TEST_NGINX_HTML_DIR/std.key;
+    fw_webhook_test_now 1614265330;
+    fw_webhook_replay webhooks;
+    location = /std {
+        fw_webhook standard;
+        error_page 502 = @fallback;
+        proxy_pass http://127.0.0.1:1/;
+    }
+    location @fallback {
+        fw_webhook standard;
+        add_header X-Webhook $fw_webhook_status always;
+        rewrite ^ /backend break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+--- request
+POST /std
+{"test": 2432232314}
+--- more_headers
+webhook-id: msg_p5jXN8AQM9LWM0D4loKWxJek
+webhook-timestamp: 1614265330
+webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
+--- response_headers
+X-Webhook: valid
+--- response_body
+ok
+--- no_error_log
+replayed message refused

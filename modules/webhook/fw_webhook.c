@@ -17,7 +17,6 @@
 
 static int fw_webhook_add_sig(fw_webhook_sigs_t *out, const u_char *p,
     size_t len, int encoding);
-static EVP_MAC *fw_webhook_hmac(void);
 
 
 static int
@@ -329,21 +328,6 @@ fw_webhook_mac_size(int digest)
 }
 
 
-static EVP_MAC *
-fw_webhook_hmac(void)
-{
-    static EVP_MAC  *mac;
-
-    /* fetched once per process; the configuration is read before forks */
-
-    if (mac == NULL) {
-        mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-    }
-
-    return mac;
-}
-
-
 int
 fw_webhook_mac_init(fw_webhook_mac_t *m, int digest, const u_char *key,
     size_t key_len)
@@ -356,12 +340,18 @@ fw_webhook_mac_init(fw_webhook_mac_t *m, int digest, const u_char *key,
     m->ctx = NULL;
     m->digest = digest;
 
-    mac = fw_webhook_hmac();
+    /* keyed contexts are made at configuration time and duplicated */
+
+    mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
     if (mac == NULL) {
         return FW_WEBHOOK_FAILED;
     }
 
+    /* the context keeps its own reference to the algorithm */
+
     ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);
+
     if (ctx == NULL) {
         return FW_WEBHOOK_FAILED;
     }

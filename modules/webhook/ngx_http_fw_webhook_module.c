@@ -96,7 +96,7 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                  verdict;
-    ngx_array_t                *policy;         /* the secrets verified */
+    ngx_http_fw_webhook_loc_conf_t *policy;     /* the configuration used */
     unsigned                    hashing:1;
     unsigned                    body_done:1;
     unsigned                    waiting:1;
@@ -125,6 +125,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_fw_webhook_handler(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_fw_webhook_same_policy(
+    ngx_http_fw_webhook_loc_conf_t *a, ngx_http_fw_webhook_loc_conf_t *b);
 static ngx_http_fw_webhook_ctx_t *ngx_http_fw_webhook_get_ctx(
     ngx_http_request_t *r, ngx_uint_t create);
 static void ngx_http_fw_webhook_ctx_cleanup(void *data);
@@ -389,7 +391,7 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
 
     if (ctx->verdict != NGX_HTTP_FW_WH_NONE) {
 
-        if (ctx->policy == lcf->secrets || ctx->policy == NULL) {
+        if (ngx_http_fw_webhook_same_policy(ctx->policy, lcf)) {
             /* this request was verified (an internal redirect): no more */
             return ngx_http_fw_webhook_answer(r, lcf, ctx);
         }
@@ -421,7 +423,7 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
         return ngx_http_fw_webhook_answer(r, lcf, ctx);
     }
 
-    ctx->policy = lcf->secrets;
+    ctx->policy = lcf;
     ctx->max_body = lcf->max_body;
 
     ctx->verdict = ngx_http_fw_webhook_prepare(r, lcf, ctx);
@@ -506,6 +508,48 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
     ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
 
     return ngx_http_fw_webhook_answer(r, lcf, ctx);
+}
+
+
+static ngx_uint_t
+ngx_http_fw_webhook_same_policy(ngx_http_fw_webhook_loc_conf_t *a,
+    ngx_http_fw_webhook_loc_conf_t *b)
+{
+    ngx_uint_t                     i;
+    ngx_http_fw_webhook_secret_t  *sa, *sb;
+
+    /*
+     * locations that inherit the same secret files load them each: the
+     * same scheme, digest and files is the same policy
+     */
+
+    if (a == NULL || a == b) {
+        return 1;
+    }
+
+    if (a->scheme != b->scheme || a->secrets_digest != b->secrets_digest
+        || a->secrets->nelts != b->secrets->nelts)
+    {
+        return 0;
+    }
+
+    if (a->secrets == b->secrets) {
+        return 1;
+    }
+
+    sa = a->secrets->elts;
+    sb = b->secrets->elts;
+
+    for (i = 0; i < a->secrets->nelts; i++) {
+        if (sa[i].file.len != sb[i].file.len
+            || ngx_strncmp(sa[i].file.data, sb[i].file.data, sa[i].file.len)
+               != 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
