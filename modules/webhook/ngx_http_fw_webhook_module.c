@@ -1,0 +1,2506 @@
+/*
+ * fhirwall webhook: verifies inbound webhook signatures in the access
+ * phase and signs outbound ones through variables.
+ *
+ * Verification hashes the body as it arrives: the signed-content prefix
+ * goes into one HMAC per secret when the headers are checked, then a
+ * request body filter feeds every piece of the body into them while it is
+ * being read (before nginx writes it to a temporary file), counting the
+ * bytes against fw_webhook_max_body.  When the last piece arrived the
+ * verdict is computed once and kept in the request context.  A body that
+ * was already read by someone else is hashed from r->request_body->bufs,
+ * its temporary file read in bounded chunks.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/evp.h>
+
+#include "ngx_http_fw_common.h"
+#include "fw_webhook.h"
+
+
+#define NGX_HTTP_FW_WEBHOOK_SECRET_MAX  4096
+#define NGX_HTTP_FW_WEBHOOK_FILE_CHUNK  16384
+
+
+/* verdicts, the values of $fw_webhook_status */
+#define NGX_HTTP_FW_WH_NONE        0
+#define NGX_HTTP_FW_WH_VALID       1
+#define NGX_HTTP_FW_WH_MISSING     2
+#define NGX_HTTP_FW_WH_MALFORMED   3
+#define NGX_HTTP_FW_WH_INVALID     4
+#define NGX_HTTP_FW_WH_EXPIRED     5
+#define NGX_HTTP_FW_WH_TOO_LARGE   6
+#define NGX_HTTP_FW_WH_REPLAY      7
+#define NGX_HTTP_FW_WH_ERROR       8
+
+
+typedef struct {
+    ngx_str_t                   file;
+    fw_webhook_mac_t            mac;        /* keyed, duplicated per use */
+} ngx_http_fw_webhook_secret_t;
+
+
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 queue;
+} ngx_http_fw_webhook_shctx_t;
+
+
+typedef struct {
+    ngx_http_fw_webhook_shctx_t *sh;
+    ngx_slab_pool_t             *shpool;
+} ngx_http_fw_webhook_zone_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t           node;
+    ngx_queue_t                 queue;
+    time_t                      expires;
+    u_char                      key[32];
+} ngx_http_fw_webhook_node_t;
+
+
+typedef struct {
+    ngx_uint_t                  scheme;
+    ngx_array_t                *secret_files;   /* ngx_str_t */
+    ngx_array_t                *secrets;        /* secret_t */
+    ngx_uint_t                  secrets_scheme;
+    ngx_uint_t                  secrets_digest;
+    time_t                      tolerance;
+    off_t                       max_body;
+    ngx_uint_t                  error_format;
+    ngx_shm_zone_t             *replay;
+    time_t                      test_now;
+
+    /* the generic scheme */
+    ngx_str_t                   header;
+    ngx_str_t                   sig_prefix;
+    ngx_str_t                   ts_header;
+    ngx_str_t                   id_header;
+    ngx_uint_t                  digest;
+    ngx_uint_t                  encoding;
+    ngx_http_complex_value_t   *signed_prefix;
+    ngx_http_complex_value_t   *signed_suffix;
+
+    /* outbound signing */
+    ngx_uint_t                  sign_scheme;
+    ngx_http_fw_webhook_secret_t *sign_secret;
+} ngx_http_fw_webhook_loc_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                  verdict;
+    ngx_http_fw_webhook_loc_conf_t *policy;     /* the configuration used */
+    unsigned                    hashing:1;
+    unsigned                    body_done:1;
+    unsigned                    waiting:1;
+    unsigned                    answered:1;
+    unsigned                    replacing:1;
+    ngx_buf_t                  *errbuf;         /* a 413 body to send */
+
+    off_t                       received;
+    off_t                       max_body;
+
+    ngx_uint_t                  nmacs;
+    fw_webhook_mac_t           *macs;
+    ngx_str_t                   suffix;
+
+    fw_webhook_sigs_t           sigs;
+    unsigned long long          ts;
+    unsigned                    has_ts:1;
+    ngx_str_t                   id;
+
+    /* outbound signing, computed once */
+    unsigned                    signed_done:1;
+    ngx_str_t                   sign_id;
+    ngx_str_t                   sign_ts;
+    ngx_str_t                   sign_sig;
+} ngx_http_fw_webhook_ctx_t;
+
+
+static ngx_int_t ngx_http_fw_webhook_handler(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_fw_webhook_same_policy(
+    ngx_http_fw_webhook_loc_conf_t *a, ngx_http_fw_webhook_loc_conf_t *b);
+static ngx_http_fw_webhook_ctx_t *ngx_http_fw_webhook_get_ctx(
+    ngx_http_request_t *r, ngx_uint_t create);
+static void ngx_http_fw_webhook_ctx_cleanup(void *data);
+static void ngx_http_fw_webhook_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_webhook_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_fw_webhook_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_webhook_output_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_uint_t ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
+static ngx_uint_t ngx_http_fw_webhook_finish(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_webhook_answer(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_webhook_find_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
+static ngx_int_t ngx_http_fw_webhook_macs(ngx_http_request_t *r,
+    ngx_array_t *secrets, fw_webhook_mac_t **macs);
+static void ngx_http_fw_webhook_macs_cleanup(void *data);
+static ngx_int_t ngx_http_fw_webhook_update(fw_webhook_mac_t *macs,
+    ngx_uint_t n, u_char *p, size_t len);
+static ngx_int_t ngx_http_fw_webhook_hash_bufs(ngx_http_request_t *r,
+    fw_webhook_mac_t *macs, ngx_uint_t n, ngx_chain_t *in, off_t max,
+    off_t *total);
+static time_t ngx_http_fw_webhook_now(ngx_http_fw_webhook_loc_conf_t *lcf);
+static ngx_int_t ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx,
+    size_t which);
+static void ngx_http_fw_webhook_rbtree_insert_value(
+    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel);
+static void ngx_http_fw_webhook_expire(ngx_http_fw_webhook_zone_t *zone,
+    time_t now, ngx_uint_t force);
+static ngx_int_t ngx_http_fw_webhook_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+static ngx_int_t ngx_http_fw_webhook_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_webhook_sign_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_webhook_sign(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
+
+static ngx_int_t ngx_http_fw_webhook_load_secrets(ngx_conf_t *cf,
+    ngx_http_fw_webhook_loc_conf_t *conf);
+static ngx_int_t ngx_http_fw_webhook_load_secret(ngx_conf_t *cf,
+    const char *directive, ngx_str_t *file, ngx_uint_t scheme,
+    ngx_uint_t digest, ngx_http_fw_webhook_secret_t *secret);
+static void ngx_http_fw_webhook_secret_cleanup(void *data);
+static ngx_int_t ngx_http_fw_webhook_check_buffering(ngx_conf_t *cf);
+static char *ngx_http_fw_webhook_scheme(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_webhook_generic(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_webhook_sign_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_fw_webhook_replay_zone(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_fw_webhook_replay(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_fw_webhook_add_variables(ngx_conf_t *cf);
+static void *ngx_http_fw_webhook_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_fw_webhook_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static ngx_int_t ngx_http_fw_webhook_init(ngx_conf_t *cf);
+
+
+static ngx_conf_enum_t  ngx_http_fw_webhook_schemes[] = {
+    { ngx_string("off"), 0 },
+    { ngx_string("stripe"), FW_WEBHOOK_STRIPE },
+    { ngx_string("standard"), FW_WEBHOOK_STANDARD },
+    { ngx_string("standard-webhooks"), FW_WEBHOOK_STANDARD },
+    { ngx_string("svix"), FW_WEBHOOK_STANDARD },
+    { ngx_string("github"), FW_WEBHOOK_GITHUB },
+    { ngx_string("slack"), FW_WEBHOOK_SLACK },
+    { ngx_string("generic"), FW_WEBHOOK_GENERIC },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_str_t  ngx_http_fw_webhook_verdicts[] = {
+    ngx_null_string,
+    ngx_string("valid"),
+    ngx_string("missing"),
+    ngx_string("malformed"),
+    ngx_string("invalid"),
+    ngx_string("expired"),
+    ngx_string("too_large"),
+    ngx_string("replay"),
+    ngx_string("error")
+};
+
+
+static ngx_command_t  ngx_http_fw_webhook_commands[] = {
+
+    { ngx_string("fw_webhook"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_webhook_scheme,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_webhook_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_webhook_loc_conf_t, secret_files),
+      NULL },
+
+    { ngx_string("fw_webhook_tolerance"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_webhook_loc_conf_t, tolerance),
+      NULL },
+
+    { ngx_string("fw_webhook_max_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_webhook_loc_conf_t, max_body),
+      NULL },
+
+    { ngx_string("fw_webhook_error_format"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_webhook_loc_conf_t, error_format),
+      &ngx_http_fw_error_formats },
+
+    { ngx_string("fw_webhook_generic"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_webhook_generic,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_webhook_signed_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_webhook_loc_conf_t, signed_prefix),
+      NULL },
+
+    { ngx_string("fw_webhook_signed_suffix"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_webhook_loc_conf_t, signed_suffix),
+      NULL },
+
+    { ngx_string("fw_webhook_replay_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_webhook_replay_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("fw_webhook_replay"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_webhook_replay,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_webhook_sign"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_fw_webhook_sign_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_webhook_test_now"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_webhook_test_now,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_fw_webhook_module_ctx = {
+    ngx_http_fw_webhook_add_variables,     /* preconfiguration */
+    ngx_http_fw_webhook_init,              /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_fw_webhook_create_loc_conf,   /* create location configuration */
+    ngx_http_fw_webhook_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_fw_webhook_module = {
+    NGX_MODULE_V1,
+    &ngx_http_fw_webhook_module_ctx,       /* module context */
+    ngx_http_fw_webhook_commands,          /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_fw_webhook_vars[] = {
+
+    { ngx_string("fw_webhook_status"), NULL,
+      ngx_http_fw_webhook_status_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_webhook_sign_id"), NULL,
+      ngx_http_fw_webhook_sign_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_webhook_sign_timestamp"), NULL,
+      ngx_http_fw_webhook_sign_variable, 1,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_webhook_sign_signature"), NULL,
+      ngx_http_fw_webhook_sign_variable, 2,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+static ngx_int_t
+ngx_http_fw_webhook_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_http_fw_webhook_ctx_t       *ctx;
+    ngx_http_fw_webhook_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_webhook_module);
+
+    if (lcf->scheme == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_fw_webhook_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->verdict != NGX_HTTP_FW_WH_NONE) {
+
+        if (ngx_http_fw_webhook_same_policy(ctx->policy, lcf)) {
+            /* this request was verified (an internal redirect): no more */
+            return ngx_http_fw_webhook_answer(r, lcf, ctx);
+        }
+
+        /* redirected to a location with other secrets: verify again */
+
+        ctx->verdict = NGX_HTTP_FW_WH_NONE;
+        ctx->answered = 0;
+        ctx->hashing = 0;
+        ctx->body_done = 0;
+        ctx->waiting = 0;
+        ctx->received = 0;
+        ctx->nmacs = 0;
+        ctx->macs = NULL;
+        ngx_str_null(&ctx->suffix);
+        ngx_str_null(&ctx->id);
+        ctx->has_ts = 0;
+    }
+
+    if (ctx->macs) {
+        if (!ctx->body_done) {
+            return NGX_DONE;
+        }
+
+        /* the body has been read: the verdict, exactly once */
+
+        ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
+
+        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+    }
+
+    ctx->policy = lcf;
+    ctx->max_body = lcf->max_body;
+
+    ctx->verdict = ngx_http_fw_webhook_prepare(r, lcf, ctx);
+
+    if (ctx->verdict != NGX_HTTP_FW_WH_NONE) {
+        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+    }
+
+    if (r->headers_in.content_length_n > lcf->max_body) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_webhook: body of %O bytes is larger than "
+                      "fw_webhook_max_body %O",
+                      r->headers_in.content_length_n, lcf->max_body);
+        ctx->verdict = NGX_HTTP_FW_WH_TOO_LARGE;
+        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+    }
+
+    if (r->request_body || r != r->main) {
+
+        /*
+         * read before (another module, an internal redirect) or a
+         * subrequest: hash what is there; an incomplete body fails
+         */
+
+        if (r->request_body == NULL || r->request_body->rest > 0
+            || r->main->reading_body)
+        {
+            ctx->verdict = NGX_HTTP_FW_WH_INVALID;
+            return ngx_http_fw_webhook_answer(r, lcf, ctx);
+        }
+
+        rc = ngx_http_fw_webhook_hash_bufs(r, ctx->macs, ctx->nmacs,
+                                           r->request_body->bufs,
+                                           lcf->max_body, &ctx->received);
+        if (rc != NGX_OK) {
+            ctx->verdict = (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
+                           ? NGX_HTTP_FW_WH_TOO_LARGE : NGX_HTTP_FW_WH_ERROR;
+            return ngx_http_fw_webhook_answer(r, lcf, ctx);
+        }
+
+        ctx->body_done = 1;
+        ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
+
+        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+    }
+
+    ctx->hashing = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_fw_webhook_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        ctx->hashing = 0;
+
+        if (ctx->verdict == NGX_HTTP_FW_WH_TOO_LARGE) {
+            /* the rest of the body stays unread on the connection */
+            r->keepalive = 0;
+            r->lingering_close = 1;
+            return ngx_http_fw_webhook_answer(r, lcf, ctx);
+        }
+
+        if (ctx->verdict == NGX_HTTP_FW_WH_NONE) {
+            ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+        }
+
+        return rc;
+    }
+
+    if (rc == NGX_ERROR) {
+        ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+        return NGX_ERROR;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    if (!ctx->body_done) {
+        /* the body handler runs the phases again when the body is in */
+        ctx->waiting = 1;
+        return NGX_DONE;
+    }
+
+    ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
+
+    return ngx_http_fw_webhook_answer(r, lcf, ctx);
+}
+
+
+static ngx_uint_t
+ngx_http_fw_webhook_same_policy(ngx_http_fw_webhook_loc_conf_t *a,
+    ngx_http_fw_webhook_loc_conf_t *b)
+{
+    ngx_uint_t                     i;
+    ngx_http_fw_webhook_secret_t  *sa, *sb;
+
+    /*
+     * locations that inherit the same secret files load them each: the
+     * same scheme, digest and files is the same policy
+     */
+
+    if (a == NULL || a == b) {
+        return 1;
+    }
+
+    if (a->scheme != b->scheme || a->secrets_digest != b->secrets_digest
+        || a->secrets->nelts != b->secrets->nelts)
+    {
+        return 0;
+    }
+
+    if (a->secrets == b->secrets) {
+        return 1;
+    }
+
+    sa = a->secrets->elts;
+    sb = b->secrets->elts;
+
+    for (i = 0; i < a->secrets->nelts; i++) {
+        if (sa[i].file.len != sb[i].file.len
+            || ngx_strncmp(sa[i].file.data, sb[i].file.data, sa[i].file.len)
+               != 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_http_fw_webhook_ctx_t *
+ngx_http_fw_webhook_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_fw_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
+
+    if (ctx) {
+        return ctx;
+    }
+
+    /*
+     * an internal redirect (error_page, try_files, named locations) zeroes
+     * the module contexts; the verdict lives on in the request pool, found
+     * through its cleanup handler, as the realip module does
+     */
+
+    if (r->internal || r->filter_finalize) {
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_fw_webhook_ctx_cleanup) {
+                ctx = cln->data;
+                ngx_http_set_ctx(r, ctx, ngx_http_fw_webhook_module);
+                return ctx;
+            }
+        }
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_fw_webhook_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_fw_webhook_ctx_t));
+
+    cln->handler = ngx_http_fw_webhook_ctx_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_fw_webhook_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_fw_webhook_ctx_cleanup(void *data)
+{
+    /* nothing to free: the handler marks the context in the pool */
+}
+
+
+static void
+ngx_http_fw_webhook_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_fw_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_webhook_get_ctx(r, 0);
+
+    ctx->body_done = 1;
+    ctx->hashing = 0;
+
+    if (!ctx->waiting) {
+        /* read at once: the access handler goes on by itself */
+        return;
+    }
+
+    r->preserve_body = 1;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    size_t                      size;
+    ngx_buf_t                  *b;
+    ngx_chain_t                *cl;
+    ngx_http_fw_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
+
+    if (ctx == NULL || !ctx->hashing) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!ngx_buf_in_memory(b)) {
+            if (ngx_buf_size(b)) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              "fw_webhook: request body buffer not in "
+                              "memory");
+                ctx->hashing = 0;
+                ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            continue;
+        }
+
+        size = b->last - b->pos;
+
+        ctx->received += size;
+
+        if (ctx->received > ctx->max_body) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "fw_webhook: body larger than "
+                          "fw_webhook_max_body %O", ctx->max_body);
+            ctx->hashing = 0;
+            ctx->verdict = NGX_HTTP_FW_WH_TOO_LARGE;
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
+        if (ngx_http_fw_webhook_update(ctx->macs, ctx->nmacs, b->pos, size)
+            != NGX_OK)
+        {
+            ctx->hashing = 0;
+            ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
+}
+
+
+/*
+ * A body that goes over fw_webhook_max_body while nginx waits for more of
+ * it is refused from the request body filter (NGX_HTTP_REQUEST_ENTITY_
+ * TOO_LARGE), and nginx answers with its own error page: unless an
+ * error_page handles it, these two filters put the location's error body
+ * in its place.
+ */
+
+static ngx_int_t
+ngx_http_fw_webhook_header_filter(ngx_http_request_t *r)
+{
+    size_t                           len;
+    ngx_buf_t                       *b;
+    const char                      *type;
+    ngx_http_fw_webhook_ctx_t       *ctx;
+    ngx_http_fw_webhook_loc_conf_t  *lcf;
+
+    static u_char  diag[] = "webhook body too large";
+
+    if (r->headers_out.status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+        || r != r->main || r->error_page)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
+
+    if (ctx == NULL || ctx->verdict != NGX_HTTP_FW_WH_TOO_LARGE
+        || ctx->answered)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->answered = 1;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_webhook_module);
+
+    len = fw_error_body(NULL, 0, (int) lcf->error_format,
+                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too-long",
+                        diag, sizeof(diag) - 1);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last += fw_error_body(b->pos, len, (int) lcf->error_format,
+                             NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too-long",
+                             diag, sizeof(diag) - 1);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    ctx->errbuf = b;
+    ctx->replacing = 1;
+
+    type = fw_format_content_type((int) lcf->error_format);
+
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_output_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t                 out;
+    ngx_http_fw_webhook_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fw_webhook_module);
+
+    if (ctx == NULL || !ctx->replacing) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* nginx's page is dropped, ours goes once */
+
+    if (ctx->errbuf == NULL) {
+        return ngx_http_next_body_filter(r, NULL);
+    }
+
+    out.buf = ctx->errbuf;
+    out.next = NULL;
+
+    ctx->errbuf = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+static ngx_uint_t
+ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    int           rc;
+    size_t        n;
+    u_char       *p;
+    ngx_int_t     hrc;
+    ngx_str_t     sig, ts, id, name, prefix;
+    const char   *what;
+
+    static ngx_str_t  stripe_sig = ngx_string("Stripe-Signature");
+    static ngx_str_t  std_id = ngx_string("webhook-id");
+    static ngx_str_t  std_ts = ngx_string("webhook-timestamp");
+    static ngx_str_t  std_sig = ngx_string("webhook-signature");
+    static ngx_str_t  gh_sig = ngx_string("X-Hub-Signature-256");
+    static ngx_str_t  slack_ts = ngx_string("X-Slack-Request-Timestamp");
+    static ngx_str_t  slack_sig = ngx_string("X-Slack-Signature");
+
+    ngx_str_null(&ts);
+    ngx_str_null(&id);
+    ngx_str_null(&prefix);
+    rc = FW_WEBHOOK_OK;
+    what = "signature";
+
+    /* the signature header, exactly once */
+
+    switch (lcf->scheme) {
+    case FW_WEBHOOK_STRIPE:
+        name = stripe_sig;
+        break;
+    case FW_WEBHOOK_STANDARD:
+        name = std_sig;
+        break;
+    case FW_WEBHOOK_GITHUB:
+        name = gh_sig;
+        break;
+    case FW_WEBHOOK_SLACK:
+        name = slack_sig;
+        break;
+    default:
+        name = lcf->header;
+        break;
+    }
+
+    hrc = ngx_http_fw_webhook_find_header(r, &name, &sig);
+
+    if (hrc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_webhook: no \"%V\" header", &name);
+        return NGX_HTTP_FW_WH_MISSING;
+    }
+
+    if (hrc == NGX_BUSY) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_webhook: duplicate \"%V\" header", &name);
+        return NGX_HTTP_FW_WH_MALFORMED;
+    }
+
+    /* the other headers the scheme needs */
+
+    name.len = 0;
+
+    switch (lcf->scheme) {
+
+    case FW_WEBHOOK_STRIPE:
+        rc = fw_webhook_parse_stripe(sig.data, sig.len, &ctx->sigs);
+        if (rc == FW_WEBHOOK_OK) {
+            ts.data = (u_char *) ctx->sigs.ts;
+            ts.len = ctx->sigs.ts_len;
+        }
+        break;
+
+    case FW_WEBHOOK_STANDARD:
+        hrc = ngx_http_fw_webhook_find_header(r, &std_id, &id);
+        if (hrc != NGX_OK) {
+            name = std_id;
+            break;
+        }
+
+        hrc = ngx_http_fw_webhook_find_header(r, &std_ts, &ts);
+        if (hrc != NGX_OK) {
+            name = std_ts;
+            break;
+        }
+
+        if (fw_webhook_check_id(id.data, id.len) != FW_WEBHOOK_OK) {
+            what = "id";
+            rc = FW_WEBHOOK_MALFORMED;
+            break;
+        }
+
+        rc = fw_webhook_parse_standard(sig.data, sig.len, &ctx->sigs);
+        break;
+
+    case FW_WEBHOOK_GITHUB:
+        rc = fw_webhook_parse_single(sig.data, sig.len,
+                                     (u_char *) "sha256=", 7,
+                                     FW_WEBHOOK_HEX, &ctx->sigs);
+        break;
+
+    case FW_WEBHOOK_SLACK:
+        hrc = ngx_http_fw_webhook_find_header(r, &slack_ts, &ts);
+        if (hrc != NGX_OK) {
+            name = slack_ts;
+            break;
+        }
+
+        rc = fw_webhook_parse_single(sig.data, sig.len, (u_char *) "v0=", 3,
+                                     FW_WEBHOOK_HEX, &ctx->sigs);
+        break;
+
+    default: /* FW_WEBHOOK_GENERIC */
+        if (lcf->ts_header.len) {
+            hrc = ngx_http_fw_webhook_find_header(r, &lcf->ts_header, &ts);
+            if (hrc != NGX_OK) {
+                name = lcf->ts_header;
+                break;
+            }
+        }
+
+        if (lcf->id_header.len) {
+            hrc = ngx_http_fw_webhook_find_header(r, &lcf->id_header, &id);
+            if (hrc != NGX_OK) {
+                name = lcf->id_header;
+                break;
+            }
+
+            if (fw_webhook_check_id(id.data, id.len) != FW_WEBHOOK_OK) {
+                what = "id";
+                rc = FW_WEBHOOK_MALFORMED;
+                break;
+            }
+        }
+
+        rc = fw_webhook_parse_single(sig.data, sig.len, lcf->sig_prefix.data,
+                                     lcf->sig_prefix.len, lcf->encoding,
+                                     &ctx->sigs);
+        break;
+    }
+
+    if (name.len) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_webhook: %s \"%V\" header",
+                      hrc == NGX_BUSY ? "duplicate" : "no", &name);
+        return NGX_HTTP_FW_WH_MALFORMED;
+    }
+
+    if (rc == FW_WEBHOOK_MISSING) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_webhook: no signature of a known version");
+        return NGX_HTTP_FW_WH_MISSING;
+    }
+
+    if (rc != FW_WEBHOOK_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_webhook: malformed %s header", what);
+        return NGX_HTTP_FW_WH_MALFORMED;
+    }
+
+    /* the timestamp window, before any MAC */
+
+    if (ts.data) {
+        if (fw_webhook_parse_ts(ts.data, ts.len, &ctx->ts) != FW_WEBHOOK_OK) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "fw_webhook: malformed timestamp");
+            return NGX_HTTP_FW_WH_MALFORMED;
+        }
+
+        ctx->has_ts = 1;
+
+        if (fw_webhook_check_window(ctx->ts,
+                                    ngx_http_fw_webhook_now(lcf),
+                                    lcf->tolerance)
+            != FW_WEBHOOK_OK)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "fw_webhook: timestamp %uL outside the tolerance "
+                          "of %T s", ctx->ts, lcf->tolerance);
+            return NGX_HTTP_FW_WH_EXPIRED;
+        }
+    }
+
+    ctx->id = id;
+
+    /* one HMAC per secret, the signed prefix already in */
+
+    if (ngx_http_fw_webhook_macs(r, lcf->secrets, &ctx->macs) != NGX_OK) {
+        return NGX_HTTP_FW_WH_ERROR;
+    }
+
+    ctx->nmacs = lcf->secrets->nelts;
+
+    if (lcf->scheme == FW_WEBHOOK_GENERIC) {
+        if (lcf->signed_prefix
+            && ngx_http_complex_value(r, lcf->signed_prefix, &prefix)
+               != NGX_OK)
+        {
+            return NGX_HTTP_FW_WH_ERROR;
+        }
+
+        if (lcf->signed_suffix
+            && ngx_http_complex_value(r, lcf->signed_suffix, &ctx->suffix)
+               != NGX_OK)
+        {
+            return NGX_HTTP_FW_WH_ERROR;
+        }
+
+    } else {
+        n = fw_webhook_signed_prefix(lcf->scheme, id.data, id.len, ts.data,
+                                     ts.len, NULL);
+
+        if (n) {
+            p = ngx_pnalloc(r->pool, n);
+            if (p == NULL) {
+                return NGX_HTTP_FW_WH_ERROR;
+            }
+
+            prefix.data = p;
+            prefix.len = fw_webhook_signed_prefix(lcf->scheme, id.data,
+                                                  id.len, ts.data, ts.len,
+                                                  p);
+        }
+    }
+
+    if (ngx_http_fw_webhook_update(ctx->macs, ctx->nmacs, prefix.data,
+                                   prefix.len)
+        != NGX_OK)
+    {
+        return NGX_HTTP_FW_WH_ERROR;
+    }
+
+    return NGX_HTTP_FW_WH_NONE;
+}
+
+
+static ngx_uint_t
+ngx_http_fw_webhook_finish(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    size_t      len, which;
+    u_char      mac[FW_WEBHOOK_MAC_MAX];
+    ngx_int_t   rc;
+    ngx_uint_t  i, found;
+
+    if (ctx->suffix.len
+        && ngx_http_fw_webhook_update(ctx->macs, ctx->nmacs, ctx->suffix.data,
+                                      ctx->suffix.len)
+           != NGX_OK)
+    {
+        return NGX_HTTP_FW_WH_ERROR;
+    }
+
+    found = 0;
+    which = 0;
+
+    for (i = 0; i < ctx->nmacs; i++) {
+        if (fw_webhook_mac_final(&ctx->macs[i], mac, &len) != FW_WEBHOOK_OK) {
+            return NGX_HTTP_FW_WH_ERROR;
+        }
+
+        if (!found
+            && fw_webhook_match(&ctx->sigs, mac, len, &which)
+               == FW_WEBHOOK_OK)
+        {
+            found = 1;
+        }
+    }
+
+    ngx_explicit_memzero(mac, sizeof(mac));
+
+    if (!found) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_webhook: signature does not match (%O body "
+                      "bytes, %ui secrets)", ctx->received, ctx->nmacs);
+        return NGX_HTTP_FW_WH_INVALID;
+    }
+
+    if (lcf->replay) {
+        rc = ngx_http_fw_webhook_replay_check(r, lcf, ctx, which);
+
+        if (rc == NGX_BUSY) {
+            return NGX_HTTP_FW_WH_REPLAY;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_FW_WH_ERROR;
+        }
+    }
+
+    return NGX_HTTP_FW_WH_VALID;
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_answer(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    ngx_uint_t   status;
+    const char  *code, *diag;
+
+    static ngx_str_t  www = ngx_string("WWW-Authenticate");
+    static ngx_str_t  www_value = ngx_string("Signature");
+
+    switch (ctx->verdict) {
+
+    case NGX_HTTP_FW_WH_VALID:
+        return NGX_DECLINED;
+
+    case NGX_HTTP_FW_WH_MISSING:
+        status = NGX_HTTP_UNAUTHORIZED;
+        code = "security";
+        diag = "webhook signature missing";
+        break;
+
+    case NGX_HTTP_FW_WH_MALFORMED:
+        status = NGX_HTTP_BAD_REQUEST;
+        code = "invalid";
+        diag = "webhook signature headers malformed";
+        break;
+
+    case NGX_HTTP_FW_WH_INVALID:
+        status = NGX_HTTP_UNAUTHORIZED;
+        code = "security";
+        diag = "webhook signature invalid";
+        break;
+
+    case NGX_HTTP_FW_WH_EXPIRED:
+        status = NGX_HTTP_UNAUTHORIZED;
+        code = "security";
+        diag = "webhook timestamp outside the tolerance";
+        break;
+
+    case NGX_HTTP_FW_WH_TOO_LARGE:
+        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        code = "too-long";
+        diag = "webhook body too large";
+        break;
+
+    case NGX_HTTP_FW_WH_REPLAY:
+        status = NGX_HTTP_CONFLICT;
+        code = "duplicate";
+        diag = "webhook already received";
+        break;
+
+    default:
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        code = "exception";
+        diag = "webhook verification failed";
+        break;
+    }
+
+    if (status == NGX_HTTP_UNAUTHORIZED
+        && ngx_http_fw_set_header(r, &www, &www_value) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        /* as nginx does for its own 413: no next request on this one */
+        r->keepalive = 0;
+    }
+
+    ctx->answered = 1;
+
+    return ngx_http_fw_send_error(r, status, lcf->error_format, code, diag);
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_find_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i, found;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    found = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0
+            || h[i].key.len != name->len
+            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        if (found) {
+            return NGX_BUSY;
+        }
+
+        found = 1;
+        *value = h[i].value;
+    }
+
+    return found ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_macs(ngx_http_request_t *r, ngx_array_t *secrets,
+    fw_webhook_mac_t **macs)
+{
+    ngx_uint_t                     i;
+    fw_webhook_mac_t              *m;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_fw_webhook_secret_t  *s;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    m = ngx_pcalloc(r->pool, (secrets->nelts + 1) * sizeof(fw_webhook_mac_t));
+    if (m == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the array ends with a NULL context, for the cleanup */
+
+    cln->handler = ngx_http_fw_webhook_macs_cleanup;
+    cln->data = m;
+
+    s = secrets->elts;
+
+    for (i = 0; i < secrets->nelts; i++) {
+        if (fw_webhook_mac_dup(&m[i], &s[i].mac) != FW_WEBHOOK_OK) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "fw_webhook: EVP_MAC_CTX_dup() failed");
+            return NGX_ERROR;
+        }
+    }
+
+    *macs = m;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fw_webhook_macs_cleanup(void *data)
+{
+    fw_webhook_mac_t  *m = data;
+
+    for ( /* void */ ; m->ctx; m++) {
+        fw_webhook_mac_free(m);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_update(fw_webhook_mac_t *macs, ngx_uint_t n, u_char *p,
+    size_t len)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (fw_webhook_mac_update(&macs[i], p, len) != FW_WEBHOOK_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_hash_bufs(ngx_http_request_t *r, fw_webhook_mac_t *macs,
+    ngx_uint_t n, ngx_chain_t *in, off_t max, off_t *total)
+{
+    off_t         pos, size;
+    u_char       *buf;
+    ssize_t       k;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    buf = NULL;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            size = b->last - b->pos;
+
+            *total += size;
+            if (*total > max) {
+                return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+
+            if (ngx_http_fw_webhook_update(macs, n, b->pos, size) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (!b->in_file) {
+            continue;
+        }
+
+        /* a temporary file: read in bounded chunks */
+
+        *total += b->file_last - b->file_pos;
+        if (*total > max) {
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
+        if (buf == NULL) {
+            buf = ngx_pnalloc(r->pool, NGX_HTTP_FW_WEBHOOK_FILE_CHUNK);
+            if (buf == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        for (pos = b->file_pos; pos < b->file_last; pos += k) {
+            size = ngx_min(b->file_last - pos, NGX_HTTP_FW_WEBHOOK_FILE_CHUNK);
+
+            k = ngx_read_file(b->file, buf, (size_t) size, pos);
+
+            if (k == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (k != size) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              "fw_webhook: short read of \"%V\"",
+                              &b->file->name);
+                return NGX_ERROR;
+            }
+
+            if (ngx_http_fw_webhook_update(macs, n, buf, k) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static time_t
+ngx_http_fw_webhook_now(ngx_http_fw_webhook_loc_conf_t *lcf)
+{
+    /* fw_webhook_test_now pins the clock at configuration time only */
+
+    return (lcf->test_now != NGX_CONF_UNSET) ? lcf->test_now : ngx_time();
+}
+
+
+/* replay protection */
+
+
+static ngx_int_t
+ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx,
+    size_t which)
+{
+    u_char                       key[32], tag;
+    time_t                       now, expires;
+    uint32_t                     hash;
+    ngx_int_t                    rc;
+    EVP_MD_CTX                  *md;
+    unsigned int                 klen;
+    ngx_rbtree_node_t           *node, *sentinel;
+    ngx_http_fw_webhook_node_t  *wn;
+    ngx_http_fw_webhook_zone_t  *zone;
+
+    /*
+     * the key: the message id where the scheme has one (Standard
+     * Webhooks, generic with "id="), else the timestamp and the matching
+     * signature; hashed into 32 bytes, per scheme
+     */
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    tag = (u_char) lcf->scheme;
+
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+        || EVP_DigestUpdate(md, &tag, 1) != 1)
+    {
+        goto failed;
+    }
+
+    if (ctx->id.len) {
+        if (EVP_DigestUpdate(md, ctx->id.data, ctx->id.len) != 1) {
+            goto failed;
+        }
+
+    } else {
+        if (EVP_DigestUpdate(md, &ctx->ts, sizeof(ctx->ts)) != 1
+            || EVP_DigestUpdate(md, ctx->sigs.sig[which],
+                                ctx->sigs.len[which]) != 1)
+        {
+            goto failed;
+        }
+    }
+
+    if (EVP_DigestFinal_ex(md, key, &klen) != 1) {
+        goto failed;
+    }
+
+    EVP_MD_CTX_free(md);
+
+    now = ngx_http_fw_webhook_now(lcf);
+
+    /*
+     * remembered while the message could still be accepted: a timestamp
+     * is valid until ts + tolerance
+     */
+
+    expires = (ctx->has_ts ? (time_t) ctx->ts : now) + lcf->tolerance + 1;
+
+    if (expires <= now) {
+        expires = now + 1;
+    }
+
+    ngx_memcpy(&hash, key, sizeof(uint32_t));
+
+    zone = lcf->replay->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    ngx_http_fw_webhook_expire(zone, now, 0);
+
+    node = zone->sh->rbtree.root;
+    sentinel = zone->sh->rbtree.sentinel;
+
+    rc = NGX_OK;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        wn = (ngx_http_fw_webhook_node_t *) node;
+
+        rc = ngx_memcmp(key, wn->key, 32);
+
+        if (rc == 0) {
+            if (wn->expires > now) {
+                ngx_shmtx_unlock(&zone->shpool->mutex);
+
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "fw_webhook: replayed message refused");
+                return NGX_BUSY;
+            }
+
+            wn->expires = expires;
+            ngx_queue_remove(&wn->queue);
+            ngx_queue_insert_head(&zone->sh->queue, &wn->queue);
+
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            return NGX_OK;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    wn = ngx_slab_alloc_locked(zone->shpool,
+                               sizeof(ngx_http_fw_webhook_node_t));
+
+    if (wn == NULL) {
+        ngx_http_fw_webhook_expire(zone, now, 1);
+
+        wn = ngx_slab_alloc_locked(zone->shpool,
+                                   sizeof(ngx_http_fw_webhook_node_t));
+        if (wn == NULL) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "fw_webhook: could not allocate a node in "
+                          "replay zone \"%V\"", &lcf->replay->shm.name);
+            return NGX_ERROR;
+        }
+    }
+
+    wn->node.key = hash;
+    wn->expires = expires;
+    ngx_memcpy(wn->key, key, 32);
+
+    ngx_rbtree_insert(&zone->sh->rbtree, &wn->node);
+    ngx_queue_insert_head(&zone->sh->queue, &wn->queue);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_OK;
+
+failed:
+
+    EVP_MD_CTX_free(md);
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_fw_webhook_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t           **p;
+    ngx_http_fw_webhook_node_t   *wn, *wnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            wn = (ngx_http_fw_webhook_node_t *) node;
+            wnt = (ngx_http_fw_webhook_node_t *) temp;
+
+            p = (ngx_memcmp(wn->key, wnt->key, 32) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static void
+ngx_http_fw_webhook_expire(ngx_http_fw_webhook_zone_t *zone, time_t now,
+    ngx_uint_t force)
+{
+    ngx_uint_t                   n;
+    ngx_queue_t                 *q;
+    ngx_http_fw_webhook_node_t  *wn;
+
+    /*
+     * from the oldest: up to 16 expired entries, or with "force" (the
+     * zone is full) up to 16 entries whatever their age
+     */
+
+    for (n = 0; n < 16; n++) {
+
+        if (ngx_queue_empty(&zone->sh->queue)) {
+            return;
+        }
+
+        q = ngx_queue_last(&zone->sh->queue);
+        wn = ngx_queue_data(q, ngx_http_fw_webhook_node_t, queue);
+
+        if (!force && wn->expires > now) {
+            return;
+        }
+
+        if (force && n == 0 && wn->expires > now) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "fw_webhook: replay zone is full, forgetting "
+                          "messages still in the tolerance window");
+        }
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&zone->sh->rbtree, &wn->node);
+        ngx_slab_free_locked(zone->shpool, wn);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_fw_webhook_zone_t  *ozone = data;
+
+    size_t                       len;
+    ngx_http_fw_webhook_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool,
+                              sizeof(ngx_http_fw_webhook_shctx_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+
+    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                    ngx_http_fw_webhook_rbtree_insert_value);
+
+    ngx_queue_init(&zone->sh->queue);
+
+    len = sizeof(" in fw_webhook_replay_zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in fw_webhook_replay_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    zone->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+/* variables */
+
+
+static ngx_int_t
+ngx_http_fw_webhook_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_fw_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_webhook_get_ctx(r->main, 0);
+
+    if (ctx == NULL || ctx->verdict == NGX_HTTP_FW_WH_NONE
+        || ctx->verdict > NGX_HTTP_FW_WH_ERROR)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = ngx_http_fw_webhook_verdicts[ctx->verdict].data;
+    v->len = ngx_http_fw_webhook_verdicts[ctx->verdict].len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_sign_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                       *s;
+    ngx_http_fw_webhook_ctx_t       *ctx;
+    ngx_http_fw_webhook_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_webhook_module);
+
+    if (lcf->sign_scheme == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_fw_webhook_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->signed_done) {
+        if (ngx_http_fw_webhook_sign(r, lcf, ctx) != NGX_OK) {
+            /* an empty value: the receiver refuses, nothing is forged */
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        ctx->signed_done = 1;
+    }
+
+    s = (data == 0) ? &ctx->sign_id
+                    : (data == 1) ? &ctx->sign_ts : &ctx->sign_sig;
+
+    v->data = s->data;
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_sign(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    off_t                     total;
+    size_t                    len;
+    u_char                   *p, mac[FW_WEBHOOK_MAC_MAX];
+    u_char                    id[FW_WEBHOOK_NEW_ID_LEN];
+    u_char                    ts[NGX_TIME_T_LEN];
+    u_char                    prefix[FW_WEBHOOK_NEW_ID_LEN + NGX_TIME_T_LEN
+                                     + 2];
+    ngx_str_t                 tss;
+    fw_webhook_mac_t          m;
+    ngx_http_request_body_t  *rb;
+
+    rb = r->main->request_body;
+
+    /*
+     * the exact bytes sent upstream are the buffered body: it must be
+     * complete (proxy_request_buffering off is refused at nginx -t)
+     */
+
+    if (rb == NULL || rb->rest > 0 || r->main->reading_body
+        || r->main->request_body_no_buffering)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_webhook_sign: the request body is not read yet, "
+                      "the signature variables are usable in "
+                      "proxy_set_header with request buffering on");
+        return NGX_ERROR;
+    }
+
+    tss.data = ts;
+    tss.len = ngx_sprintf(ts, "%T", ngx_http_fw_webhook_now(lcf)) - ts;
+
+    if (fw_webhook_new_id(id) != FW_WEBHOOK_OK) {
+        return NGX_ERROR;
+    }
+
+    len = fw_webhook_signed_prefix(lcf->sign_scheme, id, sizeof(id),
+                                   tss.data, tss.len, prefix);
+
+    if (fw_webhook_mac_dup(&m, &lcf->sign_secret->mac) != FW_WEBHOOK_OK) {
+        return NGX_ERROR;
+    }
+
+    total = 0;
+
+    if (fw_webhook_mac_update(&m, prefix, len) != FW_WEBHOOK_OK
+        || ngx_http_fw_webhook_hash_bufs(r, &m, 1, rb->bufs,
+                                         NGX_MAX_OFF_T_VALUE, &total)
+           != NGX_OK
+        || fw_webhook_mac_final(&m, mac, &len) != FW_WEBHOOK_OK)
+    {
+        fw_webhook_mac_free(&m);
+        return NGX_ERROR;
+    }
+
+    fw_webhook_mac_free(&m);
+
+    ctx->sign_ts.data = ngx_pnalloc(r->pool, tss.len);
+    ctx->sign_id.data = ngx_pnalloc(r->pool, sizeof(id));
+    ctx->sign_sig.data = ngx_pnalloc(r->pool,
+                                     sizeof("t=,v1=") - 1 + tss.len
+                                     + 2 * FW_WEBHOOK_MAC_MAX);
+    if (ctx->sign_ts.data == NULL || ctx->sign_id.data == NULL
+        || ctx->sign_sig.data == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->sign_ts.len = ngx_cpymem(ctx->sign_ts.data, tss.data, tss.len)
+                       - ctx->sign_ts.data;
+    ctx->sign_id.len = ngx_cpymem(ctx->sign_id.data, id, sizeof(id))
+                       - ctx->sign_id.data;
+
+    p = ctx->sign_sig.data;
+
+    if (lcf->sign_scheme == FW_WEBHOOK_STRIPE) {
+        p = ngx_cpymem(p, "t=", 2);
+        p = ngx_cpymem(p, tss.data, tss.len);
+        p = ngx_cpymem(p, ",v1=", 4);
+        p += fw_hex_encode(mac, len, p);
+
+    } else {
+        p = ngx_cpymem(p, "v1,", 3);
+        p += fw_base64_encode(mac, len, p);
+    }
+
+    ctx->sign_sig.len = p - ctx->sign_sig.data;
+
+    ngx_explicit_memzero(mac, sizeof(mac));
+
+    return NGX_OK;
+}
+
+
+/* configuration */
+
+
+static ngx_int_t
+ngx_http_fw_webhook_load_secrets(ngx_conf_t *cf,
+    ngx_http_fw_webhook_loc_conf_t *conf)
+{
+    ngx_str_t                     *file;
+    ngx_uint_t                     i, digest;
+    ngx_http_fw_webhook_secret_t  *s;
+
+    digest = (conf->scheme == FW_WEBHOOK_GENERIC) ? conf->digest
+                                                  : FW_WEBHOOK_SHA256;
+
+    if (conf->secrets && conf->secrets_scheme == conf->scheme
+        && conf->secrets_digest == digest)
+    {
+        return NGX_OK;
+    }
+
+    conf->secrets = ngx_array_create(cf->pool, conf->secret_files->nelts,
+                                     sizeof(ngx_http_fw_webhook_secret_t));
+    if (conf->secrets == NULL) {
+        return NGX_ERROR;
+    }
+
+    file = conf->secret_files->elts;
+
+    for (i = 0; i < conf->secret_files->nelts; i++) {
+        s = ngx_array_push(conf->secrets);
+        if (s == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_fw_webhook_load_secret(cf, "fw_webhook_secret_file",
+                                            &file[i], conf->scheme, digest, s)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    conf->secrets_scheme = conf->scheme;
+    conf->secrets_digest = digest;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_load_secret(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *file, ngx_uint_t scheme, ngx_uint_t digest,
+    ngx_http_fw_webhook_secret_t *secret)
+{
+    u_char              *key;
+    size_t               key_len;
+    ngx_int_t            rc;
+    ngx_str_t            name, content;
+    ngx_pool_cleanup_t  *cln;
+
+    /* a copy, NUL-terminated: the file is opened by that name */
+
+    name.len = file->len;
+    name.data = ngx_pnalloc(cf->pool, file->len + 1);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(name.data, file->data, file->len);
+    name.data[name.len] = '\0';
+
+    if (ngx_http_fw_read_conf_file(cf, &name,
+                                   NGX_HTTP_FW_WEBHOOK_SECRET_MAX, &content)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": cannot use secret file \"%V\"",
+                           directive, file);
+        return NGX_ERROR;
+    }
+
+    key = ngx_pnalloc(cf->pool, content.len + 1);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    if (fw_webhook_secret_key((int) scheme, content.data, content.len, key,
+                              &key_len)
+        != FW_WEBHOOK_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": secret file \"%V\" holds no usable "
+                           "secret%s", directive, file,
+                           scheme == FW_WEBHOOK_STANDARD
+                           ? " (Standard Webhooks secrets are base64, "
+                             "optionally after \"whsec_\")" : "");
+        rc = NGX_ERROR;
+    }
+
+    if (rc == NGX_OK
+        && fw_webhook_mac_init(&secret->mac, (int) digest, key, key_len)
+           != FW_WEBHOOK_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": HMAC initialization failed", directive);
+        rc = NGX_ERROR;
+    }
+
+    ngx_explicit_memzero(content.data, content.len);
+    ngx_explicit_memzero(key, content.len);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    secret->file = name;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        fw_webhook_mac_free(&secret->mac);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_fw_webhook_secret_cleanup;
+    cln->data = &secret->mac;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fw_webhook_secret_cleanup(void *data)
+{
+    fw_webhook_mac_t  *m = data;
+
+    fw_webhook_mac_free(m);
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_check_buffering(ngx_conf_t *cf)
+{
+    u_char                     *conf;
+    ngx_uint_t                  i, k;
+    ngx_flag_t                  value;
+    ngx_module_t               *m;
+    ngx_command_t              *cmd;
+    ngx_http_conf_ctx_t        *ctx;
+    ngx_http_core_loc_conf_t   *clcf;
+
+    static char  *directives[] = {
+        "proxy_request_buffering", "fastcgi_request_buffering",
+        "uwsgi_request_buffering", "scgi_request_buffering", NULL
+    };
+
+    /*
+     * the upstream modules keep "*_request_buffering" in their location
+     * configuration at the offset their command declares; they are merged
+     * before this module, whose index is higher
+     */
+
+    ctx = cf->ctx;
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        m = cf->cycle->modules[i];
+
+        if (m->type != NGX_HTTP_MODULE || m->commands == NULL) {
+            continue;
+        }
+
+        for (cmd = m->commands; cmd->name.len; cmd++) {
+
+            for (k = 0; directives[k]; k++) {
+                if (ngx_strcmp(cmd->name.data, directives[k]) == 0) {
+                    break;
+                }
+            }
+
+            if (directives[k] == NULL
+                || cmd->conf != NGX_HTTP_LOC_CONF_OFFSET
+                || cmd->set != ngx_conf_set_flag_slot)
+            {
+                continue;
+            }
+
+            conf = ctx->loc_conf[m->ctx_index];
+            if (conf == NULL) {
+                continue;
+            }
+
+            value = *(ngx_flag_t *) (conf + cmd->offset);
+
+            if (value == 0) {
+                clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "\"fw_webhook_sign\" cannot be used with "
+                              "\"%s off\" in location \"%V\": the "
+                              "signature covers the whole body",
+                              directives[k], &clcf->name);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_fw_webhook_scheme(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_webhook_loc_conf_t *lcf = conf;
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (lcf->scheme != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_fw_webhook_schemes; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strcmp(e->name.data, value[1].data) == 0)
+        {
+            lcf->scheme = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "unknown scheme \"%V\" in \"fw_webhook\" (stripe, "
+                       "standard, github, slack, generic or off)", &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_fw_webhook_generic(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_webhook_loc_conf_t *lcf = conf;
+
+    ngx_str_t   *value, v;
+    ngx_uint_t   i;
+
+    if (lcf->header.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    lcf->digest = FW_WEBHOOK_SHA256;
+    lcf->encoding = FW_WEBHOOK_HEX;
+    ngx_str_set(&lcf->sig_prefix, "");
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "header=", 7) == 0) {
+            lcf->header.data = value[i].data + 7;
+            lcf->header.len = value[i].len - 7;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
+            lcf->sig_prefix.data = value[i].data + 7;
+            lcf->sig_prefix.len = value[i].len - 7;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timestamp=", 10) == 0) {
+            lcf->ts_header.data = value[i].data + 10;
+            lcf->ts_header.len = value[i].len - 10;
+            if (lcf->ts_header.len == 0) {
+                goto invalid;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "id=", 3) == 0) {
+            lcf->id_header.data = value[i].data + 3;
+            lcf->id_header.len = value[i].len - 3;
+            if (lcf->id_header.len == 0) {
+                goto invalid;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "digest=", 7) == 0) {
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
+
+            if (v.len == 6 && ngx_strncmp(v.data, "sha256", 6) == 0) {
+                lcf->digest = FW_WEBHOOK_SHA256;
+
+            } else if (v.len == 6 && ngx_strncmp(v.data, "sha512", 6) == 0) {
+                lcf->digest = FW_WEBHOOK_SHA512;
+
+            } else {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "encoding=", 9) == 0) {
+            v.data = value[i].data + 9;
+            v.len = value[i].len - 9;
+
+            if (v.len == 3 && ngx_strncmp(v.data, "hex", 3) == 0) {
+                lcf->encoding = FW_WEBHOOK_HEX;
+
+            } else if (v.len == 6 && ngx_strncmp(v.data, "base64", 6) == 0) {
+                lcf->encoding = FW_WEBHOOK_BASE64;
+
+            } else {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (lcf->header.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_webhook_generic\" needs \"header=\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" of \"fw_webhook_generic\"",
+                       &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_fw_webhook_sign_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_fw_webhook_loc_conf_t *lcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lcf->sign_scheme != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0 && cf->args->nelts == 2) {
+        lcf->sign_scheme = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "stripe") == 0) {
+        lcf->sign_scheme = FW_WEBHOOK_STRIPE;
+
+    } else if (ngx_strcmp(value[1].data, "standard") == 0
+               || ngx_strcmp(value[1].data, "standard-webhooks") == 0
+               || ngx_strcmp(value[1].data, "svix") == 0)
+    {
+        lcf->sign_scheme = FW_WEBHOOK_STANDARD;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown scheme \"%V\" in \"fw_webhook_sign\" "
+                           "(stripe, standard or off)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts != 3) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_webhook_sign %V\" needs a secret file",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->sign_secret = ngx_pcalloc(cf->pool,
+                                   sizeof(ngx_http_fw_webhook_secret_t));
+    if (lcf->sign_secret == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_fw_webhook_load_secret(cf, "fw_webhook_sign", &value[2],
+                                        lcf->sign_scheme, FW_WEBHOOK_SHA256,
+                                        lcf->sign_secret)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_webhook_replay_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    u_char                      *p;
+    ssize_t                      size;
+    ngx_str_t                   *value, name, s;
+    ngx_shm_zone_t              *shm_zone;
+    ngx_http_fw_webhook_zone_t  *zone;
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\" in "
+                           "\"fw_webhook_replay_zone\" (name:size)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid size in \"fw_webhook_replay_zone\" "
+                           "\"%V\" (at least %uz)", &value[1],
+                           8 * ngx_pagesize);
+        return NGX_CONF_ERROR;
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_webhook_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                     &ngx_http_fw_webhook_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone->init = ngx_http_fw_webhook_init_zone;
+    shm_zone->data = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_webhook_replay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_webhook_loc_conf_t *lcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lcf->replay != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->replay = NULL;
+        return NGX_CONF_OK;
+    }
+
+    lcf->replay = ngx_shared_memory_add(cf, &value[1], 0,
+                                        &ngx_http_fw_webhook_module);
+    if (lcf->replay == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_webhook_loc_conf_t *lcf = conf;
+
+    ngx_str_t           *value;
+    unsigned long long   t;
+
+    if (lcf->test_now != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (fw_webhook_parse_ts(value[1].data, value[1].len, &t)
+        != FW_WEBHOOK_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid Unix time \"%V\" in "
+                           "\"fw_webhook_test_now\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->test_now = (time_t) t;
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "\"fw_webhook_test_now\" pins the webhook clock: "
+                       "for tests only");
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_fw_webhook_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_fw_webhook_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_fw_webhook_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_webhook_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->secrets = NULL;
+     *     conf->header = { 0, NULL };
+     *     conf->sig_prefix = { 0, NULL };
+     *     conf->ts_header = { 0, NULL };
+     *     conf->id_header = { 0, NULL };
+     *     conf->sign_secret = NULL;
+     */
+
+    conf->scheme = NGX_CONF_UNSET_UINT;
+    conf->secret_files = NGX_CONF_UNSET_PTR;
+    conf->tolerance = NGX_CONF_UNSET;
+    conf->max_body = NGX_CONF_UNSET;
+    conf->error_format = NGX_CONF_UNSET_UINT;
+    conf->replay = NGX_CONF_UNSET_PTR;
+    conf->test_now = NGX_CONF_UNSET;
+    conf->digest = NGX_CONF_UNSET_UINT;
+    conf->encoding = NGX_CONF_UNSET_UINT;
+    conf->signed_prefix = NGX_CONF_UNSET_PTR;
+    conf->signed_suffix = NGX_CONF_UNSET_PTR;
+    conf->sign_scheme = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_fw_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_fw_webhook_loc_conf_t *prev = parent;
+    ngx_http_fw_webhook_loc_conf_t *conf = child;
+
+    ngx_conf_merge_uint_value(conf->scheme, prev->scheme, 0);
+    ngx_conf_merge_sec_value(conf->tolerance, prev->tolerance, 300);
+    ngx_conf_merge_off_value(conf->max_body, prev->max_body, 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->error_format, prev->error_format,
+                              FW_FORMAT_PROBLEM);
+    ngx_conf_merge_ptr_value(conf->replay, prev->replay, NULL);
+    ngx_conf_merge_value(conf->test_now, prev->test_now, NGX_CONF_UNSET);
+    ngx_conf_merge_ptr_value(conf->signed_prefix, prev->signed_prefix, NULL);
+    ngx_conf_merge_ptr_value(conf->signed_suffix, prev->signed_suffix, NULL);
+
+    if (conf->header.data == NULL) {
+        conf->header = prev->header;
+        conf->sig_prefix = prev->sig_prefix;
+        conf->ts_header = prev->ts_header;
+        conf->id_header = prev->id_header;
+        conf->digest = prev->digest;
+        conf->encoding = prev->encoding;
+    }
+
+    ngx_conf_merge_uint_value(conf->digest, prev->digest, FW_WEBHOOK_SHA256);
+    ngx_conf_merge_uint_value(conf->encoding, prev->encoding,
+                              FW_WEBHOOK_HEX);
+
+    if (conf->sign_scheme == NGX_CONF_UNSET_UINT) {
+        conf->sign_scheme = prev->sign_scheme;
+        conf->sign_secret = prev->sign_secret;
+    }
+
+    if (conf->sign_scheme == NGX_CONF_UNSET_UINT) {
+        conf->sign_scheme = 0;
+    }
+
+    if (conf->secret_files == NGX_CONF_UNSET_PTR) {
+        conf->secret_files = prev->secret_files;
+        conf->secrets = prev->secrets;
+        conf->secrets_scheme = prev->secrets_scheme;
+        conf->secrets_digest = prev->secrets_digest;
+    }
+
+    if (conf->secret_files == NGX_CONF_UNSET_PTR) {
+        conf->secret_files = NULL;
+    }
+
+    if (conf->tolerance < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_webhook_tolerance\" must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->scheme) {
+
+        if (conf->secret_files == NULL || conf->secret_files->nelts == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_webhook\" needs at least one "
+                               "\"fw_webhook_secret_file\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->scheme == FW_WEBHOOK_GENERIC && conf->header.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_webhook generic\" needs "
+                               "\"fw_webhook_generic header=...\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_fw_webhook_load_secrets(cf, conf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->sign_scheme && ngx_http_fw_webhook_check_buffering(cf)
+                             != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_fw_webhook_handler;
+
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_fw_webhook_body_filter;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_fw_webhook_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_fw_webhook_output_filter;
+
+    return NGX_OK;
+}
