@@ -437,8 +437,10 @@ ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
     ngx_http_fw_ratelimit_ctx_t *ctx)
 {
     u_char                             *p;
-    ngx_int_t                           n;
+    ngx_int_t                           c;
     ngx_str_t                           key, cost;
+    const char                         *err;
+    ngx_uint_t                          n;
     ngx_uint_t                          i;
     ngx_pool_cleanup_t                 *cln;
     ngx_http_fw_ratelimit_policy_t    **pp, *pol;
@@ -481,7 +483,7 @@ ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for (i = 0; i < (ngx_uint_t) n; i++) {
+    for (i = 0; i < n; i++) {
         pol = pp[i];
 
         if (ngx_http_complex_value(r, &pol->key, &key) != NGX_OK) {
@@ -516,16 +518,16 @@ ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            n = ngx_atoi(cost.data, cost.len);
+            c = ngx_atoi(cost.data, cost.len);
 
-            if (n == NGX_ERROR || (uint64_t) n > FW_RATELIMIT_MAX_LIMIT) {
+            if (c == NGX_ERROR || (uint64_t) c > FW_RATELIMIT_MAX_LIMIT) {
                 ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                               "fw_ratelimit_policy \"%V\": invalid cost "
                               "\"%V\", counted as 1", &pol->name, &cost);
-                n = 1;
+                c = 1;
             }
 
-            ctx->w[ctx->n].cost = (uint64_t) n;
+            ctx->w[ctx->n].cost = (uint64_t) c;
         }
 
         ctx->pol[ctx->n] = pol;
@@ -552,8 +554,8 @@ ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
                                       ngx_http_fw_ratelimit_reply, ctx);
 
     if (ctx->cmd == NULL) {
-        ngx_http_fw_ratelimit_failed(ctx, "not connected",
-                                     sizeof("not connected") - 1);
+        err = ngx_http_fw_redis_error(rmcf->client);
+        ngx_http_fw_ratelimit_failed(ctx, err, ngx_strlen(err));
         ctx->state = NGX_HTTP_FW_RL_FINISHED;
         return ngx_http_fw_ratelimit_apply(r, ctx);
     }
@@ -707,8 +709,8 @@ ngx_http_fw_ratelimit_reply(void *data, ngx_int_t status, redisReply *reply)
                 return;
             }
 
-            ngx_http_fw_ratelimit_failed(ctx, "not connected",
-                                         sizeof("not connected") - 1);
+            err = ngx_http_fw_redis_error(rmcf->client);
+            ngx_http_fw_ratelimit_failed(ctx, err, ngx_strlen(err));
             break;
         }
 
@@ -764,7 +766,7 @@ ngx_http_fw_ratelimit_failed(ngx_http_fw_ratelimit_ctx_t *ctx,
 
     if (!rmcf->failing) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "fw_ratelimit: redis cannot decide (%*s), the "
+                      "fw_ratelimit: redis cannot decide (%*s); the "
                       "locations' failure policies apply until it can",
                       len, reason);
         rmcf->failing = 1;

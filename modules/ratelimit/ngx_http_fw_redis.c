@@ -38,6 +38,8 @@ struct ngx_http_fw_redis_s {
     ngx_uint_t                     state;
     ngx_uint_t                     logged;      /* last state logged */
 
+    u_char                         reason[160]; /* the last failure */
+
     unsigned                       initial:1;   /* first attempt */
     unsigned                       want_write:1;
     unsigned                       in_write:1;
@@ -412,6 +414,25 @@ ngx_http_fw_redis_ready(ngx_http_fw_redis_t *rds)
 }
 
 
+const char *
+ngx_http_fw_redis_error(ngx_http_fw_redis_t *rds)
+{
+    if (rds == NULL) {
+        return "no client";
+    }
+
+    if (rds->state == NGX_HTTP_FW_REDIS_READY) {
+        return "";
+    }
+
+    if (rds->state == NGX_HTTP_FW_REDIS_CONNECTING) {
+        return rds->reason[0] ? "reconnecting" : "connecting";
+    }
+
+    return (const char *) rds->reason;
+}
+
+
 ngx_http_fw_redis_conf_t *
 ngx_http_fw_redis_conf(ngx_http_fw_redis_t *rds)
 {
@@ -568,6 +589,9 @@ ngx_http_fw_redis_lost(ngx_http_fw_redis_t *rds, const char *reason)
     }
 
     rds->state = NGX_HTTP_FW_REDIS_DOWN;
+
+    ngx_cpystrn(rds->reason, (u_char *) (reason ? reason : "unknown error"),
+                sizeof(rds->reason));
 
     if (rds->exiting) {
         return;

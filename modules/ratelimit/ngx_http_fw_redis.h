@@ -104,6 +104,9 @@ void ngx_http_fw_redis_cancel(ngx_http_fw_redis_cmd_t *cmd);
 /* 1 when connected and authenticated */
 ngx_int_t ngx_http_fw_redis_ready(ngx_http_fw_redis_t *rds);
 
+/* why the client is not ready ("" when it is), for log lines */
+const char *ngx_http_fw_redis_error(ngx_http_fw_redis_t *rds);
+
 ngx_http_fw_redis_conf_t *ngx_http_fw_redis_conf(ngx_http_fw_redis_t *rds);
 
 
