@@ -704,7 +704,11 @@ ngx_http_fw_redis_cmd_alloc(ngx_http_fw_redis_t *rds)
     cmd->timer.handler = ngx_http_fw_redis_cmd_timeout;
     cmd->timer.data = cmd;
     cmd->timer.log = rds->log;
-    cmd->timer.cancelable = 1;
+
+    /*
+     * not cancelable: a worker shutting down gracefully waits (at most
+     * the command timeout) for the requests that wait for Redis
+     */
 
     return cmd;
 }

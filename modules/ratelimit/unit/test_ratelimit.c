@@ -285,8 +285,8 @@ test_reply_ok(void **state)
     w[0] = win(3, 60000, 1, 0, 0, 0);
     w[1] = win(5, 1000, 2, 0, 0, 0);
 
-    r = rarray(7, rep_int(1), rep_int(2), rep_int(1), rep_int(59999), rep_int(4), rep_int(0),
-               rep_int(999));
+    r = rarray(7, rep_int(1), rep_int(2), rep_int(1), rep_int(59999),
+               rep_int(4), rep_int(0), rep_int(999));
 
     rc = fw_ratelimit_parse_reply(r, w, 2, &admitted, &err, &len);
     assert_int_equal(rc, FW_RATELIMIT_REPLY_OK);
@@ -361,7 +361,8 @@ test_reply_errors(void **state)
     rfree(r);
 
     /* a string where an integer belongs */
-    r = rarray(4, rep_int(1), rstr(REDIS_REPLY_STRING, "3"), rep_int(0), rep_int(0));
+    r = rarray(4, rep_int(1), rstr(REDIS_REPLY_STRING, "3"), rep_int(0),
+               rep_int(0));
     rc = fw_ratelimit_parse_reply(r, w, 1, &admitted, &err, &len);
     assert_int_equal(rc, FW_RATELIMIT_REPLY_BAD);
     rfree(r);
