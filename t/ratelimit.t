@@ -155,25 +155,26 @@ HTTP
     },
 
     # a previous window full (5 of 5) and the current one empty: at
-    # "elapsed" ms into a 20 s window, (k+1)*20000 + 5*(20000-e) <=
-    # 100000 admits k+1 <= e/4000 requests.  Start 0-300 ms after a
-    # multiple of 4 s so that k stays the same for 3.7 s.  A fixed window
-    # would admit 5, a sliding log 0.
+    # "elapsed" ms into a 40 s window, (k+1)*40000 + 5*(40000-e) <=
+    # 200000 admits k+1 <= e/8000 requests.  Start 0-300 ms after a
+    # multiple of 8 s so that k stays the same for 7.7 s (nginx starts in
+    # between, slowly under ASan).  A fixed window would admit 5, a
+    # sliding log none.
     sliding => sub {
         my $block = shift;
         fresh_redis();
         my ($now, $e, $idx);
-        for (1 .. 1000) {
+        for (1 .. 2000) {
             my $t = FwRedis::cmd($port, 'TIME');
             $now = $t->[0] * 1000 + int($t->[1] / 1000);
-            $idx = int($now / 20000);
-            $e = $now - $idx * 20000;
-            last if $e >= 4000 && $e < 16000 && $e % 4000 < 300;
+            $idx = int($now / 40000);
+            $e = $now - $idx * 40000;
+            last if $e >= 8000 && $e < 32000 && $e % 8000 < 300;
             sleep 0.01;
         }
         FwRedis::cmd($port, 'HSET', 'fw:rl:{slide:127.0.0.1}', $idx - 1,
                      5);
-        my $k = int($e / 4000);
+        my $k = int($e / 8000);
         warn "sliding: e=$e k=$k\n" if $ENV{FW_TEST_VERBOSE};
         $block->set_value('request', [('GET /t') x ($k + 1)]);
         $block->set_value('error_code', [(200) x $k, 429]);
@@ -320,7 +321,7 @@ RateLimit: \"per_ip\";r=0;t=\\d+, \"per_client\";r=2;t=\\d+"]
 --- http_config
     # fw-test: sliding
     fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    fw_ratelimit_policy slide limit=5 window=20s key=$remote_addr;
+    fw_ratelimit_policy slide limit=5 window=40s key=$remote_addr;
 --- config
     location /t {
         fw_ratelimit slide;
