@@ -109,48 +109,66 @@ void
 fw_ratelimit_eval(const fw_ratelimit_window_t *w, int admitted,
     fw_ratelimit_result_t *res)
 {
-    uint64_t  cap, used, a, e, cost, curr, prev;
+    uint64_t               cap, used, a, e, win, el, cost, curr, prev;
+    fw_ratelimit_window_t  c;
 
     memset(res, 0, sizeof(fw_ratelimit_result_t));
 
-    cap = w->limit * w->window;
-    curr = w->curr > w->limit ? w->limit : w->curr;
-    prev = w->prev > w->limit ? w->limit : w->prev;
-    cost = w->cost;
+    /*
+     * counters above the limit (a lowered limit, foreign data) count as
+     * the limit; a window position out of range as its last millisecond
+     */
+    c = *w;
+    c.curr = w->curr > w->limit ? w->limit : w->curr;
+    c.prev = w->prev > w->limit ? w->limit : w->prev;
+    c.elapsed = w->elapsed < w->window ? w->elapsed : w->window - 1;
 
-    res->fits = fw_ratelimit_fits(w) ? 1 : 0;
-    res->reset_ms = w->window - w->elapsed;
+    win = c.window;
+    el = c.elapsed;
+    curr = c.curr;
+    prev = c.prev;
+    cost = c.cost;
+    cap = c.limit * win;
 
-    used = curr * w->window + prev * (w->window - w->elapsed);
+    res->fits = fw_ratelimit_fits(&c) ? 1 : 0;
+    res->reset_ms = win - el;
+
+    used = curr * win + prev * (win - el);
 
     if (admitted) {
-        used += (cost > w->limit ? w->limit : cost) * w->window;
+        used += (cost > c.limit ? c.limit : cost) * win;
     }
 
-    res->remaining = used >= cap ? 0 : (cap - used) / w->window;
+    res->remaining = used >= cap ? 0 : (cap - used) / win;
 
     if (res->fits) {
         return;
     }
 
-    if (cost > w->limit) {
+    if (cost > c.limit) {
         res->never = 1;
-        res->retry_ms = w->window;
+        res->retry_ms = win;
         return;
     }
 
-    if (curr + cost <= w->limit) {
+    if (curr + cost <= c.limit) {
+
+        if (prev == 0) {
+            res->retry_ms = 1;   /* cannot happen: it would fit */
+            return;
+        }
+
         /* in this window, once the previous one weighs little enough */
-        a = (w->limit - curr - cost) * w->window / prev;
-        e = a >= w->window ? w->elapsed : w->window - a;
-        res->retry_ms = e > w->elapsed ? e - w->elapsed : 1;
+        a = (c.limit - curr - cost) * win / prev;
+        e = a >= win ? el : win - a;
+        res->retry_ms = e > el ? e - el : 1;
         return;
     }
 
     /* in the next window, where "curr" becomes the previous one */
-    a = (w->limit - cost) * w->window / curr;
-    e = a >= w->window ? 0 : w->window - a;
-    res->retry_ms = w->window - w->elapsed + e;
+    a = (c.limit - cost) * win / curr;
+    e = a >= win ? 0 : win - a;
+    res->retry_ms = win - el + e;
 }
 
 
