@@ -20,9 +20,11 @@ static int fw_ratelimit_reply_int(const redisReply *r, uint64_t max,
 
 /*
  * The integer test below is the one fw_ratelimit_fits() makes.  Hash
- * fields are window indexes (now_ms / window); fields older than the
- * previous window are removed, and the key expires two windows after its
- * last admitted request.
+ * fields are window numbers (now_ms / window).  The first admitted request
+ * of a window (HINCRBY returns its own cost) removes the fields older than
+ * the previous window and makes the key expire at the end of the next
+ * window, when this window's count stops weighing; later requests of the
+ * window need neither (three calls per decision: TIME, HMGET, HINCRBY).
  */
 
 const char  fw_ratelimit_script[] =
@@ -53,18 +55,19 @@ const char  fw_ratelimit_script[] =
     "    local win = tonumber(ARGV[3 * i - 1])\n"
     "    local cost = tonumber(ARGV[3 * i])\n"
     "    local f = string.format('%d', idx[i])\n"
-    "    if cost > 0 then\n"
-    "      redis.call('HINCRBY', KEYS[i], f, cost)\n"
-    "    end\n"
-    "    if redis.call('HLEN', KEYS[i]) > 2 then\n"
+    "    if cost > 0 and redis.call('HINCRBY', KEYS[i], f, cost) == cost\n"
+    "    then\n"
     "      local keep = string.format('%d', idx[i] - 1)\n"
-    "      for _, k in ipairs(redis.call('HKEYS', KEYS[i])) do\n"
-    "        if k ~= f and k ~= keep then\n"
-    "          redis.call('HDEL', KEYS[i], k)\n"
+    "      if redis.call('HLEN', KEYS[i]) > 2 then\n"
+    "        for _, k in ipairs(redis.call('HKEYS', KEYS[i])) do\n"
+    "          if k ~= f and k ~= keep then\n"
+    "            redis.call('HDEL', KEYS[i], k)\n"
+    "          end\n"
     "        end\n"
     "      end\n"
+    "      redis.call('PEXPIRE', KEYS[i],\n"
+    "                 2 * win - out[3 * i + 1] + 1000)\n"
     "    end\n"
-    "    redis.call('PEXPIRE', KEYS[i], 2 * win)\n"
     "  end\n"
     "end\n"
     "return out\n";
