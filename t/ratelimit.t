@@ -747,6 +747,46 @@ u-s3cret
 
 
 
+=== TEST 20b: an internal redirect does not count the request twice
+--- http_config
+    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    fw_ratelimit_policy two limit=2 window=60s key=$remote_addr;
+--- config
+    add_header X-RL "$fw_ratelimit_status $fw_ratelimit_remaining" always;
+    location /r {
+        fw_ratelimit two;
+        try_files /nonexistent @back;
+    }
+    location @back {
+        fw_ratelimit two;
+        try_files /ok.txt =404;
+    }
+--- request eval
+["GET /r", "GET /r", "GET /r"]
+--- error_code eval
+[200, 200, 429]
+--- response_headers eval
+["X-RL: passed 1", "X-RL: passed 0", "X-RL: limited 0"]
+
+
+
+=== TEST 20c: long keys are hashed, and stay distinct
+--- http_config
+    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    fw_ratelimit_policy one limit=1 window=60s key=$arg_k;
+--- config
+    location /t {
+        fw_ratelimit one;
+        try_files /ok.txt =404;
+    }
+--- request eval
+["GET /t?k=" . ("a" x 300), "GET /t?k=" . ("a" x 300),
+ "GET /t?k=" . ("a" x 299) . "b"]
+--- error_code eval
+[200, 429, 200]
+
+
+
 === TEST 21: nginx -t: unknown policy
 --- http_config
     fw_ratelimit_policy one limit=1 window=60s key=$remote_addr;
