@@ -28,9 +28,12 @@ my $servroot = $ENV{TEST_NGINX_SERVROOT} || cwd() . '/t/servroot';
 $ENV{TEST_NGINX_HTML_DIR} ||= "$servroot/html";
 my $redis_mode = '';    # how Redis was left by the previous block
 
+$ENV{TEST_NGINX_REDIS_SOCKET} = FwRedis::socket($port);
+
 sub fresh_redis {
     my %opt = @_;
     my $mode = $opt{requirepass} ? "pass:$opt{requirepass}" : 'plain';
+    $opt{unixsocket} = FwRedis::socket($port);
 
     FwRedis::resume($port);
 
@@ -784,6 +787,26 @@ u-s3cret
  "GET /t?k=" . ("a" x 299) . "b"]
 --- error_code eval
 [200, 429, 200]
+
+
+
+=== TEST 20d: Redis on a unix socket
+--- http_config
+    fw_ratelimit_redis unix:$TEST_NGINX_REDIS_SOCKET;
+    fw_ratelimit_policy one limit=1 window=60s key=$remote_addr;
+--- config
+    location /t {
+        fw_ratelimit one;
+        fw_ratelimit_failure closed;
+        add_header X-RL "$fw_ratelimit_status $fw_ratelimit_engine" always;
+        try_files /ok.txt =404;
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- error_code eval
+[200, 429]
+--- response_headers eval
+["X-RL: passed redis", "X-RL: limited redis"]
 
 
 

@@ -6,6 +6,8 @@ package FwRedis;
 #
 #   use lib 't/lib'; use FwRedis;
 #   FwRedis::start($port, requirepass => 'x');  # fresh, --save '' ...
+#   FwRedis::start($port, unixsocket => $path); # also on a unix socket
+#   FwRedis::socket($port);                     # a path for that
 #   FwRedis::cmd($port, 'SET', 'k', 'v');        # a raw RESP client
 #   FwRedis::pause($port); FwRedis::resume($port);   # SIGSTOP / SIGCONT
 #   FwRedis::restart($port); FwRedis::stop($port);
@@ -38,6 +40,11 @@ sub _dir {
     return $d;
 }
 
+sub socket {
+    my $port = shift;
+    return _dir($port) . "/redis.sock";
+}
+
 sub _pid {
     my $port = shift;
     my $f = _dir($port) . "/redis.pid";
@@ -68,6 +75,8 @@ sub start {
                 '--logfile', "$d/redis.log");
 
     push @args, '--requirepass', $opt{requirepass} if $opt{requirepass};
+    push @args, '--unixsocket', $opt{unixsocket}, '--unixsocketperm', '777'
+        if $opt{unixsocket};
 
     unlink "$d/redis.pid";
     system(@args) == 0 or die "cannot start redis-server on $port\n";
