@@ -52,13 +52,13 @@ sub fresh_redis {
 sub after_nginx_start {
     my ($code) = @_;
     my $pidfile = "$servroot/logs/nginx.pid";
-    my $old = -e $pidfile ? `cat $pidfile` : '';
+    my $old = -e $pidfile ? `cat $pidfile 2>/dev/null` : "";
 
     FwRedis::later(0, sub {
         my $end = time + 10;
         while (time < $end) {
             POSIX::_exit(0) unless FwRedis::parent_alive();
-            my $cur = -e $pidfile ? `cat $pidfile` : '';
+            my $cur = -e $pidfile ? `cat $pidfile 2>/dev/null` : "";
             last if $cur ne '' && $cur ne $old;
             sleep 0.005;
         }
@@ -807,6 +807,26 @@ u-s3cret
 [200, 429]
 --- response_headers eval
 ["X-RL: passed redis", "X-RL: limited redis"]
+
+
+
+=== TEST 20e: a full local zone drops the least recently used keys
+--- http_config
+    fw_ratelimit_local_zone 32k;
+    fw_ratelimit_policy a limit=1 window=60s key=$arg_k;
+    fw_ratelimit_policy b limit=1 window=60s key=x$arg_k;
+--- config
+    location /t {
+        fw_ratelimit a b;
+        try_files /ok.txt =404;
+    }
+--- request eval
+[map({ "GET /t?k=key-$_-" . ("x" x 100) } 1 .. 400), "GET /t?k=key-400-" . ("x" x 100)]
+--- error_code eval
+[(200) x 400, 429]
+--- no_error_log
+[alert]
+[crit]
 
 
 

@@ -113,6 +113,7 @@ typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
     ngx_queue_t                    queue;
+    ngx_uint_t                     serial;        /* decisions made */
 } ngx_http_fw_ratelimit_shctx_t;
 
 
@@ -127,6 +128,7 @@ typedef struct {
     ngx_queue_t                    queue;
     uint64_t                       window;
     fw_ratelimit_slot_t            slot;
+    ngx_uint_t                     serial;        /* last decision */
     uint32_t                       policy;
     u_short                        len;
     u_char                         data[1];
@@ -827,6 +829,8 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
+    zone->sh->serial++;
+
     ngx_http_fw_ratelimit_expire(zone, now, 0);
 
     ctx->admitted = 1;
@@ -845,6 +849,14 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
             ctx->status = NGX_HTTP_FW_RL_ERROR;
             ctx->engine = NGX_HTTP_FW_RL_ENGINE_LOCAL;
             return;
+        }
+
+        nodes[i]->serial = zone->sh->serial;
+
+        if (nodes[i]->window != ctx->w[i].window) {
+            /* the policy changed with a reload: start over */
+            ngx_memzero(&nodes[i]->slot, sizeof(fw_ratelimit_slot_t));
+            nodes[i]->window = ctx->w[i].window;
         }
 
         fw_ratelimit_slot_roll(&nodes[i]->slot, now, &ctx->w[i]);
@@ -1191,6 +1203,7 @@ ngx_http_fw_ratelimit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     zone->shpool->data = zone->sh;
+    zone->sh->serial = 0;
 
     ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
                     ngx_http_fw_ratelimit_rbtree_insert_value);
@@ -1324,6 +1337,7 @@ ngx_http_fw_ratelimit_lookup(ngx_http_fw_ratelimit_zone_t *zone,
     rn->node.key = hash;
     rn->policy = policy;
     rn->window = window;
+    rn->serial = 0;
     rn->len = (u_short) key->len;
     ngx_memcpy(rn->data, key->data, key->len);
     ngx_memzero(&rn->slot, sizeof(fw_ratelimit_slot_t));
@@ -1338,7 +1352,7 @@ ngx_http_fw_ratelimit_lookup(ngx_http_fw_ratelimit_zone_t *zone,
 /*
  * Removes up to two stale nodes from the tail (their counters can no
  * longer weigh), or, with "all", the least recently used ones to make
- * room (up to 16).
+ * room (up to 16, never one that the current decision holds).
  */
 
 static void
@@ -1357,6 +1371,10 @@ ngx_http_fw_ratelimit_expire(ngx_http_fw_ratelimit_zone_t *zone,
 
         q = ngx_queue_last(&zone->sh->queue);
         rn = ngx_queue_data(q, ngx_http_fw_ratelimit_node_t, queue);
+
+        if (rn->serial == zone->sh->serial) {
+            return;
+        }
 
         if (!all
             && (int64_t) (now_ms / rn->window) <= rn->slot.index + 1)
