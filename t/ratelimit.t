@@ -821,9 +821,9 @@ u-s3cret
         try_files /ok.txt =404;
     }
 --- request eval
-[map({ "GET /t?k=key-$_-" . ("x" x 100) } 1 .. 400), "GET /t?k=key-400-" . ("x" x 100)]
+[map({ "GET /t?k=key-$_-" . ("x" x 100) } 1 .. 150), "GET /t?k=key-150-" . ("x" x 100)]
 --- error_code eval
-[(200) x 400, 429]
+[(200) x 150, 429]
 --- no_error_log
 [alert]
 [crit]
