@@ -117,6 +117,8 @@ my %Setup = (
     },
 
     # one request hangs on the paused Redis while the block's requests run
+    # (they start with 250 ms of /sleep so that it is sent first; the
+    # X-Active header shows it is open while /free answers)
     paused_concurrent => sub {
         fresh_redis();
         FwRedis::pause($port);
@@ -568,6 +570,7 @@ qr/^(unavailable: command timed out after 100 ms\nredis cannot decide\n)?$/
     # fw-test: paused_concurrent
     fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=1500ms connect_timeout=5s;
     fw_ratelimit_policy two limit=2 window=60s key=$remote_addr;
+    limit_req_zone $uri zone=fwsleep:64k rate=4r/s;
 --- config
     add_header X-Time $request_time always;
     add_header X-Active $connections_active always;
@@ -579,12 +582,17 @@ qr/^(unavailable: command timed out after 100 ms\nredis cannot decide\n)?$/
     location /free {
         try_files /ok.txt =404;
     }
+    location /sleep {
+        limit_req zone=fwsleep burst=10;
+        try_files /ok.txt =404;
+    }
 --- request eval
-["GET /free", "GET /free", "GET /free"]
+["GET /sleep", "GET /sleep", "GET /free", "GET /free", "GET /free"]
 --- error_code eval
-[200, 200, 200]
+[200, 200, 200, 200, 200]
 --- response_headers_like eval
-["X-Time: 0\\.0[0-4]\\d\nX-Active: [2-9]",
+["", "",
+"X-Time: 0\\.0[0-4]\\d\nX-Active: [2-9]",
  "X-Time: 0\\.0[0-4]\\d\nX-Active: [2-9]",
  "X-Time: 0\\.0[0-4]\\d\nX-Active: [2-9]"]
 --- no_error_log
