@@ -1,0 +1,2041 @@
+/*
+ * fhirwall rate limit: sliding-window limits shared by every nginx replica
+ * through Redis (one atomic script per decision), with a shared-memory
+ * fallback, RateLimit headers and a defined failure policy.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_fw_common.h"
+#include "ngx_http_fw_redis.h"
+#include "fw_ratelimit.h"
+
+
+#define NGX_HTTP_FW_RL_NONE       0
+#define NGX_HTTP_FW_RL_PASSED     1
+#define NGX_HTTP_FW_RL_LIMITED    2
+#define NGX_HTTP_FW_RL_DRY_RUN    3
+#define NGX_HTTP_FW_RL_ERROR      4
+
+#define NGX_HTTP_FW_RL_FAIL_OPEN    0
+#define NGX_HTTP_FW_RL_FAIL_CLOSED  1
+#define NGX_HTTP_FW_RL_FAIL_LOCAL   2
+
+#define NGX_HTTP_FW_RL_WAITING    1
+#define NGX_HTTP_FW_RL_DECIDED    2
+#define NGX_HTTP_FW_RL_FINISHED   3
+
+#define NGX_HTTP_FW_RL_ENGINE_REDIS  1
+#define NGX_HTTP_FW_RL_ENGINE_LOCAL  2
+
+
+typedef struct {
+    ngx_str_t                      name;
+    uint64_t                       limit;
+    uint64_t                       window;        /* ms */
+    uint64_t                       cost;
+    ngx_http_complex_value_t       key;
+    ngx_http_complex_value_t      *cost_cv;
+    ngx_uint_t                     index;
+    u_char                        *conf_file;
+    ngx_uint_t                     conf_line;
+} ngx_http_fw_ratelimit_policy_t;
+
+
+typedef struct {
+    ngx_array_t                    policies;      /* policy_t */
+    ngx_http_fw_redis_conf_t      *redis;
+    ngx_str_t                      prefix;
+    size_t                         zone_size;
+    ngx_shm_zone_t                *shm_zone;
+    char                           sha1[41];
+    ngx_http_fw_redis_t           *client;        /* this worker's */
+    ngx_uint_t                     failing;       /* logged state */
+} ngx_http_fw_ratelimit_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t                   *names;         /* ngx_str_t */
+    ngx_array_t                   *policies;      /* policy_t * */
+    ngx_flag_t                     dry_run;
+    ngx_uint_t                     failure;
+    ngx_flag_t                     headers;
+    ngx_flag_t                     legacy_headers;
+    ngx_uint_t                     error_format;
+    ngx_uint_t                     status;
+    ngx_msec_t                     timeout;
+} ngx_http_fw_ratelimit_loc_conf_t;
+
+
+typedef struct {
+    ngx_http_request_t            *r;
+    ngx_http_fw_ratelimit_loc_conf_t  *lcf;
+    ngx_http_fw_redis_cmd_t       *cmd;
+
+    ngx_uint_t                     state;
+    ngx_uint_t                     status;
+    ngx_uint_t                     engine;
+
+    ngx_uint_t                     n;
+    ngx_http_fw_ratelimit_policy_t  **pol;
+    ngx_str_t                     *keys;          /* the keys' values */
+    fw_ratelimit_window_t         *w;
+    fw_ratelimit_result_t         *res;
+    int                            admitted;
+
+    int                            argc;
+    const char                   **argv;
+    size_t                        *argvlen;
+
+    uint64_t                       remaining;
+    uint64_t                       reset;         /* seconds */
+    uint64_t                       retry;         /* seconds */
+    ngx_str_t                      limited_by;
+
+    ngx_str_t                      hdr_policy;
+    ngx_str_t                      hdr_state;
+    ngx_str_t                      hdr_limit;
+    ngx_str_t                      hdr_remaining;
+    ngx_str_t                      hdr_reset;
+
+    unsigned                       noscript:1;
+    unsigned                       add_headers:1;
+    unsigned                       legacy:1;
+} ngx_http_fw_ratelimit_ctx_t;
+
+
+/* the shared-memory fallback */
+
+typedef struct {
+    ngx_rbtree_t                   rbtree;
+    ngx_rbtree_node_t              sentinel;
+    ngx_queue_t                    queue;
+    ngx_uint_t                     serial;        /* decisions made */
+} ngx_http_fw_ratelimit_shctx_t;
+
+
+typedef struct {
+    ngx_http_fw_ratelimit_shctx_t *sh;
+    ngx_slab_pool_t               *shpool;
+} ngx_http_fw_ratelimit_zone_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t              node;          /* key: crc32 */
+    ngx_queue_t                    queue;
+    uint64_t                       window;
+    fw_ratelimit_slot_t            slot;
+    ngx_uint_t                     serial;        /* last decision */
+    uint32_t                       policy;
+    u_short                        len;
+    u_char                         data[1];
+} ngx_http_fw_ratelimit_node_t;
+
+
+static ngx_int_t ngx_http_fw_ratelimit_handler(ngx_http_request_t *r);
+static ngx_http_fw_ratelimit_ctx_t *ngx_http_fw_ratelimit_get_ctx(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_ratelimit_build_argv(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx);
+static void ngx_http_fw_ratelimit_reply(void *data, ngx_int_t status,
+    redisReply *reply);
+static void ngx_http_fw_ratelimit_resume(ngx_http_fw_ratelimit_ctx_t *ctx);
+static void ngx_http_fw_ratelimit_wait(ngx_http_request_t *r);
+static void ngx_http_fw_ratelimit_failed(ngx_http_fw_ratelimit_ctx_t *ctx,
+    const char *reason, size_t len);
+static void ngx_http_fw_ratelimit_redis_ok(ngx_http_request_t *r);
+static void ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx);
+static void ngx_http_fw_ratelimit_conclude(ngx_http_fw_ratelimit_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_ratelimit_apply(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_ratelimit_headers(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx);
+static void ngx_http_fw_ratelimit_cleanup(void *data);
+static ngx_int_t ngx_http_fw_ratelimit_header_filter(ngx_http_request_t *r);
+
+static ngx_int_t ngx_http_fw_ratelimit_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_fw_ratelimit_rbtree_insert_value(
+    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel);
+static ngx_http_fw_ratelimit_node_t *ngx_http_fw_ratelimit_lookup(
+    ngx_http_fw_ratelimit_zone_t *zone, uint32_t policy, ngx_str_t *key,
+    uint64_t window, ngx_log_t *log);
+static void ngx_http_fw_ratelimit_expire(ngx_http_fw_ratelimit_zone_t *zone,
+    uint64_t now_ms, ngx_uint_t all);
+
+static ngx_int_t ngx_http_fw_ratelimit_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fw_ratelimit_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static void *ngx_http_fw_ratelimit_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_fw_ratelimit_init_main_conf(ngx_conf_t *cf,
+    void *conf);
+static void *ngx_http_fw_ratelimit_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_fw_ratelimit_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static char *ngx_http_fw_ratelimit_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_ratelimit_policy(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_fw_ratelimit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fw_ratelimit_status_code(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_fw_ratelimit_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fw_ratelimit_init_process(ngx_cycle_t *cycle);
+static void ngx_http_fw_ratelimit_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_fw_ratelimit_failures[] = {
+    { ngx_string("open"), NGX_HTTP_FW_RL_FAIL_OPEN },
+    { ngx_string("closed"), NGX_HTTP_FW_RL_FAIL_CLOSED },
+    { ngx_string("local"), NGX_HTTP_FW_RL_FAIL_LOCAL },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_fw_ratelimit_commands[] = {
+
+    { ngx_string("fw_ratelimit_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_ratelimit_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_ratelimit_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_fw_ratelimit_policy,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_ratelimit_local_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fw_ratelimit_main_conf_t, zone_size),
+      NULL },
+
+    { ngx_string("fw_ratelimit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_ratelimit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fw_ratelimit_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_ratelimit_loc_conf_t, dry_run),
+      NULL },
+
+    { ngx_string("fw_ratelimit_failure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_ratelimit_loc_conf_t, failure),
+      &ngx_http_fw_ratelimit_failures },
+
+    { ngx_string("fw_ratelimit_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_ratelimit_loc_conf_t, headers),
+      NULL },
+
+    { ngx_string("fw_ratelimit_legacy_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_ratelimit_loc_conf_t, legacy_headers),
+      NULL },
+
+    { ngx_string("fw_ratelimit_error_format"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_ratelimit_loc_conf_t, error_format),
+      &ngx_http_fw_error_formats },
+
+    { ngx_string("fw_ratelimit_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_ratelimit_status_code,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_ratelimit_loc_conf_t, status),
+      NULL },
+
+    { ngx_string("fw_ratelimit_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_ratelimit_loc_conf_t, timeout),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_fw_ratelimit_module_ctx = {
+    ngx_http_fw_ratelimit_add_variables,   /* preconfiguration */
+    ngx_http_fw_ratelimit_init,            /* postconfiguration */
+
+    ngx_http_fw_ratelimit_create_main_conf, /* create main configuration */
+    ngx_http_fw_ratelimit_init_main_conf,  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_fw_ratelimit_create_loc_conf, /* create location configuration */
+    ngx_http_fw_ratelimit_merge_loc_conf   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_fw_ratelimit_module = {
+    NGX_MODULE_V1,
+    &ngx_http_fw_ratelimit_module_ctx,     /* module context */
+    ngx_http_fw_ratelimit_commands,        /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_fw_ratelimit_init_process,    /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_fw_ratelimit_exit_process,    /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+#define NGX_HTTP_FW_RL_VAR_STATUS     0
+#define NGX_HTTP_FW_RL_VAR_REMAINING  1
+#define NGX_HTTP_FW_RL_VAR_RESET      2
+#define NGX_HTTP_FW_RL_VAR_ENGINE     3
+#define NGX_HTTP_FW_RL_VAR_POLICY     4
+
+static ngx_http_variable_t  ngx_http_fw_ratelimit_vars[] = {
+
+    { ngx_string("fw_ratelimit_status"), NULL,
+      ngx_http_fw_ratelimit_variable, NGX_HTTP_FW_RL_VAR_STATUS,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_ratelimit_remaining"), NULL,
+      ngx_http_fw_ratelimit_variable, NGX_HTTP_FW_RL_VAR_REMAINING,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_ratelimit_reset"), NULL,
+      ngx_http_fw_ratelimit_variable, NGX_HTTP_FW_RL_VAR_RESET,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_ratelimit_engine"), NULL,
+      ngx_http_fw_ratelimit_variable, NGX_HTTP_FW_RL_VAR_ENGINE,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_ratelimit_policy"), NULL,
+      ngx_http_fw_ratelimit_variable, NGX_HTTP_FW_RL_VAR_POLICY,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_fw_ratelimit_status_names[] = {
+    ngx_null_string,
+    ngx_string("passed"),
+    ngx_string("limited"),
+    ngx_string("dry-run"),
+    ngx_string("error")
+};
+
+
+static ngx_str_t  ngx_http_fw_rl_h_policy = ngx_string("RateLimit-Policy");
+static ngx_str_t  ngx_http_fw_rl_h_state = ngx_string("RateLimit");
+static ngx_str_t  ngx_http_fw_rl_h_retry = ngx_string("Retry-After");
+static ngx_str_t  ngx_http_fw_rl_h_limit = ngx_string("X-RateLimit-Limit");
+static ngx_str_t  ngx_http_fw_rl_h_remaining =
+    ngx_string("X-RateLimit-Remaining");
+static ngx_str_t  ngx_http_fw_rl_h_reset = ngx_string("X-RateLimit-Reset");
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+/* ------------------------------------------------------------ handler */
+
+static ngx_int_t
+ngx_http_fw_ratelimit_handler(ngx_http_request_t *r)
+{
+    ngx_http_fw_ratelimit_ctx_t       *ctx;
+    ngx_http_fw_ratelimit_loc_conf_t  *lcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_fw_ratelimit_get_ctx(r);
+
+    if (ctx) {
+        switch (ctx->state) {
+
+        case NGX_HTTP_FW_RL_WAITING:
+            return NGX_AGAIN;
+
+        case NGX_HTTP_FW_RL_DECIDED:
+            ctx->state = NGX_HTTP_FW_RL_FINISHED;
+            return ngx_http_fw_ratelimit_apply(r, ctx);
+
+        default:
+            /* decided once per request, not again after a redirect */
+            return NGX_DECLINED;
+        }
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_ratelimit_module);
+
+    if (lcf->policies == NULL || lcf->policies->nelts == 0) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_fw_ratelimit_start(r, NULL);
+}
+
+
+/* the context survives internal redirects: it hangs on the pool */
+
+static ngx_http_fw_ratelimit_ctx_t *
+ngx_http_fw_ratelimit_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_fw_ratelimit_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_fw_ratelimit_module);
+
+    if (ctx || !(r->internal || r->main->internal)) {
+        return ctx;
+    }
+
+    for (cln = r->main->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_fw_ratelimit_cleanup) {
+            ctx = cln->data;
+            if (ctx->r == r->main) {
+                ngx_http_set_ctx(r->main, ctx, ngx_http_fw_ratelimit_module);
+                return ctx;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx)
+{
+    u_char                             *p;
+    ngx_int_t                           c;
+    ngx_str_t                           key, cost;
+    const char                         *err;
+    ngx_uint_t                          n;
+    ngx_uint_t                          i;
+    ngx_pool_cleanup_t                 *cln;
+    ngx_http_fw_ratelimit_policy_t    **pp, *pol;
+    ngx_http_fw_ratelimit_loc_conf_t   *lcf;
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_ratelimit_module);
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_fw_ratelimit_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->r = r;
+    ctx->lcf = lcf;
+    ctx->state = NGX_HTTP_FW_RL_FINISHED;
+
+    cln->handler = ngx_http_fw_ratelimit_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_fw_ratelimit_module);
+
+    n = lcf->policies->nelts;
+    pp = lcf->policies->elts;
+
+    ctx->pol = ngx_palloc(r->pool, n * sizeof(void *));
+    ctx->keys = ngx_palloc(r->pool, n * sizeof(ngx_str_t));
+    ctx->w = ngx_pcalloc(r->pool, n * sizeof(fw_ratelimit_window_t));
+    ctx->res = ngx_pcalloc(r->pool, n * sizeof(fw_ratelimit_result_t));
+
+    if (ctx->pol == NULL || ctx->keys == NULL || ctx->w == NULL
+        || ctx->res == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        pol = pp[i];
+
+        if (ngx_http_complex_value(r, &pol->key, &key) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (key.len == 0) {
+            /* like limit_req: an empty key is not accounted */
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fw ratelimit: \"%V\": empty key, skipped",
+                           &pol->name);
+            continue;
+        }
+
+        if (key.len > FW_RATELIMIT_KEY_MAX) {
+            p = ngx_pnalloc(r->pool, FW_RATELIMIT_KEY_HASHED);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            fw_ratelimit_hash_key(key.data, key.len, p);
+            key.data = p;
+            key.len = FW_RATELIMIT_KEY_HASHED;
+        }
+
+        ctx->w[ctx->n].limit = pol->limit;
+        ctx->w[ctx->n].window = pol->window;
+        ctx->w[ctx->n].cost = pol->cost;
+
+        if (pol->cost_cv) {
+            if (ngx_http_complex_value(r, pol->cost_cv, &cost) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            c = ngx_atoi(cost.data, cost.len);
+
+            if (c == NGX_ERROR || (uint64_t) c > FW_RATELIMIT_MAX_LIMIT) {
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "fw_ratelimit_policy \"%V\": invalid cost "
+                              "\"%V\", counted as 1", &pol->name, &cost);
+                c = 1;
+            }
+
+            ctx->w[ctx->n].cost = (uint64_t) c;
+        }
+
+        ctx->pol[ctx->n] = pol;
+        ctx->keys[ctx->n] = key;
+        ctx->n++;
+    }
+
+    if (ctx->n == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (rmcf->redis == NULL) {
+        ngx_http_fw_ratelimit_local(ctx);
+        ctx->state = NGX_HTTP_FW_RL_FINISHED;
+        return ngx_http_fw_ratelimit_apply(r, ctx);
+    }
+
+    if (ngx_http_fw_ratelimit_build_argv(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->cmd = ngx_http_fw_redis_send(rmcf->client, ctx->argc, ctx->argv,
+                                      ctx->argvlen, lcf->timeout,
+                                      ngx_http_fw_ratelimit_reply, ctx);
+
+    if (ctx->cmd == NULL) {
+        err = ngx_http_fw_redis_error(rmcf->client);
+        ngx_http_fw_ratelimit_failed(ctx, err, ngx_strlen(err));
+        ctx->state = NGX_HTTP_FW_RL_FINISHED;
+        return ngx_http_fw_ratelimit_apply(r, ctx);
+    }
+
+    ctx->state = NGX_HTTP_FW_RL_WAITING;
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_fw_ratelimit_wait;
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * EVALSHA sha numkeys key... (limit window cost)...; the keys are
+ * "<prefix>{<policy>:<key>}", hash-tagged so that a key never spans two
+ * Redis Cluster slots.
+ */
+
+static ngx_int_t
+ngx_http_fw_ratelimit_build_argv(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx)
+{
+    u_char                             *p, *last;
+    size_t                              len;
+    ngx_uint_t                          i, a;
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
+
+    ctx->argc = (int) (3 + 4 * ctx->n);
+    ctx->argv = ngx_palloc(r->pool, ctx->argc * sizeof(char *));
+    ctx->argvlen = ngx_palloc(r->pool, ctx->argc * sizeof(size_t));
+
+    len = NGX_INT_T_LEN;
+
+    for (i = 0; i < ctx->n; i++) {
+        len += rmcf->prefix.len + ctx->pol[i]->name.len + ctx->keys[i].len + 3
+               + 3 * NGX_INT64_LEN;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+
+    if (ctx->argv == NULL || ctx->argvlen == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->argv[0] = "EVALSHA";
+    ctx->argvlen[0] = 7;
+    ctx->argv[1] = rmcf->sha1;
+    ctx->argvlen[1] = 40;
+
+    ctx->argv[2] = (char *) p;
+    last = ngx_sprintf(p, "%ui", ctx->n);
+    ctx->argvlen[2] = last - p;
+    p = last;
+
+    a = 3;
+
+    for (i = 0; i < ctx->n; i++) {
+        ctx->argv[a] = (char *) p;
+        p = ngx_cpymem(p, rmcf->prefix.data, rmcf->prefix.len);
+        *p++ = '{';
+        p = ngx_cpymem(p, ctx->pol[i]->name.data, ctx->pol[i]->name.len);
+        *p++ = ':';
+        p = ngx_cpymem(p, ctx->keys[i].data, ctx->keys[i].len);
+        *p++ = '}';
+        ctx->argvlen[a] = p - (u_char *) ctx->argv[a];
+        a++;
+    }
+
+    for (i = 0; i < ctx->n; i++) {
+        ctx->argv[a] = (char *) p;
+        last = ngx_sprintf(p, "%uL", ctx->w[i].limit);
+        ctx->argvlen[a++] = last - p;
+        p = last;
+
+        ctx->argv[a] = (char *) p;
+        last = ngx_sprintf(p, "%uL", ctx->w[i].window);
+        ctx->argvlen[a++] = last - p;
+        p = last;
+
+        ctx->argv[a] = (char *) p;
+        last = ngx_sprintf(p, "%uL", ctx->w[i].cost);
+        ctx->argvlen[a++] = last - p;
+        p = last;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fw_ratelimit_reply(void *data, ngx_int_t status, redisReply *reply)
+{
+    int                                 rc;
+    size_t                              len;
+    const char                         *err;
+    ngx_http_request_t                 *r;
+    ngx_http_fw_ratelimit_ctx_t        *ctx;
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    ctx = data;
+    r = ctx->r;
+    ctx->cmd = NULL;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
+
+    if (status == NGX_HTTP_FW_REDIS_TIMEOUT) {
+        ngx_http_fw_ratelimit_failed(ctx, "timed out",
+                                     sizeof("timed out") - 1);
+        goto done;
+    }
+
+    if (status != NGX_HTTP_FW_REDIS_OK) {
+        ngx_http_fw_ratelimit_failed(ctx, "connection lost",
+                                     sizeof("connection lost") - 1);
+        goto done;
+    }
+
+    rc = fw_ratelimit_parse_reply(reply, ctx->w, ctx->n, &ctx->admitted,
+                                  &err, &len);
+
+    switch (rc) {
+
+    case FW_RATELIMIT_REPLY_OK:
+        ngx_http_fw_ratelimit_redis_ok(r);
+        ctx->engine = NGX_HTTP_FW_RL_ENGINE_REDIS;
+        ngx_http_fw_ratelimit_conclude(ctx);
+        break;
+
+    case FW_RATELIMIT_REPLY_NOSCRIPT:
+
+        if (!ctx->noscript) {
+            /* the script cache was flushed or the server restarted */
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fw ratelimit: NOSCRIPT, sending EVAL");
+
+            ctx->noscript = 1;
+            ctx->argv[0] = "EVAL";
+            ctx->argvlen[0] = 4;
+            ctx->argv[1] = fw_ratelimit_script;
+            ctx->argvlen[1] = ngx_strlen(fw_ratelimit_script);
+
+            ctx->cmd = ngx_http_fw_redis_send(rmcf->client, ctx->argc,
+                                              ctx->argv, ctx->argvlen,
+                                              ctx->lcf->timeout,
+                                              ngx_http_fw_ratelimit_reply,
+                                              ctx);
+            if (ctx->cmd) {
+                return;
+            }
+
+            err = ngx_http_fw_redis_error(rmcf->client);
+            ngx_http_fw_ratelimit_failed(ctx, err, ngx_strlen(err));
+            break;
+        }
+
+        /* fall through */
+
+    default:
+        ngx_http_fw_ratelimit_failed(ctx, err, len);
+        break;
+    }
+
+done:
+
+    ngx_http_fw_ratelimit_resume(ctx);
+}
+
+
+static void
+ngx_http_fw_ratelimit_resume(ngx_http_fw_ratelimit_ctx_t *ctx)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+    c = r->connection;
+
+    ctx->state = NGX_HTTP_FW_RL_DECIDED;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_fw_ratelimit_wait(ngx_http_request_t *r)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fw ratelimit: waiting for redis");
+}
+
+
+/* Redis could not decide: the location's failure policy applies */
+
+static void
+ngx_http_fw_ratelimit_failed(ngx_http_fw_ratelimit_ctx_t *ctx,
+    const char *reason, size_t len)
+{
+    ngx_http_request_t                 *r;
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    r = ctx->r;
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
+
+    if (!rmcf->failing) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "fw_ratelimit: redis cannot decide (%*s); the "
+                      "locations' failure policies apply until it can",
+                      len, reason);
+        rmcf->failing = 1;
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "fw ratelimit: redis failed (%*s)", len, reason);
+    }
+
+    switch (ctx->lcf->failure) {
+
+    case NGX_HTTP_FW_RL_FAIL_LOCAL:
+        ngx_http_fw_ratelimit_local(ctx);
+        return;
+
+    default: /* open, closed */
+        ctx->status = NGX_HTTP_FW_RL_ERROR;
+        ctx->engine = 0;
+        return;
+    }
+}
+
+
+static void
+ngx_http_fw_ratelimit_redis_ok(ngx_http_request_t *r)
+{
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
+
+    if (rmcf->failing) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "fw_ratelimit: redis decides again");
+        rmcf->failing = 0;
+    }
+}
+
+
+/* the shared-memory limiter: same policies, same arithmetic, this node */
+
+static void
+ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
+{
+    uint64_t                            now;
+    ngx_uint_t                          i;
+    ngx_time_t                         *tp;
+    ngx_http_request_t                 *r;
+    ngx_http_fw_ratelimit_node_t       *nodes[32];
+    ngx_http_fw_ratelimit_zone_t       *zone;
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    r = ctx->r;
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
+    zone = rmcf->shm_zone->data;
+
+    tp = ngx_timeofday();
+    now = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    zone->sh->serial++;
+
+    ngx_http_fw_ratelimit_expire(zone, now, 0);
+
+    ctx->admitted = 1;
+
+    for (i = 0; i < ctx->n && i < 32; i++) {
+        nodes[i] = ngx_http_fw_ratelimit_lookup(zone, ctx->pol[i]->index,
+                                                &ctx->keys[i],
+                                                ctx->w[i].window,
+                                                r->connection->log);
+        if (nodes[i] == NULL) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "fw_ratelimit_local_zone is full");
+
+            ctx->status = NGX_HTTP_FW_RL_ERROR;
+            ctx->engine = NGX_HTTP_FW_RL_ENGINE_LOCAL;
+            return;
+        }
+
+        nodes[i]->serial = zone->sh->serial;
+
+        if (nodes[i]->window != ctx->w[i].window) {
+            /* the policy changed with a reload: start over */
+            ngx_memzero(&nodes[i]->slot, sizeof(fw_ratelimit_slot_t));
+            nodes[i]->window = ctx->w[i].window;
+        }
+
+        fw_ratelimit_slot_roll(&nodes[i]->slot, now, &ctx->w[i]);
+
+        if (!fw_ratelimit_fits(&ctx->w[i])) {
+            ctx->admitted = 0;
+        }
+    }
+
+    if (ctx->admitted) {
+        for (i = 0; i < ctx->n && i < 32; i++) {
+            nodes[i]->slot.curr += ctx->w[i].cost;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ctx->engine = NGX_HTTP_FW_RL_ENGINE_LOCAL;
+
+    ngx_http_fw_ratelimit_conclude(ctx);
+}
+
+
+/* from the windows (as they were before this request) to the decision */
+
+static void
+ngx_http_fw_ratelimit_conclude(ngx_http_fw_ratelimit_ctx_t *ctx)
+{
+    uint64_t                 t;
+    ngx_uint_t               i, best;
+    fw_ratelimit_result_t   *res;
+
+    res = ctx->res;
+    best = 0;
+    ctx->retry = 0;
+
+    for (i = 0; i < ctx->n; i++) {
+        fw_ratelimit_eval(&ctx->w[i], ctx->admitted, &res[i]);
+
+        if (!ctx->admitted && !res[i].fits) {
+            t = fw_ratelimit_ms_to_s(res[i].retry_ms, 1);
+
+            if (t > ctx->retry) {
+                ctx->retry = t;
+            }
+
+            if (ctx->limited_by.len == 0) {
+                ctx->limited_by = ctx->pol[i]->name;
+            }
+        }
+
+        if (res[i].remaining < res[best].remaining
+            || (res[i].remaining == res[best].remaining
+                && res[i].reset_ms > res[best].reset_ms))
+        {
+            best = i;
+        }
+    }
+
+    ctx->remaining = res[best].remaining;
+    ctx->reset = fw_ratelimit_ms_to_s(res[best].reset_ms, 1);
+
+    if (ctx->admitted) {
+        ctx->status = NGX_HTTP_FW_RL_PASSED;
+        return;
+    }
+
+    ctx->remaining = 0;
+    ctx->reset = ctx->retry;
+    ctx->status = ctx->lcf->dry_run ? NGX_HTTP_FW_RL_DRY_RUN
+                                    : NGX_HTTP_FW_RL_LIMITED;
+}
+
+
+static ngx_int_t
+ngx_http_fw_ratelimit_apply(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx)
+{
+    u_char                            *p;
+    ngx_str_t                          v;
+    ngx_http_fw_ratelimit_loc_conf_t  *lcf;
+
+    lcf = ctx->lcf;
+
+    switch (ctx->status) {
+
+    case NGX_HTTP_FW_RL_LIMITED:
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_ratelimit: limited by \"%V\"%s",
+                      &ctx->limited_by,
+                      ctx->engine == NGX_HTTP_FW_RL_ENGINE_LOCAL
+                      ? " (local fallback)" : "");
+
+        if (ngx_http_fw_ratelimit_headers(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        v.data = p;
+        v.len = ngx_sprintf(p, "%uL", ctx->retry) - p;
+
+        if (ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_retry, &v)
+            != NGX_OK
+            || ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_policy,
+                                      &ctx->hdr_policy) != NGX_OK
+            || ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_state,
+                                      &ctx->hdr_state) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx->legacy
+            && (ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_limit,
+                                       &ctx->hdr_limit) != NGX_OK
+                || ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_remaining,
+                                          &ctx->hdr_remaining) != NGX_OK
+                || ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_reset,
+                                          &ctx->hdr_reset) != NGX_OK))
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* the header filter must not add them twice */
+        ctx->add_headers = 0;
+
+        return ngx_http_fw_send_error(r, lcf->status, lcf->error_format,
+                                      "throttled", "rate limit exceeded");
+
+    case NGX_HTTP_FW_RL_ERROR:
+
+        if (lcf->failure != NGX_HTTP_FW_RL_FAIL_CLOSED) {
+            return NGX_DECLINED;
+        }
+
+        ngx_str_set(&v, "1");
+
+        if (ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_retry, &v)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_fw_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                      lcf->error_format, "transient",
+                                      "rate limit service unavailable");
+
+    case NGX_HTTP_FW_RL_DRY_RUN:
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_ratelimit: would be limited by \"%V\" (dry run)",
+                      &ctx->limited_by);
+
+        /* fall through */
+
+    case NGX_HTTP_FW_RL_PASSED:
+
+        if (lcf->headers) {
+            if (ngx_http_fw_ratelimit_headers(r, ctx) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ctx->add_headers = 1;
+        }
+
+        return NGX_DECLINED;
+
+    default:
+        return NGX_DECLINED;
+    }
+}
+
+
+/* builds the header values (pool memory) from the decision */
+
+static ngx_int_t
+ngx_http_fw_ratelimit_headers(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx)
+{
+    u_char              *p;
+    size_t               len;
+    ngx_uint_t           i, best;
+    fw_ratelimit_hdr_t  *h;
+
+    h = ngx_palloc(r->pool, ctx->n * sizeof(fw_ratelimit_hdr_t));
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    best = 0;
+
+    for (i = 0; i < ctx->n; i++) {
+        h[i].name = ctx->pol[i]->name.data;
+        h[i].name_len = ctx->pol[i]->name.len;
+        h[i].limit = ctx->pol[i]->limit;
+        h[i].window_s = fw_ratelimit_ms_to_s(ctx->pol[i]->window, 1);
+        h[i].remaining = ctx->res[i].remaining;
+        h[i].reset_s = fw_ratelimit_ms_to_s(ctx->res[i].reset_ms, 1);
+
+        if (!ctx->admitted && !ctx->res[i].fits) {
+            /* this one refused: it resets when the request would fit */
+            h[i].remaining = 0;
+            h[i].reset_s = fw_ratelimit_ms_to_s(ctx->res[i].retry_ms, 1);
+        }
+
+        if (h[i].remaining < h[best].remaining
+            || (h[i].remaining == h[best].remaining
+                && h[i].reset_s > h[best].reset_s))
+        {
+            best = i;
+        }
+    }
+
+    len = fw_ratelimit_fmt_policy(NULL, 0, h, ctx->n);
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->hdr_policy.data = p;
+    ctx->hdr_policy.len = fw_ratelimit_fmt_policy(p, len, h, ctx->n);
+
+    len = fw_ratelimit_fmt_state(NULL, 0, h, ctx->n);
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->hdr_state.data = p;
+    ctx->hdr_state.len = fw_ratelimit_fmt_state(p, len, h, ctx->n);
+
+    ctx->legacy = ctx->lcf->legacy_headers ? 1 : 0;
+
+    if (!ctx->legacy) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->hdr_limit.data = p;
+    p = ngx_sprintf(p, "%uL", h[best].limit);
+    ctx->hdr_limit.len = p - ctx->hdr_limit.data;
+
+    ctx->hdr_remaining.data = p;
+    p = ngx_sprintf(p, "%uL", h[best].remaining);
+    ctx->hdr_remaining.len = p - ctx->hdr_remaining.data;
+
+    ctx->hdr_reset.data = p;
+    p = ngx_sprintf(p, "%uL", h[best].reset_s);
+    ctx->hdr_reset.len = p - ctx->hdr_reset.data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fw_ratelimit_cleanup(void *data)
+{
+    ngx_http_fw_ratelimit_ctx_t  *ctx = data;
+
+    if (ctx->cmd) {
+        /* the request ends before Redis answered: drop the answer */
+        ngx_http_fw_redis_cancel(ctx->cmd);
+        ctx->cmd = NULL;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_fw_ratelimit_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_fw_ratelimit_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_fw_ratelimit_get_ctx(r);
+
+    if (ctx == NULL || !ctx->add_headers) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->add_headers = 0;
+
+    if (ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_policy,
+                               &ctx->hdr_policy) != NGX_OK
+        || ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_state,
+                                  &ctx->hdr_state) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->legacy
+        && (ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_limit,
+                                   &ctx->hdr_limit) != NGX_OK
+            || ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_remaining,
+                                      &ctx->hdr_remaining) != NGX_OK
+            || ngx_http_fw_set_header(r, &ngx_http_fw_rl_h_reset,
+                                      &ctx->hdr_reset) != NGX_OK))
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* ------------------------------------------------------ shared memory */
+
+static ngx_int_t
+ngx_http_fw_ratelimit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    size_t                          len;
+    ngx_http_fw_ratelimit_zone_t   *ozone = data;
+    ngx_http_fw_ratelimit_zone_t   *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool,
+                              sizeof(ngx_http_fw_ratelimit_shctx_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+    zone->sh->serial = 0;
+
+    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                    ngx_http_fw_ratelimit_rbtree_insert_value);
+
+    ngx_queue_init(&zone->sh->queue);
+
+    len = sizeof(" in fw_ratelimit_local_zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in fw_ratelimit_local_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    zone->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_ratelimit_node_cmp(ngx_http_fw_ratelimit_node_t *a,
+    ngx_http_fw_ratelimit_node_t *b)
+{
+    if (a->policy != b->policy) {
+        return a->policy < b->policy ? -1 : 1;
+    }
+
+    return ngx_memn2cmp(a->data, b->data, a->len, b->len);
+}
+
+
+static void
+ngx_http_fw_ratelimit_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_fw_ratelimit_node_t  *n, *t;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            n = (ngx_http_fw_ratelimit_node_t *) node;
+            t = (ngx_http_fw_ratelimit_node_t *) temp;
+
+            p = (ngx_http_fw_ratelimit_node_cmp(n, t) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_fw_ratelimit_node_t *
+ngx_http_fw_ratelimit_lookup(ngx_http_fw_ratelimit_zone_t *zone,
+    uint32_t policy, ngx_str_t *key, uint64_t window, ngx_log_t *log)
+{
+    size_t                         size;
+    uint32_t                       hash;
+    ngx_int_t                      rc;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_http_fw_ratelimit_node_t  *rn;
+
+    ngx_crc32_init(hash);
+    ngx_crc32_update(&hash, (u_char *) &policy, sizeof(uint32_t));
+    ngx_crc32_update(&hash, key->data, key->len);
+    ngx_crc32_final(hash);
+
+    node = zone->sh->rbtree.root;
+    sentinel = zone->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        rn = (ngx_http_fw_ratelimit_node_t *) node;
+
+        rc = (policy != rn->policy) ? (policy < rn->policy ? -1 : 1)
+             : ngx_memn2cmp(key->data, rn->data, key->len, rn->len);
+
+        if (rc == 0) {
+            ngx_queue_remove(&rn->queue);
+            ngx_queue_insert_head(&zone->sh->queue, &rn->queue);
+            return rn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    size = offsetof(ngx_http_fw_ratelimit_node_t, data) + key->len;
+
+    rn = ngx_slab_alloc_locked(zone->shpool, size);
+
+    if (rn == NULL) {
+        ngx_http_fw_ratelimit_expire(zone, 0, 1);
+
+        rn = ngx_slab_alloc_locked(zone->shpool, size);
+        if (rn == NULL) {
+            return NULL;
+        }
+    }
+
+    rn->node.key = hash;
+    rn->policy = policy;
+    rn->window = window;
+    rn->serial = 0;
+    rn->len = (u_short) key->len;
+    ngx_memcpy(rn->data, key->data, key->len);
+    ngx_memzero(&rn->slot, sizeof(fw_ratelimit_slot_t));
+
+    ngx_rbtree_insert(&zone->sh->rbtree, &rn->node);
+    ngx_queue_insert_head(&zone->sh->queue, &rn->queue);
+
+    return rn;
+}
+
+
+/*
+ * Removes up to two stale nodes from the tail (their counters can no
+ * longer weigh), or, with "all", the least recently used ones to make
+ * room (up to 16, never one that the current decision holds).
+ */
+
+static void
+ngx_http_fw_ratelimit_expire(ngx_http_fw_ratelimit_zone_t *zone,
+    uint64_t now_ms, ngx_uint_t all)
+{
+    ngx_uint_t                     n;
+    ngx_queue_t                   *q;
+    ngx_http_fw_ratelimit_node_t  *rn;
+
+    for (n = 0; n < (all ? 16 : 2); n++) {
+
+        if (ngx_queue_empty(&zone->sh->queue)) {
+            return;
+        }
+
+        q = ngx_queue_last(&zone->sh->queue);
+        rn = ngx_queue_data(q, ngx_http_fw_ratelimit_node_t, queue);
+
+        if (rn->serial == zone->sh->serial) {
+            return;
+        }
+
+        if (!all
+            && (int64_t) (now_ms / rn->window) <= rn->slot.index + 1)
+        {
+            return;
+        }
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&zone->sh->rbtree, &rn->node);
+        ngx_slab_free_locked(zone->shpool, rn);
+    }
+}
+
+
+/* ---------------------------------------------------------- variables */
+
+static ngx_int_t
+ngx_http_fw_ratelimit_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                       *p;
+    ngx_http_fw_ratelimit_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_ratelimit_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->status == NGX_HTTP_FW_RL_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    switch (data) {
+
+    case NGX_HTTP_FW_RL_VAR_STATUS:
+        v->len = ngx_http_fw_ratelimit_status_names[ctx->status].len;
+        v->data = ngx_http_fw_ratelimit_status_names[ctx->status].data;
+        return NGX_OK;
+
+    case NGX_HTTP_FW_RL_VAR_ENGINE:
+        if (ctx->engine == NGX_HTTP_FW_RL_ENGINE_REDIS) {
+            v->len = sizeof("redis") - 1;
+            v->data = (u_char *) "redis";
+
+        } else if (ctx->engine == NGX_HTTP_FW_RL_ENGINE_LOCAL) {
+            v->len = sizeof("local") - 1;
+            v->data = (u_char *) "local";
+
+        } else {
+            v->not_found = 1;
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_FW_RL_VAR_POLICY:
+        if (ctx->limited_by.len == 0) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        v->len = ctx->limited_by.len;
+        v->data = ctx->limited_by.data;
+        return NGX_OK;
+    }
+
+    if (ctx->status == NGX_HTTP_FW_RL_ERROR) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+    v->len = ngx_sprintf(p, "%uL", data == NGX_HTTP_FW_RL_VAR_REMAINING
+                                   ? ctx->remaining : ctx->reset) - p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_ratelimit_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_fw_ratelimit_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* ------------------------------------------------------ configuration */
+
+static void *
+ngx_http_fw_ratelimit_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_ratelimit_main_conf_t));
+    if (rmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&rmcf->policies, cf->pool, 4,
+                       sizeof(ngx_http_fw_ratelimit_policy_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    rmcf->zone_size = NGX_CONF_UNSET_SIZE;
+
+    return rmcf;
+}
+
+
+static char *
+ngx_http_fw_ratelimit_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf = conf;
+
+    if (rmcf->prefix.data == NULL) {
+        ngx_str_set(&rmcf->prefix, "fw:rl:");
+    }
+
+    ngx_conf_init_size_value(rmcf->zone_size, 1024 * 1024);
+
+    fw_ratelimit_script_sha1(rmcf->sha1);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_fw_ratelimit_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_fw_ratelimit_loc_conf_t  *lcf;
+
+    lcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_ratelimit_loc_conf_t));
+    if (lcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lcf->names = NULL;
+     *     lcf->policies = NULL;
+     */
+
+    lcf->dry_run = NGX_CONF_UNSET;
+    lcf->failure = NGX_CONF_UNSET_UINT;
+    lcf->headers = NGX_CONF_UNSET;
+    lcf->legacy_headers = NGX_CONF_UNSET;
+    lcf->error_format = NGX_CONF_UNSET_UINT;
+    lcf->status = NGX_CONF_UNSET_UINT;
+    lcf->timeout = NGX_CONF_UNSET_MSEC;
+
+    return lcf;
+}
+
+
+static char *
+ngx_http_fw_ratelimit_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_fw_ratelimit_loc_conf_t *prev = parent;
+    ngx_http_fw_ratelimit_loc_conf_t *conf = child;
+
+    ngx_uint_t                          i, j;
+    ngx_str_t                          *name;
+    ngx_http_fw_ratelimit_policy_t     *pol, **pp;
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    if (conf->names == NULL) {
+        conf->names = prev->names;
+        conf->policies = prev->policies;
+    }
+
+    ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
+    ngx_conf_merge_uint_value(conf->failure, prev->failure,
+                              NGX_HTTP_FW_RL_FAIL_OPEN);
+    ngx_conf_merge_value(conf->headers, prev->headers, 0);
+    ngx_conf_merge_value(conf->legacy_headers, prev->legacy_headers, 0);
+    ngx_conf_merge_uint_value(conf->error_format, prev->error_format,
+                              FW_FORMAT_PROBLEM);
+    ngx_conf_merge_uint_value(conf->status, prev->status,
+                              NGX_HTTP_TOO_MANY_REQUESTS);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 0);
+
+    if (conf->names == NULL || conf->policies != NULL) {
+        return NGX_CONF_OK;
+    }
+
+    /* policies are named here and defined at http{} level: resolve now */
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_fw_ratelimit_module);
+
+    conf->policies = ngx_array_create(cf->pool, conf->names->nelts + 1,
+                                      sizeof(void *));
+    if (conf->policies == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    name = conf->names->elts;
+
+    for (i = 0; i < conf->names->nelts; i++) {
+        pol = rmcf->policies.elts;
+
+        for (j = 0; j < rmcf->policies.nelts; j++) {
+            if (pol[j].name.len == name[i].len
+                && ngx_strncmp(pol[j].name.data, name[i].data, name[i].len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == rmcf->policies.nelts) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_ratelimit\" directive: unknown policy "
+                               "\"%V\" (define it with "
+                               "\"fw_ratelimit_policy\" in http{})",
+                               &name[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        pp = ngx_array_push(conf->policies);
+        if (pp == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *pp = &pol[j];
+    }
+
+    if (conf->policies->nelts > 32) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_ratelimit\" directive: more than 32 "
+                           "policies in one location");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_ratelimit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_ratelimit_main_conf_t *rmcf = conf;
+
+    ngx_int_t   rc;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    if (rmcf->redis) {
+        return "is duplicate";
+    }
+
+    rmcf->redis = ngx_http_fw_redis_conf_create(cf);
+    if (rmcf->redis == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len > 7 && ngx_strncmp(value[i].data, "prefix=", 7) == 0)
+        {
+            rmcf->prefix.data = value[i].data + 7;
+            rmcf->prefix.len = value[i].len - 7;
+
+            if (ngx_strlchr(rmcf->prefix.data,
+                            rmcf->prefix.data + rmcf->prefix.len, '{')
+                || ngx_strlchr(rmcf->prefix.data,
+                               rmcf->prefix.data + rmcf->prefix.len, '}'))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"fw_ratelimit_redis\" directive: the "
+                                   "prefix must not contain braces");
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        rc = ngx_http_fw_redis_parse_arg(cf, rmcf->redis, &value[i]);
+
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_ratelimit_redis\" directive: unknown "
+                               "parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_fw_redis_conf_finish(cf, rmcf->redis) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_ratelimit_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_ratelimit_main_conf_t *rmcf = conf;
+
+    ngx_int_t                           n;
+    ngx_str_t                          *value, s;
+    ngx_uint_t                          i;
+    ngx_http_fw_ratelimit_policy_t     *pol;
+    ngx_http_compile_complex_value_t    ccv;
+
+    value = cf->args->elts;
+
+    if (!fw_ratelimit_valid_name(value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_ratelimit_policy\" directive: invalid "
+                           "policy name \"%V\" (letters, digits, \"_\", "
+                           "\"-\", \".\", at most %d)", &value[1],
+                           FW_RATELIMIT_NAME_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    pol = rmcf->policies.elts;
+
+    for (i = 0; i < rmcf->policies.nelts; i++) {
+        if (pol[i].name.len == value[1].len
+            && ngx_strncmp(pol[i].name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_ratelimit_policy\" directive: "
+                               "duplicate policy \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    pol = ngx_array_push(&rmcf->policies);
+    if (pol == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(pol, sizeof(ngx_http_fw_ratelimit_policy_t));
+
+    pol->name = value[1];
+    pol->index = rmcf->policies.nelts - 1;
+    pol->cost = 1;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "limit=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+
+            if (n == NGX_ERROR || n == 0
+                || (uint64_t) n > FW_RATELIMIT_MAX_LIMIT)
+            {
+                goto invalid;
+            }
+
+            pol->limit = (uint64_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "window=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+            n = ngx_parse_time(&s, 0);
+
+            if (n == NGX_ERROR || n < 1000 || n % 1000
+                || (uint64_t) n > FW_RATELIMIT_MAX_WINDOW)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"fw_ratelimit_policy\" directive: "
+                                   "invalid \"%V\" (whole seconds, from 1s "
+                                   "to 1d)", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            pol->window = (uint64_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = &pol->key;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "cost=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            if (ngx_strlchr(s.data, s.data + s.len, '$') == NULL) {
+                n = ngx_atoi(s.data, s.len);
+
+                if (n == NGX_ERROR || (uint64_t) n > FW_RATELIMIT_MAX_LIMIT)
+                {
+                    goto invalid;
+                }
+
+                pol->cost = (uint64_t) n;
+                continue;
+            }
+
+            pol->cost_cv = ngx_palloc(cf->pool,
+                                      sizeof(ngx_http_complex_value_t));
+            if (pol->cost_cv == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = pol->cost_cv;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (pol->limit == 0 || pol->window == 0 || pol->key.value.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_ratelimit_policy\" directive: policy \"%V\" "
+                           "needs limit=, window= and key=", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (pol->limit * pol->window >= FW_RATELIMIT_MAX_PRODUCT) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_ratelimit_policy\" directive: policy \"%V\": "
+                           "limit times window is too large", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (pol->cost > pol->limit) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_ratelimit_policy\" directive: policy \"%V\": "
+                           "cost is larger than limit", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"fw_ratelimit_policy\" directive: invalid parameter "
+                       "\"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_fw_ratelimit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fw_ratelimit_loc_conf_t *lcf = conf;
+
+    ngx_str_t   *value, *name;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        if (lcf->names) {
+            return "is duplicate";
+        }
+
+        lcf->names = ngx_array_create(cf->pool, 1, sizeof(ngx_str_t));
+        if (lcf->names == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (lcf->names == NULL) {
+        lcf->names = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (lcf->names == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (lcf->names->nelts == 0) {
+        return "is duplicate (\"off\" given before)";
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (!fw_ratelimit_valid_name(value[i].data, value[i].len)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_ratelimit\" directive: invalid policy "
+                               "name \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push(lcf->names);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *name = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fw_ratelimit_status_code(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_fw_ratelimit_loc_conf_t *lcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (lcf->status != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n < 400 || n > 599) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_ratelimit_status\" directive: status "
+                           "\"%V\" is not between 400 and 599", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->status = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
+{
+    ngx_str_t                           name;
+    ngx_http_handler_pt                *h;
+    ngx_http_core_main_conf_t          *cmcf;
+    ngx_http_fw_ratelimit_zone_t       *zone;
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_fw_ratelimit_module);
+
+    if (rmcf->policies.nelts == 0) {
+        return NGX_OK;
+    }
+
+    /* the local limiter: always there (Redis-less or failure "local") */
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_ratelimit_zone_t));
+    if (zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&name, "fw_ratelimit_local");
+
+    rmcf->shm_zone = ngx_shared_memory_add(cf, &name, rmcf->zone_size,
+                                           &ngx_http_fw_ratelimit_module);
+    if (rmcf->shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    rmcf->shm_zone->init = ngx_http_fw_ratelimit_init_zone;
+    rmcf->shm_zone->data = zone;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_fw_ratelimit_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_fw_ratelimit_header_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_ratelimit_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_fw_ratelimit_module);
+
+    if (rmcf == NULL || rmcf->redis == NULL || rmcf->policies.nelts == 0) {
+        return NGX_OK;
+    }
+
+    rmcf->client = ngx_http_fw_redis_create(cycle, rmcf->redis);
+
+    return rmcf->client ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_http_fw_ratelimit_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_fw_ratelimit_module);
+
+    if (rmcf && rmcf->client) {
+        ngx_http_fw_redis_destroy(rmcf->client);
+        rmcf->client = NULL;
+    }
+}
