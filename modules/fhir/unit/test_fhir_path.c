@@ -149,7 +149,9 @@ test_path_tricks(void **state)
         "/Patient/1%", "/Patient/1%4", "/Patient/1%G1", "/metadata/x",
         "/Patient/1/$everything/x", "/Patient/1?x=%zz", "/Patient?x=%00",
         "/Patient?=1", "/Patient?a=b#c",
-        "/Patient/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "/Patient/"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaa",
         NULL
     };
     const char  **p;
@@ -159,7 +161,9 @@ test_path_tricks(void **state)
     }
 
     expect_status("GET",
-        "/Patient/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "/Patient/"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
         0);
     expect_status("GET", "/P%61tient/%41-.b", 0);
     expect_status("GET", "/patient/1", 404);
