@@ -324,10 +324,10 @@ sub stop_nginx {
 
     kill 'QUIT', $pid;
     for (1 .. 300) {
-        last unless kill 0, $pid;
+        last unless _alive($pid);
         sleep 0.01;
     }
-    kill 'KILL', $pid if kill 0, $pid;
+    kill 'KILL', $pid if _alive($pid);
 }
 
 sub cleanup {
