@@ -673,8 +673,14 @@ ngx_http_fw_ratelimit_reply(void *data, ngx_int_t status, redisReply *reply)
     }
 
     if (status != NGX_HTTP_FW_REDIS_OK) {
-        ngx_http_fw_ratelimit_failed(ctx, "connection lost",
-                                     sizeof("connection lost") - 1);
+        /* the connection failed: say why (e.g. AUTH failed) */
+        err = ngx_http_fw_redis_error(rmcf->client);
+
+        if (err[0] == '\0') {
+            err = "connection lost";
+        }
+
+        ngx_http_fw_ratelimit_failed(ctx, err, ngx_strlen(err));
         goto done;
     }
 

@@ -106,13 +106,24 @@ sub stop {
     kill 'TERM', $pid;
 
     for (1 .. 300) {
-        last unless kill 0, $pid;
+        last unless _alive($pid);
         sleep 0.01;
     }
 
-    kill 'KILL', $pid if kill 0, $pid;
+    kill 'KILL', $pid if _alive($pid);
     unlink _dir($port) . "/redis.pid";
     delete $Started{$port};
+}
+
+# alive and not a zombie (a daemonised redis-server is reparented to
+# whichever process reaps orphans, possibly the test runner itself)
+sub _alive {
+    my $pid = shift;
+    return 0 unless kill 0, $pid;
+    open my $fh, '<', "/proc/$pid/stat" or return 1;
+    my $stat = <$fh>;
+    close $fh;
+    return !($stat && $stat =~ /^\d+ \(.*\) Z/);
 }
 
 sub restart {
@@ -134,7 +145,7 @@ sub resume {
 sub running {
     my $port = shift;
     my $pid = _pid($port);
-    return $pid && kill 0, $pid;
+    return $pid && _alive($pid);
 }
 
 # a minimal RESP client: returns a scalar for simple replies, an array
@@ -313,10 +324,10 @@ sub stop_nginx {
 
     kill 'QUIT', $pid;
     for (1 .. 300) {
-        last unless kill 0, $pid;
+        last unless _alive($pid);
         sleep 0.01;
     }
-    kill 'KILL', $pid if kill 0, $pid;
+    kill 'KILL', $pid if _alive($pid);
 }
 
 sub cleanup {
