@@ -168,6 +168,15 @@ demo_webhook() {
         "$base/hooks/ehr-events"
 }
 
+# tamper TOKEN: the token with one signature character changed
+tamper() {
+    local t=$1 i c
+    i=$((${#t} - 10))
+    c=${t:$i:1}
+    if [ "$c" = B ]; then c=C; else c=B; fi
+    printf '%s' "${t:0:$i}$c${t:$((i + 1))}"
+}
+
 # demo_check: every printed command, with the answer it must give
 demo_check() {
     local fails=0 passes=0 got clin res pat args i codes
@@ -194,7 +203,7 @@ demo_check() {
         -H "Authorization: Bearer $clin" "$base/fhir/Patient/123"
     expect 401 "no token" "$base/fhir/Patient/123"
     expect 401 "a tampered token" \
-        -H "Authorization: Bearer ${clin%?}A" "$base/fhir/Patient/123"
+        -H "Authorization: Bearer $(tamper "$clin")" "$base/fhir/Patient/123"
     expect 403 "researcher reads a Patient" \
         -H "Authorization: Bearer $res" "$base/fhir/Patient/123"
     expect 200 "researcher searches Observations" \
