@@ -104,8 +104,8 @@ deploy-check: modules
 	    --nginx $(NGINX_BIN) --check-conf conf-examples $(NGINX_SRC) \
 	    $(BUILD)/docker
 
-testssl:
-	@tools/run-testssl
+testssl: modules
+	@FW_MODDIR=$(MODDIR) tools/run-testssl
 
 # the compatible runner's own tests
 runner-selftest:
