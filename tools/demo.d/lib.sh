@@ -219,6 +219,21 @@ demo_check() {
         -H "Authorization: Bearer $clin" "$base/fhir/Patient%2F123"
     expect 404 "unknown resource type" \
         -H "Authorization: Bearer $clin" "$base/fhir/Patients/123"
+    head -c 9000000 /dev/zero > "$demo/temp/big.body"
+    expect 413 "a body over client_max_body_size" \
+        -H "Authorization: Bearer $clin" -H "Content-Type: application/fhir+json" \
+        --data-binary @"$demo/temp/big.body" "$base/fhir/Observation"
+    # (HTTP/1.1: over HTTP/2, nginx 1.22 refuses a declared length over
+    # the limit before error_page applies, with its own HTML page)
+    if curl -sk --http1.1 -H "Authorization: Bearer $clin" \
+            --data-binary @"$demo/temp/big.body" "$base/fhir/Observation" \
+            | grep -q '"too-long"'; then
+        passes=$((passes + 1))
+        echo "demo check: ok   the 413 is an OperationOutcome"
+    else
+        fails=$((fails + 1))
+        echo "demo check: FAIL the 413 is not an OperationOutcome"
+    fi
     expect 301 "plain HTTP redirects" "http://localhost:$http_port/fhir/metadata"
 
     mapfile -t args < <(webhook_args)
