@@ -31,6 +31,7 @@
 
 #define NGX_HTTP_FW_WEBHOOK_SECRET_MAX  4096
 #define NGX_HTTP_FW_WEBHOOK_FILE_CHUNK  16384
+#define NGX_HTTP_FW_WEBHOOK_SPARE       32      /* reused MACs per secret */
 
 
 /* verdicts, the values of $fw_webhook_status */
@@ -55,7 +56,18 @@
 typedef struct {
     ngx_str_t                   file;
     fw_webhook_mac_t            mac;        /* keyed, duplicated per use */
+
+    /* this worker's contexts of finished requests, reset and reused */
+    fw_webhook_mac_t           *spare;
+    ngx_uint_t                  nspare;
 } ngx_http_fw_webhook_secret_t;
+
+
+typedef struct {
+    fw_webhook_mac_t           *macs;
+    ngx_http_fw_webhook_secret_t *secrets;
+    ngx_uint_t                  n;
+} ngx_http_fw_webhook_macs_t;
 
 
 typedef struct {
@@ -1284,26 +1296,49 @@ ngx_http_fw_webhook_macs(ngx_http_request_t *r, ngx_array_t *secrets,
     ngx_uint_t                     i;
     fw_webhook_mac_t              *m;
     ngx_pool_cleanup_t            *cln;
+    ngx_http_fw_webhook_macs_t    *set;
     ngx_http_fw_webhook_secret_t  *s;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_fw_webhook_macs_t));
     if (cln == NULL) {
         return NGX_ERROR;
     }
 
-    m = ngx_pcalloc(r->pool, (secrets->nelts + 1) * sizeof(fw_webhook_mac_t));
+    m = ngx_pcalloc(r->pool, secrets->nelts * sizeof(fw_webhook_mac_t));
     if (m == NULL) {
         return NGX_ERROR;
     }
 
-    /* the array ends with a NULL context, for the cleanup */
-
-    cln->handler = ngx_http_fw_webhook_macs_cleanup;
-    cln->data = m;
-
     s = secrets->elts;
 
+    set = cln->data;
+    set->macs = m;
+    set->secrets = s;
+    set->n = secrets->nelts;
+
+    cln->handler = ngx_http_fw_webhook_macs_cleanup;
+
+    /*
+     * one context per secret in the keyed state: one a finished request
+     * of this worker left (reset), else a copy of the template
+     */
+
     for (i = 0; i < secrets->nelts; i++) {
+
+        while (s[i].nspare) {
+            m[i] = s[i].spare[--s[i].nspare];
+
+            if (fw_webhook_mac_reset(&m[i]) == FW_WEBHOOK_OK) {
+                break;
+            }
+
+            fw_webhook_mac_free(&m[i]);
+        }
+
+        if (m[i].ctx) {
+            continue;
+        }
+
         if (fw_webhook_mac_dup(&m[i], &s[i].mac) != FW_WEBHOOK_OK) {
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "fw_webhook: EVP_MAC_CTX_dup() failed");
@@ -1320,9 +1355,28 @@ ngx_http_fw_webhook_macs(ngx_http_request_t *r, ngx_array_t *secrets,
 static void
 ngx_http_fw_webhook_macs_cleanup(void *data)
 {
-    fw_webhook_mac_t  *m = data;
+    ngx_http_fw_webhook_macs_t *set = data;
 
-    for ( /* void */ ; m->ctx; m++) {
+    ngx_uint_t                     i;
+    fw_webhook_mac_t              *m;
+    ngx_http_fw_webhook_secret_t  *s;
+
+    /* kept for the next request of this worker, a bounded number */
+
+    for (i = 0; i < set->n; i++) {
+        m = &set->macs[i];
+        s = &set->secrets[i];
+
+        if (m->ctx == NULL) {
+            continue;
+        }
+
+        if (s->spare && s->nspare < NGX_HTTP_FW_WEBHOOK_SPARE) {
+            s->spare[s->nspare++] = *m;
+            m->ctx = NULL;
+            continue;
+        }
+
         fw_webhook_mac_free(m);
     }
 }
@@ -2183,15 +2237,20 @@ ngx_http_fw_webhook_load_secret(ngx_conf_t *cf, const char *directive,
     }
 
     secret->file = name;
+    secret->nspare = 0;
+
+    secret->spare = ngx_palloc(cf->pool, NGX_HTTP_FW_WEBHOOK_SPARE
+                                         * sizeof(fw_webhook_mac_t));
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
+
+    if (secret->spare == NULL || cln == NULL) {
         fw_webhook_mac_free(&secret->mac);
         return NGX_ERROR;
     }
 
     cln->handler = ngx_http_fw_webhook_secret_cleanup;
-    cln->data = &secret->mac;
+    cln->data = secret;
 
     return NGX_OK;
 }
@@ -2200,9 +2259,13 @@ ngx_http_fw_webhook_load_secret(ngx_conf_t *cf, const char *directive,
 static void
 ngx_http_fw_webhook_secret_cleanup(void *data)
 {
-    fw_webhook_mac_t  *m = data;
+    ngx_http_fw_webhook_secret_t *secret = data;
 
-    fw_webhook_mac_free(m);
+    while (secret->nspare) {
+        fw_webhook_mac_free(&secret->spare[--secret->nspare]);
+    }
+
+    fw_webhook_mac_free(&secret->mac);
 }
 
 
