@@ -116,6 +116,59 @@ HTTP
     is($n, 1, "Redis down ($opt): the state change is logged once");
 }
 
+# Redis down, then up again: one line for each change of state
+sub recovering_replica {
+    my $p2 = $ENV{TEST_NGINX_SERVER_PORT2};
+
+    FwRedis::stop($port);
+
+    FwRedis::start_nginx($p2, <<"HTTP");
+    fw_webhook_replay_redis 127.0.0.1:$port backoff=100ms;
+    server {
+        listen 127.0.0.1:$p2;
+        location = /std {
+            fw_webhook standard;
+            fw_webhook_secret_file $keyfile;
+            fw_webhook_test_now $ts;
+            fw_webhook_replay redis;
+            proxy_pass http://127.0.0.1:$p2/backend;
+        }
+        location = /backend {
+            return 200 "second\n";
+        }
+    }
+HTTP
+
+    my @h = FwWebhookRedis::headers();
+    my ($st1) = FwWebhookRedis::post($p2, '/std', $FwWebhookRedis::BODY, @h);
+    my ($st2) = FwWebhookRedis::post($p2, '/std', $FwWebhookRedis::BODY, @h);
+
+    FwRedis::start($port);
+
+    my ($st3, $st4);
+    for (1 .. 100) {
+        ($st3) = FwWebhookRedis::post($p2, '/std', $FwWebhookRedis::BODY, @h);
+        last if $st3 != 503;
+        sleep 0.05;
+    }
+    ($st4) = FwWebhookRedis::post($p2, '/std', $FwWebhookRedis::BODY, @h);
+
+    is("$st1 $st2 $st3 $st4", "503 503 200 409",
+       'Redis down then up: 503 until it answers, then Redis decides');
+
+    my $log = "$FwRedis::Nginx{$p2}/logs/error.log";
+    FwRedis::stop_nginx($p2);
+
+    open my $fh, '<', $log or die "$log: $!\n";
+    my @lines = grep { /fw_webhook: redis (cannot check|checks) replays/ }
+                <$fh>;
+    close $fh;
+
+    is(scalar @lines, 2, 'two changes of state, two lines');
+    like($lines[0] // '', qr/cannot check replays/, 'down first');
+    like($lines[1] // '', qr/redis checks replays again/, 'then up');
+}
+
 my %Setup = (
 
     # the message delivered once to another replica
@@ -188,6 +241,11 @@ my %Setup = (
 
     redis_down_local => sub {
         down_replica('failure=local', [200, 409, 409]);
+    },
+
+    recovering => sub {
+        recovering_replica();
+        fresh_redis();
     },
 
     paused => sub {
@@ -403,6 +461,27 @@ qr/^(redis cannot check replays\n)?$/
 --- grep_error_log eval: qr/redis cannot check replays/
 --- grep_error_log_out eval
 qr/^(redis cannot check replays\n)?$/
+
+
+
+=== TEST 7a: Redis down, then up again: the state changes are logged once each
+--- http_config
+    # fw-test: recovering
+    fw_webhook_replay_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location = /std {
+        fw_webhook standard;
+        fw_webhook_secret_file $TEST_NGINX_WH_KEY;
+        fw_webhook_test_now 1614265330;
+        fw_webhook_replay redis;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+    }
+--- request
+POST /std
+{"test": 2432232314}
+--- error_code: 200
+--- no_error_log
+redis cannot check replays
 
 
 
