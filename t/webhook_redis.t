@@ -37,6 +37,18 @@ $ENV{TEST_NGINX_WH_KEY} = $keyfile;
 
 my $ts = $FwWebhookRedis::TS;
 
+# a second nginx; its "fw_webhook_test_now" warning stays off the output
+sub start_quietly {
+    my ($p2, $http) = @_;
+
+    open my $saved, '>&', \*STDERR or die "dup stderr: $!\n";
+    open STDERR, '>', '/dev/null' or die "/dev/null: $!\n";
+    my $ok = eval { FwRedis::start_nginx($p2, $http); 1 };
+    my $err = $@;
+    open STDERR, '>&', $saved or die "restore stderr: $!\n";
+    die $err unless $ok;
+}
+
 sub fresh_redis {
     FwRedis::resume($port);
 
@@ -55,7 +67,7 @@ sub second_nginx {
 
     $opt //= '';
 
-    FwRedis::start_nginx($p2, <<"HTTP");
+    start_quietly($p2, <<"HTTP");
     fw_webhook_replay_redis 127.0.0.1:$port $opt;
     server {
         listen 127.0.0.1:$p2;
@@ -81,7 +93,7 @@ sub down_replica {
     my $p2 = $ENV{TEST_NGINX_SERVER_PORT2};
     my $down = $ENV{TEST_NGINX_REDIS_DOWN_PORT};
 
-    FwRedis::start_nginx($p2, <<"HTTP");
+    start_quietly($p2, <<"HTTP");
     fw_webhook_replay_redis 127.0.0.1:$down $opt;
     fw_webhook_replay_zone webhooks:1m;
     server {
@@ -122,7 +134,7 @@ sub recovering_replica {
 
     FwRedis::stop($port);
 
-    FwRedis::start_nginx($p2, <<"HTTP");
+    start_quietly($p2, <<"HTTP");
     fw_webhook_replay_redis 127.0.0.1:$port backoff=100ms;
     server {
         listen 127.0.0.1:$p2;
