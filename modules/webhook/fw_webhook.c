@@ -332,25 +332,28 @@ int
 fw_webhook_mac_init(fw_webhook_mac_t *m, int digest, const u_char *key,
     size_t key_len)
 {
-    EVP_MAC       *mac;
-    EVP_MAC_CTX   *ctx;
-    OSSL_PARAM     params[2];
-    static u_char  empty;
+    EVP_MAC_CTX     *ctx;
+    OSSL_PARAM       params[2];
+    static u_char    empty;
+    static EVP_MAC  *mac;
 
     m->ctx = NULL;
     m->digest = digest;
 
-    /* keyed contexts are made at configuration time and duplicated */
+    /*
+     * keyed contexts are made at configuration time and duplicated; the
+     * algorithm is fetched once per process (a fetch walks the provider
+     * store), kept for the process' life
+     */
 
-    mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
     if (mac == NULL) {
-        return FW_WEBHOOK_FAILED;
+        mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+        if (mac == NULL) {
+            return FW_WEBHOOK_FAILED;
+        }
     }
 
-    /* the context keeps its own reference to the algorithm */
-
     ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);
 
     if (ctx == NULL) {
         return FW_WEBHOOK_FAILED;
@@ -379,6 +382,19 @@ fw_webhook_mac_dup(fw_webhook_mac_t *dst, const fw_webhook_mac_t *src)
     dst->ctx = EVP_MAC_CTX_dup(src->ctx);
 
     return dst->ctx ? FW_WEBHOOK_OK : FW_WEBHOOK_FAILED;
+}
+
+
+int
+fw_webhook_mac_reset(fw_webhook_mac_t *m)
+{
+    /*
+     * back to the keyed state, whatever was hashed (HMAC keeps the keyed
+     * inner and outer states: nothing is re-keyed)
+     */
+
+    return EVP_MAC_init(m->ctx, NULL, 0, NULL) == 1 ? FW_WEBHOOK_OK
+                                                   : FW_WEBHOOK_FAILED;
 }
 
 

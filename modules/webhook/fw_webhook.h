@@ -140,6 +140,8 @@ size_t fw_webhook_mac_size(int digest);
 int fw_webhook_mac_init(fw_webhook_mac_t *m, int digest, const u_char *key,
     size_t key_len);
 int fw_webhook_mac_dup(fw_webhook_mac_t *dst, const fw_webhook_mac_t *src);
+/* a used context back to its keyed state (for reuse) */
+int fw_webhook_mac_reset(fw_webhook_mac_t *m);
 int fw_webhook_mac_update(fw_webhook_mac_t *m, const u_char *p, size_t len);
 int fw_webhook_mac_final(fw_webhook_mac_t *m, u_char *out, size_t *out_len);
 void fw_webhook_mac_free(fw_webhook_mac_t *m);

@@ -10,6 +10,11 @@
  * verdict is computed once and kept in the request context.  A body that
  * was already read by someone else is hashed from r->request_body->bufs,
  * its temporary file read in bounded chunks.
+ *
+ * Replay protection remembers verified messages in a shared-memory zone
+ * or, with fw_webhook_replay_redis, in Redis (the rate-limit module's
+ * non-blocking client): the access handler returns NGX_AGAIN while the
+ * SET NX is in flight and the reply runs the phases again.
  */
 
 
@@ -21,10 +26,12 @@
 
 #include "ngx_http_fw_common.h"
 #include "fw_webhook.h"
+#include "ngx_http_fw_redis.h"
 
 
 #define NGX_HTTP_FW_WEBHOOK_SECRET_MAX  4096
 #define NGX_HTTP_FW_WEBHOOK_FILE_CHUNK  16384
+#define NGX_HTTP_FW_WEBHOOK_SPARE       32      /* reused MACs per secret */
 
 
 /* verdicts, the values of $fw_webhook_status */
@@ -37,12 +44,30 @@
 #define NGX_HTTP_FW_WH_TOO_LARGE   6
 #define NGX_HTTP_FW_WH_REPLAY      7
 #define NGX_HTTP_FW_WH_ERROR       8
+#define NGX_HTTP_FW_WH_UNAVAILABLE 9
+#define NGX_HTTP_FW_WH_PENDING     10   /* Redis asked; never shown */
+
+
+/* fw_webhook_replay_redis failure= */
+#define NGX_HTTP_FW_WH_FAIL_CLOSED 0
+#define NGX_HTTP_FW_WH_FAIL_LOCAL  1
 
 
 typedef struct {
     ngx_str_t                   file;
     fw_webhook_mac_t            mac;        /* keyed, duplicated per use */
+
+    /* this worker's contexts of finished requests, reset and reused */
+    fw_webhook_mac_t           *spare;
+    ngx_uint_t                  nspare;
 } ngx_http_fw_webhook_secret_t;
+
+
+typedef struct {
+    fw_webhook_mac_t           *macs;
+    ngx_http_fw_webhook_secret_t *secrets;
+    ngx_uint_t                  n;
+} ngx_http_fw_webhook_macs_t;
 
 
 typedef struct {
@@ -67,6 +92,15 @@ typedef struct {
 
 
 typedef struct {
+    ngx_http_fw_redis_conf_t   *redis;
+    ngx_str_t                   prefix;
+    ngx_uint_t                  failure;
+    ngx_http_fw_redis_t        *client;     /* this worker's */
+    ngx_uint_t                  failing;    /* logged state */
+} ngx_http_fw_webhook_main_conf_t;
+
+
+typedef struct {
     ngx_uint_t                  scheme;
     ngx_array_t                *secret_files;   /* ngx_str_t */
     ngx_array_t                *secrets;        /* secret_t */
@@ -76,6 +110,7 @@ typedef struct {
     off_t                       max_body;
     ngx_uint_t                  error_format;
     ngx_shm_zone_t             *replay;
+    ngx_flag_t                  replay_redis;   /* "fw_webhook_replay redis" */
     time_t                      test_now;
 
     /* the generic scheme */
@@ -116,6 +151,12 @@ typedef struct {
     unsigned                    has_ts:1;
     ngx_str_t                   id;
 
+    /* replay protection through Redis */
+    ngx_http_request_t         *request;
+    ngx_http_fw_redis_cmd_t    *cmd;
+    u_char                      key[32];
+    time_t                      expires;
+
     /* outbound signing, computed once */
     unsigned                    signed_done:1;
     ngx_str_t                   sign_id;
@@ -153,9 +194,18 @@ static ngx_int_t ngx_http_fw_webhook_hash_bufs(ngx_http_request_t *r,
     fw_webhook_mac_t *macs, ngx_uint_t n, ngx_chain_t *in, off_t max,
     off_t *total);
 static time_t ngx_http_fw_webhook_now(ngx_http_fw_webhook_loc_conf_t *lcf);
-static ngx_int_t ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
+static ngx_int_t ngx_http_fw_webhook_replay_key(
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx,
     size_t which);
+static ngx_uint_t ngx_http_fw_webhook_replay_redis(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
+static void ngx_http_fw_webhook_replay_reply(void *data, ngx_int_t status,
+    redisReply *reply);
+static void ngx_http_fw_webhook_replay_wait(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_fw_webhook_replay_failed(ngx_http_request_t *r,
+    ngx_http_fw_webhook_ctx_t *ctx, const char *reason, size_t len);
+static ngx_uint_t ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
 static void ngx_http_fw_webhook_rbtree_insert_value(
     ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     ngx_rbtree_node_t *sentinel);
@@ -186,15 +236,21 @@ static char *ngx_http_fw_webhook_sign_conf(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_fw_webhook_replay_zone(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_fw_webhook_replay_redis_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_fw_webhook_replay(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_fw_webhook_add_variables(ngx_conf_t *cf);
+static void *ngx_http_fw_webhook_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_fw_webhook_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_fw_webhook_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_fw_webhook_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static ngx_int_t ngx_http_fw_webhook_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fw_webhook_init_process(ngx_cycle_t *cycle);
+static void ngx_http_fw_webhook_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_enum_t  ngx_http_fw_webhook_schemes[] = {
@@ -219,7 +275,8 @@ static ngx_str_t  ngx_http_fw_webhook_verdicts[] = {
     ngx_string("expired"),
     ngx_string("too_large"),
     ngx_string("replay"),
-    ngx_string("error")
+    ngx_string("error"),
+    ngx_string("unavailable")
 };
 
 
@@ -288,6 +345,13 @@ static ngx_command_t  ngx_http_fw_webhook_commands[] = {
       0,
       NULL },
 
+    { ngx_string("fw_webhook_replay_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_webhook_replay_redis_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("fw_webhook_replay"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_fw_webhook_replay,
@@ -317,8 +381,8 @@ static ngx_http_module_t  ngx_http_fw_webhook_module_ctx = {
     ngx_http_fw_webhook_add_variables,     /* preconfiguration */
     ngx_http_fw_webhook_init,              /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_fw_webhook_create_main_conf,  /* create main configuration */
+    ngx_http_fw_webhook_init_main_conf,    /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -335,10 +399,10 @@ ngx_module_t  ngx_http_fw_webhook_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_fw_webhook_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_fw_webhook_exit_process,      /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -593,6 +657,8 @@ ngx_http_fw_webhook_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
     ctx = cln->data;
     ngx_memzero(ctx, sizeof(ngx_http_fw_webhook_ctx_t));
 
+    ctx->request = r;
+
     cln->handler = ngx_http_fw_webhook_ctx_cleanup;
 
     ngx_http_set_ctx(r, ctx, ngx_http_fw_webhook_module);
@@ -604,7 +670,15 @@ ngx_http_fw_webhook_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
 static void
 ngx_http_fw_webhook_ctx_cleanup(void *data)
 {
-    /* nothing to free: the handler marks the context in the pool */
+    ngx_http_fw_webhook_ctx_t  *ctx = data;
+
+    /* the handler also marks the context in the pool */
+
+    if (ctx->cmd) {
+        /* the request ends before Redis answered: drop the answer */
+        ngx_http_fw_redis_cancel(ctx->cmd);
+        ctx->cmd = NULL;
+    }
 }
 
 
@@ -1030,10 +1104,10 @@ static ngx_uint_t
 ngx_http_fw_webhook_finish(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
 {
-    size_t      len, which;
-    u_char      mac[FW_WEBHOOK_MAC_MAX];
-    ngx_int_t   rc;
-    ngx_uint_t  i, found;
+    size_t                            len, which;
+    u_char                            mac[FW_WEBHOOK_MAC_MAX];
+    ngx_uint_t                        i, found;
+    ngx_http_fw_webhook_main_conf_t  *wmcf;
 
     if (ctx->suffix.len
         && ngx_http_fw_webhook_update(ctx->macs, ctx->nmacs, ctx->suffix.data,
@@ -1068,19 +1142,21 @@ ngx_http_fw_webhook_finish(ngx_http_request_t *r,
         return NGX_HTTP_FW_WH_INVALID;
     }
 
-    if (lcf->replay) {
-        rc = ngx_http_fw_webhook_replay_check(r, lcf, ctx, which);
-
-        if (rc == NGX_BUSY) {
-            return NGX_HTTP_FW_WH_REPLAY;
-        }
-
-        if (rc != NGX_OK) {
-            return NGX_HTTP_FW_WH_ERROR;
-        }
+    if (lcf->replay == NULL && !lcf->replay_redis) {
+        return NGX_HTTP_FW_WH_VALID;
     }
 
-    return NGX_HTTP_FW_WH_VALID;
+    if (ngx_http_fw_webhook_replay_key(lcf, ctx, which) != NGX_OK) {
+        return NGX_HTTP_FW_WH_ERROR;
+    }
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_webhook_module);
+
+    if (wmcf->redis) {
+        return ngx_http_fw_webhook_replay_redis(r, lcf, ctx);
+    }
+
+    return ngx_http_fw_webhook_replay_check(r, lcf, ctx);
 }
 
 
@@ -1098,6 +1174,16 @@ ngx_http_fw_webhook_answer(ngx_http_request_t *r,
 
     case NGX_HTTP_FW_WH_VALID:
         return NGX_DECLINED;
+
+    case NGX_HTTP_FW_WH_PENDING:
+        /* Redis was asked: its answer runs the phases again */
+        return NGX_AGAIN;
+
+    case NGX_HTTP_FW_WH_UNAVAILABLE:
+        status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        code = "transient";
+        diag = "webhook replay protection unavailable";
+        break;
 
     case NGX_HTTP_FW_WH_MISSING:
         status = NGX_HTTP_UNAUTHORIZED;
@@ -1210,26 +1296,49 @@ ngx_http_fw_webhook_macs(ngx_http_request_t *r, ngx_array_t *secrets,
     ngx_uint_t                     i;
     fw_webhook_mac_t              *m;
     ngx_pool_cleanup_t            *cln;
+    ngx_http_fw_webhook_macs_t    *set;
     ngx_http_fw_webhook_secret_t  *s;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_fw_webhook_macs_t));
     if (cln == NULL) {
         return NGX_ERROR;
     }
 
-    m = ngx_pcalloc(r->pool, (secrets->nelts + 1) * sizeof(fw_webhook_mac_t));
+    m = ngx_pcalloc(r->pool, secrets->nelts * sizeof(fw_webhook_mac_t));
     if (m == NULL) {
         return NGX_ERROR;
     }
 
-    /* the array ends with a NULL context, for the cleanup */
-
-    cln->handler = ngx_http_fw_webhook_macs_cleanup;
-    cln->data = m;
-
     s = secrets->elts;
 
+    set = cln->data;
+    set->macs = m;
+    set->secrets = s;
+    set->n = secrets->nelts;
+
+    cln->handler = ngx_http_fw_webhook_macs_cleanup;
+
+    /*
+     * one context per secret in the keyed state: one a finished request
+     * of this worker left (reset), else a copy of the template
+     */
+
     for (i = 0; i < secrets->nelts; i++) {
+
+        while (s[i].nspare) {
+            m[i] = s[i].spare[--s[i].nspare];
+
+            if (fw_webhook_mac_reset(&m[i]) == FW_WEBHOOK_OK) {
+                break;
+            }
+
+            fw_webhook_mac_free(&m[i]);
+        }
+
+        if (m[i].ctx) {
+            continue;
+        }
+
         if (fw_webhook_mac_dup(&m[i], &s[i].mac) != FW_WEBHOOK_OK) {
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "fw_webhook: EVP_MAC_CTX_dup() failed");
@@ -1246,9 +1355,28 @@ ngx_http_fw_webhook_macs(ngx_http_request_t *r, ngx_array_t *secrets,
 static void
 ngx_http_fw_webhook_macs_cleanup(void *data)
 {
-    fw_webhook_mac_t  *m = data;
+    ngx_http_fw_webhook_macs_t *set = data;
 
-    for ( /* void */ ; m->ctx; m++) {
+    ngx_uint_t                     i;
+    fw_webhook_mac_t              *m;
+    ngx_http_fw_webhook_secret_t  *s;
+
+    /* kept for the next request of this worker, a bounded number */
+
+    for (i = 0; i < set->n; i++) {
+        m = &set->macs[i];
+        s = &set->secrets[i];
+
+        if (m->ctx == NULL) {
+            continue;
+        }
+
+        if (s->spare && s->nspare < NGX_HTTP_FW_WEBHOOK_SPARE) {
+            s->spare[s->nspare++] = *m;
+            m->ctx = NULL;
+            continue;
+        }
+
         fw_webhook_mac_free(m);
     }
 }
@@ -1356,26 +1484,22 @@ ngx_http_fw_webhook_now(ngx_http_fw_webhook_loc_conf_t *lcf)
 /* replay protection */
 
 
-static ngx_int_t
-ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx,
-    size_t which)
-{
-    u_char                       key[32], tag;
-    time_t                       now, expires;
-    uint32_t                     hash;
-    ngx_int_t                    rc;
-    EVP_MD_CTX                  *md;
-    unsigned int                 klen;
-    ngx_rbtree_node_t           *node, *sentinel;
-    ngx_http_fw_webhook_node_t  *wn;
-    ngx_http_fw_webhook_zone_t  *zone;
+/*
+ * The key: the message id where the scheme has one (Standard Webhooks,
+ * generic with "id="), else the timestamp and the matching signature;
+ * hashed with the scheme into 32 bytes (SHA-256), never kept raw.  Also
+ * when it expires: a message is remembered while it could still be
+ * accepted, a timestamp being valid until ts + tolerance.
+ */
 
-    /*
-     * the key: the message id where the scheme has one (Standard
-     * Webhooks, generic with "id="), else the timestamp and the matching
-     * signature; hashed into 32 bytes, per scheme
-     */
+static ngx_int_t
+ngx_http_fw_webhook_replay_key(ngx_http_fw_webhook_loc_conf_t *lcf,
+    ngx_http_fw_webhook_ctx_t *ctx, size_t which)
+{
+    u_char         tag;
+    time_t         now;
+    EVP_MD_CTX    *md;
+    unsigned int   klen;
 
     md = EVP_MD_CTX_new();
     if (md == NULL) {
@@ -1404,7 +1528,7 @@ ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
         }
     }
 
-    if (EVP_DigestFinal_ex(md, key, &klen) != 1) {
+    if (EVP_DigestFinal_ex(md, ctx->key, &klen) != 1) {
         goto failed;
     }
 
@@ -1412,16 +1536,213 @@ ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
 
     now = ngx_http_fw_webhook_now(lcf);
 
-    /*
-     * remembered while the message could still be accepted: a timestamp
-     * is valid until ts + tolerance
-     */
+    ctx->expires = (ctx->has_ts ? (time_t) ctx->ts : now) + lcf->tolerance
+                   + 1;
 
-    expires = (ctx->has_ts ? (time_t) ctx->ts : now) + lcf->tolerance + 1;
-
-    if (expires <= now) {
-        expires = now + 1;
+    if (ctx->expires <= now) {
+        ctx->expires = now + 1;
     }
+
+    return NGX_OK;
+
+failed:
+
+    EVP_MD_CTX_free(md);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * Across replicas: "SET <prefix><hex key> 1 NX PX <ms>", the key living
+ * as long as the message could be accepted; a nil reply is a replay.
+ * Returns the verdict, NGX_HTTP_FW_WH_PENDING while Redis is asked.
+ */
+
+static ngx_uint_t
+ngx_http_fw_webhook_replay_redis(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    u_char                           *p, *ms;
+    size_t                            argvlen[6];
+    time_t                            now;
+    const char                       *argv[6], *err;
+    ngx_http_fw_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_webhook_module);
+
+    p = ngx_pnalloc(r->pool, wmcf->prefix.len + 2 * 32 + NGX_TIME_T_LEN
+                             + 3);
+    if (p == NULL) {
+        return NGX_HTTP_FW_WH_ERROR;
+    }
+
+    argv[1] = (char *) p;
+    p = ngx_cpymem(p, wmcf->prefix.data, wmcf->prefix.len);
+    p = ngx_hex_dump(p, ctx->key, 32);
+    argvlen[1] = p - (u_char *) argv[1];
+
+    now = ngx_http_fw_webhook_now(lcf);
+
+    ms = p;
+    p = ngx_sprintf(p, "%T000", ctx->expires - now);
+
+    argv[0] = "SET";
+    argvlen[0] = 3;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = "NX";
+    argvlen[3] = 2;
+    argv[4] = "PX";
+    argvlen[4] = 2;
+    argv[5] = (char *) ms;
+    argvlen[5] = p - ms;
+
+    ctx->cmd = ngx_http_fw_redis_send(wmcf->client, 6, argv, argvlen, 0,
+                                      ngx_http_fw_webhook_replay_reply, ctx);
+
+    if (ctx->cmd == NULL) {
+        err = ngx_http_fw_redis_error(wmcf->client);
+
+        if (err[0] == '\0') {
+            err = "too many commands waiting";
+        }
+
+        return ngx_http_fw_webhook_replay_failed(r, ctx, err,
+                                                 ngx_strlen(err));
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_fw_webhook_replay_wait;
+
+    return NGX_HTTP_FW_WH_PENDING;
+}
+
+
+static void
+ngx_http_fw_webhook_replay_reply(void *data, ngx_int_t status,
+    redisReply *reply)
+{
+    const char                       *err;
+    ngx_connection_t                 *c;
+    ngx_http_request_t               *r;
+    ngx_http_fw_webhook_ctx_t        *ctx;
+    ngx_http_fw_webhook_main_conf_t  *wmcf;
+
+    ctx = data;
+    r = ctx->request;
+    c = r->connection;
+    ctx->cmd = NULL;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_webhook_module);
+
+    if (status == NGX_HTTP_FW_REDIS_TIMEOUT) {
+        ctx->verdict = ngx_http_fw_webhook_replay_failed(r, ctx, "timed out",
+                                                 sizeof("timed out") - 1);
+
+    } else if (status != NGX_HTTP_FW_REDIS_OK) {
+        err = ngx_http_fw_redis_error(wmcf->client);
+
+        if (err[0] == '\0') {
+            err = "connection lost";
+        }
+
+        ctx->verdict = ngx_http_fw_webhook_replay_failed(r, ctx, err,
+                                                         ngx_strlen(err));
+
+    } else if (reply->type == REDIS_REPLY_NIL
+               || (reply->type == REDIS_REPLY_STATUS && reply->len == 2
+                   && ngx_strncmp(reply->str, "OK", 2) == 0))
+    {
+        if (wmcf->failing) {
+            ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
+                          "fw_webhook: redis checks replays again");
+            wmcf->failing = 0;
+        }
+
+        if (reply->type == REDIS_REPLY_NIL) {
+            ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                          "fw_webhook: replayed message refused");
+            ctx->verdict = NGX_HTTP_FW_WH_REPLAY;
+
+        } else {
+            ctx->verdict = NGX_HTTP_FW_WH_VALID;
+        }
+
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        ctx->verdict = ngx_http_fw_webhook_replay_failed(r, ctx, reply->str,
+                                                         reply->len);
+
+    } else {
+        ctx->verdict = ngx_http_fw_webhook_replay_failed(r, ctx,
+                                                 "unexpected reply",
+                                                 sizeof("unexpected reply")
+                                                 - 1);
+    }
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_fw_webhook_replay_wait(ngx_http_request_t *r)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fw webhook: waiting for redis");
+}
+
+
+/* Redis cannot answer: the failure policy, logged once per state change */
+
+static ngx_uint_t
+ngx_http_fw_webhook_replay_failed(ngx_http_request_t *r,
+    ngx_http_fw_webhook_ctx_t *ctx, const char *reason, size_t len)
+{
+    ngx_http_fw_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_webhook_module);
+
+    if (!wmcf->failing) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "fw_webhook: redis cannot check replays (%*s); %s "
+                      "until it can", len, reason,
+                      (wmcf->failure == NGX_HTTP_FW_WH_FAIL_LOCAL)
+                      ? "the local replay zones are used"
+                      : "verified webhooks are refused (503)");
+        wmcf->failing = 1;
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "fw webhook: redis failed (%*s)", len, reason);
+    }
+
+    if (wmcf->failure == NGX_HTTP_FW_WH_FAIL_LOCAL) {
+        return ngx_http_fw_webhook_replay_check(r, ctx->policy, ctx);
+    }
+
+    return NGX_HTTP_FW_WH_UNAVAILABLE;
+}
+
+
+/* this node: the shared-memory zone; returns the verdict */
+
+static ngx_uint_t
+ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    u_char                      *key;
+    time_t                       now, expires;
+    uint32_t                     hash;
+    ngx_int_t                    rc;
+    ngx_rbtree_node_t           *node, *sentinel;
+    ngx_http_fw_webhook_node_t  *wn;
+    ngx_http_fw_webhook_zone_t  *zone;
+
+    key = ctx->key;
+    expires = ctx->expires;
+    now = ngx_http_fw_webhook_now(lcf);
 
     ngx_memcpy(&hash, key, sizeof(uint32_t));
 
@@ -1433,8 +1754,6 @@ ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
 
     node = zone->sh->rbtree.root;
     sentinel = zone->sh->rbtree.sentinel;
-
-    rc = NGX_OK;
 
     while (node != sentinel) {
 
@@ -1458,7 +1777,7 @@ ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
 
                 ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                               "fw_webhook: replayed message refused");
-                return NGX_BUSY;
+                return NGX_HTTP_FW_WH_REPLAY;
             }
 
             wn->expires = expires;
@@ -1466,7 +1785,7 @@ ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
             ngx_queue_insert_head(&zone->sh->queue, &wn->queue);
 
             ngx_shmtx_unlock(&zone->shpool->mutex);
-            return NGX_OK;
+            return NGX_HTTP_FW_WH_VALID;
         }
 
         node = (rc < 0) ? node->left : node->right;
@@ -1486,7 +1805,7 @@ ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "fw_webhook: could not allocate a node in "
                           "replay zone \"%V\"", &lcf->replay->shm.name);
-            return NGX_ERROR;
+            return NGX_HTTP_FW_WH_ERROR;
         }
     }
 
@@ -1499,13 +1818,7 @@ ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    return NGX_OK;
-
-failed:
-
-    EVP_MD_CTX_free(md);
-
-    return NGX_ERROR;
+    return NGX_HTTP_FW_WH_VALID;
 }
 
 
@@ -1650,7 +1963,7 @@ ngx_http_fw_webhook_status_variable(ngx_http_request_t *r,
     ctx = ngx_http_fw_webhook_get_ctx(r->main, 0);
 
     if (ctx == NULL || ctx->verdict == NGX_HTTP_FW_WH_NONE
-        || ctx->verdict > NGX_HTTP_FW_WH_ERROR)
+        || ctx->verdict > NGX_HTTP_FW_WH_UNAVAILABLE)
     {
         v->not_found = 1;
         return NGX_OK;
@@ -1924,15 +2237,20 @@ ngx_http_fw_webhook_load_secret(ngx_conf_t *cf, const char *directive,
     }
 
     secret->file = name;
+    secret->nspare = 0;
+
+    secret->spare = ngx_palloc(cf->pool, NGX_HTTP_FW_WEBHOOK_SPARE
+                                         * sizeof(fw_webhook_mac_t));
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
+
+    if (secret->spare == NULL || cln == NULL) {
         fw_webhook_mac_free(&secret->mac);
         return NGX_ERROR;
     }
 
     cln->handler = ngx_http_fw_webhook_secret_cleanup;
-    cln->data = &secret->mac;
+    cln->data = secret;
 
     return NGX_OK;
 }
@@ -1941,9 +2259,13 @@ ngx_http_fw_webhook_load_secret(ngx_conf_t *cf, const char *directive,
 static void
 ngx_http_fw_webhook_secret_cleanup(void *data)
 {
-    fw_webhook_mac_t  *m = data;
+    ngx_http_fw_webhook_secret_t *secret = data;
 
-    fw_webhook_mac_free(m);
+    while (secret->nspare) {
+        fw_webhook_mac_free(&secret->spare[--secret->nspare]);
+    }
+
+    fw_webhook_mac_free(&secret->mac);
 }
 
 
@@ -2275,6 +2597,82 @@ ngx_http_fw_webhook_replay_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 static char *
+ngx_http_fw_webhook_replay_redis_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_fw_webhook_main_conf_t *wmcf = conf;
+
+    ngx_int_t   rc;
+    ngx_str_t  *value, s;
+    ngx_uint_t  i;
+
+    if (wmcf->redis) {
+        return "is duplicate";
+    }
+
+    wmcf->redis = ngx_http_fw_redis_conf_create(cf);
+    if (wmcf->redis == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (i > 1 && value[i].len >= 7
+            && ngx_strncmp(value[i].data, "prefix=", 7) == 0)
+        {
+            wmcf->prefix.data = value[i].data + 7;
+            wmcf->prefix.len = value[i].len - 7;
+            continue;
+        }
+
+        if (i > 1 && value[i].len > 8
+            && ngx_strncmp(value[i].data, "failure=", 8) == 0)
+        {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            if (s.len == 6 && ngx_strncmp(s.data, "closed", 6) == 0) {
+                wmcf->failure = NGX_HTTP_FW_WH_FAIL_CLOSED;
+
+            } else if (s.len == 5 && ngx_strncmp(s.data, "local", 5) == 0) {
+                wmcf->failure = NGX_HTTP_FW_WH_FAIL_LOCAL;
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"fw_webhook_replay_redis\" directive: "
+                                   "invalid failure policy \"%V\" (closed "
+                                   "or local)", &s);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        rc = ngx_http_fw_redis_parse_arg(cf, wmcf->redis, &value[i]);
+
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_webhook_replay_redis\" directive: "
+                               "unknown parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_fw_redis_conf_finish(cf, wmcf->redis) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_fw_webhook_replay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_fw_webhook_loc_conf_t *lcf = conf;
@@ -2289,6 +2687,13 @@ ngx_http_fw_webhook_replay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
         lcf->replay = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "redis") == 0) {
+        /* through fw_webhook_replay_redis, no local zone */
+        lcf->replay = NULL;
+        lcf->replay_redis = 1;
         return NGX_CONF_OK;
     }
 
@@ -2355,6 +2760,46 @@ ngx_http_fw_webhook_add_variables(ngx_conf_t *cf)
 
 
 static void *
+ngx_http_fw_webhook_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_fw_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_webhook_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wmcf->redis = NULL;
+     *     wmcf->prefix = { 0, NULL };
+     *     wmcf->client = NULL;
+     *     wmcf->failing = 0;
+     */
+
+    wmcf->failure = NGX_CONF_UNSET_UINT;
+
+    return wmcf;
+}
+
+
+static char *
+ngx_http_fw_webhook_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_fw_webhook_main_conf_t *wmcf = conf;
+
+    if (wmcf->prefix.data == NULL) {
+        ngx_str_set(&wmcf->prefix, "fw:webhook:");
+    }
+
+    ngx_conf_init_uint_value(wmcf->failure, NGX_HTTP_FW_WH_FAIL_CLOSED);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
 ngx_http_fw_webhook_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_fw_webhook_loc_conf_t  *conf;
@@ -2398,12 +2843,21 @@ ngx_http_fw_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_fw_webhook_loc_conf_t *prev = parent;
     ngx_http_fw_webhook_loc_conf_t *conf = child;
 
+    ngx_http_fw_webhook_main_conf_t  *wmcf;
+
     ngx_conf_merge_uint_value(conf->scheme, prev->scheme, 0);
     ngx_conf_merge_sec_value(conf->tolerance, prev->tolerance, 300);
     ngx_conf_merge_off_value(conf->max_body, prev->max_body, 1024 * 1024);
     ngx_conf_merge_uint_value(conf->error_format, prev->error_format,
                               FW_FORMAT_PROBLEM);
-    ngx_conf_merge_ptr_value(conf->replay, prev->replay, NULL);
+    if (conf->replay == NGX_CONF_UNSET_PTR) {
+        conf->replay = prev->replay;
+        conf->replay_redis = prev->replay_redis;
+    }
+
+    if (conf->replay == NGX_CONF_UNSET_PTR) {
+        conf->replay = NULL;
+    }
     ngx_conf_merge_value(conf->test_now, prev->test_now, NGX_CONF_UNSET);
     ngx_conf_merge_ptr_value(conf->signed_prefix, prev->signed_prefix, NULL);
     ngx_conf_merge_ptr_value(conf->signed_suffix, prev->signed_suffix, NULL);
@@ -2439,6 +2893,25 @@ ngx_http_fw_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->secret_files == NGX_CONF_UNSET_PTR) {
         conf->secret_files = NULL;
+    }
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_webhook_module);
+
+    if (conf->replay_redis && wmcf->redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_webhook_replay redis\" needs "
+                           "\"fw_webhook_replay_redis\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->scheme && conf->replay == NULL && conf->replay_redis
+        && wmcf->failure == NGX_HTTP_FW_WH_FAIL_LOCAL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_webhook_replay_redis ... failure=local\" "
+                           "needs a replay zone: \"fw_webhook_replay "
+                           "<zone>\" instead of \"redis\"");
+        return NGX_CONF_ERROR;
     }
 
     if (conf->tolerance < 1) {
@@ -2503,4 +2976,37 @@ ngx_http_fw_webhook_init(ngx_conf_t *cf)
     ngx_http_top_body_filter = ngx_http_fw_webhook_output_filter;
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_webhook_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_fw_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_fw_webhook_module);
+
+    if (wmcf == NULL || wmcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    wmcf->client = ngx_http_fw_redis_create(cycle, wmcf->redis);
+
+    return wmcf->client ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_http_fw_webhook_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_fw_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_fw_webhook_module);
+
+    if (wmcf && wmcf->client) {
+        ngx_http_fw_redis_destroy(wmcf->client);
+        wmcf->client = NULL;
+    }
 }

@@ -437,6 +437,49 @@ test_sha512_and_ids(void **state)
 }
 
 
+/* a reused context, reset after any use, gives the MAC of a fresh one */
+static void
+test_mac_reset(void **state)
+{
+    size_t            len1, len2;
+    u_char            mac1[FW_WEBHOOK_MAC_MAX], mac2[FW_WEBHOOK_MAC_MAX];
+    fw_webhook_mac_t  tmpl, m;
+    int               digest;
+
+    for (digest = FW_WEBHOOK_SHA256; digest <= FW_WEBHOOK_SHA512; digest++) {
+        mac_of(digest, S("key"), S("1700000000."), S("body"), 2, mac1,
+               &len1);
+
+        assert_int_equal(fw_webhook_mac_init(&tmpl, digest, S("key")),
+                         FW_WEBHOOK_OK);
+        assert_int_equal(fw_webhook_mac_dup(&m, &tmpl), FW_WEBHOOK_OK);
+
+        /* finalized, then reset */
+        assert_int_equal(fw_webhook_mac_update(&m, S("other")),
+                         FW_WEBHOOK_OK);
+        assert_int_equal(fw_webhook_mac_final(&m, mac2, &len2),
+                         FW_WEBHOOK_OK);
+        assert_int_equal(fw_webhook_mac_reset(&m), FW_WEBHOOK_OK);
+
+        /* left in the middle of a message, then reset */
+        assert_int_equal(fw_webhook_mac_update(&m, S("half a message")),
+                         FW_WEBHOOK_OK);
+        assert_int_equal(fw_webhook_mac_reset(&m), FW_WEBHOOK_OK);
+
+        assert_int_equal(fw_webhook_mac_update(&m, S("1700000000.body")),
+                         FW_WEBHOOK_OK);
+        assert_int_equal(fw_webhook_mac_final(&m, mac2, &len2),
+                         FW_WEBHOOK_OK);
+
+        assert_int_equal(len1, len2);
+        assert_memory_equal(mac1, mac2, len1);
+
+        fw_webhook_mac_free(&m);
+        fw_webhook_mac_free(&tmpl);
+    }
+}
+
+
 int
 main(void)
 {
@@ -452,6 +495,7 @@ main(void)
         cmocka_unit_test(test_timestamps_ids),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_sha512_and_ids),
+        cmocka_unit_test(test_mac_reset),
     };
 
     return cmocka_run_group_tests_name("webhook", tests, NULL, NULL);
