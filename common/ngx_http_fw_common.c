@@ -268,9 +268,20 @@ ngx_int_t
 ngx_http_fw_read_conf_file(ngx_conf_t *cf, ngx_str_t *name, size_t max,
     ngx_str_t *out)
 {
+    u_char          *p;
     ssize_t          n;
     ngx_fd_t         fd;
     ngx_file_info_t  fi;
+
+    /* a NUL-terminated copy: callers may pass a slice of an argument */
+    p = ngx_pnalloc(cf->pool, name->len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, name->data, name->len);
+    p[name->len] = '\0';
+    name->data = p;
 
     if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
         return NGX_ERROR;
