@@ -219,6 +219,13 @@ int fw_fhir_decode_path(const u_char *raw, size_t len, u_char *out,
     size_t *out_len);
 
 /*
+ * 1 if a raw path has only characters allowed raw in a path and no
+ * %-escape: then it is its own decoded form (fw_fhir_decode_path() would
+ * copy it unchanged); 0 otherwise (decode it to know more).
+ */
+int fw_fhir_plain_path(const u_char *raw, size_t len);
+
+/*
  * Parses the decoded path after the base ("" or "/..."): segments, types,
  * ids.  Fills req (no interaction yet).  On failure fills v (400, 404).
  */
@@ -228,7 +235,10 @@ int fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
 /*
  * Splits and decodes a query string (raw, after '?') or, with form set, an
  * application/x-www-form-urlencoded body ('+' is a space) into params[],
- * appended after the *n already there.  "scratch" holds len bytes.
+ * appended after the *n already there.  Pairs without escapes (and, in a
+ * form, without '+') point into q; escaped pairs are decoded into
+ * "scratch", which holds len bytes (it may be NULL when q has no '%' and,
+ * with form set, no '+').
  */
 int fw_fhir_parse_query(const u_char *q, size_t len, int form,
     u_char *scratch, fw_fhir_param_t *params, size_t max, size_t *n,
