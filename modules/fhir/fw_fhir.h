@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 #include <stddef.h>
+#include <stdint.h>
 
 
 #pragma GCC visibility push(hidden)
@@ -312,6 +313,81 @@ typedef struct {
 
 int fw_fhir_parse_scope(unsigned version, const u_char *p, size_t len,
     fw_fhir_scope_t *s);
+
+
+/*
+ * A parsed scope string: the resource scopes that can grant something, in
+ * their order, with their granular parameters decoded.  A pure function of
+ * the string, so that one parse serves every request that carries the
+ * same string; each request's decision is still made afresh from it.
+ */
+
+#define FW_FHIR_SC_STR_MAX     2048   /* longer strings are not cached */
+#define FW_FHIR_SC_SCOPES_MAX  32     /* resource scopes kept */
+#define FW_FHIR_SC_PARAMS_MAX  64     /* granular parameters kept */
+
+/* fw_fhir_scope_ent_t.nparams of a granular scope that never matches */
+#define FW_FHIR_SC_NEVER       -1
+
+typedef struct {
+    int             context;       /* 'p', 'u', 's' */
+    int             type;          /* type index or FW_FHIR_ANY */
+    int             perms;
+    short           first;         /* first of its params[] */
+    short           nparams;       /* 0: not granular, or _NEVER */
+} fw_fhir_scope_ent_t;
+
+typedef struct {
+    uint32_t             hash;
+    unsigned             used:1;
+    unsigned             any:1;        /* a byte other than ' ', '\t' */
+    int                  hint;         /* context for the needed scope */
+    size_t               len;
+    size_t               nscopes;
+    size_t               nparams;
+    fw_fhir_scope_ent_t  scopes[FW_FHIR_SC_SCOPES_MAX];
+    fw_fhir_param_t      params[FW_FHIR_SC_PARAMS_MAX];  /* into str, buf */
+    u_char               str[FW_FHIR_SC_STR_MAX];
+    u_char               buf[FW_FHIR_SC_STR_MAX];       /* decoded */
+} fw_fhir_scope_set_t;
+
+/*
+ * A bounded cache of parsed scope strings (one per worker): nslots sets,
+ * a string goes to slot hash % nslots and replaces what was there; a hit
+ * needs the same hash, length and bytes (a hash collision is a miss).
+ */
+typedef struct {
+    fw_fhir_scope_set_t  *slots;
+    size_t                nslots;
+    unsigned long         hits;
+    unsigned long         misses;
+    unsigned long         evictions;   /* a used slot taken by another */
+    unsigned long         uncached;    /* strings too big to keep */
+} fw_fhir_scope_cache_t;
+
+uint32_t fw_fhir_scope_hash(const u_char *p, size_t len);
+
+/* parses a scope string into set; FW_FHIR_ERROR if it does not fit */
+int fw_fhir_scope_set_parse(fw_fhir_scope_set_t *set, const u_char *scopes,
+    size_t len);
+
+void fw_fhir_scope_cache_init(fw_fhir_scope_cache_t *c,
+    fw_fhir_scope_set_t *slots, size_t nslots);
+
+/* the parsed set of a scope string, or NULL if it does not fit a set */
+const fw_fhir_scope_set_t *fw_fhir_scope_cache_get(fw_fhir_scope_cache_t *c,
+    const u_char *scopes, size_t len);
+
+/* the same with the hash given (tests force collisions with it) */
+const fw_fhir_scope_set_t *fw_fhir_scope_cache_get_hashed(
+    fw_fhir_scope_cache_t *c, uint32_t hash, const u_char *scopes,
+    size_t len);
+
+/* fw_fhir_authorize() with the scopes already parsed: the same verdicts */
+int fw_fhir_authorize_set(const fw_fhir_policy_t *pol,
+    const fw_fhir_req_t *req, const fw_fhir_param_t *params, size_t n,
+    const fw_fhir_scope_set_t *set, const u_char *patient,
+    size_t patient_len, fw_fhir_verdict_t *v);
 
 /*
  * A batch or transaction Bundle (JSON): every entry is analyzed with the

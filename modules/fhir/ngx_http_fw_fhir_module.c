@@ -342,6 +342,18 @@ static ngx_str_t  ngx_http_fw_fhir_override_headers[] = {
 static ngx_str_t  ngx_http_fw_fhir_www_auth = ngx_string("WWW-Authenticate");
 
 
+/*
+ * This worker's parsed scope strings: a token's scopes are parsed once,
+ * not on each of its requests (NGX_HTTP_FW_FHIR_SCOPE_SLOTS sets, about
+ * 7 KB each, allocated on first use; without them every request parses).
+ */
+
+#define NGX_HTTP_FW_FHIR_SCOPE_SLOTS  16
+
+static fw_fhir_scope_cache_t  ngx_http_fw_fhir_scope_cache;
+static ngx_uint_t             ngx_http_fw_fhir_scope_cache_state;
+
+
 static const char  *ngx_http_fw_fhir_default_formats[] = {
     "json", "xml", "application/json", "application/xml", "text/xml",
     "application/fhir+json", "application/fhir+xml", NULL
@@ -677,15 +689,43 @@ static ngx_int_t
 ngx_http_fw_fhir_authorize(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx,
     ngx_str_t *scopes, ngx_str_t *patient)
 {
-    if (fw_fhir_authorize(&ctx->conf->policy, &ctx->req, ctx->params,
-                          ctx->nparams, scopes->data, scopes->len,
-                          patient->data, patient->len, &ctx->v)
-        != FW_FHIR_OK)
-    {
-        return NGX_DECLINED;
+    int                         rc;
+    fw_fhir_scope_set_t        *slots;
+    const fw_fhir_scope_set_t  *set;
+
+    if (ngx_http_fw_fhir_scope_cache_state == 0) {
+        /* once per process: 1 with the cache, 2 without (no memory) */
+        ngx_http_fw_fhir_scope_cache_state = 2;
+
+        slots = ngx_alloc(NGX_HTTP_FW_FHIR_SCOPE_SLOTS
+                          * sizeof(fw_fhir_scope_set_t), r->connection->log);
+
+        if (slots) {
+            fw_fhir_scope_cache_init(&ngx_http_fw_fhir_scope_cache, slots,
+                                     NGX_HTTP_FW_FHIR_SCOPE_SLOTS);
+            ngx_http_fw_fhir_scope_cache_state = 1;
+        }
     }
 
-    return NGX_OK;
+    set = NULL;
+
+    if (ngx_http_fw_fhir_scope_cache_state == 1 && scopes->len) {
+        set = fw_fhir_scope_cache_get(&ngx_http_fw_fhir_scope_cache,
+                                      scopes->data, scopes->len);
+    }
+
+    if (set) {
+        rc = fw_fhir_authorize_set(&ctx->conf->policy, &ctx->req,
+                                   ctx->params, ctx->nparams, set,
+                                   patient->data, patient->len, &ctx->v);
+
+    } else {
+        rc = fw_fhir_authorize(&ctx->conf->policy, &ctx->req, ctx->params,
+                               ctx->nparams, scopes->data, scopes->len,
+                               patient->data, patient->len, &ctx->v);
+    }
+
+    return (rc == FW_FHIR_OK) ? NGX_OK : NGX_DECLINED;
 }
 
 
