@@ -267,22 +267,32 @@ fw_fhir_interaction_mask(const u_char *name, size_t len)
 }
 
 
+/* [A-Za-z0-9\-\.] */
+
+static const u_char  fw_fhir_idchar[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0,   /* - . */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0
+    /* 0x80 and above: 0 */
+};
+
+
 int
 fw_fhir_valid_id(const u_char *p, size_t len)
 {
     size_t  i;
-    u_char  c;
 
     if (len == 0 || len > FW_FHIR_ID_MAX) {
         return 0;
     }
 
     for (i = 0; i < len; i++) {
-        c = p[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-        {
+        if (!fw_fhir_idchar[p[i]]) {
             return 0;
         }
     }
@@ -357,6 +367,27 @@ static const u_char  fw_fhir_pclass[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
 
+/* 1: never raw in a path (fw_fhir_pclass 0, '%' too) */
+
+static const u_char  fw_fhir_pbad[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+};
+
 
 static int
 fw_fhir_unreserved(u_char c)
@@ -370,9 +401,18 @@ fw_fhir_plain_path(const u_char *raw, size_t len)
 {
     size_t  i;
 
-    /* '%' is class 0 */
-    for (i = 0; i < len; i++) {
-        if (fw_fhir_pclass[raw[i]] == 0) {
+    /* '%' is class 0; four bytes a step */
+
+    for (i = 0; i + 4 <= len; i += 4) {
+        if (fw_fhir_pbad[raw[i]] | fw_fhir_pbad[raw[i + 1]]
+            | fw_fhir_pbad[raw[i + 2]] | fw_fhir_pbad[raw[i + 3]])
+        {
+            return 0;
+        }
+    }
+
+    for ( /* void */ ; i < len; i++) {
+        if (fw_fhir_pbad[raw[i]]) {
             return 0;
         }
     }
@@ -783,6 +823,20 @@ fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
         esc = 0;
 
         for ( /* void */ ; i < len; i++) {
+
+            /* runs of plain bytes (class 0), four a step */
+            while (i + 4 <= len
+                   && (fw_fhir_qclass[q[i]] | fw_fhir_qclass[q[i + 1]]
+                       | fw_fhir_qclass[q[i + 2]] | fw_fhir_qclass[q[i + 3]])
+                      == FW_FHIR_Q_PLAIN)
+            {
+                i += 4;
+            }
+
+            if (i == len) {
+                break;
+            }
+
             cls = fw_fhir_qclass[q[i]];
 
             if (cls == FW_FHIR_Q_PLAIN) {
@@ -1182,6 +1236,11 @@ fw_fhir_param_patient(const fw_fhir_req_t *req, const fw_fhir_param_t *param,
 
     name = param->name.data;
     nlen = param->name.len;
+
+    /* only "_id", "patient..." and "subject..." can name a patient */
+    if (name[0] != '_' && name[0] != 'p' && name[0] != 's') {
+        return 0;
+    }
 
     colon = memchr(name, ':', nlen);
     blen = colon ? (size_t) (colon - name) : nlen;
