@@ -355,10 +355,12 @@ typedef struct {
  * A bounded cache of parsed scope strings (one per worker): nslots sets,
  * a string goes to slot hash % nslots and replaces what was there; a hit
  * needs the same hash, length and bytes (a hash collision is a miss).
+ * The set returned last is tried first, by length and bytes alone.
  */
 typedef struct {
     fw_fhir_scope_set_t  *slots;
     size_t                nslots;
+    fw_fhir_scope_set_t  *last;        /* a slot, or NULL */
     unsigned long         hits;
     unsigned long         misses;
     unsigned long         evictions;   /* a used slot taken by another */

@@ -515,6 +515,7 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
 {
     int            t;
     size_t         i, nseg, start;
+    const u_char  *sl;
     fw_fhir_str_t  seg[FW_FHIR_MAX_SEGS];
 
     memset(req, 0, sizeof(fw_fhir_req_t));
@@ -538,9 +539,10 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
     start = 1;
 
     for (i = 1; i <= len; i++) {
-        if (i < len && rest[i] != '/') {
-            continue;
-        }
+
+        /* to the next '/' or the end */
+        sl = memchr(rest + i, '/', len - i);
+        i = sl ? (size_t) (sl - rest) : len;
 
         if (i == start) {
             return fw_fhir_deny(v, 400, "invalid", "invalid",
@@ -822,15 +824,11 @@ fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
         eq = len;
         esc = 0;
 
-        for ( /* void */ ; i < len; i++) {
+        for ( ;; ) {
 
-            /* runs of plain bytes (class 0), four a step */
-            while (i + 4 <= len
-                   && (fw_fhir_qclass[q[i]] | fw_fhir_qclass[q[i + 1]]
-                       | fw_fhir_qclass[q[i + 2]] | fw_fhir_qclass[q[i + 3]])
-                      == FW_FHIR_Q_PLAIN)
-            {
-                i += 4;
+            /* the common case: a run of plain bytes */
+            while (i < len && fw_fhir_qclass[q[i]] == FW_FHIR_Q_PLAIN) {
+                i++;
             }
 
             if (i == len) {
@@ -838,10 +836,6 @@ fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
             }
 
             cls = fw_fhir_qclass[q[i]];
-
-            if (cls == FW_FHIR_Q_PLAIN) {
-                continue;
-            }
 
             if (cls == FW_FHIR_Q_AMP) {
                 break;
@@ -852,20 +846,17 @@ fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
                     eq = i;
                 }
 
-                continue;
-            }
-
-            if (cls == FW_FHIR_Q_PCT) {
+            } else if (cls == FW_FHIR_Q_PCT) {
                 esc = 1;
-                continue;
-            }
 
-            if (cls == FW_FHIR_Q_PLUS) {
+            } else if (cls == FW_FHIR_Q_PLUS) {
                 esc |= (unsigned) form;
-                continue;
+
+            } else {
+                goto bad;
             }
 
-            goto bad;
+            i++;
         }
 
         end = i;
@@ -1238,7 +1229,7 @@ fw_fhir_param_patient(const fw_fhir_req_t *req, const fw_fhir_param_t *param,
     nlen = param->name.len;
 
     /* only "_id", "patient..." and "subject..." can name a patient */
-    if (name[0] != '_' && name[0] != 'p' && name[0] != 's') {
+    if (name[0] == '_' ? nlen != 3 : (name[0] != 'p' && name[0] != 's')) {
         return 0;
     }
 

@@ -580,6 +580,43 @@ test_scope_cache(void **state)
     assert_int_equal(c.hits, 1);
     assert_memory_equal(s1->str, a, strlen(a));
 
+    /* the last set is tried first, and only for the very same bytes */
+    fw_fhir_scope_cache_init(&c, slots, 4);
+    s1 = GET(a);
+    assert_ptr_equal(c.last, s1);
+    assert_ptr_equal(GET(a), s1);
+    assert_int_equal(c.hits, 1);
+
+    /* a string in another slot */
+    for (i = 0; i < sizeof(big) - 1; i++) {
+        big[i] = 'a' + i % 26;
+        big[i + 1] = '\0';
+
+        if (fw_fhir_scope_hash((u_char *) big, i + 1) % 4
+            != fw_fhir_scope_hash((u_char *) a, strlen(a)) % 4)
+        {
+            break;
+        }
+    }
+
+    s2 = GET(big);
+    assert_ptr_not_equal(s1, s2);
+    assert_ptr_equal(c.last, s2);
+    assert_ptr_equal(GET(a), s1);
+    assert_int_equal(c.hits, 2);
+    assert_ptr_equal(c.last, s1);
+
+    /* ... and its slot taken by another string is no hit for the old one */
+    fw_fhir_scope_cache_init(&c, slots, 1);
+    GET(a);
+    GETH(5, b);
+    s1 = GET(a);
+    assert_int_equal(c.hits, 0);
+    assert_int_equal(c.misses, 3);
+    assert_int_equal(s1->len, strlen(a));
+    assert_memory_equal(s1->str, a, strlen(a));
+    assert_int_equal(s1->params[0].value.len, 10);
+
     /* too long, too many scopes: not cached, and the slot is not kept */
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
