@@ -1233,8 +1233,12 @@ fw_fhir_param_patient(const fw_fhir_req_t *req, const fw_fhir_param_t *param,
         return 0;
     }
 
-    colon = memchr(name, ':', nlen);
-    blen = colon ? (size_t) (colon - name) : nlen;
+    /*
+     * the base name matters only when it is "patient" or "subject": seven
+     * bytes, then the end or ':' (an earlier ':' makes it neither)
+     */
+    colon = (nlen > 7 && name[7] == ':') ? name + 7 : NULL;
+    blen = colon ? 7 : nlen;
 
     val = param->value;
 

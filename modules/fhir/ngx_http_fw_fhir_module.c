@@ -331,6 +331,18 @@ static ngx_http_variable_t  ngx_http_fw_fhir_vars[] = {
 };
 
 
+/* the lengths of the header names the module looks at, a bit each */
+#define ngx_http_fw_fhir_hbit(s)  ((uint32_t) 1 << (sizeof(s) - 1))
+
+#define NGX_HTTP_FW_FHIR_HEADER_LENS                                          \
+    (ngx_http_fw_fhir_hbit("If-None-Exist")                                   \
+     | ngx_http_fw_fhir_hbit("Prefer")                                        \
+     | ngx_http_fw_fhir_hbit("X-HTTP-Method-Override")                        \
+     | ngx_http_fw_fhir_hbit("X-HTTP-Method")                                 \
+     | ngx_http_fw_fhir_hbit("X-Method-Override"))
+
+
+/* also in NGX_HTTP_FW_FHIR_HEADER_LENS */
 static ngx_str_t  ngx_http_fw_fhir_override_headers[] = {
     ngx_string("X-HTTP-Method-Override"),
     ngx_string("X-HTTP-Method"),
@@ -909,7 +921,9 @@ ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
         }
     }
 
-    if (dlen != r->uri.len || ngx_memcmp(d, r->uri.data, dlen) != 0) {
+    if (dlen != r->uri.len
+        || (d != r->uri.data && ngx_memcmp(d, r->uri.data, dlen) != 0))
+    {
         fw_fhir_deny(v, 400, "invalid", "invalid",
                      "the path differs from its normalised form");
         return;
@@ -1036,6 +1050,14 @@ ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
         }
 
         if (h[i].hash == 0) {
+            continue;
+        }
+
+        /* most headers have none of the lengths looked for */
+        if (h[i].key.len > 31
+            || !(NGX_HTTP_FW_FHIR_HEADER_LENS
+                 & ((uint32_t) 1 << h[i].key.len)))
+        {
             continue;
         }
 
