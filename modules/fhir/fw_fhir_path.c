@@ -826,8 +826,14 @@ fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
 
         for ( ;; ) {
 
-            /* the common case: a run of plain bytes */
-            while (i < len && fw_fhir_qclass[q[i]] == FW_FHIR_Q_PLAIN) {
+            /* the common case: a run of plain bytes (class 0) */
+            while (len - i >= 2
+                   && (fw_fhir_qclass[q[i]] | fw_fhir_qclass[q[i + 1]]) == 0)
+            {
+                i += 2;
+            }
+
+            if (i < len && fw_fhir_qclass[q[i]] == FW_FHIR_Q_PLAIN) {
                 i++;
             }
 
