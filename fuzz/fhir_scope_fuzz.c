@@ -13,10 +13,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
+static fw_fhir_scope_set_t  set;
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int                rc;
+    int                rc, rc2;
     size_t             n, i, plen, slen, patlen, rlen;
     u_char            *copy, *scratch, *req_s;
     const u_char      *nl1, *nl2, *q;
@@ -24,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fw_fhir_scope_t    s;
     fw_fhir_policy_t   pol;
     fw_fhir_param_t    params[FW_FHIR_MAX_PARAMS];
-    fw_fhir_verdict_t  v;
+    fw_fhir_verdict_t  v, v2;
     fw_fhir_opperm_t   ops[1] = { { { (const u_char *) "everything", 10 },
                                     FW_FHIR_P_R } };
 
@@ -108,6 +111,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         && (patlen != req.id.len || memcmp(nl1 + 1, req.id.data, patlen)))
     {
         abort();
+    }
+
+    /* the parsed set (the per-worker cache's) gives the same verdict */
+    if (fw_fhir_scope_set_parse(&set, copy, slen) == FW_FHIR_OK) {
+        fw_fhir_verdict_init(&v2);
+
+        rc2 = fw_fhir_authorize_set(&pol, &req, params, n, &set, nl1 + 1,
+                                    patlen, &v2);
+
+        if (rc2 != rc || v2.status != v.status
+            || strcmp(v2.reason, v.reason) != 0
+            || strcmp(v2.diag, v.diag) != 0
+            || strcmp(v2.needed, v.needed) != 0)
+        {
+            abort();
+        }
     }
 
 done:

@@ -417,3 +417,72 @@ X-Scopes: openid fhirUser launch/patient offline_access
 [403, 403, 200, 200]
 --- response_body_like eval
 [qr/lenient handling/, qr/lenient handling/, qr/fhir=\[read/, qr/backend/]
+
+
+=== TEST 17: one scope string on many requests: each decision is its own (patient, parameters, one byte of the scopes)
+--- request eval
+[
+"GET /fhir/Observation?patient=123&category=laboratory",
+"GET /fhir/Observation?patient=123&category=laboratory",
+"GET /fhir/Observation?patient=456&category=laboratory",
+"GET /fhir/Observation?patient=123&category=vital-signs",
+"GET /fhir/Observation?patient=123&category=laboratory",
+"GET /fhir/Observation?patient=123&category=laboratory",
+"GET /fhir/Condition?patient=123",
+"GET /fhir/Observation?patient=123&category=laboratory",
+]
+--- more_headers eval
+[
+"X-Scopes: openid patient/Observation.rs?category=laboratory\nX-Patient: 123",
+"X-Scopes: openid patient/Observation.rs?category=laboratory\nX-Patient: 456",
+"X-Scopes: openid patient/Observation.rs?category=laboratory\nX-Patient: 456",
+"X-Scopes: openid patient/Observation.rs?category=laboratory\nX-Patient: 123",
+"X-Scopes: openid patient/Observation.rs?category=laboratorz\nX-Patient: 123",
+"X-Scopes: openid patient/Observation.rs?category=%6Caboratory\nX-Patient: 123",
+"X-Scopes: openid patient/Observation.rs?category=laboratory\nX-Patient: 123",
+"X-Scopes: openid patient/Observation.rs?category=laboratory\nX-Patient: 123",
+]
+--- error_code eval
+[200, 403, 200, 403, 403, 200, 403, 200]
+--- response_body_like eval
+[qr/backend/, qr/outside the patient compartment/, qr/backend/,
+ qr/granular scope does not match/, qr/granular scope does not match/,
+ qr/backend/, qr/insufficient scope/, qr/backend/]
+
+
+=== TEST 18: scopes and patient as "${var}", and as values made of two variables
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes "${http_x_scopes}";
+        fw_fhir_patient ${http_x_patient};
+        @proxy;
+    }
+    location /fhir2 {
+        fw_fhir R4;
+        fw_fhir_scopes "$http_x_scopes $http_x_more";
+        fw_fhir_patient "$http_x_patient$http_x_suffix";
+        @proxy;
+    }
+--- request eval
+[
+"GET /fhir/Patient/123",
+"GET /fhir/Patient/123",
+"GET /fhir/Patient/1",
+"GET /fhir2/Patient/123",
+"GET /fhir2/Patient/1234",
+"GET /fhir2/Observation?patient=1234",
+"GET /fhir2/Patient/123",
+]
+--- more_headers eval
+[
+"X-Scopes: patient/Patient.r\nX-Patient: 123",
+"X-Patient: 123",
+"X-Scopes: patient/Patient.r\nX-Patient: 123",
+"X-Scopes: openid\nX-More: patient/Patient.r\nX-Patient: 123",
+"X-Scopes: patient/Patient.r\nX-Patient: 123\nX-Suffix: 4",
+"X-Scopes: openid\nX-More: patient/Observation.s\nX-Patient: 12\nX-Suffix: 34",
+"X-Scopes: openid\nX-Patient: 123",
+]
+--- error_code eval
+[200, 401, 403, 200, 200, 200, 403]

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 #include <stddef.h>
+#include <stdint.h>
 
 
 #pragma GCC visibility push(hidden)
@@ -219,6 +220,13 @@ int fw_fhir_decode_path(const u_char *raw, size_t len, u_char *out,
     size_t *out_len);
 
 /*
+ * 1 if a raw path has only characters allowed raw in a path and no
+ * %-escape: then it is its own decoded form (fw_fhir_decode_path() would
+ * copy it unchanged); 0 otherwise (decode it to know more).
+ */
+int fw_fhir_plain_path(const u_char *raw, size_t len);
+
+/*
  * Parses the decoded path after the base ("" or "/..."): segments, types,
  * ids.  Fills req (no interaction yet).  On failure fills v (400, 404).
  */
@@ -228,7 +236,10 @@ int fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
 /*
  * Splits and decodes a query string (raw, after '?') or, with form set, an
  * application/x-www-form-urlencoded body ('+' is a space) into params[],
- * appended after the *n already there.  "scratch" holds len bytes.
+ * appended after the *n already there.  Pairs without escapes (and, in a
+ * form, without '+') point into q; escaped pairs are decoded into
+ * "scratch", which holds len bytes (it may be NULL when q has no '%' and,
+ * with form set, no '+').
  */
 int fw_fhir_parse_query(const u_char *q, size_t len, int form,
     u_char *scratch, fw_fhir_param_t *params, size_t max, size_t *n,
@@ -302,6 +313,83 @@ typedef struct {
 
 int fw_fhir_parse_scope(unsigned version, const u_char *p, size_t len,
     fw_fhir_scope_t *s);
+
+
+/*
+ * A parsed scope string: the resource scopes that can grant something, in
+ * their order, with their granular parameters decoded.  A pure function of
+ * the string, so that one parse serves every request that carries the
+ * same string; each request's decision is still made afresh from it.
+ */
+
+#define FW_FHIR_SC_STR_MAX     2048   /* longer strings are not cached */
+#define FW_FHIR_SC_SCOPES_MAX  32     /* resource scopes kept */
+#define FW_FHIR_SC_PARAMS_MAX  64     /* granular parameters kept */
+
+/* fw_fhir_scope_ent_t.nparams of a granular scope that never matches */
+#define FW_FHIR_SC_NEVER       -1
+
+typedef struct {
+    int             context;       /* 'p', 'u', 's' */
+    int             type;          /* type index or FW_FHIR_ANY */
+    int             perms;
+    short           first;         /* first of its params[] */
+    short           nparams;       /* 0: not granular, or _NEVER */
+} fw_fhir_scope_ent_t;
+
+typedef struct {
+    uint32_t             hash;
+    unsigned             used:1;
+    unsigned             any:1;        /* a byte other than ' ', '\t' */
+    int                  hint;         /* context for the needed scope */
+    size_t               len;
+    size_t               nscopes;
+    size_t               nparams;
+    fw_fhir_scope_ent_t  scopes[FW_FHIR_SC_SCOPES_MAX];
+    fw_fhir_param_t      params[FW_FHIR_SC_PARAMS_MAX];  /* into str, buf */
+    u_char               str[FW_FHIR_SC_STR_MAX];
+    u_char               buf[FW_FHIR_SC_STR_MAX];       /* decoded */
+} fw_fhir_scope_set_t;
+
+/*
+ * A bounded cache of parsed scope strings (one per worker): nslots sets,
+ * a string goes to slot hash % nslots and replaces what was there; a hit
+ * needs the same hash, length and bytes (a hash collision is a miss).
+ * The set returned last is tried first, by length and bytes alone.
+ */
+typedef struct {
+    fw_fhir_scope_set_t  *slots;
+    size_t                nslots;
+    fw_fhir_scope_set_t  *last;        /* a slot, or NULL */
+    unsigned long         hits;
+    unsigned long         misses;
+    unsigned long         evictions;   /* a used slot taken by another */
+    unsigned long         uncached;    /* strings too big to keep */
+} fw_fhir_scope_cache_t;
+
+uint32_t fw_fhir_scope_hash(const u_char *p, size_t len);
+
+/* parses a scope string into set; FW_FHIR_ERROR if it does not fit */
+int fw_fhir_scope_set_parse(fw_fhir_scope_set_t *set, const u_char *scopes,
+    size_t len);
+
+void fw_fhir_scope_cache_init(fw_fhir_scope_cache_t *c,
+    fw_fhir_scope_set_t *slots, size_t nslots);
+
+/* the parsed set of a scope string, or NULL if it does not fit a set */
+const fw_fhir_scope_set_t *fw_fhir_scope_cache_get(fw_fhir_scope_cache_t *c,
+    const u_char *scopes, size_t len);
+
+/* the same with the hash given (tests force collisions with it) */
+const fw_fhir_scope_set_t *fw_fhir_scope_cache_get_hashed(
+    fw_fhir_scope_cache_t *c, uint32_t hash, const u_char *scopes,
+    size_t len);
+
+/* fw_fhir_authorize() with the scopes already parsed: the same verdicts */
+int fw_fhir_authorize_set(const fw_fhir_policy_t *pol,
+    const fw_fhir_req_t *req, const fw_fhir_param_t *params, size_t n,
+    const fw_fhir_scope_set_t *set, const u_char *patient,
+    size_t patient_len, fw_fhir_verdict_t *v);
 
 /*
  * A batch or transaction Bundle (JSON): every entry is analyzed with the

@@ -19,8 +19,8 @@
 
 static int fw_fhir_hex(u_char c);
 static int fw_fhir_unreserved(u_char c);
-static int fw_fhir_type_cmp(const fw_fhir_type_t *t, const u_char *name,
-    size_t len);
+static unsigned fw_fhir_type_key(const u_char *name, size_t len);
+static void fw_fhir_type_build(void);
 static int fw_fhir_in_list(const fw_fhir_str_t *list, size_t n,
     const u_char *p, size_t len);
 static int fw_fhir_format_allowed(const fw_fhir_policy_t *pol,
@@ -117,53 +117,74 @@ fw_fhir_version(const u_char *name, size_t len)
 }
 
 
-static int
-fw_fhir_type_cmp(const fw_fhir_type_t *t, const u_char *name, size_t len)
+/*
+ * The type table is sorted; an open-addressing hash over it (length and
+ * three characters), built on first use, finds a name with one or two
+ * probes and a single memcmp() instead of a binary search.
+ */
+
+#define FW_FHIR_TYPE_HASH  512
+
+static unsigned short  fw_fhir_type_hash[FW_FHIR_TYPE_HASH]; /* index + 1 */
+static int             fw_fhir_type_hash_built;
+
+
+static unsigned
+fw_fhir_type_key(const u_char *name, size_t len)
 {
-    int     rc;
-    size_t  n;
+    return ((unsigned) len * 97 + name[0] * 31 + name[len - 1] * 7
+            + name[len >> 1] * 3) & (FW_FHIR_TYPE_HASH - 1);
+}
 
-    n = t->len < len ? t->len : len;
 
-    rc = memcmp(t->name, name, n);
-    if (rc != 0) {
-        return rc;
+static void
+fw_fhir_type_build(void)
+{
+    unsigned  i, k;
+
+    for (i = 0; i < fw_fhir_ntypes; i++) {
+        k = fw_fhir_type_key((const u_char *) fw_fhir_types[i].name,
+                             fw_fhir_types[i].len);
+
+        while (fw_fhir_type_hash[k]) {
+            k = (k + 1) & (FW_FHIR_TYPE_HASH - 1);
+        }
+
+        fw_fhir_type_hash[k] = (unsigned short) (i + 1);
     }
 
-    return (t->len > len) - (t->len < len);
+    fw_fhir_type_hash_built = 1;
 }
 
 
 int
 fw_fhir_type_lookup(unsigned version, const u_char *name, size_t len)
 {
-    int       rc;
-    unsigned  lo, hi, mid;
+    unsigned               k, i;
+    const fw_fhir_type_t  *t;
 
     if (len == 0 || len > 64) {
         return FW_FHIR_NONE;
     }
 
-    lo = 0;
-    hi = fw_fhir_ntypes;
+    if (!fw_fhir_type_hash_built) {
+        fw_fhir_type_build();
+    }
 
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        rc = fw_fhir_type_cmp(&fw_fhir_types[mid], name, len);
+    for (k = fw_fhir_type_key(name, len);
+         (i = fw_fhir_type_hash[k]) != 0;
+         k = (k + 1) & (FW_FHIR_TYPE_HASH - 1))
+    {
+        t = &fw_fhir_types[i - 1];
 
-        if (rc == 0) {
-            if (version && !(fw_fhir_types[mid].versions & version)) {
+        if (t->len == len && t->name[0] == (char) name[0]
+            && memcmp(t->name, name, len) == 0)
+        {
+            if (version && !(t->versions & version)) {
                 return FW_FHIR_NONE;
             }
 
-            return (int) mid;
-        }
-
-        if (rc < 0) {
-            lo = mid + 1;
-
-        } else {
-            hi = mid;
+            return (int) (i - 1);
         }
     }
 
@@ -246,22 +267,32 @@ fw_fhir_interaction_mask(const u_char *name, size_t len)
 }
 
 
+/* [A-Za-z0-9\-\.] */
+
+static const u_char  fw_fhir_idchar[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0,   /* - . */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0
+    /* 0x80 and above: 0 */
+};
+
+
 int
 fw_fhir_valid_id(const u_char *p, size_t len)
 {
     size_t  i;
-    u_char  c;
 
     if (len == 0 || len > FW_FHIR_ID_MAX) {
         return 0;
     }
 
     for (i = 0; i < len; i++) {
-        c = p[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-        {
+        if (!fw_fhir_idchar[p[i]]) {
             return 0;
         }
     }
@@ -336,11 +367,57 @@ static const u_char  fw_fhir_pclass[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
 
+/* 1: never raw in a path (fw_fhir_pclass 0, '%' too) */
+
+static const u_char  fw_fhir_pbad[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+};
+
 
 static int
 fw_fhir_unreserved(u_char c)
 {
     return fw_fhir_pclass[c] == 1;
+}
+
+
+int
+fw_fhir_plain_path(const u_char *raw, size_t len)
+{
+    size_t  i;
+
+    /* '%' is class 0; four bytes a step */
+
+    for (i = 0; i + 4 <= len; i += 4) {
+        if (fw_fhir_pbad[raw[i]] | fw_fhir_pbad[raw[i + 1]]
+            | fw_fhir_pbad[raw[i + 2]] | fw_fhir_pbad[raw[i + 3]])
+        {
+            return 0;
+        }
+    }
+
+    for ( /* void */ ; i < len; i++) {
+        if (fw_fhir_pbad[raw[i]]) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -411,6 +488,13 @@ fw_fhir_parse_type(unsigned version, const u_char *p, size_t len, int *type,
                             "malformed path segment");
     }
 
+    *type = fw_fhir_type_lookup(version, p, len);
+
+    if (*type != FW_FHIR_NONE) {
+        /* a known name: letters only */
+        return FW_FHIR_OK;
+    }
+
     for (i = 1; i < len; i++) {
         if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z'))) {
             return fw_fhir_deny(v, 400, "invalid", "invalid",
@@ -418,16 +502,10 @@ fw_fhir_parse_type(unsigned version, const u_char *p, size_t len, int *type,
         }
     }
 
-    *type = fw_fhir_type_lookup(version, p, len);
-
-    if (*type == FW_FHIR_NONE) {
-        return fw_fhir_deny(v, 404, "not-found", "unknown-type",
-                            "unknown resource type for FHIR %s",
-                            version == FW_FHIR_R4 ? "R4"
-                            : version == FW_FHIR_R4B ? "R4B" : "R5");
-    }
-
-    return FW_FHIR_OK;
+    return fw_fhir_deny(v, 404, "not-found", "unknown-type",
+                        "unknown resource type for FHIR %s",
+                        version == FW_FHIR_R4 ? "R4"
+                        : version == FW_FHIR_R4B ? "R4B" : "R5");
 }
 
 
@@ -437,6 +515,7 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
 {
     int            t;
     size_t         i, nseg, start;
+    const u_char  *sl;
     fw_fhir_str_t  seg[FW_FHIR_MAX_SEGS];
 
     memset(req, 0, sizeof(fw_fhir_req_t));
@@ -460,9 +539,10 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
     start = 1;
 
     for (i = 1; i <= len; i++) {
-        if (i < len && rest[i] != '/') {
-            continue;
-        }
+
+        /* to the next '/' or the end */
+        sl = memchr(rest + i, '/', len - i);
+        i = sl ? (size_t) (sl - rest) : len;
 
         if (i == start) {
             return fw_fhir_deny(v, 400, "invalid", "invalid",
@@ -703,132 +783,155 @@ static const u_char  fw_fhir_qclass[256] = {
 };
 
 
+/*
+ * One pass over each pair: a pair without escapes (and, in a form, without
+ * '+') is pointed to where it is; only a pair with escapes is decoded into
+ * "scratch".  The name ends at the pair's first raw '='.
+ */
+
 int
 fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
     fw_fhir_param_t *params, size_t max, size_t *n, fw_fhir_verdict_t *v)
 {
     int               hi, lo;
-    size_t            i;
-    u_char           *d, c;
+    size_t            i, k, start, eq, end;
+    u_char           *d, c, cls;
+    unsigned          esc;
     fw_fhir_param_t  *p;
 
     d = scratch;
     i = 0;
-    p = NULL;
 
-    /* one pass: p is the pair being read, NULL between pairs */
+    while (i < len) {
 
-    for (i = 0; i < len; i++) {
-        c = q[i];
+        if (q[i] == '&') {
+            i++;
+            continue;
+        }
 
-        switch (fw_fhir_qclass[c]) {
+        if (q[i] == '=') {
+            /* "=x": a pair without a name */
+            goto bad;
+        }
 
-        case FW_FHIR_Q_PLAIN:
-            if (p == NULL) {
+        if (*n == max) {
+            return fw_fhir_deny(v, 400, "too-costly", "invalid",
+                                "too many query parameters (at most %u)",
+                                (unsigned) max);
+        }
+
+        start = i;
+        eq = len;
+        esc = 0;
+
+        for ( ;; ) {
+
+            /* the common case: a run of plain bytes (class 0) */
+            while (len - i >= 2
+                   && (fw_fhir_qclass[q[i]] | fw_fhir_qclass[q[i + 1]]) == 0)
+            {
+                i += 2;
+            }
+
+            if (i < len && fw_fhir_qclass[q[i]] == FW_FHIR_Q_PLAIN) {
+                i++;
+            }
+
+            if (i == len) {
                 break;
             }
 
-            /* the common case: a run of plain bytes */
-            do {
-                *d++ = c;
-                c = (++i < len) ? q[i] : '&';
-            } while (i < len && fw_fhir_qclass[c] == FW_FHIR_Q_PLAIN);
+            cls = fw_fhir_qclass[q[i]];
 
-            i--;
-            continue;
+            if (cls == FW_FHIR_Q_AMP) {
+                break;
+            }
 
-        case FW_FHIR_Q_AMP:
-            if (p) {
-                if (p->value.data == NULL) {
-                    p->name.len = d - p->name.data;
-                    p->value.data = d;
+            if (cls == FW_FHIR_Q_EQ) {
+                if (eq == len) {
+                    eq = i;
                 }
 
-                p->value.len = d - p->value.data;
+            } else if (cls == FW_FHIR_Q_PCT) {
+                esc = 1;
 
-                if (p->name.len == 0) {
-                    goto bad;
-                }
+            } else if (cls == FW_FHIR_Q_PLUS) {
+                esc |= (unsigned) form;
 
-                p = NULL;
+            } else {
+                goto bad;
+            }
+
+            i++;
+        }
+
+        end = i;
+        p = &params[(*n)++];
+
+        if (!esc) {
+            p->name.data = q + start;
+
+            if (eq == len) {
+                p->name.len = end - start;
+                p->value.data = q + end;
+                p->value.len = 0;
+
+            } else {
+                p->name.len = eq - start;
+                p->value.data = q + eq + 1;
+                p->value.len = end - eq - 1;
             }
 
             continue;
+        }
 
-        case FW_FHIR_Q_EQ:
-            if (p && p->value.data == NULL) {
+        /* decode the pair; the '=' at "eq" splits it */
+
+        p->name.data = d;
+        p->value.data = NULL;
+
+        for (k = start; k < end; k++) {
+            c = q[k];
+
+            if (k == eq) {
                 p->name.len = d - p->name.data;
                 p->value.data = d;
                 continue;
             }
 
-            if (p == NULL) {
-                /* "=x": a pair without a name */
-                goto bad;
-            }
+            if (c == '%') {
+                /* the pair ends at '&' or the end: neither is a digit */
+                if (end - k < 3) {
+                    goto bad;
+                }
 
-            break;
+                hi = fw_fhir_hex(q[k + 1]);
+                lo = fw_fhir_hex(q[k + 2]);
 
-        case FW_FHIR_Q_PCT:
-            if (len - i < 3) {
-                goto bad;
-            }
+                if (hi < 0 || lo < 0) {
+                    goto bad;
+                }
 
-            hi = fw_fhir_hex(q[i + 1]);
-            lo = fw_fhir_hex(q[i + 2]);
+                c = (u_char) (hi << 4 | lo);
+                k += 2;
 
-            if (hi < 0 || lo < 0) {
-                goto bad;
-            }
+                if (c == '\0') {
+                    goto bad;
+                }
 
-            c = (u_char) (hi << 4 | lo);
-            i += 2;
-
-            if (c == '\0') {
-                goto bad;
-            }
-
-            break;
-
-        case FW_FHIR_Q_PLUS:
-            if (form) {
+            } else if (c == '+' && form) {
                 c = ' ';
             }
 
-            break;
-
-        default:
-            goto bad;
+            *d++ = c;
         }
 
-        if (p == NULL) {
-            if (*n == max) {
-                return fw_fhir_deny(v, 400, "too-costly", "invalid",
-                                    "too many query parameters (at most %u)",
-                                    (unsigned) max);
-            }
-
-            p = &params[(*n)++];
-            p->name.data = d;
-            p->name.len = 0;
-            p->value.data = NULL;
-            p->value.len = 0;
-        }
-
-        *d++ = c;
-    }
-
-    if (p) {
         if (p->value.data == NULL) {
             p->name.len = d - p->name.data;
             p->value.data = d;
         }
 
         p->value.len = d - p->value.data;
-
-        if (p->name.len == 0) {
-            goto bad;
-        }
     }
 
     return FW_FHIR_OK;
@@ -1131,8 +1234,17 @@ fw_fhir_param_patient(const fw_fhir_req_t *req, const fw_fhir_param_t *param,
     name = param->name.data;
     nlen = param->name.len;
 
-    colon = memchr(name, ':', nlen);
-    blen = colon ? (size_t) (colon - name) : nlen;
+    /* only "_id", "patient..." and "subject..." can name a patient */
+    if (name[0] == '_' ? nlen != 3 : (name[0] != 'p' && name[0] != 's')) {
+        return 0;
+    }
+
+    /*
+     * the base name matters only when it is "patient" or "subject": seven
+     * bytes, then the end or ':' (an earlier ':' makes it neither)
+     */
+    colon = (nlen > 7 && name[7] == ':') ? name + 7 : NULL;
+    blen = colon ? 7 : nlen;
 
     val = param->value;
 

@@ -18,11 +18,18 @@
 #define NGX_HTTP_FW_FHIR_SCOPES_MAX  65536
 
 
+/* a directive's value: a complex value, or one variable read directly */
+typedef struct {
+    ngx_http_complex_value_t    cv;
+    ngx_int_t                   index;         /* one variable, or -1 */
+} ngx_http_fw_fhir_value_t;
+
+
 typedef struct {
     ngx_uint_t                  version;       /* FW_FHIR_R*, 0: off */
     ngx_str_t                   base;          /* data NULL: unset */
-    ngx_http_complex_value_t   *scopes;        /* NULL: off */
-    ngx_http_complex_value_t   *patient;
+    ngx_http_fw_fhir_value_t   *scopes;        /* NULL: off */
+    ngx_http_fw_fhir_value_t   *patient;
     ngx_array_t                *allow_types;   /* ngx_str_t */
     ngx_array_t                *deny_types;
     ngx_array_t                *allow_interactions;
@@ -70,6 +77,8 @@ static ngx_int_t ngx_http_fw_fhir_authorize(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx, ngx_str_t *scopes, ngx_str_t *patient);
 static ngx_int_t ngx_http_fw_fhir_deny(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_fhir_get_value(ngx_http_request_t *r,
+    ngx_http_fw_fhir_value_t *fv, ngx_str_t *value);
 static ngx_http_fw_fhir_ctx_t *ngx_http_fw_fhir_get_ctx(
     ngx_http_request_t *r);
 static void ngx_http_fw_fhir_parse(ngx_http_request_t *r,
@@ -322,6 +331,18 @@ static ngx_http_variable_t  ngx_http_fw_fhir_vars[] = {
 };
 
 
+/* the lengths of the header names the module looks at, a bit each */
+#define ngx_http_fw_fhir_hbit(s)  ((uint32_t) 1 << (sizeof(s) - 1))
+
+#define NGX_HTTP_FW_FHIR_HEADER_LENS                                          \
+    (ngx_http_fw_fhir_hbit("If-None-Exist")                                   \
+     | ngx_http_fw_fhir_hbit("Prefer")                                        \
+     | ngx_http_fw_fhir_hbit("X-HTTP-Method-Override")                        \
+     | ngx_http_fw_fhir_hbit("X-HTTP-Method")                                 \
+     | ngx_http_fw_fhir_hbit("X-Method-Override"))
+
+
+/* also in NGX_HTTP_FW_FHIR_HEADER_LENS */
 static ngx_str_t  ngx_http_fw_fhir_override_headers[] = {
     ngx_string("X-HTTP-Method-Override"),
     ngx_string("X-HTTP-Method"),
@@ -331,6 +352,18 @@ static ngx_str_t  ngx_http_fw_fhir_override_headers[] = {
 
 
 static ngx_str_t  ngx_http_fw_fhir_www_auth = ngx_string("WWW-Authenticate");
+
+
+/*
+ * This worker's parsed scope strings: a token's scopes are parsed once,
+ * not on each of its requests (NGX_HTTP_FW_FHIR_SCOPE_SLOTS sets, about
+ * 7 KB each, allocated on first use; without them every request parses).
+ */
+
+#define NGX_HTTP_FW_FHIR_SCOPE_SLOTS  16
+
+static fw_fhir_scope_cache_t  ngx_http_fw_fhir_scope_cache;
+static ngx_uint_t             ngx_http_fw_fhir_scope_cache_state;
 
 
 static const char  *ngx_http_fw_fhir_default_formats[] = {
@@ -381,7 +414,7 @@ ngx_http_fw_fhir_handler(ngx_http_request_t *r)
     patient.data = NULL;
 
     if (flcf->scopes) {
-        if (ngx_http_complex_value(r, flcf->scopes, &scopes) != NGX_OK) {
+        if (ngx_http_fw_fhir_get_value(r, flcf->scopes, &scopes) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -390,7 +423,7 @@ ngx_http_fw_fhir_handler(ngx_http_request_t *r)
         }
 
         if (flcf->patient
-            && ngx_http_complex_value(r, flcf->patient, &patient) != NGX_OK)
+            && ngx_http_fw_fhir_get_value(r, flcf->patient, &patient) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -537,12 +570,14 @@ ngx_http_fw_fhir_body(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
         patient.data = NULL;
 
         if (flcf->scopes) {
-            if (ngx_http_complex_value(r, flcf->scopes, &scopes) != NGX_OK) {
+            if (ngx_http_fw_fhir_get_value(r, flcf->scopes, &scopes)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
             if (flcf->patient
-                && ngx_http_complex_value(r, flcf->patient, &patient)
+                && ngx_http_fw_fhir_get_value(r, flcf->patient, &patient)
                    != NGX_OK)
             {
                 return NGX_ERROR;
@@ -666,15 +701,43 @@ static ngx_int_t
 ngx_http_fw_fhir_authorize(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx,
     ngx_str_t *scopes, ngx_str_t *patient)
 {
-    if (fw_fhir_authorize(&ctx->conf->policy, &ctx->req, ctx->params,
-                          ctx->nparams, scopes->data, scopes->len,
-                          patient->data, patient->len, &ctx->v)
-        != FW_FHIR_OK)
-    {
-        return NGX_DECLINED;
+    int                         rc;
+    fw_fhir_scope_set_t        *slots;
+    const fw_fhir_scope_set_t  *set;
+
+    if (ngx_http_fw_fhir_scope_cache_state == 0) {
+        /* once per process: 1 with the cache, 2 without (no memory) */
+        ngx_http_fw_fhir_scope_cache_state = 2;
+
+        slots = ngx_alloc(NGX_HTTP_FW_FHIR_SCOPE_SLOTS
+                          * sizeof(fw_fhir_scope_set_t), r->connection->log);
+
+        if (slots) {
+            fw_fhir_scope_cache_init(&ngx_http_fw_fhir_scope_cache, slots,
+                                     NGX_HTTP_FW_FHIR_SCOPE_SLOTS);
+            ngx_http_fw_fhir_scope_cache_state = 1;
+        }
     }
 
-    return NGX_OK;
+    set = NULL;
+
+    if (ngx_http_fw_fhir_scope_cache_state == 1 && scopes->len) {
+        set = fw_fhir_scope_cache_get(&ngx_http_fw_fhir_scope_cache,
+                                      scopes->data, scopes->len);
+    }
+
+    if (set) {
+        rc = fw_fhir_authorize_set(&ctx->conf->policy, &ctx->req,
+                                   ctx->params, ctx->nparams, set,
+                                   patient->data, patient->len, &ctx->v);
+
+    } else {
+        rc = fw_fhir_authorize(&ctx->conf->policy, &ctx->req, ctx->params,
+                               ctx->nparams, scopes->data, scopes->len,
+                               patient->data, patient->len, &ctx->v);
+    }
+
+    return (rc == FW_FHIR_OK) ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -725,6 +788,40 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 
     return ngx_http_fw_send_error(r, ctx->v.status, FW_FORMAT_FHIR,
                                   ctx->v.code, ctx->v.diag);
+}
+
+
+/*
+ * A value that is one variable is read directly: no script, no copy (the
+ * same value ngx_http_complex_value() would give).
+ */
+
+static ngx_int_t
+ngx_http_fw_fhir_get_value(ngx_http_request_t *r,
+    ngx_http_fw_fhir_value_t *fv, ngx_str_t *value)
+{
+    ngx_http_variable_value_t  *vv;
+
+    if (fv->index < 0) {
+        return ngx_http_complex_value(r, &fv->cv, value);
+    }
+
+    vv = ngx_http_get_flushed_variable(r, fv->index);
+
+    if (vv == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (vv->not_found) {
+        value->len = 0;
+        value->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    value->len = vv->len;
+    value->data = vv->data;
+
+    return NGX_OK;
 }
 
 
@@ -783,7 +880,8 @@ static void
 ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 {
     size_t                        raw_len, dlen, n;
-    u_char                       *raw, *d, *q, *p;
+    u_char                       *raw, *d, *q, *p, *scratch;
+    fw_fhir_param_t               params[FW_FHIR_MAX_PARAMS];
     fw_fhir_verdict_t            *v;
     ngx_http_fw_fhir_loc_conf_t  *flcf;
 
@@ -794,27 +892,38 @@ ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
     raw = r->unparsed_uri.data;
     raw_len = r->unparsed_uri.len;
 
-    q = ngx_strlchr(raw, raw + raw_len, '?');
+    q = memchr(raw, '?', raw_len);
     if (q) {
         raw_len = q - raw;
     }
 
-    d = ngx_pnalloc(r->pool, raw_len + r->args.len + 1);
-    if (d == NULL) {
-        fw_fhir_deny(v, 500, "exception", "error", "out of memory");
-        return;
+    /*
+     * the raw bytes are what is validated: an upstream may see them; a
+     * path without escapes is its own decoded form and is not copied
+     */
+
+    if (fw_fhir_plain_path(raw, raw_len)) {
+        d = raw;
+        dlen = raw_len;
+
+    } else {
+        d = ngx_pnalloc(r->pool, raw_len);
+        if (d == NULL) {
+            fw_fhir_deny(v, 500, "exception", "error", "out of memory");
+            return;
+        }
+
+        if (fw_fhir_decode_path(raw, raw_len, d, &dlen) != FW_FHIR_OK) {
+            fw_fhir_deny(v, 400, "invalid", "invalid",
+                         "malformed path: only unreserved characters and "
+                         "their escapes are allowed");
+            return;
+        }
     }
 
-    /* the raw bytes are what is validated: an upstream may see them */
-
-    if (fw_fhir_decode_path(raw, raw_len, d, &dlen) != FW_FHIR_OK) {
-        fw_fhir_deny(v, 400, "invalid", "invalid",
-                     "malformed path: only unreserved characters and their "
-                     "escapes are allowed");
-        return;
-    }
-
-    if (dlen != r->uri.len || ngx_memcmp(d, r->uri.data, dlen) != 0) {
+    if (dlen != r->uri.len
+        || (d != r->uri.data && ngx_memcmp(d, r->uri.data, dlen) != 0))
+    {
         fw_fhir_deny(v, 400, "invalid", "invalid",
                      "the path differs from its normalised form");
         return;
@@ -848,34 +957,40 @@ ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 
     ctx->req.lenient = ctx->lenient;
 
-    /* as many parameter slots as the query can hold, within the limit */
+    /*
+     * the pairs are parsed in place into a stack array, then the ones
+     * found are kept; escaped pairs need a buffer for their decoded form
+     */
 
-    n = 1;
-    p = r->args.data;
-    q = p + r->args.len;
+    scratch = NULL;
 
-    while (p < q && (p = ngx_strlchr(p, q, '&')) != NULL) {
-        n++;
-        p++;
+    if (r->args.len && memchr(r->args.data, '%', r->args.len) != NULL) {
+        scratch = ngx_pnalloc(r->pool, r->args.len);
+        if (scratch == NULL) {
+            fw_fhir_deny(v, 500, "exception", "error", "out of memory");
+            return;
+        }
     }
 
-    n = ngx_min(n, FW_FHIR_MAX_PARAMS);
+    n = 0;
 
-    ctx->params = ngx_palloc(r->pool, n * sizeof(fw_fhir_param_t));
+    if (fw_fhir_parse_query(r->args.data, r->args.len, 0, scratch, params,
+                            FW_FHIR_MAX_PARAMS, &n, v)
+        != FW_FHIR_OK)
+    {
+        return;
+    }
+
+    ctx->params = ngx_palloc(r->pool,
+                             ngx_max(n, 1) * sizeof(fw_fhir_param_t));
     if (ctx->params == NULL) {
         fw_fhir_deny(v, 500, "exception", "error", "out of memory");
         return;
     }
 
+    ngx_memcpy(ctx->params, params, n * sizeof(fw_fhir_param_t));
     ctx->max_params = n;
-    ctx->nparams = 0;
-
-    if (fw_fhir_parse_query(r->args.data, r->args.len, 0, d + dlen,
-                            ctx->params, n, &ctx->nparams, v)
-        != FW_FHIR_OK)
-    {
-        return;
-    }
+    ctx->nparams = n;
 
     if (fw_fhir_classify(&ctx->req, ngx_http_fw_fhir_method(r), ctx->params,
                          ctx->nparams, ctx->if_none_exist, v)
@@ -935,6 +1050,14 @@ ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
         }
 
         if (h[i].hash == 0) {
+            continue;
+        }
+
+        /* most headers have none of the lengths looked for */
+        if (h[i].key.len > 31
+            || !(NGX_HTTP_FW_FHIR_HEADER_LENS
+                 & ((uint32_t) 1 << h[i].key.len)))
+        {
             continue;
         }
 
@@ -1556,20 +1679,21 @@ ngx_http_fw_fhir_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    ngx_str_t                          *value;
-    ngx_http_complex_value_t          **cv;
+    u_char                             *d, *e;
+    ngx_str_t                          *value, name;
+    ngx_http_fw_fhir_value_t          **fv;
     ngx_http_compile_complex_value_t    ccv;
 
-    cv = (ngx_http_complex_value_t **) (p + cmd->offset);
+    fv = (ngx_http_fw_fhir_value_t **) (p + cmd->offset);
 
-    if (*cv != NGX_CONF_UNSET_PTR) {
+    if (*fv != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
-        *cv = NULL;
+        *fv = NULL;
         return NGX_CONF_OK;
     }
 
@@ -1580,8 +1704,8 @@ ngx_http_fw_fhir_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (*cv == NULL) {
+    *fv = ngx_palloc(cf->pool, sizeof(ngx_http_fw_fhir_value_t));
+    if (*fv == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -1589,10 +1713,44 @@ ngx_http_fw_fhir_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ccv.cf = cf;
     ccv.value = &value[1];
-    ccv.complex_value = *cv;
+    ccv.complex_value = &(*fv)->cv;
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    /* "$name" or "${name}" alone: the variable's index */
+
+    (*fv)->index = -1;
+
+    d = value[1].data + 1;
+    e = value[1].data + value[1].len;
+
+    if (d < e && *d == '{') {
+        if (e[-1] != '}') {
+            return NGX_CONF_OK;
+        }
+
+        d++;
+        e--;
+    }
+
+    name.data = d;
+
+    while (d < e && ((*d >= 'a' && *d <= 'z') || (*d >= 'A' && *d <= 'Z')
+                     || (*d >= '0' && *d <= '9') || *d == '_'))
+    {
+        d++;
+    }
+
+    name.len = d - name.data;
+
+    if (d == e && name.len) {
+        (*fv)->index = ngx_http_get_variable_index(cf, &name);
+
+        if ((*fv)->index == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;

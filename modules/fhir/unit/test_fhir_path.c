@@ -238,6 +238,119 @@ test_query(void **state)
 }
 
 
+/* pairs without escapes point into the query; escaped ones are decoded */
+
+static void
+test_query_in_place(void **state)
+{
+    char               q[40];
+    u_char             buf[64];
+    size_t             n, i, len;
+    const char        *s;
+    fw_fhir_param_t    params[4];
+    fw_fhir_verdict_t  v;
+
+#define QP(str, form, scratch, max)                                          \
+    (n = 0, fw_fhir_parse_query((u_char *) (str), strlen(str), form,         \
+                                scratch, params, max, &n, &v))
+
+    s = "patient=Patient/p1&b=%32&c&d=x=y";
+    assert_int_equal(QP(s, 0, buf, 4), FW_FHIR_OK);
+    assert_int_equal(n, 4);
+    assert_ptr_equal(params[0].name.data, s);
+    assert_int_equal(params[0].name.len, 7);
+    assert_ptr_equal(params[0].value.data, s + 8);
+    assert_int_equal(params[0].value.len, 10);
+    assert_ptr_equal(params[1].name.data, buf);
+    assert_memory_equal(params[1].value.data, "2", 1);
+    assert_int_equal(params[2].name.len, 1);
+    assert_int_equal(params[2].value.len, 0);
+    assert_memory_equal(params[3].value.data, "x=y", 3);
+
+    /* no escape: no scratch needed */
+    assert_int_equal(QP("a=1&bb=22&&ccc", 0, NULL, 4), FW_FHIR_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(params[2].name.len, 3);
+
+    /* decoded '=' and '&' are data, the raw ones split */
+    assert_int_equal(QP("a%3Db=c%26d=e", 0, buf, 4), FW_FHIR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(params[0].name.len, 3);
+    assert_memory_equal(params[0].name.data, "a=b", 3);
+    assert_int_equal(params[0].value.len, 5);
+    assert_memory_equal(params[0].value.data, "c&d=e", 5);
+    assert_int_equal(QP("a=", 0, NULL, 4), FW_FHIR_OK);
+    assert_int_equal(params[0].value.len, 0);
+    assert_int_equal(QP("a+b=c+d", 1, buf, 4), FW_FHIR_OK);
+    assert_memory_equal(params[0].name.data, "a b", 3);
+    assert_memory_equal(params[0].value.data, "c d", 3);
+
+    assert_int_equal(QP("=x", 0, buf, 4), FW_FHIR_ERROR);
+    assert_int_equal(QP("a=1&=x", 0, buf, 4), FW_FHIR_ERROR);
+    assert_int_equal(QP("a=%4", 0, buf, 4), FW_FHIR_ERROR);
+    assert_int_equal(QP("a=%4&b", 0, buf, 4), FW_FHIR_ERROR);
+    assert_int_equal(QP("a=%zz", 0, buf, 4), FW_FHIR_ERROR);
+    assert_int_equal(QP("a=%00", 0, buf, 4), FW_FHIR_ERROR);
+    assert_int_equal(QP("a=b c", 0, buf, 4), FW_FHIR_ERROR);
+    assert_int_equal(QP("a=b#c", 0, buf, 4), FW_FHIR_ERROR);
+    assert_int_equal(QP("a=\x80", 0, buf, 4), FW_FHIR_ERROR);
+    assert_int_equal(QP("a=\x7f", 0, buf, 4), FW_FHIR_ERROR);
+
+    /* the limit is met before a later pair is looked at */
+    assert_int_equal(QP("a&b&c&d&e f", 0, buf, 4), FW_FHIR_ERROR);
+    assert_string_equal(v.code, "too-costly");
+
+    /* a bad byte at every position of a plain run (four bytes a step) */
+    for (len = 1; len < 14; len++) {
+        for (i = 0; i < len; i++) {
+            memset(q, 'x', len);
+            q[len] = '\0';
+            q[i] = ' ';
+            assert_int_equal(QP(q, 0, NULL, 4), FW_FHIR_ERROR);
+            q[i] = '=';
+            assert_int_equal(QP(q, 0, NULL, 4),
+                             i == 0 ? FW_FHIR_ERROR : FW_FHIR_OK);
+
+            if (i) {
+                assert_int_equal(params[0].name.len, i);
+                assert_int_equal(params[0].value.len, len - i - 1);
+            }
+        }
+    }
+
+#undef QP
+}
+
+
+static void
+test_plain_path(void **state)
+{
+    char    p[16];
+    size_t  len, i;
+
+#define PP(s)  fw_fhir_plain_path((u_char *) (s), strlen(s))
+
+    assert_int_equal(PP("/fhir/Patient/1/$everything"), 1);
+    assert_int_equal(PP("/fhir/Patient/*_-.~"), 1);
+    assert_int_equal(PP(""), 1);
+    assert_int_equal(PP("/fhir/Patient%2F1"), 0);
+    assert_int_equal(PP("/fhir/Pat;ient"), 0);
+    assert_int_equal(PP("/fhir/Pat\\ient"), 0);
+    assert_int_equal(PP("/fhir/Pat\x80"), 0);
+
+    for (len = 1; len < 14; len++) {
+        for (i = 0; i < len; i++) {
+            memset(p, 'a', len);
+            p[len] = '\0';
+            p[i] = '%';
+            assert_int_equal(PP(p), 0);
+        }
+    }
+
+#undef PP
+}
+
+
 static void
 test_patient_var(void **state)
 {
@@ -336,6 +449,8 @@ main(void)
         cmocka_unit_test(test_path_tricks),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_query),
+        cmocka_unit_test(test_query_in_place),
+        cmocka_unit_test(test_plain_path),
         cmocka_unit_test(test_patient_var),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_ids),

@@ -161,6 +161,53 @@ test_lookup(void **state)
 }
 
 
+/* the hashed lookup: every name at its index, near misses nowhere */
+
+static void
+test_lookup_all(void **state)
+{
+    int       v;
+    char      name[80];
+    size_t    len;
+    unsigned  i, k;
+
+    for (i = 0; i < fw_fhir_ntypes; i++) {
+        len = fw_fhir_types[i].len;
+        memcpy(name, fw_fhir_types[i].name, len);
+
+        assert_int_equal(fw_fhir_type_lookup(0, (u_char *) name, len),
+                         (int) i);
+
+        for (k = 0; k < 3; k++) {
+            v = (k == 0) ? FW_FHIR_R4 : (k == 1) ? FW_FHIR_R4B : FW_FHIR_R5;
+
+            assert_int_equal(fw_fhir_type_lookup(v, (u_char *) name, len),
+                             (fw_fhir_types[i].versions & v) ? (int) i
+                                                             : FW_FHIR_NONE);
+        }
+
+        /* one letter changed (first, middle, last), one more, one less */
+        for (k = 0; k < 3; k++) {
+            memcpy(name, fw_fhir_types[i].name, len);
+            name[k == 0 ? 0 : k == 1 ? len / 2 : len - 1] ^= 0x20;
+            assert_int_equal(fw_fhir_type_lookup(0, (u_char *) name, len),
+                             FW_FHIR_NONE);
+        }
+
+        memcpy(name, fw_fhir_types[i].name, len);
+        name[len] = 's';
+        assert_true(fw_fhir_type_lookup(0, (u_char *) name, len + 1)
+                    != (int) i);
+        assert_true(fw_fhir_type_lookup(0, (u_char *) name, len - 1)
+                    != (int) i);
+    }
+
+    memset(name, 'A', sizeof(name));
+    assert_int_equal(fw_fhir_type_lookup(0, (u_char *) name, 65),
+                     FW_FHIR_NONE);
+}
+
+
 int
 main(void)
 {
@@ -168,6 +215,7 @@ main(void)
         cmocka_unit_test(test_against_data),
         cmocka_unit_test(test_counts_and_order),
         cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_lookup_all),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
