@@ -9,6 +9,7 @@
 
 #include <openssl/sha.h>
 
+#include "fw_codec.h"
 #include "fw_ratelimit.h"
 
 
@@ -76,19 +77,12 @@ const char  fw_ratelimit_script[] =
 void
 fw_ratelimit_script_sha1(char *out)
 {
-    size_t             i;
-    unsigned char      md[SHA_DIGEST_LENGTH];
-    static const char  hex[] = "0123456789abcdef";
+    unsigned char  md[SHA_DIGEST_LENGTH];
 
     SHA1((const unsigned char *) fw_ratelimit_script,
          sizeof(fw_ratelimit_script) - 1, md);
 
-    for (i = 0; i < SHA_DIGEST_LENGTH; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 0x0f];
-    }
-
-    out[2 * SHA_DIGEST_LENGTH] = '\0';
+    out[fw_hex_encode(md, SHA_DIGEST_LENGTH, (u_char *) out)] = '\0';
 }
 
 
@@ -297,18 +291,12 @@ bad:
 void
 fw_ratelimit_hash_key(const u_char *key, size_t len, u_char *out)
 {
-    size_t             i;
-    unsigned char      md[SHA_DIGEST_LENGTH];
-    static const char  hex[] = "0123456789abcdef";
+    unsigned char  md[SHA_DIGEST_LENGTH];
 
     SHA1(key, len, md);
 
     out[0] = '#';
-
-    for (i = 0; i < SHA_DIGEST_LENGTH; i++) {
-        out[1 + 2 * i] = hex[md[i] >> 4];
-        out[2 + 2 * i] = hex[md[i] & 0x0f];
-    }
+    fw_hex_encode(md, SHA_DIGEST_LENGTH, out + 1);
 }
 
 
