@@ -89,6 +89,7 @@ static void ngx_http_fw_redis_del_write(void *privdata);
 static void ngx_http_fw_redis_cleanup(void *privdata);
 static void ngx_http_fw_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_fw_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_fw_redis_flush(ngx_http_fw_redis_t *rds);
 static void ngx_http_fw_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_fw_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_fw_redis_reconnect(ngx_event_t *ev);
@@ -809,6 +810,8 @@ ngx_http_fw_redis_send(ngx_http_fw_redis_t *rds, int argc, const char **argv,
     cmd->timeout = timeout ? timeout : rds->conf->timeout;
     ngx_add_timer(&cmd->timer, cmd->timeout);
 
+    ngx_http_fw_redis_flush(rds);
+
     return cmd;
 }
 
@@ -1172,6 +1175,50 @@ ngx_http_fw_redis_write_handler(ngx_event_t *ev)
     if ((ngx_event_flags & NGX_USE_CLEAR_EVENT) && rds->want_write) {
         /* the socket buffer is full (or still connecting): wait an edge */
         c->write->ready = 0;
+    }
+}
+
+
+/*
+ * Sends what hiredis has queued now rather than at the end of the event
+ * loop iteration: Redis starts on the first commands while the worker is
+ * still reading the next requests (measured: +15% decisions per second at
+ * 50 connections, bench/lua/compare-ratelimit).  A command queued while
+ * the socket is busy still waits for the posted or edge-triggered write.
+ * Errors are left to that write handler: redisBufferWrite() only records
+ * them, so no hiredis callback runs under the caller (the request that is
+ * sending, or a reply callback).
+ */
+
+static void
+ngx_http_fw_redis_flush(ngx_http_fw_redis_t *rds)
+{
+    int                done;
+    ngx_connection_t  *c;
+
+    c = rds->conn;
+
+    if (c == NULL
+        || rds->ac == NULL
+        || rds->state != NGX_HTTP_FW_REDIS_READY
+        || rds->in_write
+        || !rds->want_write
+        || !c->write->ready
+        || !(ngx_event_flags & NGX_USE_CLEAR_EVENT))
+    {
+        return;
+    }
+
+    done = 0;
+
+    if (redisBufferWrite(&rds->ac->c, &done) != REDIS_OK || !done) {
+        return;     /* the write handler goes on, or reports the error */
+    }
+
+    rds->want_write = 0;
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
     }
 }
 
