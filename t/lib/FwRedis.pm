@@ -14,11 +14,14 @@ package FwRedis;
 #   FwRedis::later(1.5, sub { FwRedis::restart($port) });  # in a child
 #   FwRedis::start_nginx($port, $http_config);  # a second nginx instance
 #   my ($status, $headers) = FwRedis::http_get($port, '/path', %headers);
+#   FwRedis::fake_start($port, sub { my @argv = @_; ...; return $resp });
+#                                      # a scripted server speaking RESP
 
 use strict;
 use warnings;
 
 use IO::Socket::INET;
+use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use File::Path qw(make_path remove_tree);
@@ -330,8 +333,101 @@ sub stop_nginx {
     kill 'KILL', $pid if _alive($pid);
 }
 
+# A fake Redis in a child process: PING, AUTH, SELECT and QUIT are
+# answered as Redis would; every other command (an array of bulk strings)
+# gets the raw RESP bytes $reply->(@argv) returns.  Commands are parsed
+# from a per-connection buffer, so pipelined commands are all answered.
+sub fake_start {
+    my ($port, $reply) = @_;
+
+    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                  LocalPort => $port, Listen => 16,
+                                  ReuseAddr => 1, Proto => 'tcp')
+        or die "fake redis on $port: $!\n";
+
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        local $SIG{PIPE} = 'IGNORE';
+        my $sel = IO::Select->new($l);
+        my %buf;
+
+        for (;;) {
+            POSIX::_exit(0) unless parent_alive();
+
+            for my $s ($sel->can_read(0.1)) {
+                if ($s == $l) {
+                    my $c = $l->accept or next;
+                    $sel->add($c);
+                    $buf{fileno $c} = '';
+                    next;
+                }
+
+                my $n = sysread($s, my $chunk, 65536);
+                if (!$n) {
+                    $sel->remove($s);
+                    delete $buf{fileno $s};
+                    close $s;
+                    next;
+                }
+
+                my $b = \$buf{fileno $s};
+                $$b .= $chunk;
+
+                while (my @argv = _fake_parse($b)) {
+                    my $cmd = uc $argv[0];
+                    my $out = $cmd eq 'PING' ? "+PONG\r\n"
+                            : $cmd =~ /^(AUTH|SELECT|QUIT)$/ ? "+OK\r\n"
+                            : $reply->(@argv);
+                    _fake_write($s, $out);
+                }
+            }
+        }
+    }
+
+    close $l;
+    push @Children, $pid;
+    return $pid;
+}
+
+# one complete command off the front of the buffer, or () if incomplete
+sub _fake_parse {
+    my $b = shift;
+
+    return () unless $$b =~ /\A\*(\d+)\r\n/;
+    my ($n, $pos) = ($1, length($1) + 3);
+    my @argv;
+
+    for (1 .. $n) {
+        return () unless substr($$b, $pos) =~ /\A\$(\d+)\r\n/;
+        my $len = $1;
+        $pos += length($len) + 3;
+        return () if length($$b) < $pos + $len + 2;
+        push @argv, substr($$b, $pos, $len);
+        $pos += $len + 2;
+    }
+
+    substr($$b, 0, $pos) = '';
+    return @argv;
+}
+
+sub _fake_write {
+    my ($s, $out) = @_;
+    my $off = 0;
+
+    while ($off < length $out) {
+        my $n = syswrite($s, $out, length($out) - $off, $off);
+        return unless defined $n;
+        $off += $n;
+    }
+}
+
 sub cleanup {
     return unless $$ == $Parent;
+
+    # waitpid() sets $?, which in an END block is the exit status
+    local $?;
 
     for my $pid (@Children) {
         kill 'KILL', $pid;
