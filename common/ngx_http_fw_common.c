@@ -35,16 +35,24 @@ ngx_int_t
 ngx_http_fw_send_error_str(ngx_http_request_t *r, ngx_uint_t status,
     ngx_uint_t format, const char *code, ngx_str_t *diag)
 {
+    if (r != r->main) {
+        /* auth_request and other subrequests: the parent decides */
+        return status;
+    }
+
+    return ngx_http_fw_send_error_body(r, status, format, code, diag);
+}
+
+
+ngx_int_t
+ngx_http_fw_send_error_body(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_uint_t format, const char *code, ngx_str_t *diag)
+{
     size_t        len;
     ngx_int_t     rc;
     ngx_buf_t    *b;
     const char   *type;
     ngx_chain_t   out;
-
-    if (r != r->main) {
-        /* auth_request and other subrequests: the parent decides */
-        return status;
-    }
 
     if (r->header_sent) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -69,7 +77,7 @@ ngx_http_fw_send_error_str(ngx_http_request_t *r, ngx_uint_t status,
 
     b->last += fw_error_body(b->pos, len, (int) format, (unsigned) status,
                              code, diag->data, diag->len);
-    b->last_buf = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
     type = fw_format_content_type((int) format);

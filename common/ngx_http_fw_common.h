@@ -39,6 +39,17 @@ ngx_int_t ngx_http_fw_send_error_str(ngx_http_request_t *r,
     ngx_uint_t status, ngx_uint_t format, const char *code, ngx_str_t *diag);
 
 /*
+ * The same, that answers a subrequest too instead of handing its status
+ * to the parent: the status is in r->headers_out.status (what auth_request
+ * reads) and the body is part of the parent's response (SSI include,
+ * add_before_body).  Headers the parent copies (auth_request: the
+ * WWW-Authenticate of a 401) must be set in r->headers_out by the caller.
+ * Returns NGX_DONE (the request is finalized) or an error status.
+ */
+ngx_int_t ngx_http_fw_send_error_body(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_uint_t format, const char *code, ngx_str_t *diag);
+
+/*
  * Adds (or replaces) a response header; value must outlive the request
  * (pool memory or static).
  */

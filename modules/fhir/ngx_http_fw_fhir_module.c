@@ -68,6 +68,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_fw_fhir_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_fhir_subrequest_handler(ngx_http_request_t *r);
 static void ngx_http_fw_fhir_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_fhir_body(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
@@ -77,6 +78,8 @@ static ngx_int_t ngx_http_fw_fhir_authorize(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx, ngx_str_t *scopes, ngx_str_t *patient);
 static ngx_int_t ngx_http_fw_fhir_deny(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_fhir_set_www_auth(ngx_http_request_t *r,
+    ngx_str_t *value);
 static ngx_int_t ngx_http_fw_fhir_get_value(ngx_http_request_t *r,
     ngx_http_fw_fhir_value_t *fv, ngx_str_t *value);
 static ngx_http_fw_fhir_ctx_t *ngx_http_fw_fhir_get_ctx(
@@ -85,7 +88,8 @@ static void ngx_http_fw_fhir_parse(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
 static void ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
-static void ngx_http_fw_fhir_strip_overrides(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_fhir_strip_overrides(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_fhir_strip_sr_overrides(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_fhir_media_type(ngx_http_request_t *r,
     const char *t1, const char *t2);
 static int ngx_http_fw_fhir_method(ngx_http_request_t *r);
@@ -403,7 +407,9 @@ ngx_http_fw_fhir_handler(ngx_http_request_t *r)
 
     if (ctx->override) {
         /* only "strip" gets here: "reject" made it a verdict */
-        ngx_http_fw_fhir_strip_overrides(r);
+        if (ngx_http_fw_fhir_strip_overrides(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         ctx->override = 0;
     }
@@ -430,6 +436,20 @@ ngx_http_fw_fhir_handler(ngx_http_request_t *r)
     }
 
     if (ctx->req.interaction == FW_FHIR_I_BATCH || ctx->req.search_post) {
+
+        if (r != r->main) {
+            /*
+             * the body is the main request's (or, auth_request, an empty
+             * stand-in), read or not, and its Content-Length and
+             * Content-Type are the main request's headers: what the
+             * subrequest would carry cannot be checked, so it is refused
+             */
+            fw_fhir_deny(&ctx->v, 403, "forbidden", "subrequest-body",
+                         "a batch, transaction or POST _search is not "
+                         "checked in a subrequest: its body belongs to the "
+                         "main request");
+            return ngx_http_fw_fhir_deny(r, ctx);
+        }
 
         if (!ctx->body_done) {
 
@@ -512,6 +532,43 @@ checked:
     ctx->decided = 1;
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * Subrequests (SSI include, auth_request, mirror, add_before_body, ...):
+ * ngx_http_core_access_phase() skips the whole access phase for them, so
+ * the handler above never sees them.  They get the same decision here, in
+ * the precontent phase: the first phase after the access phase that runs
+ * for every request, once the location is final (after the rewrite and
+ * find-config phases, as for the access phase); it is before try_files,
+ * mirror (both precontent handlers of modules listed before ours, so run
+ * after ours) and the content handler.  The rewrite phase would be too
+ * early: rewrite directives and other modules' rewrite handlers (the JWT
+ * module checks subrequests there and sets the scopes) may run after ours.
+ *
+ * A subrequest's context is its own (it starts with none), so is its
+ * verdict; an internal redirect of a subrequest clears it and is checked
+ * again here in its new location.  Main requests were decided in the
+ * access phase and pass at once: one pointer comparison.  A subrequest
+ * made with NGX_HTTP_SUBREQUEST_CLONE (the cache's background update)
+ * starts at its parent's phase, the content phase, in its parent's
+ * location: it is the parent request, already checked.
+ */
+
+static ngx_int_t
+ngx_http_fw_fhir_subrequest_handler(ngx_http_request_t *r)
+{
+    if (r == r->main) {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * NGX_DECLINED passes on to try_files, mirror and the content handler;
+     * never NGX_OK, which would skip the other precontent handlers
+     */
+
+    return ngx_http_fw_fhir_handler(r);
 }
 
 
@@ -744,18 +801,17 @@ ngx_http_fw_fhir_authorize(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx,
 static ngx_int_t
 ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 {
-    u_char     *p;
-    size_t      len;
-    ngx_str_t   value;
+    u_char      *p;
+    size_t       len;
+    ngx_str_t    value, diag;
+    ngx_uint_t   status;
 
     ctx->decided = 1;
 
     if (ctx->v.status == 401) {
         ngx_str_set(&value, "Bearer realm=\"fhir\"");
 
-        if (ngx_http_fw_set_header(r, &ngx_http_fw_fhir_www_auth, &value)
-            != NGX_OK)
-        {
+        if (ngx_http_fw_fhir_set_www_auth(r, &value) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -773,21 +829,86 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
         value.len = ngx_sprintf(p, "Bearer error=\"insufficient_scope\", "
                                 "scope=\"%s\"", ctx->v.needed) - p;
 
-        if (ngx_http_fw_set_header(r, &ngx_http_fw_fhir_www_auth, &value)
-            != NGX_OK)
-        {
+        if (ngx_http_fw_fhir_set_www_auth(r, &value) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    /* no PHI: the reason and the interaction, never ids or parameters */
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "fhirwall fhir: %ui %s (%s)", (ngx_uint_t) ctx->v.status,
-                  ctx->v.reason,
-                  fw_fhir_interaction_names[ctx->req.interaction]);
+    if (r == r->main) {
+        /* no PHI: the reason and the interaction, never ids or parameters */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fhirwall fhir: %ui %s (%s)",
+                      (ngx_uint_t) ctx->v.status, ctx->v.reason,
+                      fw_fhir_interaction_names[ctx->req.interaction]);
 
-    return ngx_http_fw_send_error(r, ctx->v.status, FW_FORMAT_FHIR,
-                                  ctx->v.code, ctx->v.diag);
+        return ngx_http_fw_send_error(r, ctx->v.status, FW_FORMAT_FHIR,
+                                      ctx->v.code, ctx->v.diag);
+    }
+
+    /*
+     * A subrequest answers itself, with the same OperationOutcome: SSI and
+     * add_before_body include it in the parent's response.  Its status is
+     * 401 or 403 (400, 404, 405, 413, 415 become 403): auth_request denies
+     * the main request with a subrequest's 401 (and its WWW-Authenticate)
+     * or 403, and answers 500 to any other error status.
+     */
+
+    status = ctx->v.status;
+
+    if (status >= NGX_HTTP_BAD_REQUEST
+        && status < NGX_HTTP_INTERNAL_SERVER_ERROR
+        && status != NGX_HTTP_UNAUTHORIZED)
+    {
+        status = NGX_HTTP_FORBIDDEN;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "fhirwall fhir: %ui %s (%s) in a subrequest, answered %ui",
+                  (ngx_uint_t) ctx->v.status, ctx->v.reason,
+                  fw_fhir_interaction_names[ctx->req.interaction], status);
+
+    diag.data = (u_char *) ctx->v.diag;
+    diag.len = ngx_strlen(ctx->v.diag);
+
+    return ngx_http_fw_send_error_body(r, status, FW_FORMAT_FHIR, ctx->v.code,
+                                       &diag);
+}
+
+
+/*
+ * WWW-Authenticate: in a subrequest, also r->headers_out.www_authenticate,
+ * the one auth_request copies to the main request with a 401
+ */
+
+static ngx_int_t
+ngx_http_fw_fhir_set_www_auth(ngx_http_request_t *r, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    if (r == r->main) {
+        return ngx_http_fw_set_header(r, &ngx_http_fw_fhir_www_auth, value);
+    }
+
+    h = r->headers_out.www_authenticate;
+
+    if (h == NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        r->headers_out.www_authenticate = h;
+    }
+
+    h->hash = 1;
+    h->key = ngx_http_fw_fhir_www_auth;
+    h->value = *value;
+    h->lowcase_key = (u_char *) "www-authenticate";
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
 }
 
 
@@ -889,6 +1010,29 @@ ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
     v = &ctx->v;
     ctx->parsed = 1;
 
+    if (r != r->main) {
+        /*
+         * a subrequest has no raw form of its own (r->unparsed_uri is the
+         * main request's): its URI is what it was made with (unescaped by
+         * SSI), what its location was found with and what an upstream gets
+         * (escaped again); it must be a plain path, its own decoded form.
+         * Empty and dot segments are refused by fw_fhir_parse_path(), or
+         * by the base check before it.
+         */
+
+        if (!fw_fhir_plain_path(r->uri.data, r->uri.len)) {
+            fw_fhir_deny(v, 400, "invalid", "invalid",
+                         "malformed path: only unreserved characters and "
+                         "their escapes are allowed");
+            return;
+        }
+
+        d = r->uri.data;
+        dlen = r->uri.len;
+
+        goto base;
+    }
+
     raw = r->unparsed_uri.data;
     raw_len = r->unparsed_uri.len;
 
@@ -928,6 +1072,8 @@ ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
                      "the path differs from its normalised form");
         return;
     }
+
+base:
 
     if (dlen < flcf->base.len
         || ngx_memcmp(d, flcf->base.data, flcf->base.len) != 0
@@ -1098,14 +1244,85 @@ ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
  * hide a header from proxy_pass).
  */
 
-static void
+static ngx_int_t
 ngx_http_fw_fhir_strip_overrides(ngx_http_request_t *r)
 {
     ngx_str_t  *name;
 
+    if (r != r->main) {
+        return ngx_http_fw_fhir_strip_sr_overrides(r);
+    }
+
     for (name = ngx_http_fw_fhir_override_headers; name->len; name++) {
         (void) ngx_http_fw_set_request_header(r, name, NULL);
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A subrequest's header list is a copy of its parent's list head: the
+ * entries (and every part but the first) are the parent's.  Removing
+ * entries in place would change the parent's list behind its back, so the
+ * subrequest gets a list of its own without the override headers.
+ */
+
+static ngx_int_t
+ngx_http_fw_fhir_strip_sr_overrides(ngx_http_request_t *r)
+{
+    ngx_str_t        *name;
+    ngx_uint_t        i;
+    ngx_list_t        old;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *nh;
+
+    old = r->headers_in.headers;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part = &old.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (name = ngx_http_fw_fhir_override_headers; name->len; name++) {
+            if (h[i].key.len == name->len
+                && ngx_strncasecmp(h[i].key.data, name->data, name->len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (name->len) {
+            continue;
+        }
+
+        nh = ngx_list_push(&r->headers_in.headers);
+        if (nh == NULL) {
+            return NGX_ERROR;
+        }
+
+        *nh = h[i];
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1283,6 +1500,15 @@ ngx_http_fw_fhir_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_fw_fhir_handler;
+
+    /* subrequests: see ngx_http_fw_fhir_subrequest_handler() */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_fw_fhir_subrequest_handler;
 
     return NGX_OK;
 }
