@@ -169,6 +169,34 @@ ngx_http_fw_set_header(ngx_http_request_t *r, ngx_str_t *name,
 
 
 ngx_int_t
+ngx_http_fw_set_www_authenticate(ngx_http_request_t *r, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = r->headers_out.www_authenticate;
+
+    if (h == NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&h->key, "WWW-Authenticate");
+        h->lowcase_key = (u_char *) "www-authenticate";
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        r->headers_out.www_authenticate = h;
+    }
+
+    h->hash = 1;
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_fw_set_request_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {

@@ -53,6 +53,14 @@ ngx_int_t ngx_http_fw_send_error_body(ngx_http_request_t *r,
  * Adds (or replaces) a response header; value must outlive the request
  * (pool memory or static).
  */
+/*
+ * Sets WWW-Authenticate through r->headers_out.www_authenticate, the field
+ * auth_request copies from a 401 subrequest to the main request (and that
+ * "satisfy any" keeps): replaces the value when it is already set.
+ */
+ngx_int_t ngx_http_fw_set_www_authenticate(ngx_http_request_t *r,
+    ngx_str_t *value);
+
 ngx_int_t ngx_http_fw_set_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value);
 

@@ -78,8 +78,6 @@ static ngx_int_t ngx_http_fw_fhir_authorize(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx, ngx_str_t *scopes, ngx_str_t *patient);
 static ngx_int_t ngx_http_fw_fhir_deny(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
-static ngx_int_t ngx_http_fw_fhir_set_www_auth(ngx_http_request_t *r,
-    ngx_str_t *value);
 static ngx_int_t ngx_http_fw_fhir_get_value(ngx_http_request_t *r,
     ngx_http_fw_fhir_value_t *fv, ngx_str_t *value);
 static ngx_http_fw_fhir_ctx_t *ngx_http_fw_fhir_get_ctx(
@@ -355,7 +353,6 @@ static ngx_str_t  ngx_http_fw_fhir_override_headers[] = {
 };
 
 
-static ngx_str_t  ngx_http_fw_fhir_www_auth = ngx_string("WWW-Authenticate");
 
 
 /*
@@ -811,7 +808,7 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
     if (ctx->v.status == 401) {
         ngx_str_set(&value, "Bearer realm=\"fhir\"");
 
-        if (ngx_http_fw_fhir_set_www_auth(r, &value) != NGX_OK) {
+        if (ngx_http_fw_set_www_authenticate(r, &value) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -829,7 +826,7 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
         value.len = ngx_sprintf(p, "Bearer error=\"insufficient_scope\", "
                                 "scope=\"%s\"", ctx->v.needed) - p;
 
-        if (ngx_http_fw_fhir_set_www_auth(r, &value) != NGX_OK) {
+        if (ngx_http_fw_set_www_authenticate(r, &value) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -872,43 +869,6 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 
     return ngx_http_fw_send_error_body(r, status, FW_FORMAT_FHIR, ctx->v.code,
                                        &diag);
-}
-
-
-/*
- * WWW-Authenticate: in a subrequest, also r->headers_out.www_authenticate,
- * the one auth_request copies to the main request with a 401
- */
-
-static ngx_int_t
-ngx_http_fw_fhir_set_www_auth(ngx_http_request_t *r, ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    if (r == r->main) {
-        return ngx_http_fw_set_header(r, &ngx_http_fw_fhir_www_auth, value);
-    }
-
-    h = r->headers_out.www_authenticate;
-
-    if (h == NULL) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        r->headers_out.www_authenticate = h;
-    }
-
-    h->hash = 1;
-    h->key = ngx_http_fw_fhir_www_auth;
-    h->value = *value;
-    h->lowcase_key = (u_char *) "www-authenticate";
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
 }
 
 

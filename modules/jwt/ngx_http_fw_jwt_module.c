@@ -429,7 +429,6 @@ static ngx_http_variable_t  ngx_http_fw_jwt_vars[] = {
 };
 
 
-static ngx_str_t  ngx_http_fw_jwt_www_auth = ngx_string("WWW-Authenticate");
 
 
 /* verification: once per request and key set, for whoever asks first */
@@ -1174,7 +1173,6 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
     ngx_uint_t                 status;
     ngx_uint_t                 i;
     const char                *error, *desc, *code;
-    ngx_table_elt_t           *h;
     ngx_http_err_page_t       *err_page;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -1252,24 +1250,9 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
     value.len = p - value.data;
 
     /* r->headers_out.www_authenticate: auth_request and "satisfy any" */
-    h = r->headers_out.www_authenticate;
-
-    if (h == NULL) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->key = ngx_http_fw_jwt_www_auth;
-        h->lowcase_key = NULL;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        r->headers_out.www_authenticate = h;
+    if (ngx_http_fw_set_www_authenticate(r, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    h->value = value;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
