@@ -23,6 +23,7 @@ $T{unknown} = mint("-a", "RS256", "-k", key_path("rsa2.key"), "-K", "zzz",
 sub slurp { local $/; open my $f, '<', key_path($_[0]) or die; <$f> }
 our $both = slurp("rot-both.jwks");
 our $old = slurp("rot-old.jwks");
+our $new = slurp("rot-new.jwks");
 
 # the provider: a unix-socket server serving the JWKS files, or 503 when
 # the client request carries "X-Fail" (subrequests share its headers)
@@ -171,6 +172,89 @@ __DATA__
 ["X-JWT-Status: valid", "X-JWT-Status: unknown_key", "", "", "",
  "X-JWT-Status: valid", "X-JWT-Status: valid"]
 --- timeout: 10
+
+=== TEST 2d: an interval refresh runs in the background: the request that
+starts it is checked with the keys it had (the provider now publishes only
+the new key), the next ones with the keys the refresh brought
+--- config
+    location = /_jwks {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/idp.sock:/old.jwks;
+        subrequest_output_buffer_size 64k;
+    }
+    location /t {
+        fw_jwt on;
+        fw_jwt_jwks_uri /_jwks refresh=1s min_refresh=1h;
+        add_header X-JWT-Status $fw_jwt_status always;
+        proxy_pass http://backend;
+    }
+    location /slow {
+        limit_req zone=slow burst=5;
+        try_files /nonexistent =204;
+    }
+--- http_config
+    limit_req_zone $server_name zone=slow:1m rate=1r/s;
+--- user_files eval
+">>> old.jwks\n$::old\n>>> new.jwks\n$::new"
+--- request eval
+["GET /t", "GET /slow", "GET /slow", "GET /slow", "GET /t", "GET /slow",
+ "GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::T{old}", "", "", "",
+ "X-Jwks: new\r\nAuthorization: Bearer $::T{old}", "",
+ "X-Jwks: new\r\nAuthorization: Bearer $::T{new}",
+ "X-Jwks: new\r\nAuthorization: Bearer $::T{old}"]
+--- error_code eval
+[200, 204, 204, 204, 200, 204, 200, 401]
+--- response_headers eval
+["X-JWT-Status: valid", "", "", "", "X-JWT-Status: valid", "",
+ "X-JWT-Status: valid", "X-JWT-Status: unknown_key"]
+--- timeout: 10
+
+
+
+=== TEST 2e: the same background refresh started from an auth_request
+subrequest (nginx checks subrequests in the precontent phase)
+--- config
+    location = /_jwks {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/idp.sock:/old.jwks;
+        subrequest_output_buffer_size 64k;
+    }
+    location = /auth {
+        internal;
+        fw_jwt on;
+        fw_jwt_jwks_uri /_jwks refresh=1s min_refresh=1h;
+        try_files /nonexistent =204;
+    }
+    location /t {
+        auth_request /auth;
+        proxy_pass http://backend;
+    }
+    location /slow {
+        limit_req zone=slow burst=5;
+        try_files /nonexistent =204;
+    }
+--- http_config
+    limit_req_zone $server_name zone=slow:1m rate=1r/s;
+--- user_files eval
+">>> old.jwks\n$::old\n>>> new.jwks\n$::new"
+--- request eval
+["GET /t", "GET /slow", "GET /slow", "GET /slow", "GET /t", "GET /slow",
+ "GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::T{old}", "", "", "",
+ "X-Jwks: new\r\nAuthorization: Bearer $::T{old}", "",
+ "X-Jwks: new\r\nAuthorization: Bearer $::T{new}",
+ "X-Jwks: new\r\nAuthorization: Bearer $::T{old}"]
+--- error_code eval
+[200, 204, 204, 204, 200, 204, 200, 401]
+--- no_error_log
+[alert]
+[crit]
+--- timeout: 10
+
+
 
 === TEST 3: provider outage: the keys it had are kept
 --- config

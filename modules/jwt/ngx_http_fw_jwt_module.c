@@ -101,6 +101,7 @@ typedef struct {
     unsigned                   verified:1;  /* the signature checked out */
     unsigned                   ambiguous:1; /* several Authorization */
     unsigned                   want_fetch:1;
+    unsigned                   fetch_background:1;
     unsigned                   fetching:1;
     unsigned                   fetch_done:1;
     unsigned                   fetched:1;
@@ -108,6 +109,12 @@ typedef struct {
     ngx_str_t                  raw;         /* the token */
     fw_jwt_token_t             token;
 } ngx_http_fw_jwt_ctx_t;
+
+
+typedef struct {
+    ngx_http_fw_jwt_ctx_t     *ctx;
+    ngx_http_fw_jwt_remote_t  *remote;
+} ngx_http_fw_jwt_fetch_t;
 
 
 static ngx_http_fw_jwt_ctx_t *ngx_http_fw_jwt_run(ngx_http_request_t *r);
@@ -122,7 +129,8 @@ static ngx_http_fw_jwt_remote_state_t *ngx_http_fw_jwt_remote_keys(
 static ngx_uint_t ngx_http_fw_jwt_may_fetch(ngx_http_fw_jwt_remote_t *remote,
     ngx_uint_t force, time_t interval);
 static ngx_int_t ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
-    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx,
+    ngx_uint_t background);
 static ngx_int_t ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_fw_jwt_jwks_init_zone(ngx_shm_zone_t *shm_zone,
@@ -472,6 +480,7 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
         ctx->verified = 0;
         ctx->ambiguous = 0;
         ctx->want_fetch = 0;
+        ctx->fetch_background = 0;
     }
 
     ctx->conf = jlcf;
@@ -551,8 +560,13 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
                                   ngx_min(jlcf->remote->refresh,
                                           jlcf->remote->min_refresh)))))
     {
-        /* the phase handler fetches and checks again */
+        /*
+         * the phase handler fetches: and checks again when the keys
+         * failed the token; when they verified it and only got old, the
+         * refresh runs in the background and the request goes on
+         */
         ctx->want_fetch = 1;
+        ctx->fetch_background = (rc == FW_JWT_VALID);
     }
 
     if (rc != FW_JWT_VALID) {
@@ -774,10 +788,13 @@ ngx_http_fw_jwt_may_fetch(ngx_http_fw_jwt_remote_t *remote, ngx_uint_t force,
 
 static ngx_int_t
 ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
-    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx,
+    ngx_uint_t background)
 {
+    ngx_uint_t                   flags;
     ngx_http_fw_jwt_ctx_t       *sctx;
     ngx_http_request_t          *sr;
+    ngx_http_fw_jwt_fetch_t     *fetch;
     ngx_http_post_subrequest_t  *ps;
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -785,15 +802,32 @@ ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    fetch = ngx_palloc(r->pool, sizeof(ngx_http_fw_jwt_fetch_t));
+    if (fetch == NULL) {
+        return NGX_ERROR;
+    }
+
+    fetch->ctx = ctx;
+    fetch->remote = jlcf->remote;
+
     ps->handler = ngx_http_fw_jwt_fetch_done;
-    ps->data = ctx;
+    ps->data = fetch;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "fw_jwt: fetching JWKS from \"%V\"", &jlcf->remote->uri);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fw_jwt: fetching JWKS from \"%V\"%s", &jlcf->remote->uri,
+                   background ? " in the background" : "");
 
-    if (ngx_http_subrequest(r, &jlcf->remote->uri, NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_WAITED
-                            |NGX_HTTP_SUBREQUEST_IN_MEMORY)
+    /*
+     * a background subrequest does not hold the response back: nginx
+     * keeps the connection (and the request's pool, where ctx lives)
+     * until it ends, as for proxy_cache_background_update
+     */
+
+    flags = NGX_HTTP_SUBREQUEST_IN_MEMORY
+            | (background ? NGX_HTTP_SUBREQUEST_BACKGROUND
+                          : NGX_HTTP_SUBREQUEST_WAITED);
+
+    if (ngx_http_subrequest(r, &jlcf->remote->uri, NULL, &sr, ps, flags)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -824,8 +858,10 @@ ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ctx->fetching = 1;
-    ctx->fetch_done = 0;
+    if (!background) {
+        ctx->fetching = 1;
+        ctx->fetch_done = 0;
+    }
 
     return NGX_OK;
 }
@@ -834,7 +870,7 @@ ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
-    ngx_http_fw_jwt_ctx_t *ctx = data;
+    ngx_http_fw_jwt_fetch_t *fetch = data;
 
     char                         err[FW_JWT_ERRLEN];
     u_char                      *p, *copy;
@@ -843,16 +879,20 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     fw_jwt_keyset_t              ks;
     ngx_slab_pool_t             *shpool;
     ngx_http_fw_jwt_jwks_shm_t  *sh;
-    ngx_http_fw_jwt_loc_conf_t  *jlcf;
+    ngx_http_fw_jwt_remote_t    *remote;
 
-    ctx->fetch_done = 1;
+    /*
+     * a background fetch may end after the request moved to another
+     * location (ctx->conf changed): the remote is the one fetched
+     */
 
-    jlcf = ctx->conf;
+    fetch->ctx->fetch_done = 1;
+    remote = fetch->remote;
 
     if (rc != NGX_OK || r->headers_out.status != NGX_HTTP_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "fw_jwt: JWKS fetch from \"%V\" failed (status %ui), "
-                      "keeping the keys it had", &jlcf->remote->uri,
+                      "keeping the keys it had", &remote->uri,
                       r->headers_out.status);
         return rc;
     }
@@ -870,7 +910,7 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "fw_jwt: JWKS from \"%V\" is empty (is "
                       "\"subrequest_output_buffer_size\" large enough?)",
-                      &jlcf->remote->uri);
+                      &remote->uri);
         return rc;
     }
 
@@ -884,7 +924,7 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "fw_jwt: JWKS from \"%V\" refused: %s, keeping the "
-                      "keys it had", &jlcf->remote->uri, err);
+                      "keys it had", &remote->uri, err);
         fw_jwt_keyset_free(&ks);
         return rc;
     }
@@ -893,7 +933,7 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
         if (ks.keys[i].kty == FW_JWT_KTY_OCT) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "fw_jwt: JWKS from \"%V\" refused: it publishes "
-                          "a symmetric (\"oct\") key", &jlcf->remote->uri);
+                          "a symmetric (\"oct\") key", &remote->uri);
             fw_jwt_keyset_free(&ks);
             return rc;
         }
@@ -901,8 +941,8 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     fw_jwt_keyset_free(&ks);
 
-    shpool = (ngx_slab_pool_t *) jlcf->remote->zone->shm.addr;
-    sh = jlcf->remote->zone->data;
+    shpool = (ngx_slab_pool_t *) remote->zone->shm.addr;
+    sh = remote->zone->data;
 
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -912,7 +952,7 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
         ngx_shmtx_unlock(&shpool->mutex);
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "fw_jwt: JWKS from \"%V\" does not fit its zone",
-                      &jlcf->remote->uri);
+                      &remote->uri);
         return rc;
     }
 
@@ -931,7 +971,7 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "fw_jwt: JWKS from \"%V\" loaded, %uz keys",
-                  &jlcf->remote->uri, added);
+                  &remote->uri, added);
 
     return rc;
 }
@@ -1140,11 +1180,18 @@ ngx_http_fw_jwt_enforce(ngx_http_request_t *r)
         }
 
     } else if (ctx->want_fetch && !ctx->fetched && jlcf->remote) {
-        if (ngx_http_fw_jwt_fetch(r, jlcf, ctx) != NGX_OK) {
+        if (ngx_http_fw_jwt_fetch(r, jlcf, ctx, ctx->fetch_background)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return NGX_AGAIN;
+        if (!ctx->fetch_background) {
+            return NGX_AGAIN;
+        }
+
+        /* one fetch per request; this one goes on with its verdict */
+        ctx->fetched = 1;
     }
 
     if (ctx->status == FW_JWT_VALID) {
