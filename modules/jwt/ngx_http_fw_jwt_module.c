@@ -112,7 +112,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_http_fw_jwt_ctx_t     *ctx;
+    ngx_http_fw_jwt_ctx_t     *ctx;         /* NULL: in the background */
     ngx_http_fw_jwt_remote_t  *remote;
 } ngx_http_fw_jwt_fetch_t;
 
@@ -807,7 +807,7 @@ ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    fetch->ctx = ctx;
+    fetch->ctx = background ? NULL : ctx;
     fetch->remote = jlcf->remote;
 
     ps->handler = ngx_http_fw_jwt_fetch_done;
@@ -882,11 +882,14 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     ngx_http_fw_jwt_remote_t    *remote;
 
     /*
-     * a background fetch may end after the request moved to another
-     * location (ctx->conf changed): the remote is the one fetched
+     * a background fetch may end after the request moved on (ctx->conf
+     * changed, or a new ctx): it wakes nothing, the remote is its own
      */
 
-    fetch->ctx->fetch_done = 1;
+    if (fetch->ctx) {
+        fetch->ctx->fetch_done = 1;
+    }
+
     remote = fetch->remote;
 
     if (rc != NGX_OK || r->headers_out.status != NGX_HTTP_OK) {
