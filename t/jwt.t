@@ -74,6 +74,13 @@ $T{expired} = mint("-a", "RS256", "-k", $K->("rsa.key"), "-e", "-120",
                    "-c", "sub=alice");
 $T{future} = mint("-a", "RS256", "-k", $K->("rsa.key"), "-b", "3600",
                   "-e", "7200", "-c", "sub=alice");
+# RFC 8259 JSON may start (and end) with white space
+$T{ws_json} = mint("-H", qq( \t\r\n{"alg":"RS256","typ":"JWT"}), @$rsa,
+                   "-P", qq(\n {"sub":"alice","exp":$exp}\n));
+$T{ff_json} = mint("-H", qq(\f{"alg":"RS256","typ":"JWT"}), @$rsa,
+                   "-P", qq({"sub":"alice","exp":$exp}));
+$T{iat_future} = mint("-a", "RS256", @$rsa, "-P",
+                      qq({"sub":"alice","exp":$exp,"iat":@{[$now + 30]}}));
 $T{exp_str} = mint("-a", "RS256", @$rsa, "-P",
                    qq({"sub":"alice","exp":"$exp"}));
 $T{no_exp} = mint("-a", "RS256", "-k", $K->("rsa.key"), "-x",
@@ -369,6 +376,23 @@ FwJwt::loc("        fw_jwt_key_file $::rsa_pub;")
  'WWW-Authenticate: .*error_description="token not yet valid"',
  'WWW-Authenticate: .*error="invalid_token"',
  'WWW-Authenticate: .*error="invalid_token"']
+
+
+
+=== TEST 12b: JSON with leading white space verifies (RFC 8259); a form feed is no JSON white space; iat in the future is refused with leeway 0
+--- config eval
+FwJwt::loc("        fw_jwt_key_file $::rsa_pub;")
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::T{ws_json}",
+ "Authorization: Bearer $::T{ff_json}",
+ "Authorization: Bearer $::T{iat_future}"]
+--- error_code eval
+[200, 401, 401]
+--- response_headers eval
+["X-JWT-Status: valid", "X-JWT-Status: malformed",
+ "X-JWT-Status: not_yet_valid"]
 
 
 

@@ -187,7 +187,7 @@ static json_t *
 fw_jwt_parse_segment(const u_char *p, size_t len)
 {
     u_char        buf[FW_JWT_DEFAULT_MAX], *d;
-    size_t        n;
+    size_t        n, i;
     json_t       *j;
     json_error_t  e;
 
@@ -212,8 +212,17 @@ fw_jwt_parse_segment(const u_char *p, size_t len)
         goto done;
     }
 
-    /* JSON text starts with "{" (no BOM, no leading white space games) */
-    if (d[0] != '{') {
+    /*
+     * JSON text (RFC 8259) may start with white space (space, tab, LF, CR),
+     * then an object; no BOM, nothing else
+     */
+    for (i = 0; i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n'
+                          || d[i] == '\r'); i++)
+    {
+        /* void */
+    }
+
+    if (i == n || d[i] != '{') {
         goto done;
     }
 

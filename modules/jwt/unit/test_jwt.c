@@ -396,7 +396,20 @@ test_header_and_json(void **state)
                      FW_JWT_MALFORMED);
     assert_int_equal(decode_json("{\"alg\":\"RS256\"}", "[1]"),
                      FW_JWT_MALFORMED);
+    /* RFC 8259 white space may lead (or end) a JSON text; nothing else */
     assert_int_equal(decode_json("{\"alg\":\"RS256\"}", " {}"),
+                     FW_JWT_VALID);
+    assert_int_equal(decode_json(" \t\r\n{\"alg\":\"RS256\"}",
+                                 "\n{}\n"), FW_JWT_VALID);
+    assert_int_equal(decode_json("\f{\"alg\":\"RS256\"}", "{}"),
+                     FW_JWT_MALFORMED);
+    assert_int_equal(decode_json("\xef\xbb\xbf{\"alg\":\"RS256\"}", "{}"),
+                     FW_JWT_MALFORMED);
+    assert_int_equal(decode_json("{\"alg\":\"RS256\"}", "\v{}"),
+                     FW_JWT_MALFORMED);
+    assert_int_equal(decode_json("{\"alg\":\"RS256\"}", "  "),
+                     FW_JWT_MALFORMED);
+    assert_int_equal(decode_json("{\"alg\":\"RS256\"}", " [1]"),
                      FW_JWT_MALFORMED);
     assert_int_equal(decode_json("{\"alg\":\"RS256\"}", "{} x"),
                      FW_JWT_MALFORMED);
