@@ -227,6 +227,20 @@ int fw_fhir_decode_path(const u_char *raw, size_t len, u_char *out,
 int fw_fhir_plain_path(const u_char *raw, size_t len);
 
 /*
+ * The target nginx decided on must be the one an upstream gets: "raw" is
+ * the raw request target (path and query as on the request line, what
+ * proxy_pass without a URI forwards), "uri" and "args" the path and query
+ * nginx parsed from it.  FW_FHIR_OK when raw has no '#', its path is valid
+ * (fw_fhir_decode_path()) and decodes to exactly "uri" and its query is
+ * exactly "args"; "path" is then the decoded path (in raw, or in
+ * "scratch", which holds len bytes, may be NULL for a plain path) and
+ * "query" the raw query.  400 in v otherwise.
+ */
+int fw_fhir_check_target(const u_char *raw, size_t len, const u_char *uri,
+    size_t uri_len, const u_char *args, size_t args_len, u_char *scratch,
+    fw_fhir_str_t *path, fw_fhir_str_t *query, fw_fhir_verdict_t *v);
+
+/*
  * Parses the decoded path after the base ("" or "/..."): segments, types,
  * ids.  Fills req (no interaction yet).  On failure fills v (400, 404).
  */

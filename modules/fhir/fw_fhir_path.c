@@ -471,6 +471,67 @@ fw_fhir_decode_path(const u_char *raw, size_t len, u_char *out,
 }
 
 
+int
+fw_fhir_check_target(const u_char *raw, size_t len, const u_char *uri,
+    size_t uri_len, const u_char *args, size_t args_len, u_char *scratch,
+    fw_fhir_str_t *path, fw_fhir_str_t *query, fw_fhir_verdict_t *v)
+{
+    size_t         plen, dlen;
+    const u_char  *q, *d;
+
+    /*
+     * nginx ends the path, and the query, at a raw '#' (a fragment is
+     * never sent), but an upstream given the raw target gets what
+     * follows it
+     */
+    if (memchr(raw, '#', len) != NULL) {
+        return fw_fhir_deny(v, 400, "invalid", "invalid",
+                            "malformed request target: a raw '#'");
+    }
+
+    q = memchr(raw, '?', len);
+    plen = q ? (size_t) (q - raw) : len;
+
+    if (fw_fhir_plain_path(raw, plen)) {
+        d = raw;
+        dlen = plen;
+
+    } else {
+        if (scratch == NULL
+            || fw_fhir_decode_path(raw, plen, scratch, &dlen) != FW_FHIR_OK)
+        {
+            return fw_fhir_deny(v, 400, "invalid", "invalid",
+                                "malformed path: only unreserved characters "
+                                "and their escapes are allowed");
+        }
+
+        d = scratch;
+    }
+
+    /* "//", "/./", "/../", an absolute URI without a path: rewritten */
+    if (dlen != uri_len || (dlen && memcmp(d, uri, dlen) != 0)) {
+        return fw_fhir_deny(v, 400, "invalid", "invalid",
+                            "the path differs from its normalised form");
+    }
+
+    /* the query decided on is the raw one, byte for byte */
+    if (q ? (args_len != len - plen - 1
+             || (args_len && memcmp(args, q + 1, args_len) != 0))
+          : args_len != 0)
+    {
+        return fw_fhir_deny(v, 400, "invalid", "invalid",
+                            "the query differs from the request line's");
+    }
+
+    path->data = d;
+    path->len = dlen;
+    query->data = q ? q + 1 : raw + len;
+    query->len = q ? len - plen - 1 : 0;
+
+    return FW_FHIR_OK;
+}
+
+
 static int
 fw_fhir_parse_type(unsigned version, const u_char *p, size_t len, int *type,
     fw_fhir_verdict_t *v)
@@ -755,7 +816,10 @@ bad_op:
 }
 
 
-/* query bytes: 0 copied as is, 1 '=', 2 '%', 3 '+', 4 '&', 5 refused */
+/*
+ * query bytes: 0 copied as is, 1 '=', 2 '%', 3 '+', 4 '&', 5 refused; ';'
+ * is refused because some servers split pairs at it too
+ */
 #define FW_FHIR_Q_PLAIN  0
 #define FW_FHIR_Q_EQ     1
 #define FW_FHIR_Q_PCT    2
@@ -767,7 +831,7 @@ static const u_char  fw_fhir_qclass[256] = {
     5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
     5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
     5, 0, 0, 5, 0, 2, 4, 0, 0, 0, 0, 3, 0, 0, 0, 0,   /* ' ' '#' '%' '&' '+' */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,   /* '=' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 1, 0, 0,   /* ';' '=' */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -856,6 +920,11 @@ fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
                 esc = 1;
 
             } else if (cls == FW_FHIR_Q_PLUS) {
+                /* a '+' in a name: a space to some servers, not to others */
+                if (eq == len && !form) {
+                    goto bad;
+                }
+
                 esc |= (unsigned) form;
 
             } else {

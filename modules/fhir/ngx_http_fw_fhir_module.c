@@ -961,7 +961,8 @@ static void
 ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 {
     size_t                        raw_len, dlen, n;
-    u_char                       *raw, *d, *q, *p, *scratch;
+    u_char                       *raw, *d, *p, *scratch;
+    fw_fhir_str_t                 path, query;
     fw_fhir_param_t               params[FW_FHIR_MAX_PARAMS];
     fw_fhir_verdict_t            *v;
     ngx_http_fw_fhir_loc_conf_t  *flcf;
@@ -993,45 +994,35 @@ ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
         goto base;
     }
 
+    /*
+     * the raw target is what is validated, and what is decided on must be
+     * it: proxy_pass without a URI forwards it as it came, one with a URI
+     * forwards r->uri and r->args, which must then be the same bytes
+     */
+
     raw = r->unparsed_uri.data;
     raw_len = r->unparsed_uri.len;
 
-    q = memchr(raw, '?', raw_len);
-    if (q) {
-        raw_len = q - raw;
-    }
+    scratch = NULL;
 
-    /*
-     * the raw bytes are what is validated: an upstream may see them; a
-     * path without escapes is its own decoded form and is not copied
-     */
-
-    if (fw_fhir_plain_path(raw, raw_len)) {
-        d = raw;
-        dlen = raw_len;
-
-    } else {
-        d = ngx_pnalloc(r->pool, raw_len);
-        if (d == NULL) {
+    if (!fw_fhir_plain_path(raw, raw_len)) {
+        scratch = ngx_pnalloc(r->pool, raw_len);
+        if (scratch == NULL) {
             fw_fhir_deny(v, 500, "exception", "error", "out of memory");
             return;
         }
-
-        if (fw_fhir_decode_path(raw, raw_len, d, &dlen) != FW_FHIR_OK) {
-            fw_fhir_deny(v, 400, "invalid", "invalid",
-                         "malformed path: only unreserved characters and "
-                         "their escapes are allowed");
-            return;
-        }
     }
 
-    if (dlen != r->uri.len
-        || (d != r->uri.data && ngx_memcmp(d, r->uri.data, dlen) != 0))
+    if (fw_fhir_check_target(raw, raw_len, r->uri.data, r->uri.len,
+                             r->args.data, r->args.len, scratch, &path,
+                             &query, v)
+        != FW_FHIR_OK)
     {
-        fw_fhir_deny(v, 400, "invalid", "invalid",
-                     "the path differs from its normalised form");
         return;
     }
+
+    d = (u_char *) path.data;
+    dlen = path.len;
 
 base:
 

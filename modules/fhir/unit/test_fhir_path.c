@@ -204,6 +204,67 @@ test_versions(void **state)
 }
 
 
+static int
+target(const char *raw, const char *uri, const char *args)
+{
+    u_char             scratch[128];
+    fw_fhir_str_t      path, query;
+    fw_fhir_verdict_t  v;
+
+    fw_fhir_verdict_init(&v);
+
+    if (fw_fhir_check_target((u_char *) raw, strlen(raw), (u_char *) uri,
+                             strlen(uri), (u_char *) args, strlen(args),
+                             scratch, &path, &query, &v)
+        != FW_FHIR_OK)
+    {
+        assert_int_equal(v.status, 400);
+        return -1;
+    }
+
+    assert_int_equal(path.len, strlen(uri));
+    assert_memory_equal(path.data, uri, path.len);
+    assert_int_equal(query.len, strlen(args));
+
+    return 0;
+}
+
+
+static void
+test_target(void **state)
+{
+    assert_int_equal(target("/fhir/Patient/1", "/fhir/Patient/1", ""), 0);
+    assert_int_equal(target("/fhir/Patient/%31?a=b", "/fhir/Patient/1",
+                            "a=b"), 0);
+    assert_int_equal(target("/fhir/Patient?", "/fhir/Patient", ""), 0);
+
+    /* nginx ends its args at '#'; the raw line goes on */
+    assert_int_equal(target("/fhir/O?patient=1#,2", "/fhir/O", "patient=1"),
+                     -1);
+    assert_int_equal(target("/fhir/O?patient=1#", "/fhir/O", "patient=1"),
+                     -1);
+    assert_int_equal(target("/fhir/P/1#/../2", "/fhir/P/1", ""), -1);
+
+    /* nginx's rewrites of the path */
+    assert_int_equal(target("/fhir//P/1", "/fhir/P/1", ""), -1);
+    assert_int_equal(target("/fhir/./P/1", "/fhir/P/1", ""), -1);
+    assert_int_equal(target("/fhir/P/2/../1", "/fhir/P/1", ""), -1);
+    assert_int_equal(target("/fhir/P/2/%2E%2E/1", "/fhir/P/1", ""), -1);
+    assert_int_equal(target("?a=b", "/", "a=b"), -1);
+
+    /* args or a path changed after parsing (set $args, rewrite) */
+    assert_int_equal(target("/fhir/O?patient=2", "/fhir/O", "patient=1"),
+                     -1);
+    assert_int_equal(target("/fhir/O", "/fhir/O", "patient=1"), -1);
+    assert_int_equal(target("/fhir/O?patient=1", "/fhir/P", "patient=1"),
+                     -1);
+
+    /* escapes of reserved bytes never */
+    assert_int_equal(target("/fhir/P/1%3Fa", "/fhir/P/1?a", ""), -1);
+    assert_int_equal(target("/fhir/P/1%23a", "/fhir/P/1#a", ""), -1);
+}
+
+
 static void
 test_query(void **state)
 {
@@ -229,6 +290,17 @@ test_query(void **state)
     assert_int_equal(fw_fhir_parse_query((u_char *) "a=b+c", 5, 0, buf,
                                          params, 4, &n, &v), FW_FHIR_OK);
     assert_memory_equal(params[0].value.data, "b+c", 3);
+
+    /* ';' splits pairs for some servers, '+' in a name is a space to some */
+    n = 0;
+    assert_int_equal(fw_fhir_parse_query((u_char *) "a=1;b=2", 7, 0, buf,
+                                         params, 4, &n, &v), FW_FHIR_ERROR);
+    n = 0;
+    assert_int_equal(fw_fhir_parse_query((u_char *) "a+b=1", 5, 0, buf,
+                                         params, 4, &n, &v), FW_FHIR_ERROR);
+    n = 0;
+    assert_int_equal(fw_fhir_parse_query((u_char *) "a%3Bb=1", 7, 0, buf,
+                                         params, 4, &n, &v), FW_FHIR_OK);
 
     /* the limit */
     n = 0;
@@ -449,6 +521,7 @@ main(void)
         cmocka_unit_test(test_path_tricks),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_query),
+        cmocka_unit_test(test_target),
         cmocka_unit_test(test_query_in_place),
         cmocka_unit_test(test_plain_path),
         cmocka_unit_test(test_patient_var),
