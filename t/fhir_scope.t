@@ -405,7 +405,7 @@ X-Scopes: openid fhirUser launch/patient offline_access
 
 === TEST 16: patient/ searches with lenient handling are refused (unknown parameters ignored)
 --- request eval
-["GET /fhir/Observation?patient=123", "GET /fhir/Medication?patient=123", "GET /fhir/Patient/123", "GET /fhir/Observation?patient=123"]
+["GET /fhir/Observation?patient=123", "GET /fhir/Condition?patient=123", "GET /fhir/Patient/123", "GET /fhir/Observation?patient=123"]
 --- more_headers eval
 [
 "X-Scopes: patient/*.rs\nX-Patient: 123\nPrefer: handling=lenient",

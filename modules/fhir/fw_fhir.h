@@ -131,6 +131,7 @@ typedef struct {
     fw_fhir_str_t   op;            /* operation name without '$' */
     fw_fhir_str_t   patient;       /* the patient it is about, if known */
     int             shape;         /* FW_FHIR_S_*: the path's form */
+    unsigned        version;       /* FW_FHIR_R*: the policy's */
     unsigned        search_post:1; /* POST .../_search: form body */
     unsigned        base:1;        /* path is the base itself */
     unsigned        lenient:1;     /* Prefer: handling=lenient */
@@ -176,6 +177,23 @@ typedef struct {
 } fw_fhir_policy_t;
 
 
+/*
+ * A type's patient compartment row in one version (generated from the
+ * FHIR definitions, fw_fhir_compartment.c): comma-separated search
+ * parameter names.
+ */
+typedef struct {
+    const char     *name;
+    unsigned char   version;       /* one FW_FHIR_R* bit */
+    const char     *compartment;   /* place a resource in the patient's
+                                      compartment; "": never in it */
+    const char     *references;    /* every reference parameter whose
+                                      target includes Patient */
+} fw_fhir_cpt_t;
+
+
+extern const fw_fhir_cpt_t   fw_fhir_cpts[];
+extern const unsigned        fw_fhir_ncpts;
 extern const fw_fhir_type_t  fw_fhir_types[];
 extern const unsigned        fw_fhir_ntypes;
 extern const unsigned        fw_fhir_version_ntypes[3];
@@ -200,6 +218,12 @@ int fw_fhir_patient_type(void);
 
 /* compartment types of a version */
 int fw_fhir_is_compartment(unsigned version, int type);
+
+/* the patient compartment row of a type in a version, or NULL */
+const fw_fhir_cpt_t *fw_fhir_compartment_row(unsigned version, int type);
+
+/* 1 if name is one of a comma-separated list */
+int fw_fhir_in_list_csv(const char *list, const u_char *name, size_t len);
 
 /* an interaction name (or group: search, history, operation, conditional)
    to a bit mask of FW_FHIR_I_*; 0 if unknown */
@@ -273,9 +297,12 @@ int fw_fhir_check_policy(const fw_fhir_policy_t *pol,
     fw_fhir_verdict_t *v);
 
 /*
- * Whether a search parameter names a patient: 0 if it is no patient
- * parameter (patient, subject, and _id of a Patient search), 1 with the
- * patient id in *id, -1 if it is one but does not name exactly one patient.
+ * Whether a search parameter ties the search to a patient: one that is a
+ * Patient reference on the searched type in the request's version and
+ * that the compartment definition (or its name, "patient") ties to the
+ * patient, or _id on Patient.  0 if it is none, 1 with the patient id in
+ * *id, -1 if it is one but does not name exactly one patient (a bare id
+ * on a parameter other than "patient" could name another type).
  */
 int fw_fhir_param_patient(const fw_fhir_req_t *req,
     const fw_fhir_param_t *param, fw_fhir_str_t *id);

@@ -233,6 +233,74 @@ fw_fhir_is_compartment(unsigned version, int type)
 }
 
 
+const fw_fhir_cpt_t *
+fw_fhir_compartment_row(unsigned version, int type)
+{
+    int          c;
+    size_t       lo, hi, mid;
+    const char  *name;
+
+    if (type < 0 || (unsigned) type >= fw_fhir_ntypes) {
+        return NULL;
+    }
+
+    name = fw_fhir_types[type].name;
+
+    /* the rows are sorted by name (strcmp), then version */
+
+    lo = 0;
+    hi = fw_fhir_ncpts;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = strcmp(fw_fhir_cpts[mid].name, name);
+
+        if (c < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    for ( /* void */ ; lo < fw_fhir_ncpts; lo++) {
+        if (strcmp(fw_fhir_cpts[lo].name, name) != 0) {
+            break;
+        }
+
+        if (fw_fhir_cpts[lo].version & version) {
+            return &fw_fhir_cpts[lo];
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+fw_fhir_in_list_csv(const char *list, const u_char *name, size_t len)
+{
+    const char  *p, *e;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    for (p = list; *p; p = *e ? e + 1 : e) {
+        e = strchr(p, ',');
+        if (e == NULL) {
+            e = p + strlen(p);
+        }
+
+        if ((size_t) (e - p) == len && memcmp(p, name, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 unsigned long
 fw_fhir_interaction_mask(const u_char *name, size_t len)
 {
@@ -583,6 +651,7 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
     req->type = FW_FHIR_NONE;
     req->compartment = FW_FHIR_NONE;
     req->target = FW_FHIR_NONE;
+    req->version = version;
 
     if (len == 0 || (len == 1 && rest[0] == '/')) {
         req->shape = FW_FHIR_S_BASE;
@@ -1296,68 +1365,59 @@ int
 fw_fhir_param_patient(const fw_fhir_req_t *req, const fw_fhir_param_t *param,
     fw_fhir_str_t *id)
 {
-    size_t          nlen, blen;
-    const u_char   *name, *colon;
-    fw_fhir_str_t   val;
+    int                   bare;
+    size_t                nlen, blen;
+    const u_char         *name, *colon;
+    fw_fhir_str_t         val;
+    const fw_fhir_cpt_t  *row;
 
     name = param->name.data;
     nlen = param->name.len;
+    val = param->value;
 
-    /* only "_id", "patient..." and "subject..." can name a patient */
-    if (name[0] == '_' ? nlen != 3 : (name[0] != 'p' && name[0] != 's')) {
+    if (req->type < 0) {
         return 0;
     }
 
-    /*
-     * the base name matters only when it is "patient" or "subject": seven
-     * bytes, then the end or ':' (an earlier ':' makes it neither)
-     */
-    colon = (nlen > 7 && name[7] == ':') ? name + 7 : NULL;
-    blen = colon ? 7 : nlen;
-
-    val = param->value;
-
-    if (req->type == fw_fhir_patient_type() && req->type >= 0
-        && fw_fhir_eq(name, nlen, "_id"))
+    if (req->type == fw_fhir_patient_type() && fw_fhir_eq(name, nlen, "_id"))
     {
         goto check;
     }
 
-    if (fw_fhir_eq(name, blen, "patient")) {
-        if (!(colon == NULL || fw_fhir_eq(name, nlen, "patient:Patient"))) {
-            return -1;
-        }
+    colon = memchr(name, ':', nlen);
+    blen = colon ? (size_t) (colon - name) : nlen;
 
-        if (val.len > 8 && memcmp(val.data, "Patient/", 8) == 0) {
-            val.data += 8;
-            val.len -= 8;
-        }
+    row = fw_fhir_compartment_row(req->version, req->type);
 
-        goto check;
+    /*
+     * only a Patient reference of the type ties it to a patient, and only
+     * one the compartment definition places it by, or "patient" itself; a
+     * server may ignore any other parameter as unknown
+     */
+
+    if (row == NULL || !fw_fhir_in_list_csv(row->references, name, blen)
+        || !(fw_fhir_in_list_csv(row->compartment, name, blen)
+             || fw_fhir_eq(name, blen, "patient")))
+    {
+        return 0;
     }
 
-    if (fw_fhir_eq(name, blen, "subject")) {
-        if (fw_fhir_eq(name, nlen, "subject:Patient")) {
-            if (val.len > 8 && memcmp(val.data, "Patient/", 8) == 0) {
-                val.data += 8;
-                val.len -= 8;
-            }
+    /* no modifier, or ":Patient"; ":not", ":missing" ... never */
 
-        } else if (colon == NULL && val.len > 8
-                   && memcmp(val.data, "Patient/", 8) == 0)
-        {
-            /* a bare id could name a Group or a Device */
-            val.data += 8;
-            val.len -= 8;
-
-        } else {
-            return -1;
-        }
-
-        goto check;
+    if (colon && !fw_fhir_eq(colon, nlen - blen, ":Patient")) {
+        return -1;
     }
 
-    return 0;
+    /* a bare id names a Patient only where the target is Patient alone */
+    bare = colon != NULL || fw_fhir_eq(name, blen, "patient");
+
+    if (val.len > 8 && memcmp(val.data, "Patient/", 8) == 0) {
+        val.data += 8;
+        val.len -= 8;
+
+    } else if (!bare) {
+        return -1;
+    }
 
 check:
 
@@ -1385,21 +1445,21 @@ fw_fhir_find_patient(fw_fhir_req_t *req, const fw_fhir_param_t *params,
 
     pt = fw_fhir_patient_type();
 
+    found.data = NULL;
+    found.len = 0;
+
     if (req->compartment >= 0) {
-        if (req->compartment == pt) {
-            req->patient = req->id;
+        if (req->compartment != pt) {
+            return;
         }
 
-        return;
-    }
+        /* Patient/p/Observation?patient=q: no patient, a conflict */
+        found = req->id;
 
-    if (req->type == pt && pt >= 0 && req->id.len) {
+    } else if (req->type == pt && pt >= 0 && req->id.len) {
         req->patient = req->id;
         return;
     }
-
-    found.data = NULL;
-    found.len = 0;
 
     for (i = 0; i < n; i++) {
         rc = fw_fhir_param_patient(req, &params[i], &id);

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fw_fhir.h"
 
@@ -19,6 +20,7 @@
 #define FW_FHIR_PC_UNVERIFIABLE  2
 #define FW_FHIR_PC_PARAM         3
 #define FW_FHIR_PC_NO_PATIENT    4
+#define FW_FHIR_PC_NEVER         5
 
 
 static int fw_fhir_perms(const u_char *p, size_t len);
@@ -35,6 +37,10 @@ static int fw_fhir_compartment_check(const fw_fhir_policy_t *pol,
     const fw_fhir_req_t *req, const fw_fhir_param_t *params, size_t n,
     const u_char *patient, size_t patient_len);
 static int fw_fhir_forbidden_param(const fw_fhir_param_t *p);
+static int fw_fhir_in_compartment(const fw_fhir_req_t *req);
+static int fw_fhir_ambiguous_param(const fw_fhir_param_t *p);
+static int fw_fhir_check_ambiguous(const fw_fhir_param_t *params, size_t n,
+    fw_fhir_verdict_t *v);
 static void fw_fhir_needed(fw_fhir_verdict_t *v, int context, int type,
     int perms);
 
@@ -347,6 +353,77 @@ fw_fhir_forbidden_param(const fw_fhir_param_t *p)
 }
 
 
+/* whether the patient compartment of the request's version holds its type */
+
+static int
+fw_fhir_in_compartment(const fw_fhir_req_t *req)
+{
+    const fw_fhir_cpt_t  *row;
+
+    row = fw_fhir_compartment_row(req->version, req->type);
+
+    return row != NULL && row->compartment[0] != '\0';
+}
+
+
+/*
+ * A control parameter in another case (_Include, _revInclude, _HAS): a
+ * case-insensitive server honours what a check of the exact name misses.
+ */
+
+static int
+fw_fhir_ambiguous_param(const fw_fhir_param_t *p)
+{
+    size_t         i, blen;
+    const u_char  *name, *colon;
+    static const char  *names[] = {
+        "_id", "_lastUpdated", "_tag", "_profile", "_security", "_text",
+        "_content", "_list", "_has", "_type", "_query", "_filter",
+        "_source", "_language", "_in", "_sort", "_count", "_include",
+        "_revinclude", "_summary", "_total", "_elements", "_contained",
+        "_containedType", "_format", "_pretty", "_since", "_at", "_graph",
+        "_maxresults", "_score", "_outputFormat", "_typeFilter", NULL
+    };
+
+    name = p->name.data;
+
+    if (p->name.len < 2 || name[0] != '_') {
+        return 0;
+    }
+
+    colon = memchr(name, ':', p->name.len);
+    blen = colon ? (size_t) (colon - name) : p->name.len;
+
+    for (i = 0; names[i]; i++) {
+        if (strlen(names[i]) == blen
+            && strncasecmp(names[i], (const char *) name, blen) == 0)
+        {
+            return memcmp(names[i], name, blen) != 0;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+fw_fhir_check_ambiguous(const fw_fhir_param_t *params, size_t n,
+    fw_fhir_verdict_t *v)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (fw_fhir_ambiguous_param(&params[i])) {
+            return fw_fhir_deny(v, 400, "invalid", "invalid",
+                                "ambiguous parameter: a search control "
+                                "parameter in another case");
+        }
+    }
+
+    return FW_FHIR_OK;
+}
+
+
 static int
 fw_fhir_compartment_check(const fw_fhir_policy_t *pol,
     const fw_fhir_req_t *req, const fw_fhir_param_t *params, size_t n,
@@ -387,20 +464,36 @@ fw_fhir_compartment_check(const fw_fhir_policy_t *pol,
         return FW_FHIR_PC_UNVERIFIABLE;
 
     case FW_FHIR_I_SEARCH_COMPARTMENT:
-        if (req->compartment == pt && fw_fhir_is_p(req->id)) {
-            return FW_FHIR_PC_OK;
+        /*
+         * Patient/p/Type: a type the compartment can hold, and every
+         * parameter that ties it to a patient names p too (req->patient
+         * is empty otherwise)
+         */
+        if (req->compartment != pt || !fw_fhir_is_p(req->id)) {
+            return FW_FHIR_PC_OUTSIDE;
         }
 
-        return FW_FHIR_PC_OUTSIDE;
+        if (req->type >= 0 && req->type != pt && !fw_fhir_in_compartment(req))
+        {
+            return FW_FHIR_PC_NEVER;
+        }
+
+        return fw_fhir_is_p(req->patient) ? FW_FHIR_PC_OK
+                                          : FW_FHIR_PC_OUTSIDE;
 
     case FW_FHIR_I_SEARCH_TYPE:
         /*
-         * every patient parameter (patient, subject, Patient?_id) must name
-         * exactly this patient, and there must be one: that is what
-         * fw_fhir_find_patient() leaves in req->patient, and nothing else;
-         * a server told to ignore unknown parameters may ignore "patient"
-         * (Medication?patient=p)
+         * a type the patient compartment can hold, searched by parameters
+         * that tie it to the patient (fw_fhir_param_patient()): every one
+         * names exactly this patient, and there is one; that is what
+         * fw_fhir_find_patient() leaves in req->patient, and nothing else
+         * (Medication?patient=p: Medication has no such parameter, a
+         * server ignores it)
          */
+        if (req->type != pt && !fw_fhir_in_compartment(req)) {
+            return FW_FHIR_PC_NEVER;
+        }
+
         if (req->lenient) {
             return FW_FHIR_PC_PARAM;
         }
@@ -460,6 +553,10 @@ fw_fhir_authorize(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
     size_t           i, start, slash, dot;
     const u_char    *p, *end, *tok_end, *sl, *dt, *q;
     fw_fhir_scope_t  s;
+
+    if (fw_fhir_check_ambiguous(params, n, v) != FW_FHIR_OK) {
+        return FW_FHIR_ERROR;
+    }
 
     perms = fw_fhir_required_perms(pol, req);
 
@@ -630,6 +727,13 @@ fw_fhir_decide(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
                                 "chained, _has, _include and similar "
                                 "parameters and lenient handling are "
                                 "refused for patient scopes");
+        case FW_FHIR_PC_NEVER:
+            return fw_fhir_deny(v, 403, "forbidden", "patient-compartment",
+                                "%s is never in the patient compartment "
+                                "(FHIR %s)", fw_fhir_types[req->type].name,
+                                req->version == FW_FHIR_R5 ? "R5"
+                                : req->version == FW_FHIR_R4B ? "R4B"
+                                : "R4");
         case FW_FHIR_PC_UNVERIFIABLE:
             return fw_fhir_deny(v, 403, "forbidden", "patient-compartment",
                                 "%s cannot be attributed to the patient in "
@@ -931,6 +1035,10 @@ fw_fhir_authorize_set(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
     int                         perms, patient_ok, granular_only;
     size_t                      i;
     const fw_fhir_scope_ent_t  *e;
+
+    if (fw_fhir_check_ambiguous(params, n, v) != FW_FHIR_OK) {
+        return FW_FHIR_ERROR;
+    }
 
     perms = fw_fhir_required_perms(pol, req);
 

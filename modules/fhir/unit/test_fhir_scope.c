@@ -292,18 +292,129 @@ test_lenient(void **state)
 {
     fhir_t  f;
 
-    fhir_run(&f, &pol, "GET", "/Medication?patient=123", 0);
+    fhir_run(&f, &pol, "GET", "/Observation?patient=123", 0);
     f.req.lenient = 1;
     authorize_both(&pol, &f.req, f.params, f.n,
                    (u_char *) "patient/*.rs", 12, (u_char *) "123", 3,
                    &f.v);
     assert_int_equal(f.v.status, 403);
 
-    fhir_run(&f, &pol, "GET", "/Medication?patient=123", 0);
+    fhir_run(&f, &pol, "GET", "/Observation?patient=123", 0);
     authorize_both(&pol, &f.req, f.params, f.n,
                    (u_char *) "patient/*.rs", 12, (u_char *) "123", 3,
                    &f.v);
     assert_int_equal(f.v.status, 0);
+}
+
+
+/* the patient compartment tables decide which parameter restricts */
+
+static int
+pc(unsigned version, const char *path, const char *scopes)
+{
+    fhir_t            f;
+    fw_fhir_policy_t  p;
+
+    p = pol;
+    p.version = version;
+
+    fhir_run(&f, &p, "GET", path, 0);
+
+    if (f.rc != FW_FHIR_OK) {
+        return (int) f.v.status;
+    }
+
+    authorize_both(&p, &f.req, f.params, f.n, (u_char *) scopes,
+                   strlen(scopes), (u_char *) "123", 3, &f.v);
+
+    return (int) f.v.status;
+}
+
+
+static void
+test_compartment_tables(void **state)
+{
+    const char  *ps = "patient/*.rs";
+
+    /* a type never in the compartment: no parameter restricts it */
+    assert_int_equal(pc(FW_FHIR_R4, "/Medication?patient=123", ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Medication?patient=123",
+                        "patient/*.rs user/Medication.s"), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Practitioner?patient=123", ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Device?patient=123", ps), 403);
+
+    /* Patient has no "patient" or "subject" parameter; Group no patient */
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient?patient=123", ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient?subject=Patient/123", ps),
+                     403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient?_id=123", ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient?link=Patient/123", ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Group?patient=123", ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Group?member=Patient/123", ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Group?member=123", ps), 403);
+
+    /* tied by the compartment definition or by the name "patient" */
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?patient=123", ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?subject=Patient/123", ps),
+                     0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?subject:Patient=123", ps),
+                     0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?performer=Patient/123",
+                        ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?subject=123", ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?patient:not=456", ps),
+                     403);
+    assert_int_equal(pc(FW_FHIR_R4,
+                        "/Observation?patient=123&patient:missing=true",
+                        ps), 403);
+    /* a Patient reference not in the definition restricts nothing */
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?focus=Patient/123", ps),
+                     403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Basic?subject=Patient/123", ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Basic?patient=123", ps), 0);
+    /* a conflict */
+    assert_int_equal(pc(FW_FHIR_R4,
+                        "/Observation?patient=123&subject=Patient/456", ps),
+                     403);
+
+    /* per version: R4B's Task is never in it, R4's and R5's is */
+    assert_int_equal(pc(FW_FHIR_R4, "/Task?patient=123", ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4B, "/Task?patient=123", ps), 403);
+    assert_int_equal(pc(FW_FHIR_R5, "/Task?patient=123", ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Encounter?subject=Patient/123", ps), 0);
+    assert_int_equal(pc(FW_FHIR_R5, "/Encounter?subject=Patient/123", ps),
+                     403);
+
+    /* compartment searches: a conflicting patient, a type outside */
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient/123/Observation", ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient/123/Observation?patient=123",
+                        ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient/123/Observation?patient=456",
+                        ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4,
+                        "/Patient/123/Observation?subject=Patient/456", ps),
+                     403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient/123/Observation?subject=456",
+                        ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient/123/Medication", ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Patient/123/*", ps), 0);
+
+    /* control parameters in another case: 400 wherever scopes are checked */
+    assert_int_equal(pc(FW_FHIR_R4,
+                        "/Observation?patient=123&_Include=Observation:x",
+                        ps), 400);
+    assert_int_equal(pc(FW_FHIR_R4,
+                        "/Observation?patient=123&_revInclude=x:y",
+                        "user/*.rs"), 400);
+    assert_int_equal(pc(FW_FHIR_R4,
+                        "/Observation?patient=123&_HAS:Group:member:_id=1",
+                        "system/*.rs"), 400);
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?_lastupdated=gt2020",
+                        "user/*.rs"), 400);
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?_lastUpdated=gt2020",
+                        "user/*.rs"), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Observation?_include=x:y",
+                        "user/*.rs"), 0);
 }
 
 
@@ -671,6 +782,7 @@ main(void)
         cmocka_unit_test(test_compartment),
         cmocka_unit_test(test_granular),
         cmocka_unit_test(test_lenient),
+        cmocka_unit_test(test_compartment_tables),
         cmocka_unit_test(test_bundle),
         cmocka_unit_test(test_set_equivalence),
         cmocka_unit_test(test_scope_set),
