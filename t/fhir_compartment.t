@@ -304,3 +304,54 @@ qr/ambiguous parameter/,
 qr/^line=\[GET \/fhir\/Observation\?code=x&_include=Observation:subject HTTP\/1.0\]$/,
 qr/^line=\[GET \/open\/Observation\?code=x&_Include=Observation:subject HTTP\/1.0\]$/,
 ]
+
+
+
+=== TEST 9: fw_fhir_strict_handling on: the upstream gets "Prefer: handling=strict" first, the client's other preferences, never its handling
+--- http_config
+    server {
+        listen       $TEST_NGINX_SERVER_PORT;
+        server_name  prefer;
+        location / {
+            return 200 "line=[$request] prefer=[$http_prefer]\n";
+        }
+    }
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes $http_x_scopes;
+        fw_fhir_patient $http_x_patient;
+        fw_fhir_strict_handling on;
+        proxy_set_header Host prefer;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location /off {
+        fw_fhir R4;
+        fw_fhir_base /off;
+        fw_fhir_scopes $http_x_scopes;
+        fw_fhir_patient $http_x_patient;
+        proxy_set_header Host prefer;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+--- request eval
+["GET /fhir/Observation?patient=123", "GET /fhir/Observation?patient=123",
+ "GET /fhir/Observation?patient=123", "GET /off/Observation?patient=123",
+ "GET /fhir/Medication?patient=123"]
+--- more_headers eval
+[
+"X-Scopes: patient/*.rs\nX-Patient: 123",
+"X-Scopes: patient/*.rs\nX-Patient: 123\nPrefer: return=minimal, handling=strict",
+"X-Scopes: user/*.rs\nPrefer: respond-async\nPrefer: HANDLING = lenient ; x, return=representation",
+"X-Scopes: patient/*.rs\nX-Patient: 123\nPrefer: return=minimal",
+"X-Scopes: patient/*.rs\nX-Patient: 123",
+]
+--- error_code eval
+[200, 200, 200, 200, 403]
+--- response_body_like eval
+[
+qr/^line=\[GET \/fhir\/Observation\?patient=123 HTTP\/1.0\] prefer=\[handling=strict\]$/,
+qr/ prefer=\[handling=strict, return=minimal\]$/,
+qr/ prefer=\[handling=strict, respond-async, return=representation\]$/,
+qr/^line=\[GET \/off\/Observation\?patient=123 HTTP\/1.0\] prefer=\[return=minimal\]$/,
+qr/never in the patient compartment/,
+]

@@ -41,6 +41,7 @@ typedef struct {
     ngx_uint_t                  deny_status;
     ngx_uint_t                  override;
     ngx_uint_t                  unverifiable;
+    ngx_flag_t                  strict;
     size_t                      body_max;
     ngx_uint_t                  max_entries;
 
@@ -88,6 +89,7 @@ static void ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_fhir_strip_overrides(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_fhir_strip_sr_overrides(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_fhir_force_strict(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_fhir_media_type(ngx_http_request_t *r,
     const char *t1, const char *t2);
 static int ngx_http_fw_fhir_method(ngx_http_request_t *r);
@@ -236,6 +238,13 @@ static ngx_command_t  ngx_http_fw_fhir_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_fw_fhir_loc_conf_t, override),
       &ngx_http_fw_fhir_overrides },
+
+    { ngx_string("fw_fhir_strict_handling"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, strict),
+      NULL },
 
     { ngx_string("fw_fhir_patient_unverifiable"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -409,6 +418,12 @@ ngx_http_fw_fhir_handler(ngx_http_request_t *r)
         }
 
         ctx->override = 0;
+    }
+
+    if (flcf->strict && r == r->main
+        && ngx_http_fw_fhir_force_strict(r) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     scopes.len = 0;
@@ -1277,6 +1292,129 @@ ngx_http_fw_fhir_strip_sr_overrides(ngx_http_request_t *r)
 }
 
 
+/*
+ * fw_fhir_strict_handling: the upstream gets one Prefer header that starts
+ * with "handling=strict" (a server then refuses unknown parameters rather
+ * than ignoring them) and keeps the client's other preferences; a
+ * client's "handling" preference is dropped.  An extra layer: the
+ * compartment decision never relies on it.
+ */
+
+static ngx_int_t
+ngx_http_fw_fhir_force_strict(ngx_http_request_t *r)
+{
+    size_t            len, k;
+    u_char           *p, *s, *e, *t, *end;
+    ngx_str_t         name, value;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static u_char     strict[] = "handling=strict";
+
+    ngx_str_set(&name, "Prefer");
+
+    len = sizeof(strict) - 1;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == name.len
+            && ngx_strncasecmp(h[i].key.data, name.data, name.len) == 0)
+        {
+            len += 2 + h[i].value.len;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    p = ngx_cpymem(p, strict, sizeof(strict) - 1);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != name.len
+            || ngx_strncasecmp(h[i].key.data, name.data, name.len) != 0)
+        {
+            continue;
+        }
+
+        end = h[i].value.data + h[i].value.len;
+
+        /* each preference ("a=b; x=y"), comma-separated */
+
+        for (s = h[i].value.data; s < end; s = e + 1) {
+            e = ngx_strlchr(s, end, ',');
+            if (e == NULL) {
+                e = end;
+            }
+
+            while (s < e && (*s == ' ' || *s == '\t')) {
+                s++;
+            }
+
+            t = e;
+
+            while (t > s && (t[-1] == ' ' || t[-1] == '\t')) {
+                t--;
+            }
+
+            if (t == s) {
+                continue;
+            }
+
+            for (k = 0; s + k < t && s[k] != '=' && s[k] != ';'
+                        && s[k] != ' ' && s[k] != '\t'; k++)
+            {
+                /* void */
+            }
+
+            if (k == sizeof("handling") - 1
+                && ngx_strncasecmp(s, (u_char *) "handling", k) == 0)
+            {
+                continue;
+            }
+
+            *p++ = ',';
+            *p++ = ' ';
+            p = ngx_cpymem(p, s, t - s);
+        }
+    }
+
+    value.len = p - value.data;
+
+    return ngx_http_fw_set_request_header(r, &name, &value) == NGX_OK
+           ? NGX_OK : NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_http_fw_fhir_media_type(ngx_http_request_t *r, const char *t1,
     const char *t2)
@@ -1496,6 +1634,7 @@ ngx_http_fw_fhir_create_loc_conf(ngx_conf_t *cf)
     conf->deny_status = NGX_CONF_UNSET_UINT;
     conf->override = NGX_CONF_UNSET_UINT;
     conf->unverifiable = NGX_CONF_UNSET_UINT;
+    conf->strict = NGX_CONF_UNSET;
     conf->body_max = NGX_CONF_UNSET_SIZE;
     conf->max_entries = NGX_CONF_UNSET_UINT;
 
@@ -1533,6 +1672,7 @@ ngx_http_fw_fhir_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->override, prev->override,
                               NGX_HTTP_FW_FHIR_OVERRIDE_REJECT);
     ngx_conf_merge_uint_value(conf->unverifiable, prev->unverifiable, 0);
+    ngx_conf_merge_value(conf->strict, prev->strict, 0);
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
     ngx_conf_merge_uint_value(conf->max_entries, prev->max_entries, 1000);
 
