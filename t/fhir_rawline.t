@@ -240,3 +240,11 @@ qr/only unreserved characters/,
 ]
 --- error_code eval
 [400, 400, 400, 400, 400]
+
+
+
+=== TEST 11: a raw space ends the target: nginx refuses what follows unless it is the version
+--- raw_request eval
+"GET /fhir/Observation?patient=123 &patient=456 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+--- error_code: 400
+--- response_body_unlike: line=
