@@ -976,7 +976,7 @@ static void
 ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 {
     size_t                        raw_len, dlen, n;
-    u_char                       *raw, *d, *p, *scratch;
+    u_char                       *raw, *d, *q, *p, *scratch;
     fw_fhir_str_t                 path, query;
     fw_fhir_param_t               params[FW_FHIR_MAX_PARAMS];
     fw_fhir_verdict_t            *v;
@@ -1018,9 +1018,12 @@ ngx_http_fw_fhir_parse(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
     raw = r->unparsed_uri.data;
     raw_len = r->unparsed_uri.len;
 
+    /* a path without escapes is its own decoded form: no copy */
+
+    q = memchr(raw, '?', raw_len);
     scratch = NULL;
 
-    if (!fw_fhir_plain_path(raw, raw_len)) {
+    if (!fw_fhir_plain_path(raw, q ? (size_t) (q - raw) : raw_len)) {
         scratch = ngx_pnalloc(r->pool, raw_len);
         if (scratch == NULL) {
             fw_fhir_deny(v, 500, "exception", "error", "out of memory");
