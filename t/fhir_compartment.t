@@ -121,7 +121,7 @@ qr/Device is never in the patient compartment/,
 
 
 
-=== TEST 3: what ties a type to the patient: the compartment definition's parameters and "patient"
+=== TEST 3: what ties a type to the patient: the compartment definition's parameters, "patient", and "subject" where "patient" is defined
 --- request eval
 [
 "GET /fhir/Patient?_id=123",
@@ -132,9 +132,11 @@ qr/Device is never in the patient compartment/,
 "GET /fhir/Observation?subject:Patient=123",
 "GET /fhir/Observation?performer=Patient/123",
 "GET /fhir/AllergyIntolerance?recorder=Patient/123",
+"GET /fhir/Condition?subject=Patient/123",
+"GET /fhir/Basic?subject:Patient=123",
 ]
 --- error_code eval
-[200, 200, 200, 200, 200, 200, 200, 200]
+[200, 200, 200, 200, 200, 200, 200, 200, 200, 200]
 --- response_body eval
 [
 "line=[GET /fhir/Patient?_id=123 HTTP/1.0]\n",
@@ -145,6 +147,8 @@ qr/Device is never in the patient compartment/,
 "line=[GET /fhir/Observation?subject:Patient=123 HTTP/1.0]\n",
 "line=[GET /fhir/Observation?performer=Patient/123 HTTP/1.0]\n",
 "line=[GET /fhir/AllergyIntolerance?recorder=Patient/123 HTTP/1.0]\n",
+"line=[GET /fhir/Condition?subject=Patient/123 HTTP/1.0]\n",
+"line=[GET /fhir/Basic?subject:Patient=123 HTTP/1.0]\n",
 ]
 
 
@@ -153,7 +157,7 @@ qr/Device is never in the patient compartment/,
 --- request eval
 [
 "GET /fhir/Observation?focus=Patient/123",
-"GET /fhir/Basic?subject=Patient/123",
+"GET /fhir/Condition?evidence-detail=Patient/123",
 "GET /fhir/Observation?subject=123",
 "GET /fhir/Group?member=123",
 "GET /fhir/Observation?patient:not=456",
@@ -177,14 +181,14 @@ qr/outside the patient compartment/,
 
 
 
-=== TEST 5: each version has its own table (Task: not in R4B's compartment; Encounter: R5 ties by patient only)
+=== TEST 5: each version has its own table (Task: not in R4B's compartment; Encounter: R5's participant is a Patient reference the definition does not tie)
 --- request eval
 [
 "GET /fhir/Task?patient=123",
 "GET /r4b/Task?patient=123",
 "GET /r5/Task?patient=123",
 "GET /fhir/Encounter?subject=Patient/123",
-"GET /r5/Encounter?subject=Patient/123",
+"GET /r5/Encounter?participant=Patient/123",
 "GET /r5/Encounter?patient=123",
 "GET /r5/Patient?_id=123",
 ]

@@ -1391,13 +1391,18 @@ fw_fhir_param_patient(const fw_fhir_req_t *req, const fw_fhir_param_t *param,
 
     /*
      * only a Patient reference of the type ties it to a patient, and only
-     * one the compartment definition places it by, or "patient" itself; a
-     * server may ignore any other parameter as unknown
+     * one the compartment definition places it by, or "patient" itself, or
+     * "subject" where the type has "patient" (FHIR defines that one as the
+     * subject that is a Patient); a server may ignore any other parameter
+     * as unknown
      */
 
     if (row == NULL || !fw_fhir_in_list_csv(row->references, name, blen)
         || !(fw_fhir_in_list_csv(row->compartment, name, blen)
-             || fw_fhir_eq(name, blen, "patient")))
+             || fw_fhir_eq(name, blen, "patient")
+             || (fw_fhir_eq(name, blen, "subject")
+                 && fw_fhir_in_list_csv(row->references,
+                                        (const u_char *) "patient", 7))))
     {
         return 0;
     }

@@ -370,7 +370,13 @@ test_compartment_tables(void **state)
     /* a Patient reference not in the definition restricts nothing */
     assert_int_equal(pc(FW_FHIR_R4, "/Observation?focus=Patient/123", ps),
                      403);
-    assert_int_equal(pc(FW_FHIR_R4, "/Basic?subject=Patient/123", ps), 403);
+    assert_int_equal(pc(FW_FHIR_R4, "/Basic?subject=Patient/123", ps), 0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Condition?subject=Patient/123", ps),
+                     0);
+    assert_int_equal(pc(FW_FHIR_R4, "/Condition?asserter=Patient/123", ps),
+                     0);
+    /* no "patient" parameter: "subject" is not tied by it */
+    assert_int_equal(pc(FW_FHIR_R4, "/Group?subject=Patient/123", ps), 403);
     assert_int_equal(pc(FW_FHIR_R4, "/Basic?patient=123", ps), 0);
     /* a conflict */
     assert_int_equal(pc(FW_FHIR_R4,
@@ -383,7 +389,9 @@ test_compartment_tables(void **state)
     assert_int_equal(pc(FW_FHIR_R5, "/Task?patient=123", ps), 0);
     assert_int_equal(pc(FW_FHIR_R4, "/Encounter?subject=Patient/123", ps), 0);
     assert_int_equal(pc(FW_FHIR_R5, "/Encounter?subject=Patient/123", ps),
-                     403);
+                     0);
+    assert_int_equal(pc(FW_FHIR_R5, "/Encounter?participant=Patient/123",
+                        ps), 403);
 
     /* compartment searches: a conflicting patient, a type outside */
     assert_int_equal(pc(FW_FHIR_R4, "/Patient/123/Observation", ps), 0);
