@@ -164,6 +164,10 @@ static ngx_int_t ngx_http_fw_jwt_scope_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_fw_jwt_claim_set_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_unverified_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_unverified_claim_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 
 static char *ngx_http_fw_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -432,6 +436,18 @@ static ngx_http_variable_t  ngx_http_fw_jwt_vars[] = {
 
     { ngx_string("fw_jwt_scope"), NULL, ngx_http_fw_jwt_scope_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /* for logs only: a verified signature, later checks may have failed */
+
+    { ngx_string("fw_jwt_unverified_claim_"), NULL,
+      ngx_http_fw_jwt_unverified_claim_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("fw_jwt_unverified_payload"), NULL,
+      ngx_http_fw_jwt_unverified_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_jwt_unverified_sub"), NULL,
+      ngx_http_fw_jwt_unverified_variable, 1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -1468,7 +1484,7 @@ ngx_http_fw_jwt_claim_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1494,7 +1510,7 @@ ngx_http_fw_jwt_header_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1518,7 +1534,7 @@ ngx_http_fw_jwt_payload_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1539,7 +1555,7 @@ ngx_http_fw_jwt_sub_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1562,7 +1578,7 @@ ngx_http_fw_jwt_scope_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1595,12 +1611,68 @@ ngx_http_fw_jwt_claim_set_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
 
     j = fw_jwt_lookup(ctx->token.payload, path->data, path->len);
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+/*
+ * $fw_jwt_unverified_*: the claims of a token whose signature verified
+ * although a later check (exp, nbf, iss, aud, a requirement) failed, for
+ * logs; never from a forged token.  No directive of ours reads them.
+ */
+
+static ngx_int_t
+ngx_http_fw_jwt_unverified_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->verified) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = data ? json_object_get(ctx->token.payload, "sub")
+             : ctx->token.payload;
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_unverified_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t              *name = (ngx_str_t *) data;
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->verified) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = fw_jwt_lookup(ctx->token.payload,
+                      name->data + sizeof("fw_jwt_unverified_claim_") - 1,
+                      name->len - (sizeof("fw_jwt_unverified_claim_") - 1));
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }
