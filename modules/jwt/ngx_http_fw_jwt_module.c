@@ -2603,8 +2603,16 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (fw_jwt_keyset_check(conf->ks, err) != FW_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"fw_jwt_algorithms\" and the keys of this "
-                           "location: %s", err);
+                           "location (\"fw_jwt_secret_file\", "
+                           "\"fw_jwt_key_file\", \"fw_jwt_jwks_file\"): %s",
+                           err);
         return NGX_CONF_ERROR;
+    }
+
+    if (fw_jwt_keyset_warn(conf->ks, err)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"fw_jwt_algorithms\" and the HMAC secrets of "
+                           "this location: %s", err);
     }
 
     return NGX_CONF_OK;
