@@ -63,6 +63,9 @@ spew("oct-pem.jwks", qq({"keys":[{"kty":"oct","kid":"h","k":")
      . b64u($pem) . qq("}]}));
 spew("oct-der.jwks", qq({"keys":[{"kty":"oct","kid":"h","k":")
      . b64u($der) . qq("}]}));
+spew("oct-okp.jwks", qq({"keys":[{"kty":"OKP","crv":"Ed25519","kid":"e","x":")
+     . b64u($ed_raw) . qq("},{"kty":"oct","kid":"h","k":")
+     . b64u($ed_raw) . qq("}]}));
 spew("hs32.secret", "0123456789abcdef0123456789ABCDEF");
 spew("hs48.secret", "0123456789abcdef0123456789ABCDEF0123456789abcdef");
 
@@ -173,6 +176,29 @@ FwJwt::loc("        fw_jwt_key_file $::K/ed25519.pub;
 --- must_die
 --- error_log eval
 qr{"fw_jwt_secret_file", "fw_jwt_key_file", "fw_jwt_jwks_file"\): an HMAC secret is the same as a public key}
+
+
+
+=== TEST 10b: ... also when both are set at the http level and inherited
+--- http_config eval
+FwJwt::backend_http() . "
+    fw_jwt_key_file $::K/ed25519.pub;
+    fw_jwt_secret_file $::D/ed-raw.b64u encoding=base64url;
+    fw_jwt_algorithms HS256 EdDSA;"
+--- config eval
+FwJwt::loc("")
+--- must_die
+--- error_log eval
+qr{an HMAC secret is the same as a public key}
+
+
+
+=== TEST 10c: a JWKS whose "oct" key is the raw value of its own OKP key
+--- config eval
+FwJwt::loc("        fw_jwt_jwks_file $::D/oct-okp.jwks;")
+--- must_die
+--- error_log eval
+qr{"fw_jwt_jwks_file"\): an HMAC secret is the same as a public key}
 
 
 
