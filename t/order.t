@@ -5,7 +5,9 @@
 # set of requests (those of the pair's modules among: valid, forged,
 # expired, missing token, insufficient scope, outside the patient
 # compartment, rate limited, bad webhook signature; an expired token with
-# too few scopes).  RFC 6750 3.1: invalid_token for a forged and an
+# too few scopes; a forged token with a bad webhook signature, which both
+# access-phase modules refuse: the webhook module answers, the JWT module
+# being always the last access handler).  RFC 6750 3.1: invalid_token for a forged and an
 # expired token, whatever its scopes.
 #
 # The file loads its own modules (main_config) instead of
@@ -65,7 +67,7 @@ sub request {
     }
 
     if ($m->{jwt}) {
-        my $t = $s eq 'forged' ? $T{forged}
+        my $t = $s =~ /^forged/ ? $T{forged}
               : $s eq 'expired' ? $T{expired}
               : $s eq 'expired_narrow' ? $T{expired_narrow}
               : $s eq 'scope' ? $T{narrow}
@@ -84,7 +86,7 @@ sub request {
 
     if ($post) {
         my $sig = hmac_sha256_hex("$now.$body", $wh_secret);
-        $sig =~ tr/0-9a-f/1-9a-f0/ if $s eq 'webhook';
+        $sig =~ tr/0-9a-f/1-9a-f0/ if $s =~ /webhook/;
         push @h, "Stripe-Signature: t=$now,v1=$sig",
                  "Content-Type: application/fhir+json";
         return ("POST $path\n$body", join("\r\n", @h));
@@ -132,7 +134,7 @@ sub expected {
     return (429, undef, "429 Too Many Requests: rate limit exceeded\n")
         if $s eq 'rl2';
     return (401, 'Signature', "401 Unauthorized: webhook signature invalid\n")
-        if $s eq 'webhook';
+        if $s eq 'webhook' || $s eq 'forged_webhook';
     die "no scenario $s";
 }
 
@@ -196,6 +198,7 @@ _EOC_
     push @s, qw(scope compartment) if $m{fhir};
     push @s, 'expired_narrow' if $m{fhir} && $m{jwt};
     push @s, 'webhook' if $m{webhook};
+    push @s, 'forged_webhook' if $m{webhook} && $m{jwt};
     push @s, qw(rl1 rl2) if $m{ratelimit};
 
     my (@req, @hdr, @code, @www, @body);

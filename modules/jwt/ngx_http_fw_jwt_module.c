@@ -2397,17 +2397,30 @@ ngx_http_fw_jwt_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_fw_jwt_init(ngx_conf_t *cf)
 {
+    ngx_array_t                *handlers;
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    /*
+     * First in the array, so run last of the access phase (nginx runs a
+     * phase's handlers last registered first): after every other access
+     * handler whatever the order of the load_module lines, so that a
+     * request both the webhook module and this one refuse always gets
+     * the same answer (the webhook module's)
+     */
+
+    handlers = &cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers;
+
+    h = ngx_array_push(handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_fw_jwt_access_handler;
+    h = handlers->elts;
+    ngx_memmove(&h[1], &h[0], (handlers->nelts - 1) * sizeof(*h));
+    h[0] = ngx_http_fw_jwt_access_handler;
 
     /* handlers run last-registered first: before "return" and "rewrite" */
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
