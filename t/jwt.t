@@ -758,10 +758,12 @@ JWTLOG status=valid sub=erin tenant=t1 kid=k1 scope="patient/*.rs openid" org=ac
 
 
 
-=== TEST 30b: variables in a log line (an expired token: claims of a verified token)
+=== TEST 30b: variables in a log line (an expired token: only the unverified family)
 --- http_config
-    log_format jwt 'JWTLOG status=$fw_jwt_status sub=$fw_jwt_sub '
-                   'tenant=$fw_jwt_claim_tenant payload=$fw_jwt_payload';
+    log_format jwt 'JWTLOG status=$fw_jwt_status sub=$fw_jwt_unverified_sub '
+                   'tenant=$fw_jwt_unverified_claim_tenant '
+                   'payload=$fw_jwt_unverified_payload '
+                   'trusted=$fw_jwt_sub$fw_jwt_payload$fw_jwt_claim_sub.';
 --- config eval
 "    access_log logs/error.log jwt;\n"
 . FwJwt::loc("        fw_jwt_key_file $::rsa_pub;")
@@ -771,7 +773,7 @@ GET /t
 "Authorization: Bearer $::T{expired}"
 --- error_code: 401
 --- error_log eval
-qr/JWTLOG status=expired sub=alice tenant=- payload=\{\\x22exp\\x22:\d+,\\x22iat\\x22:\d+,\\x22sub\\x22:\\x22alice\\x22\}/
+qr/JWTLOG status=expired sub=alice tenant=- payload=\{\\x22exp\\x22:\d+,\\x22iat\\x22:\d+,\\x22sub\\x22:\\x22alice\\x22\} trusted=---\./
 
 
 

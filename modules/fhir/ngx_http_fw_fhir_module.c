@@ -17,6 +17,12 @@
 
 #define NGX_HTTP_FW_FHIR_SCOPES_MAX  65536
 
+/* what fw_fhir_auth_status said about the credentials */
+#define NGX_HTTP_FW_FHIR_AUTH_NONE     0   /* not asked (no gate) */
+#define NGX_HTTP_FW_FHIR_AUTH_MISSING  1   /* no token */
+#define NGX_HTTP_FW_FHIR_AUTH_INVALID  2   /* a token that failed */
+#define NGX_HTTP_FW_FHIR_AUTH_VALID    3
+
 
 /* a directive's value: a complex value, or one variable read directly */
 typedef struct {
@@ -30,6 +36,8 @@ typedef struct {
     ngx_str_t                   base;          /* data NULL: unset */
     ngx_http_fw_fhir_value_t   *scopes;        /* NULL: off */
     ngx_http_fw_fhir_value_t   *patient;
+    ngx_http_fw_fhir_value_t   *auth;          /* fw_fhir_auth_status */
+    ngx_http_fw_fhir_value_t   *gate;          /* in force; NULL: none */
     ngx_array_t                *allow_types;   /* ngx_str_t */
     ngx_array_t                *deny_types;
     ngx_array_t                *allow_interactions;
@@ -65,11 +73,12 @@ typedef struct {
     unsigned                      override:1;
     unsigned                      if_none_exist:1;
     unsigned                      lenient:1;
+    unsigned                      auth:2;
 } ngx_http_fw_fhir_ctx_t;
 
 
 static ngx_int_t ngx_http_fw_fhir_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_fw_fhir_subrequest_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_fhir_precontent_handler(ngx_http_request_t *r);
 static void ngx_http_fw_fhir_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_fhir_body(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
@@ -79,6 +88,13 @@ static ngx_int_t ngx_http_fw_fhir_authorize(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx, ngx_str_t *scopes, ngx_str_t *patient);
 static ngx_int_t ngx_http_fw_fhir_deny(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_fhir_credentials(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx, ngx_str_t *scopes, ngx_str_t *patient);
+static void ngx_http_fw_fhir_auth_verdict(ngx_http_fw_fhir_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_fhir_auth_header(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx);
+static char *ngx_http_fw_fhir_auth_default(ngx_conf_t *cf,
+    ngx_http_fw_fhir_loc_conf_t *conf);
 static ngx_int_t ngx_http_fw_fhir_get_value(ngx_http_request_t *r,
     ngx_http_fw_fhir_value_t *fv, ngx_str_t *value);
 static ngx_http_fw_fhir_ctx_t *ngx_http_fw_fhir_get_ctx(
@@ -167,6 +183,13 @@ static ngx_command_t  ngx_http_fw_fhir_commands[] = {
       ngx_http_fw_fhir_value,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_fw_fhir_loc_conf_t, patient),
+      NULL },
+
+    { ngx_string("fw_fhir_auth_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fw_fhir_value,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_fhir_loc_conf_t, auth),
       NULL },
 
     { ngx_string("fw_fhir_allow_types"),
@@ -426,25 +449,8 @@ ngx_http_fw_fhir_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    scopes.len = 0;
-    scopes.data = NULL;
-    patient.len = 0;
-    patient.data = NULL;
-
-    if (flcf->scopes) {
-        if (ngx_http_fw_fhir_get_value(r, flcf->scopes, &scopes) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (scopes.len > NGX_HTTP_FW_FHIR_SCOPES_MAX) {
-            scopes.len = 0;
-        }
-
-        if (flcf->patient
-            && ngx_http_fw_fhir_get_value(r, flcf->patient, &patient) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_fw_fhir_credentials(r, ctx, &scopes, &patient) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ctx->req.interaction == FW_FHIR_I_BATCH || ctx->req.search_post) {
@@ -548,38 +554,36 @@ checked:
 
 
 /*
- * Subrequests (SSI include, auth_request, mirror, add_before_body, ...):
- * ngx_http_core_access_phase() skips the whole access phase for them, so
- * the handler above never sees them.  They get the same decision here, in
- * the precontent phase: the first phase after the access phase that runs
- * for every request, once the location is final (after the rewrite and
- * find-config phases, as for the access phase); it is before try_files,
- * mirror (both precontent handlers of modules listed before ours, so run
- * after ours) and the content handler.  The rewrite phase would be too
- * early: rewrite directives and other modules' rewrite handlers (the JWT
- * module checks subrequests there and sets the scopes) may run after ours.
+ * Every request is checked in the precontent phase: the first phase after
+ * the access phase, once the location is final (after the rewrite and
+ * find-config phases), before try_files, mirror (precontent handlers of
+ * modules listed before ours, so run after ours) and the content handler.
+ *
+ * After the access phase, so that the verdict never depends on the order
+ * of load_module lines: nginx runs the handlers of one phase last
+ * registered first, and the authentication modules (the JWT module, the
+ * webhook module, auth_request, auth_basic) answer in the access phase;
+ * here they have always decided, and their variables (the scopes, the
+ * patient, the JWT status) are final.  Subrequests (SSI include,
+ * auth_request, mirror, add_before_body, ...), for which nginx skips the
+ * whole access phase, get the same decision here.  The rewrite phase
+ * would be too early: rewrite directives and other modules' rewrite
+ * handlers (the JWT module checks subrequests there) may run after ours.
  *
  * A subrequest's context is its own (it starts with none), so is its
- * verdict; an internal redirect of a subrequest clears it and is checked
- * again here in its new location.  Main requests were decided in the
- * access phase and pass at once: one pointer comparison.  A subrequest
- * made with NGX_HTTP_SUBREQUEST_CLONE (the cache's background update)
- * starts at its parent's phase, the content phase, in its parent's
- * location: it is the parent request, already checked.
+ * verdict; an internal redirect clears it and is checked again here in its
+ * new location.  A subrequest made with NGX_HTTP_SUBREQUEST_CLONE (the
+ * cache's background update) starts at its parent's phase, the content
+ * phase, in its parent's location: it is the parent request, already
+ * checked.
+ *
+ * NGX_DECLINED passes on to try_files, mirror and the content handler;
+ * never NGX_OK, which would skip the other precontent handlers.
  */
 
 static ngx_int_t
-ngx_http_fw_fhir_subrequest_handler(ngx_http_request_t *r)
+ngx_http_fw_fhir_precontent_handler(ngx_http_request_t *r)
 {
-    if (r == r->main) {
-        return NGX_DECLINED;
-    }
-
-    /*
-     * NGX_DECLINED passes on to try_files, mirror and the content handler;
-     * never NGX_OK, which would skip the other precontent handlers
-     */
-
     return ngx_http_fw_fhir_handler(r);
 }
 
@@ -633,24 +637,10 @@ ngx_http_fw_fhir_body(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
     }
 
     if (ctx->req.interaction == FW_FHIR_I_BATCH) {
-        scopes.len = 0;
-        scopes.data = NULL;
-        patient.len = 0;
-        patient.data = NULL;
-
-        if (flcf->scopes) {
-            if (ngx_http_fw_fhir_get_value(r, flcf->scopes, &scopes)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            if (flcf->patient
-                && ngx_http_fw_fhir_get_value(r, flcf->patient, &patient)
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
+        if (ngx_http_fw_fhir_credentials(r, ctx, &scopes, &patient)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
         interaction = FW_FHIR_I_BATCH;
@@ -806,7 +796,12 @@ ngx_http_fw_fhir_authorize(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx,
                                patient->data, patient->len, &ctx->v);
     }
 
-    return (rc == FW_FHIR_OK) ? NGX_OK : NGX_DECLINED;
+    if (rc != FW_FHIR_OK) {
+        ngx_http_fw_fhir_auth_verdict(ctx);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -820,10 +815,11 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 
     ctx->decided = 1;
 
-    if (ctx->v.status == 401) {
-        ngx_str_set(&value, "Bearer realm=\"fhir\"");
-
-        if (ngx_http_fw_set_www_authenticate(r, &value) != NGX_OK) {
+    if (ctx->v.status == 401
+        || (ctx->v.status == 403 && ctx->v.needed[0] == '\0'
+            && ctx->auth == NGX_HTTP_FW_FHIR_AUTH_VALID))
+    {
+        if (ngx_http_fw_fhir_auth_header(r, ctx) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -884,6 +880,109 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 
     return ngx_http_fw_send_error_body(r, status, FW_FORMAT_FHIR, ctx->v.code,
                                        &diag);
+}
+
+
+/*
+ * The scopes and the patient in context, and what the authentication
+ * (fw_fhir_auth_status, by default $fw_jwt_status when they come from the
+ * JWT module) says of them: unless it says "valid" they count as none.
+ * Read by name, so any module (or an auth_request variable) can give the
+ * verdict and the FHIR module links to none of them.
+ */
+
+static ngx_int_t
+ngx_http_fw_fhir_credentials(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx, ngx_str_t *scopes, ngx_str_t *patient)
+{
+    ngx_str_t                     status;
+    ngx_http_fw_fhir_loc_conf_t  *flcf;
+
+    flcf = ctx->conf;
+
+    scopes->len = 0;
+    scopes->data = NULL;
+    patient->len = 0;
+    patient->data = NULL;
+
+    if (flcf->scopes == NULL) {
+        return NGX_OK;
+    }
+
+    if (flcf->gate) {
+        if (ngx_http_fw_fhir_get_value(r, flcf->gate, &status) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (status.len == 5 && ngx_strncmp(status.data, "valid", 5) == 0) {
+            ctx->auth = NGX_HTTP_FW_FHIR_AUTH_VALID;
+
+        } else if (status.len == 0
+                   || (status.len == 7
+                       && ngx_strncmp(status.data, "missing", 7) == 0)
+                   || (status.len == 3
+                       && ngx_strncmp(status.data, "off", 3) == 0))
+        {
+            ctx->auth = NGX_HTTP_FW_FHIR_AUTH_MISSING;
+            return NGX_OK;
+
+        } else {
+            ctx->auth = NGX_HTTP_FW_FHIR_AUTH_INVALID;
+            return NGX_OK;
+        }
+    }
+
+    if (ngx_http_fw_fhir_get_value(r, flcf->scopes, scopes) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (scopes->len > NGX_HTTP_FW_FHIR_SCOPES_MAX) {
+        scopes->len = 0;
+    }
+
+    if (flcf->patient
+        && ngx_http_fw_fhir_get_value(r, flcf->patient, patient) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a valid token that grants no scope at all is authenticated: 403 */
+
+static void
+ngx_http_fw_fhir_auth_verdict(ngx_http_fw_fhir_ctx_t *ctx)
+{
+    if (ctx->auth == NGX_HTTP_FW_FHIR_AUTH_VALID && ctx->v.status == 401) {
+        ctx->v.needed[0] = '\0';
+        fw_fhir_deny(&ctx->v, 403, "forbidden", "insufficient-scope",
+                     "the access token grants no scopes");
+    }
+}
+
+
+/* RFC 6750 3.1: a token that failed is "invalid_token" */
+
+static ngx_int_t
+ngx_http_fw_fhir_auth_header(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx)
+{
+    ngx_str_t  value;
+
+    if (ctx->v.status == 403) {
+        ngx_str_set(&value, "Bearer error=\"insufficient_scope\"");
+
+    } else if (ctx->auth == NGX_HTTP_FW_FHIR_AUTH_INVALID) {
+        ngx_str_set(&value, "Bearer realm=\"fhir\", error=\"invalid_token\", "
+                    "error_description=\"invalid token\"");
+
+    } else {
+        ngx_str_set(&value, "Bearer realm=\"fhir\"");
+    }
+
+    return ngx_http_fw_set_www_authenticate(r, &value);
 }
 
 
@@ -962,6 +1061,7 @@ ngx_http_fw_fhir_get_ctx(ngx_http_request_t *r)
     ctx->override = 0;
     ctx->if_none_exist = 0;
     ctx->lenient = 0;
+    ctx->auth = NGX_HTTP_FW_FHIR_AUTH_NONE;
     fw_fhir_verdict_init(&ctx->v);
 
     ngx_http_set_ctx(r, ctx, ngx_http_fw_fhir_module);
@@ -1586,21 +1686,14 @@ ngx_http_fw_fhir_init(ngx_conf_t *cf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_fw_fhir_handler;
-
-    /* subrequests: see ngx_http_fw_fhir_subrequest_handler() */
+    /* see ngx_http_fw_fhir_precontent_handler() */
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_fw_fhir_subrequest_handler;
+    *h = ngx_http_fw_fhir_precontent_handler;
 
     return NGX_OK;
 }
@@ -1626,6 +1719,7 @@ ngx_http_fw_fhir_create_loc_conf(ngx_conf_t *cf)
     conf->version = NGX_CONF_UNSET_UINT;
     conf->scopes = NGX_CONF_UNSET_PTR;
     conf->patient = NGX_CONF_UNSET_PTR;
+    conf->auth = NGX_CONF_UNSET_PTR;
     conf->allow_types = NGX_CONF_UNSET_PTR;
     conf->deny_types = NGX_CONF_UNSET_PTR;
     conf->allow_interactions = NGX_CONF_UNSET_PTR;
@@ -1661,6 +1755,7 @@ ngx_http_fw_fhir_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NGX_CONF_UNSET_PTR);
     ngx_conf_merge_ptr_value(conf->patient, prev->patient, NULL);
+    ngx_conf_merge_ptr_value(conf->auth, prev->auth, NGX_CONF_UNSET_PTR);
     ngx_conf_merge_ptr_value(conf->allow_types, prev->allow_types, NULL);
     ngx_conf_merge_ptr_value(conf->deny_types, prev->deny_types, NULL);
     ngx_conf_merge_ptr_value(conf->allow_interactions,
@@ -1692,6 +1787,10 @@ ngx_http_fw_fhir_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"fw_fhir\" needs \"fw_fhir_scopes\": a variable "
                            "with the granted scopes, or \"off\" for path "
                            "validation only");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_fw_fhir_auth_default(cf, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -2071,6 +2170,89 @@ ngx_http_fw_fhir_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if ((*fv)->index == NGX_ERROR) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The authentication verdict in force: fw_fhir_auth_status, or, when the
+ * scopes or the patient come from the JWT module ($fw_jwt_*),
+ * $fw_jwt_status.  The variable is only named here: without the JWT
+ * module "$fw_jwt_scope" is an unknown variable and nginx -t fails.
+ */
+
+static char *
+ngx_http_fw_fhir_auth_default(ngx_conf_t *cf,
+    ngx_http_fw_fhir_loc_conf_t *conf)
+{
+    u_char                    *d, *e;
+    ngx_uint_t                 i, jwt;
+    ngx_http_fw_fhir_value_t  *fv[3];
+
+    static ngx_str_t  status = ngx_string("fw_jwt_status");
+    static char      *names[] = { "fw_fhir_scopes", "fw_fhir_patient",
+                                  "fw_fhir_auth_status" };
+
+    fv[0] = conf->scopes;
+    fv[1] = conf->patient;
+    fv[2] = conf->auth;
+    jwt = 0;
+
+    for (i = 0; i < 3; i++) {
+        if (fv[i] == NULL || fv[i] == NGX_CONF_UNSET_PTR) {
+            continue;
+        }
+
+        d = fv[i]->cv.value.data;
+        e = d + fv[i]->cv.value.len;
+
+        if (ngx_strlcasestrn(d, e, (u_char *) "fw_jwt_unverified_",
+                             sizeof("fw_jwt_unverified_") - 2)
+            != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%s\" must not use \"%V\": the "
+                               "$fw_jwt_unverified_* variables are for logs "
+                               "(claims of a token that failed a check)",
+                               names[i], &fv[i]->cv.value);
+            return NGX_CONF_ERROR;
+        }
+
+        if (i < 2
+            && (ngx_strlcasestrn(d, e, (u_char *) "$fw_jwt_",
+                                 sizeof("$fw_jwt_") - 2)
+                != NULL
+                || ngx_strlcasestrn(d, e, (u_char *) "${fw_jwt_",
+                                    sizeof("${fw_jwt_") - 2)
+                   != NULL))
+        {
+            jwt = 1;
+        }
+    }
+
+    if (conf->auth != NGX_CONF_UNSET_PTR) {
+        conf->gate = conf->auth;
+        return NGX_CONF_OK;
+    }
+
+    conf->gate = NULL;
+
+    if (!jwt || conf->scopes == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    conf->gate = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_fhir_value_t));
+    if (conf->gate == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->gate->cv.value = status;
+    conf->gate->index = ngx_http_get_variable_index(cf, &status);
+
+    if (conf->gate->index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

@@ -129,6 +129,8 @@ typedef struct {
     EVP_PKEY_CTX   *vctx[FW_JWT_NALGS];  /* verify contexts, made once */
     u_char         *secret;      /* oct */
     size_t          secret_len;
+    u_char         *src;         /* a PEM key's text, white space removed */
+    size_t          src_len;
 } fw_jwt_key_t;
 
 
@@ -203,8 +205,16 @@ int fw_jwt_keyset_add_secret(fw_jwt_keyset_t *ks, const u_char *data,
     char *err);
 int fw_jwt_keyset_add_jwks(fw_jwt_keyset_t *ks, const u_char *json,
     size_t len, size_t *added, size_t *skipped, char *err);
-/* the allowlist must be set: refuses HMAC for a set of asymmetric keys */
+/*
+ * The allowlist must be set: refuses HMAC for a set of asymmetric keys, an
+ * HMAC secret that fits none of the allowed HMAC algorithms (RFC 7518
+ * 3.2) and one that is a public key of the set, in any encoding.
+ */
 int fw_jwt_keyset_check(fw_jwt_keyset_t *ks, char *err);
+/* 1 and a text in "warn" when an allowed HMAC algorithm fits no secret */
+int fw_jwt_keyset_warn(const fw_jwt_keyset_t *ks, char *warn);
+/* FW_ERROR when a secret is (or holds) a key: PEM, JWK, DER, base64 DER */
+int fw_jwt_secret_shape(const u_char *s, size_t n, char *err);
 
 /* tokens */
 int fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len,

@@ -38,6 +38,14 @@ static u_char *fw_jwt_jwk_b64(json_t *jwk, const char *name, size_t *len);
 static EVP_PKEY *fw_jwt_jwk_rsa(json_t *jwk, char *err);
 static EVP_PKEY *fw_jwt_jwk_ec(json_t *jwk, char *err);
 static EVP_PKEY *fw_jwt_jwk_okp(json_t *jwk, char *err);
+static u_char *fw_jwt_strip(const u_char *p, size_t len, size_t *out);
+static int fw_jwt_der_key(const u_char *p, size_t n);
+static int fw_jwt_der_sequence(const u_char *p, size_t n);
+static int fw_jwt_b64_der_key(const u_char *p, size_t n);
+static int fw_jwt_secret_is_pubkey(const fw_jwt_key_t *o,
+    const fw_jwt_key_t *k);
+static int fw_jwt_same(const u_char *a, size_t a_len, const u_char *b,
+    size_t b_len);
 
 
 static void
@@ -105,6 +113,7 @@ fw_jwt_key_free(fw_jwt_key_t *k)
 
     EVP_PKEY_free(k->pkey);
     free(k->kid);
+    free(k->src);
 
     if (k->secret) {
         OPENSSL_cleanse(k->secret, k->secret_len);
@@ -114,6 +123,7 @@ fw_jwt_key_free(fw_jwt_key_t *k)
     k->pkey = NULL;
     k->kid = NULL;
     k->secret = NULL;
+    k->src = NULL;
 }
 
 
@@ -379,6 +389,15 @@ fw_jwt_keyset_add_pem(fw_jwt_keyset_t *ks, const u_char *pem, size_t len,
         return FW_ERROR;
     }
 
+    /* compared with the HMAC secrets of the set (fw_jwt_keyset_check) */
+    k->src = fw_jwt_strip(pem, len, &k->src_len);
+
+    if (k->src == NULL) {
+        fw_jwt_key_free(k);
+        fw_jwt_err(err, "out of memory");
+        return FW_ERROR;
+    }
+
     ks->nkeys++;
 
     return FW_OK;
@@ -439,6 +458,10 @@ fw_jwt_keyset_add_secret(fw_jwt_keyset_t *ks, const u_char *data,
     if (n < 32) {
         fw_jwt_err(err, "HMAC secret of %zu bytes, at least 32 are required",
                    n);
+        goto failed;
+    }
+
+    if (fw_jwt_secret_shape(s, n, err) != FW_OK) {
         goto failed;
     }
 
@@ -931,8 +954,9 @@ fw_jwt_jwk_okp(json_t *jwk, char *err)
 int
 fw_jwt_keyset_check(fw_jwt_keyset_t *ks, char *err)
 {
-    size_t    i;
-    unsigned  usable;
+    size_t         i, j;
+    unsigned       usable;
+    fw_jwt_key_t  *o;
 
     if (ks->nkeys == 0) {
         fw_jwt_err(err, "no key");
@@ -951,10 +975,409 @@ fw_jwt_keyset_check(fw_jwt_keyset_t *ks, char *err)
         return FW_ERROR;
     }
 
+    for (i = 0; i < ks->nkeys; i++) {
+        o = &ks->keys[i];
+
+        if (o->kty != FW_JWT_KTY_OCT) {
+            continue;
+        }
+
+        if ((ks->algs & FW_JWT_ALGS_HMAC) && !(o->algs & ks->algs)) {
+            fw_jwt_err(err, "an HMAC secret of %zu bytes fits none of the "
+                       "allowed HMAC algorithms (RFC 7518 3.2: a secret at "
+                       "least as long as the hash, 32 bytes for HS256, 48 "
+                       "for HS384, 64 for HS512)", o->secret_len);
+            return FW_ERROR;
+        }
+
+        /* HS256 keyed with a public key: anyone could sign (confusion) */
+
+        for (j = 0; j < ks->nkeys; j++) {
+            if (ks->keys[j].kty != FW_JWT_KTY_OCT
+                && fw_jwt_secret_is_pubkey(o, &ks->keys[j]))
+            {
+                fw_jwt_err(err, "an HMAC secret is the same as a public key "
+                           "of this key set: anyone who has the public key "
+                           "could sign tokens");
+                return FW_ERROR;
+            }
+        }
+    }
+
     if ((ks->algs & usable) == 0) {
         fw_jwt_err(err, "no allowed algorithm fits any key");
         return FW_ERROR;
     }
 
     return FW_OK;
+}
+
+
+int
+fw_jwt_keyset_warn(const fw_jwt_keyset_t *ks, char *warn)
+{
+    int       a;
+    size_t    i;
+    unsigned  fit;
+
+    fit = 0;
+
+    for (i = 0; i < ks->nkeys; i++) {
+        if (ks->keys[i].kty == FW_JWT_KTY_OCT) {
+            fit |= ks->keys[i].algs;
+        }
+    }
+
+    if (fit == 0) {
+        return 0;
+    }
+
+    for (a = FW_JWT_HS256; a <= FW_JWT_HS512; a++) {
+        if ((ks->algs & FW_JWT_ALG_BIT(a)) && !(fit & FW_JWT_ALG_BIT(a))) {
+            fw_jwt_err(warn, "%s is allowed but no HMAC secret has the %d "
+                       "bytes it needs (RFC 7518 3.2): %s tokens are "
+                       "refused", fw_jwt_alg_name(a),
+                       fw_jwt_hmac_alg_min_len(a), fw_jwt_alg_name(a));
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * An HMAC secret must be random bytes only the issuer knows.  One that is
+ * a key (or holds one) is most likely a public key put in the wrong
+ * directive, and then anyone who has it can MAC tokens: a PEM block, a
+ * JWK or JWKS, a DER-encoded key or certificate, or the base64 of one.
+ */
+
+int
+fw_jwt_secret_shape(const u_char *s, size_t n, char *err)
+{
+    size_t        i;
+    json_t       *root;
+    json_error_t  e;
+
+    if (fw_jwt_has(s, n, "-----BEGIN")) {
+        fw_jwt_err(err, "the HMAC secret holds a PEM block (a key or a "
+                   "certificate): a secret must be random bytes, never a "
+                   "public key");
+        return FW_ERROR;
+    }
+
+    for (i = 0; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'
+                          || s[i] == '\n');
+         i++)
+    {
+        /* void */
+    }
+
+    if (i < n && s[i] == '{') {
+        root = json_loadb((const char *) s + i, n - i, 0, &e);
+
+        if (json_is_object(root)
+            && (json_object_get(root, "kty") != NULL
+                || json_object_get(root, "keys") != NULL))
+        {
+            json_decref(root);
+            fw_jwt_err(err, "the HMAC secret is a JWK or JWKS document: "
+                       "give a JWKS with \"fw_jwt_jwks_file\"");
+            return FW_ERROR;
+        }
+
+        json_decref(root);
+    }
+
+    if (fw_jwt_der_key(s, n)) {
+        fw_jwt_err(err, "the HMAC secret is a DER-encoded key or "
+                   "certificate: a secret must be random bytes, never a "
+                   "public key");
+        return FW_ERROR;
+    }
+
+    if (fw_jwt_b64_der_key(s, n)) {
+        fw_jwt_err(err, "the HMAC secret is the base64 text of a DER-encoded "
+                   "key or certificate: a secret must be random bytes, "
+                   "never a public key");
+        return FW_ERROR;
+    }
+
+    return FW_OK;
+}
+
+
+/* a copy without white space (malloc) */
+
+static u_char *
+fw_jwt_strip(const u_char *p, size_t len, size_t *out)
+{
+    u_char  *d;
+    size_t   i, n;
+
+    d = malloc(len + 1);
+    if (d == NULL) {
+        return NULL;
+    }
+
+    for (i = 0, n = 0; i < len; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n') {
+            d[n++] = p[i];
+        }
+    }
+
+    *out = n;
+
+    return d;
+}
+
+
+static int
+fw_jwt_der_key(const u_char *p, size_t n)
+{
+    int             found;
+    X509           *x509;
+    EVP_PKEY       *pkey;
+    const u_char   *q;
+
+    if (n > 0x7fffffff) {
+        return 0;
+    }
+
+    found = 0;
+
+    q = p;
+    pkey = d2i_PUBKEY(NULL, &q, (long) n);
+
+    if (pkey == NULL) {
+        q = p;
+        pkey = d2i_AutoPrivateKey(NULL, &q, (long) n);
+    }
+
+    if (pkey == NULL) {
+        q = p;
+        pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, (long) n);
+    }
+
+    if (pkey != NULL) {
+        EVP_PKEY_free(pkey);
+        found = 1;
+
+    } else {
+        q = p;
+        x509 = d2i_X509(NULL, &q, (long) n);
+
+        if (x509 != NULL) {
+            X509_free(x509);
+            found = 1;
+        }
+    }
+
+    ERR_clear_error();
+
+    return found || fw_jwt_der_sequence(p, n);
+}
+
+
+/*
+ * The shape of every DER key and certificate: one SEQUENCE whose length
+ * covers the rest exactly and that starts with a SEQUENCE, an INTEGER, an
+ * OID or a BIT STRING (a random secret has it with odds of about 1 in 4
+ * million), also for key types OpenSSL does not parse.
+ */
+
+static int
+fw_jwt_der_sequence(const u_char *p, size_t n)
+{
+    size_t  hdr, len;
+
+    if (n < 3 || p[0] != 0x30) {
+        return 0;
+    }
+
+    if (p[1] < 0x80) {
+        hdr = 2;
+        len = p[1];
+
+    } else if (p[1] == 0x81 && n > 3) {
+        hdr = 3;
+        len = p[2];
+
+    } else if (p[1] == 0x82 && n > 4) {
+        hdr = 4;
+        len = ((size_t) p[2] << 8) | p[3];
+
+    } else {
+        return 0;
+    }
+
+    if (hdr + len != n || len == 0) {
+        return 0;
+    }
+
+    return p[hdr] == 0x30 || p[hdr] == 0x02 || p[hdr] == 0x06
+           || p[hdr] == 0x03;
+}
+
+
+/* text that is base64 (or base64url) of a DER key, as a PEM's body */
+
+static int
+fw_jwt_b64_der_key(const u_char *p, size_t n)
+{
+    int      found;
+    u_char  *t, *d;
+    size_t   tn, dn;
+
+    t = fw_jwt_strip(p, n, &tn);
+    if (t == NULL) {
+        return 0;
+    }
+
+    found = 0;
+    d = malloc(fw_base64_decoded_len(tn) + 1);
+
+    if (d != NULL) {
+        if ((fw_base64_decode(t, tn, d, &dn) == FW_OK
+             || fw_base64url_decode(t, tn, d, &dn) == FW_OK)
+            && fw_jwt_der_key(d, dn))
+        {
+            found = 1;
+        }
+
+        OPENSSL_cleanse(d, fw_base64_decoded_len(tn) + 1);
+        free(d);
+    }
+
+    OPENSSL_cleanse(t, n);
+    free(t);
+
+    return found;
+}
+
+
+static int
+fw_jwt_same(const u_char *a, size_t a_len, const u_char *b, size_t b_len)
+{
+    return a_len && b_len && fw_ct_equal(a, a_len, b, b_len);
+}
+
+
+/*
+ * The secret is one of the public key's encodings: the key file's text
+ * (with or without line ends), DER, its base64 or base64url, or the raw
+ * public value (the Ed25519 key, the EC point, the RSA modulus).
+ */
+
+static int
+fw_jwt_secret_is_pubkey(const fw_jwt_key_t *o, const fw_jwt_key_t *k)
+{
+    int      same;
+    u_char  *der, *q, *txt, *raw, *ns;
+    size_t   dlen, tlen, rlen, nslen;
+    BIGNUM  *bn;
+
+    if (k->pkey == NULL) {
+        return 0;
+    }
+
+    same = 0;
+    der = NULL;
+    txt = NULL;
+    raw = NULL;
+    bn = NULL;
+
+    ns = fw_jwt_strip(o->secret, o->secret_len, &nslen);
+    if (ns == NULL) {
+        return 0;
+    }
+
+    if (k->src
+        && (fw_jwt_same(ns, nslen, k->src, k->src_len)
+            || fw_jwt_same(o->secret, o->secret_len, k->src, k->src_len)))
+    {
+        same = 1;
+        goto done;
+    }
+
+    dlen = (size_t) i2d_PUBKEY(k->pkey, NULL);
+
+    if ((int) dlen > 0 && (der = malloc(dlen)) != NULL) {
+        q = der;
+
+        if (i2d_PUBKEY(k->pkey, &q) == (int) dlen) {
+            txt = malloc(dlen * 2 + 4);
+
+            if (fw_jwt_same(o->secret, o->secret_len, der, dlen)) {
+                same = 1;
+                goto done;
+            }
+
+            if (txt) {
+                tlen = fw_base64_encode(der, dlen, txt);
+
+                if (fw_jwt_same(ns, nslen, txt, tlen)) {
+                    same = 1;
+                    goto done;
+                }
+
+                tlen = fw_base64url_encode(der, dlen, txt);
+
+                if (fw_jwt_same(ns, nslen, txt, tlen)) {
+                    same = 1;
+                    goto done;
+                }
+            }
+        }
+    }
+
+    rlen = 0;
+
+    if (k->kty == FW_JWT_KTY_OKP) {
+        if (EVP_PKEY_get_raw_public_key(k->pkey, NULL, &rlen) == 1
+            && (raw = malloc(rlen + 1)) != NULL
+            && EVP_PKEY_get_raw_public_key(k->pkey, raw, &rlen) != 1)
+        {
+            rlen = 0;
+        }
+
+    } else if (k->kty == FW_JWT_KTY_EC) {
+        if (EVP_PKEY_get_octet_string_param(k->pkey,
+                                            OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                            NULL, 0, &rlen) == 1
+            && (raw = malloc(rlen + 1)) != NULL
+            && EVP_PKEY_get_octet_string_param(k->pkey,
+                                   OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                   raw, rlen, &rlen) != 1)
+        {
+            rlen = 0;
+        }
+
+    } else if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_N, &bn)
+               == 1)
+    {
+        rlen = (size_t) BN_num_bytes(bn);
+        raw = malloc(rlen + 1);
+
+        if (raw == NULL || BN_bn2bin(bn, raw) != (int) rlen) {
+            rlen = 0;
+        }
+    }
+
+    if (raw && fw_jwt_same(o->secret, o->secret_len, raw, rlen)) {
+        same = 1;
+    }
+
+done:
+
+    ERR_clear_error();
+    BN_free(bn);
+    free(raw);
+    free(txt);
+    free(der);
+    OPENSSL_cleanse(ns, nslen);
+    free(ns);
+
+    return same;
 }

@@ -164,6 +164,10 @@ static ngx_int_t ngx_http_fw_jwt_scope_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_fw_jwt_claim_set_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_unverified_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_unverified_claim_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 
 static char *ngx_http_fw_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -432,6 +436,18 @@ static ngx_http_variable_t  ngx_http_fw_jwt_vars[] = {
 
     { ngx_string("fw_jwt_scope"), NULL, ngx_http_fw_jwt_scope_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /* for logs only: a verified signature, later checks may have failed */
+
+    { ngx_string("fw_jwt_unverified_claim_"), NULL,
+      ngx_http_fw_jwt_unverified_claim_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("fw_jwt_unverified_payload"), NULL,
+      ngx_http_fw_jwt_unverified_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_jwt_unverified_sub"), NULL,
+      ngx_http_fw_jwt_unverified_variable, 1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -1468,7 +1484,7 @@ ngx_http_fw_jwt_claim_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1494,7 +1510,7 @@ ngx_http_fw_jwt_header_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1518,7 +1534,7 @@ ngx_http_fw_jwt_payload_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1539,7 +1555,7 @@ ngx_http_fw_jwt_sub_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1562,7 +1578,7 @@ ngx_http_fw_jwt_scope_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1595,12 +1611,68 @@ ngx_http_fw_jwt_claim_set_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->verified) {
+    if (ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
 
     j = fw_jwt_lookup(ctx->token.payload, path->data, path->len);
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+/*
+ * $fw_jwt_unverified_*: the claims of a token whose signature verified
+ * although a later check (exp, nbf, iss, aud, a requirement) failed, for
+ * logs; never from a forged token.  No directive of ours reads them.
+ */
+
+static ngx_int_t
+ngx_http_fw_jwt_unverified_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->verified) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = data ? json_object_get(ctx->token.payload, "sub")
+             : ctx->token.payload;
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_unverified_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t              *name = (ngx_str_t *) data;
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->verified) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = fw_jwt_lookup(ctx->token.payload,
+                      name->data + sizeof("fw_jwt_unverified_claim_") - 1,
+                      name->len - (sizeof("fw_jwt_unverified_claim_") - 1));
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }
@@ -2325,17 +2397,30 @@ ngx_http_fw_jwt_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_fw_jwt_init(ngx_conf_t *cf)
 {
+    ngx_array_t                *handlers;
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    /*
+     * First in the array, so run last of the access phase (nginx runs a
+     * phase's handlers last registered first): after every other access
+     * handler whatever the order of the load_module lines, so that a
+     * request both the webhook module and this one refuse always gets
+     * the same answer (the webhook module's)
+     */
+
+    handlers = &cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers;
+
+    h = ngx_array_push(handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_fw_jwt_access_handler;
+    h = handlers->elts;
+    ngx_memmove(&h[1], &h[0], (handlers->nelts - 1) * sizeof(*h));
+    h[0] = ngx_http_fw_jwt_access_handler;
 
     /* handlers run last-registered first: before "return" and "rewrite" */
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
@@ -2531,8 +2616,16 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (fw_jwt_keyset_check(conf->ks, err) != FW_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"fw_jwt_algorithms\" and the keys of this "
-                           "location: %s", err);
+                           "location (\"fw_jwt_secret_file\", "
+                           "\"fw_jwt_key_file\", \"fw_jwt_jwks_file\"): %s",
+                           err);
         return NGX_CONF_ERROR;
+    }
+
+    if (fw_jwt_keyset_warn(conf->ks, err)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"fw_jwt_algorithms\" and the HMAC secrets of "
+                           "this location: %s", err);
     }
 
     return NGX_CONF_OK;

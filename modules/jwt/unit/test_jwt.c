@@ -31,6 +31,7 @@ static char *sign(const char *alg_name, const char *header,
 static int check(fw_jwt_keyset_t *ks, const char *tok);
 static void load_pem(fw_jwt_keyset_t *ks, const char *path, int alg);
 static int decode_json(const char *header, const char *payload);
+static void test_secret_shapes(void **state);
 static int claims(const fw_jwt_claims_conf_t *cc, const char *header,
     const char *payload);
 
@@ -810,6 +811,101 @@ test_cache(void **state)
 }
 
 
+static void
+test_secret_shapes(void **state)
+{
+    char             err[FW_JWT_ERRLEN];
+    u_char          *pem, *der, *txt, *q, raw[64], rnd[64];
+    size_t           n, dlen, tlen, rlen;
+    fw_jwt_keyset_t  ks;
+
+    static const char  jwk[] = " {\"kty\":\"oct\",\"k\":\"AAAA\"} ";
+    static const char  jwks[] = "{\"keys\":[]}";
+    static const char  other[] = "{\"a\":\"0123456789abcdef0123456789\"}";
+
+    for (n = 0; n < sizeof(rnd); n++) {
+        rnd[n] = (u_char) (n * 7 + 1);
+    }
+
+    /* random bytes and ordinary text pass */
+    assert_int_equal(fw_jwt_secret_shape(rnd, sizeof(rnd), err),
+                     FW_OK);
+    assert_int_equal(fw_jwt_secret_shape((u_char *) other, strlen(other),
+                                         err), FW_OK);
+
+    pem = read_all("t/keys/jwt/rsa.pub", &n);
+    assert_int_equal(fw_jwt_secret_shape(pem, n, err), FW_ERROR);
+    assert_non_null(strstr(err, "PEM block"));
+
+    assert_int_equal(fw_jwt_secret_shape((u_char *) jwk, strlen(jwk), err),
+                     FW_ERROR);
+    assert_non_null(strstr(err, "JWK"));
+    assert_int_equal(fw_jwt_secret_shape((u_char *) jwks, strlen(jwks),
+                                         err), FW_ERROR);
+
+    /* DER, and its base64 with line ends (a PEM body) */
+    fw_jwt_keyset_init(&ks);
+    load_pem(&ks, "t/keys/jwt/rsa.pub", -1);
+    dlen = (size_t) i2d_PUBKEY(ks.keys[0].pkey, NULL);
+    der = malloc(dlen);
+    q = der;
+    assert_int_equal(i2d_PUBKEY(ks.keys[0].pkey, &q), (int) dlen);
+    assert_int_equal(fw_jwt_secret_shape(der, dlen, err), FW_ERROR);
+    assert_non_null(strstr(err, "DER"));
+
+    txt = malloc(dlen * 2 + 4);
+    tlen = fw_base64_encode(der, dlen, txt);
+    memmove(txt + 41, txt + 40, tlen - 40);
+    txt[40] = '\n';
+    assert_int_equal(fw_jwt_secret_shape(txt, tlen + 1, err), FW_ERROR);
+    assert_non_null(strstr(err, "base64"));
+
+    /* a SEQUENCE that covers the rest exactly, of a key OpenSSL lacks */
+    memcpy(raw, rnd, sizeof(raw));
+    raw[0] = 0x30;
+    raw[1] = 62;
+    raw[2] = 0x06;
+    assert_int_equal(fw_jwt_secret_shape(raw, sizeof(raw), err), FW_ERROR);
+    raw[1] = 61;
+    assert_int_equal(fw_jwt_secret_shape(raw, sizeof(raw), err), FW_OK);
+
+    fw_jwt_keyset_free(&ks);
+    free(txt);
+    free(der);
+    free(pem);
+
+    /* the raw Ed25519 key as a secret beside its PEM key */
+    fw_jwt_keyset_init(&ks);
+    load_pem(&ks, "t/keys/jwt/ed25519.pub", -1);
+    rlen = sizeof(raw);
+    assert_int_equal(EVP_PKEY_get_raw_public_key(ks.keys[0].pkey, raw,
+                                                 &rlen), 1);
+    assert_int_equal(fw_jwt_keyset_add_secret(&ks, raw, rlen,
+                         FW_JWT_SECRET_BINARY, NULL, 0, -1, err), FW_OK);
+    ks.algs = FW_JWT_ALG_BIT(FW_JWT_HS256) | FW_JWT_ALG_BIT(FW_JWT_EDDSA);
+    assert_int_equal(fw_jwt_keyset_check(&ks, err), FW_ERROR);
+    assert_non_null(strstr(err, "same as a public key"));
+    fw_jwt_keyset_free(&ks);
+
+    /* RFC 7518 3.2: a 32-byte secret with HS384 and HS512 only */
+    fw_jwt_keyset_init(&ks);
+    assert_int_equal(fw_jwt_keyset_add_secret(&ks, rnd, 32,
+                         FW_JWT_SECRET_BINARY, NULL, 0, -1, err), FW_OK);
+    ks.algs = FW_JWT_ALG_BIT(FW_JWT_HS384) | FW_JWT_ALG_BIT(FW_JWT_HS512);
+    assert_int_equal(fw_jwt_keyset_check(&ks, err), FW_ERROR);
+    assert_non_null(strstr(err, "32 bytes fits none"));
+
+    ks.algs = FW_JWT_ALG_BIT(FW_JWT_HS256) | FW_JWT_ALG_BIT(FW_JWT_HS384);
+    assert_int_equal(fw_jwt_keyset_check(&ks, err), FW_OK);
+    assert_int_equal(fw_jwt_keyset_warn(&ks, err), 1);
+    assert_non_null(strstr(err, "HS384 is allowed"));
+
+    ks.algs = FW_JWT_ALG_BIT(FW_JWT_HS256);
+    assert_int_equal(fw_jwt_keyset_warn(&ks, err), 0);
+    fw_jwt_keyset_free(&ks);
+}
+
+
 int
 main(void)
 {
@@ -826,6 +922,7 @@ main(void)
         cmocka_unit_test(test_claims),
         cmocka_unit_test(test_lookup_require_roles),
         cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_secret_shapes),
     };
 
     for (i = 0; i < sizeof(secret); i++) {
