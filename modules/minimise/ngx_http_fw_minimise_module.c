@@ -787,7 +787,9 @@ ngx_http_fw_min_process(ngx_http_request_t *r, ngx_http_fw_min_ctx_t *ctx,
         ctx->in = ctx->in->next;
     }
 
-    if ((ctx->last || ctx->flush) && ctx->cur) {
+    if ((ctx->last || ctx->flush) && ctx->cur
+        && ctx->cur->last > ctx->cur->pos)
+    {
         cl = ngx_alloc_chain_link(r->pool);
         if (cl == NULL) {
             return NGX_ERROR;
@@ -885,7 +887,9 @@ ngx_http_fw_min_flush(ngx_http_request_t *r, ngx_http_fw_min_ctx_t *ctx,
             return rc;
         }
 
-    } else if (ctx->cur && ctx->out == NULL && !ctx->last) {
+    } else if (ctx->cur && ctx->cur->last > ctx->cur->pos
+               && ctx->out == NULL && !ctx->last)
+    {
         /* a slow upstream: what is ready goes on */
         cl = ngx_alloc_chain_link(r->pool);
         if (cl == NULL) {

@@ -182,8 +182,9 @@ test_passthrough(void **state)
 static void
 test_elements(void **state)
 {
-    expect(&el, "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"name\":[{\"family"
-           "\":\"Chalmers\"}],\"gender\":\"male\",\"_gender\":{\"id\":\"g\"},"
+    expect(&el, "{\"resourceType\":\"Patient\",\"id\":\"p1\","
+           "\"name\":[{\"family\":\"Chalmers\"}],\"gender\":\"male\","
+           "\"_gender\":{\"id\":\"g\"},"
            "\"birthDate\":\"1974-12-25\",\"text\":{\"div\":\"x\"}}",
            "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"gender\":\"male\","
            "\"_gender\":{\"id\":\"g\"},\"birthDate\":\"1974-12-25\","
