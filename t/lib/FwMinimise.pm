@@ -177,6 +177,7 @@ sub trickle {
 }
 
 END {
+    local $?;
     if ($$ == $Parent) {
         kill 'TERM', $_ for @Children;
         waitpid $_, 0 for @Children;
