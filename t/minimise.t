@@ -404,3 +404,29 @@ unknown profile "researchers"
 --- must_die
 --- error_log
 bad element path
+
+
+
+=== TEST 25: conf-examples/minimise*.conf load and do what they say
+--- http_config eval
+$main::Http =~ s/fw_minimise_profile.*?(?=\n    server)//sr
+. "    include $ENV{TEST_NGINX_FW_ROOT}/conf-examples/minimise-http.conf;\n"
+--- config
+    location /fhir/ {
+        set $fw_jwt_claim_role $http_x_role;
+        include $TEST_NGINX_FW_ROOT/conf-examples/minimise.conf;
+        add_header X-Profile $fw_minimise_profile always;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/fhir.sock:/;
+    }
+--- request eval
+["GET /fhir/Patient/p1", "GET /fhir/Patient/p1", "GET /fhir/Patient/p1",
+ "GET /fhir/Observation/o1"]
+--- more_headers eval
+["X-Role: clinician", "X-Role: billing", "", "X-Role: billing"]
+--- response_headers eval
+["X-Profile: none", "X-Profile: billing", "X-Profile: research",
+ "X-Profile: billing"]
+--- response_body_like eval
+[qr/MRN-4711/, qr/\A\{"resourceType":"Patient","id":"p1","meta":\{[^}]*"tag":\[\{[^]]*\]\},"gender":"male","birthDate":"1974-12-25","_birthDate":.*"address":.*"generalPractitioner":\[\{"reference":"Practitioner\/pr1","display":"Dr Adam Careful"\}\]\}\z/s,
+ main::no_identifiers(),
+ qr/\A\{"resourceType":"Observation","id":"o1","meta":\{"tag":\[\{[^]]*SUBSETTED"\}\]\}\}\z/]
