@@ -52,6 +52,7 @@ typedef struct {
     uint16_t         path_len;
     uint8_t          action;
     uint8_t          anywhere;       /* the name at any depth */
+    uint16_t         leaf;           /* where its last name starts */
     const char      *keep;           /* KEEP_ONLY: ",a,b," */
 } fw_min_rule_t;
 
@@ -134,6 +135,7 @@ typedef struct {
     uint8_t          subset;         /* gets the SUBSETTED tag */
     uint8_t          tagged;         /* a meta was written */
     uint8_t          nrules;
+    uint64_t         leaves;         /* fw_min_leaf_bit() of its rules */
     uint8_t          rules[FW_MIN_RULES_MAX];
     const fw_min_elements_t  *elements;
     u_char           path[FW_MIN_RPATH_MAX + 1];

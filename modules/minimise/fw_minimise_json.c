@@ -72,9 +72,44 @@
 
 #define ws(c)  ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
 
+/* eight bytes at a time: any '"', '\\' or control character? */
+#define FW_MIN_ONES     0x0101010101010101ULL
+#define FW_MIN_HIGHS    0x8080808080808080ULL
+#define fw_min_zero(x)  (((x) - FW_MIN_ONES) & ~(x) & FW_MIN_HIGHS)
+#define fw_min_stop8(x)                                                      \
+    (fw_min_zero((x) ^ (FW_MIN_ONES * '"'))                                  \
+     | fw_min_zero((x) ^ (FW_MIN_ONES * '\\'))                               \
+     | (((x) - FW_MIN_ONES * 0x20) & ~(x) & FW_MIN_HIGHS))
+
 static const char  fw_min_tag[] =
     "{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ObservationValue\""
     ",\"code\":\"SUBSETTED\"}";
+
+/* the bytes that end a run of plain string bytes */
+static const u_char  fw_min_str_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1
+};
+
+/* [A-Za-z0-9_] */
+static const u_char  fw_min_name_char[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['_'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1
+};
+
+/* a rule's last name, hashed to one of 64 bits: most keys match none */
+#define fw_min_leaf_bit(s, n)  (1ULL << (((n) * 7 + (s)[0]) & 63))
 
 /* Coding-typed parents: their "display" is a code's label, kept */
 static const u_char  fw_min_coding_parents[] =
@@ -83,7 +118,8 @@ static const u_char  fw_min_coding_parents[] =
 
 
 static int fw_min_fail(fw_min_filter_t *f, const char *err);
-static void fw_min_write(fw_min_filter_t *f, const void *s, size_t n);
+static inline void fw_min_write(fw_min_filter_t *f, const void *s,
+    size_t n);
 static void fw_min_open(fw_min_filter_t *f, size_t idx);
 static void fw_min_write_key(fw_min_filter_t *f);
 static void fw_min_write_elem(fw_min_filter_t *f);
@@ -124,9 +160,14 @@ fw_min_fail(fw_min_filter_t *f, const char *err)
 }
 
 
-static void
+static inline void
 fw_min_write(fw_min_filter_t *f, const void *s, size_t n)
 {
+    if (n == 1) {
+        *f->o++ = *(const u_char *) s;
+        return;
+    }
+
     memcpy(f->o, s, n);
     f->o += n;
 }
@@ -422,9 +463,7 @@ fw_min_decide(fw_min_filter_t *f)
     }
 
     for (i = 0; i < kl; i++) {
-        if (!((k[i] | 0x20) >= 'a' && (k[i] | 0x20) <= 'z')
-            && !(k[i] >= '0' && k[i] <= '9') && k[i] != '_')
-        {
+        if (!fw_min_name_char[k[i]]) {
             return fw_min_fail(f, "a key that is not an element name");
         }
     }
@@ -517,7 +556,10 @@ fw_min_decide(fw_min_filter_t *f)
     year = NULL;
     keep = NULL;
 
-    for (i = 0; i < res->nrules; i++) {
+    for (i = (res->leaves & fw_min_leaf_bit(nm, nl)) ? 0 : res->nrules;
+         i < res->nrules;
+         i++)
+    {
         r = &prof->rules[res->rules[i]];
 
         if (r->anywhere) {
@@ -745,6 +787,7 @@ fw_min_start_res(fw_min_filter_t *f)
     res->elements = fw_min_elements_for(prof, res->type, f->slen);
     res->tagged = 0;
     res->nrules = 0;
+    res->leaves = 0;
 
     for (i = 0; i < prof->nrules; i++) {
         r = &prof->rules[i];
@@ -754,6 +797,8 @@ fw_min_start_res(fw_min_filter_t *f)
                 && memcmp(r->type, res->type, f->slen) == 0))
         {
             res->rules[res->nrules++] = (uint8_t) i;
+            res->leaves |= fw_min_leaf_bit(r->path + r->leaf,
+                                           r->path_len - r->leaf);
         }
     }
 
@@ -960,7 +1005,19 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                 /* a run of plain bytes */
                 q = p;
 
-                while (q < end && *q != '"' && *q != '\\' && *q >= 0x20) {
+                while (end - q >= 8) {
+                    uint64_t  v;
+
+                    memcpy(&v, q, 8);
+
+                    if (fw_min_stop8(v)) {
+                        break;
+                    }
+
+                    q += 8;
+                }
+
+                while (q < end && !fw_min_str_stop[*q]) {
                     q++;
                 }
 
@@ -984,17 +1041,16 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                         f->sbad |= (f->str == STR_RTYPE);
                     }
 
-                    if (f->slen < FW_MIN_KEY_MAX) {
+                    if (f->str == STR_KEY) {
+                        memcpy(f->key + f->slen, p, n);
+
+                    } else if (f->slen < FW_MIN_KEY_MAX) {
                         size_t  m = FW_MIN_KEY_MAX - f->slen;
 
                         memcpy(f->sbuf + f->slen, p, n < m ? n : m);
                     }
 
                     f->slen += n;
-
-                    if (f->str == STR_KEY) {
-                        memcpy(f->key + f->slen - n, p, n);
-                    }
                 }
 
                 p = q;

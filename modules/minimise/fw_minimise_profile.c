@@ -164,6 +164,12 @@ fw_min_add_rule(fw_min_profile_t *p, const char *type, const char *path,
     r->anywhere = (uint8_t) anywhere;
     r->keep = keep;
 
+    for (r->leaf = (uint16_t) pl; r->leaf > 0; r->leaf--) {
+        if (r->path[r->leaf - 1] == '.') {
+            break;
+        }
+    }
+
     return 0;
 }
 
