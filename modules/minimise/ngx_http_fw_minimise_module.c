@@ -435,7 +435,7 @@ ngx_http_fw_min_query(ngx_http_request_t *r, ngx_http_fw_min_ctx_t *ctx)
     }
 
     if (olen != r->args.len
-        || ngx_memcmp(out, r->args.data, olen) != 0)
+        || (olen && ngx_memcmp(out, r->args.data, olen) != 0))
     {
         r->args.data = out;
         r->args.len = olen;
