@@ -5,6 +5,7 @@
 
 use lib 't/lib';
 use FwMinimise;
+use FwJwt;
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
@@ -68,6 +69,14 @@ add_block_preprocessor(sub {
     $block->set_value('user_files', FwMinimise::user_files())
         unless defined $block->user_files;
 });
+
+our %T;
+for my $role (qw(researcher clinician)) {
+    $T{$role} = mint("-a", "HS256", "-k", key_path("hs.secret"), "-E",
+                     "base64url", "-c", "sub=alice", "-c", "role=$role");
+}
+$T{norole} = mint("-a", "HS256", "-k", key_path("hs.secret"), "-E",
+                  "base64url", "-c", "sub=bob");
 
 # no sample identifier anywhere in the body
 sub no_identifiers {
@@ -430,3 +439,31 @@ $main::Http =~ s/fw_minimise_profile.*?(?=\n    server)//sr
 [qr/MRN-4711/, qr/\A\{"resourceType":"Patient","id":"p1","meta":\{[^}]*"tag":\[\{[^]]*\]\},"gender":"male","birthDate":"1974-12-25","_birthDate":.*"address":.*"generalPractitioner":\[\{"reference":"Practitioner\/pr1","display":"Dr Adam Careful"\}\]\}\z/s,
  main::no_identifiers(),
  qr/\A\{"resourceType":"Observation","id":"o1","meta":\{"tag":\[\{[^]]*SUBSETTED"\}\]\}\}\z/]
+
+
+
+=== TEST 26: with the JWT module: the role claim of a verified token
+--- config eval
+"    location /fhir/ {
+        fw_jwt on;
+        fw_jwt_secret_file ${\ FwJwt::key_path('hs.secret')} encoding=base64url;
+        fw_minimise_map \$fw_jwt_claim_role clinician none;
+        fw_minimise_map \$fw_jwt_claim_role researcher research;
+        fw_minimise_default deny;
+        add_header X-Profile \$fw_minimise_profile always;
+        proxy_pass http://unix:\$TEST_NGINX_HTML_DIR/fhir.sock:/;
+    }"
+--- request eval
+["GET /fhir/Patient/p1", "GET /fhir/Patient/p1", "GET /fhir/Patient/p1",
+ "GET /fhir/Patient/p1"]
+--- more_headers eval
+["Authorization: Bearer $::T{researcher}",
+ "Authorization: Bearer $::T{clinician}",
+ "Authorization: Bearer $::T{norole}",
+ "Authorization: Bearer $::T{researcher}x"]
+--- error_code eval
+[200, 200, 403, 401]
+--- response_headers eval
+["X-Profile: research", "X-Profile: none", "X-Profile: deny", ""]
+--- response_body_like eval
+[main::no_identifiers(), qr/MRN-4711/, qr/OperationOutcome/, qr/./]
