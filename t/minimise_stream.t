@@ -56,7 +56,7 @@ GET /t
 '{"resourceType":"Patient","id":"p1","meta":{"versionId":"3","lastUpdated":"2026-11-01T10:00:00Z","tag":[' . main::tag() . ']},"active":true,"gender":"male","birthDate":"1974","address":[{"state":"Vic","country":"AU"}],"maritalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus","code":"M","display":"Married"}]},"generalPractitioner":[{"reference":"Practitioner/pr1"}],"managingOrganization":{"reference":"Organization/1"}}'
 --- grep_error_log eval: qr/recv: fd:\d+ 1 of \d+/
 --- grep_error_log_out eval
-qr/(?:recv: fd:\d+ 1 of \d+\n){500}/
+qr/(?:recv: fd:\d+ 1 of \d+\n){200}/
 
 
 
