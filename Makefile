@@ -100,6 +100,8 @@ t: modules $(TOOLS)
 deploy-check: modules
 	@tools/check-manifests
 	@tools/check-manifests --self-test
+	@tools/check-manifests-schema --self-test || [ $$? = 77 ]
+	@tools/check-manifests-schema || [ $$? = 77 ]
 	@tools/docker-build-modules $(if $(filter 1,$(WERROR)),--werror,) \
 	    --nginx $(NGINX_BIN) --check-conf conf-examples $(NGINX_SRC) \
 	    $(BUILD)/docker

@@ -22,10 +22,79 @@ demo_redis_start() {
     return 1
 }
 
+# The gateway in a container (FW_DEMO_IMAGE, tools/image-build): the image
+# as built, run read-only as its own user with the demo's certificate and
+# keys mounted and a volume at /var/cache/nginx (as an emptyDir in k8s/;
+# podman's --tmpfs here is root's 0755 whatever its mode= says), its ports
+# published on loopback; Redis in a second
+# container (FW_DEMO_REDIS_IMAGE) whose network namespace the gateway
+# shares, so that 127.0.0.1:6390 of ratelimit-http.conf is that Redis.
+# FW_PODMAN_RUN_OPTS: what this machine's podman needs (tools/image-build).
+ctr=fw-demo-$https_port
+
+demo_container_start() {
+    local opts _
+    read -r -a opts <<< "${FW_PODMAN_RUN_OPTS:-}"
+    rm -rf "$demo"
+    mkdir -p "$demo/logs" "$demo/temp" "$demo/idp"
+    "$root/tools/gen-demo-certs" "$demo/certs" > /dev/null
+    "$root/tools/gen-demo-keys" "$demo/keys" > /dev/null
+    mv "$demo/keys/jwt-rs256.key" "$demo/keys/jwt-es256.key" "$demo/idp/"
+    # the image's user (uid 101) owns the mounted throwaway keys
+    chown -R 101:101 "$demo/certs" "$demo/keys"
+    podman run -d --name "$ctr-redis" "${opts[@]}" \
+        -p "127.0.0.1:$https_port:8443" -p "127.0.0.1:$http_port:8080" \
+        "${FW_DEMO_REDIS_IMAGE:?FW_DEMO_REDIS_IMAGE: a Redis image}" \
+        redis-server --port 6390 --bind 127.0.0.1 --save '' \
+        --appendonly no > /dev/null
+    podman run -d --name "$ctr-gw" "${opts[@]}" \
+        --network "container:$ctr-redis" --read-only \
+        -v /var/cache/nginx \
+        -v "$demo/certs:/etc/fhirwall/certs:ro" \
+        -v "$demo/keys:/etc/fhirwall/keys:ro" "$FW_DEMO_IMAGE" > /dev/null
+    for _ in $(seq 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz" && break
+        [ "$(podman inspect -f '{{.State.Running}}' "$ctr-gw")" = true ] \
+            || break
+        sleep 0.2
+    done
+    if ! curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz"; then
+        echo "demo: the gateway container does not answer on" \
+             "127.0.0.1:$http_port; its log:" >&2
+        podman logs "$ctr-gw" 2>&1 | tail -n 20 >&2
+        return 1
+    fi
+    echo "demo: $FW_DEMO_IMAGE runs as $ctr-gw (uid" \
+         "$(podman exec "$ctr-gw" id -u)), published on" \
+         "127.0.0.1:$https_port and :$http_port"
+    demo_tokens
+}
+
+# the container's logs as the files demo_check reads: stderr is the error
+# log, the JSON lines on stdout the audit records (the rest: access log)
+demo_collect_logs() {
+    [ -n "${FW_DEMO_IMAGE:-}" ] || return 0
+    podman logs "$ctr-gw" > "$demo/logs/stdout.log" 2> "$demo/logs/error.log"
+    grep '^{' "$demo/logs/stdout.log" > "$demo/logs/audit.log" || true
+    grep -v '^{' "$demo/logs/stdout.log" > "$demo/logs/access.log" || true
+}
+
+demo_container_stop() {
+    local c
+    for c in "$ctr-gw" "$ctr-redis"; do
+        podman rm -f -v --ignore -t 2 "$c" > /dev/null 2>&1 || true
+    done
+}
+
 demo_start() {
     local so
 
     demo_stop quiet
+    if [ -n "${FW_DEMO_IMAGE:-}" ]; then
+        [ -x "$mint" ] || { echo "demo: $mint is not built (make)" >&2; exit 1; }
+        demo_container_start
+        return
+    fi
     [ -x "$mint" ] || { echo "demo: $mint is not built (make)" >&2; exit 1; }
     rm -rf "$demo"
     mkdir -p "$demo"
@@ -58,6 +127,11 @@ demo_start() {
 }
 
 demo_stop() {
+    if [ -n "${FW_DEMO_IMAGE:-}" ]; then
+        demo_container_stop
+        [ "${1:-}" = quiet ] || echo "demo: stopped"
+        return
+    fi
     if [ -f "$demo/temp/nginx.pid" ]; then
         "$nginx" -p "$demo/" -c gateway.conf -e "$demo/logs/error.log" \
             -s quit 2> /dev/null || true
@@ -257,6 +331,7 @@ demo_check() {
     fi
 
     sleep 0.5
+    demo_collect_logs
     if [ -x "$verify" ] && "$verify" -k "$demo/keys/audit.key" --allow-open \
             "$demo/logs/audit.log" > "$demo/temp/verify.out" 2>&1; then
         passes=$((passes + 1))
