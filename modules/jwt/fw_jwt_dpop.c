@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
+#include <openssl/hmac.h>
 
 #include "fw_codec.h"
 #include "fw_jwt.h"
@@ -679,4 +680,28 @@ fw_jwt_x5t_match(const fw_jwt_str_t *x5t, const u_char *der, size_t len)
     n = fw_base64url_encode(digest, 32, b64);
 
     return fw_ct_equal(b64, n, x5t->data, x5t->len);
+}
+
+
+int
+fw_jwt_dpop_nonce(const u_char *secret, size_t len, long slot, u_char *out)
+{
+    int           n;
+    char          msg[64];
+    u_char        mac[EVP_MAX_MD_SIZE];
+    unsigned int  mlen;
+
+    n = snprintf(msg, sizeof(msg), "fhirwall-dpop-nonce:%ld", slot);
+
+    if (n <= 0
+        || HMAC(fw_jwt_alg_md(FW_JWT_HS256), secret, (int) len,
+                (u_char *) msg, (size_t) n, mac, &mlen) == NULL
+        || mlen != 32)
+    {
+        return FW_ERROR;
+    }
+
+    out[fw_base64url_encode(mac, 32, out)] = '\0';
+
+    return FW_OK;
 }

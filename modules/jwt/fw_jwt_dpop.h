@@ -60,7 +60,7 @@ typedef struct {
     long            window;     /* how old iat may be, seconds */
     long            leeway;     /* how far in the future iat may be */
     fw_jwt_str_t    htm;        /* the request method */
-    fw_jwt_str_t    htu;        /* scheme://host[:port]/path */
+    fw_jwt_str_t    htu;        /* scheme, host[:port], path */
     fw_jwt_str_t    token;      /* the access token (ath); len 0: none */
     fw_jwt_str_t   *nonces;     /* accepted nonces; 0 of them: no nonce */
     size_t          nnonces;
@@ -97,6 +97,11 @@ int fw_jwt_cnf_get(json_t *payload, const char *name, fw_jwt_str_t *value);
 /* 1 when "x5t" (base64url) is the SHA-256 of the DER certificate */
 int fw_jwt_x5t_match(const fw_jwt_str_t *x5t, const u_char *der,
     size_t len);
+
+/* a server nonce: base64url HMAC-SHA256 of the time slot under the
+   secret, FW_JWT_THUMB_LEN characters and a NUL in "out" */
+int fw_jwt_dpop_nonce(const u_char *secret, size_t len, long slot,
+    u_char *out);
 
 /* frees the per-process proof key cache */
 void fw_jwt_dpop_cleanup(void);

@@ -630,6 +630,21 @@ test_nonce(void **state)
     free(pl);
 
     free(ath);
+
+    /* server nonces: per slot and secret, stable */
+    {
+        u_char  a[FW_JWT_THUMB_LEN + 1], b[FW_JWT_THUMB_LEN + 1];
+
+        assert_int_equal(fw_jwt_dpop_nonce((u_char *) "k1", 2, 7, a), FW_OK);
+        assert_int_equal(strlen((char *) a), FW_JWT_THUMB_LEN);
+        assert_int_equal(fw_jwt_dpop_nonce((u_char *) "k1", 2, 7, b), FW_OK);
+        assert_string_equal((char *) a, (char *) b);
+        assert_int_equal(fw_jwt_dpop_nonce((u_char *) "k1", 2, 8, b), FW_OK);
+        assert_string_not_equal((char *) a, (char *) b);
+        assert_int_equal(fw_jwt_dpop_nonce((u_char *) "k2", 2, 7, b), FW_OK);
+        assert_string_not_equal((char *) a, (char *) b);
+    }
+
     assert_string_equal(fw_jwt_dpop_reason(FW_JWT_DPOP_NONCE),
                         "DPoP nonce required");
     assert_string_equal(fw_jwt_dpop_reason(-1), "DPoP proof check failed");
