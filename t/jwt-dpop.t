@@ -52,6 +52,7 @@ sub proof {
 $P{get} = proof("GET", "$O/t", $T{bound});
 $P{get2} = proof("GET", "$O/t", $T{bound});
 $P{redirect} = proof("GET", "$O/r", $T{bound});
+$P{zone} = proof("GET", "$O/t", $T{bound});
 $P{get_ed} = mint("-a", "EdDSA", "-k", $K->("ed25519.key"), "-D", "GET",
                   "-U", "$O/t", "-A", $T{bound_ed});
 $P{get_ps} = mint("-a", "PS256", "-k", $K->("rsa2.key"), "-D", "GET",
@@ -429,3 +430,63 @@ main::dpop_loc('        fw_jwt_dpop_nonce_secret_file $TEST_NGINX_HTML_DIR/nonce
 ['WWW-Authenticate: .*DPoP realm="api", error="use_dpop_nonce", error_description="a DPoP nonce is required".*',
  'DPoP-Nonce: [A-Za-z0-9_-]{43}.*',
  'X-JWT-Status: valid']
+
+
+
+=== TEST 20: nginx -t: an HMAC algorithm for proofs
+--- config eval
+main::dpop_loc("        fw_jwt_dpop_algorithms ES256 HS256;")
+--- must_die
+--- error_log
+"fw_jwt_dpop_algorithms": "HS256" is not an asymmetric signature algorithm
+
+
+
+=== TEST 21: nginx -t: DPoP with the token from fw_jwt_token
+--- config eval
+main::dpop_loc('        fw_jwt_token $http_x_token;')
+--- must_die
+--- error_log
+"fw_jwt_dpop" needs the token from the Authorization header
+
+
+
+=== TEST 22: nginx -t: an origin with a path, a scheme that is not http(s)
+--- config eval
+main::dpop_loc("        fw_jwt_dpop_origin https://api.example.org/fhir;") =~ s/^\s*fw_jwt_dpop_origin https:..api.example.org;$//mr
+--- must_die
+--- error_log
+"fw_jwt_dpop_origin": "https://api.example.org/fhir" is not an origin
+
+
+
+=== TEST 23: nginx -t: a short nonce secret
+--- config eval
+main::dpop_loc('        fw_jwt_dpop_nonce_secret_file $TEST_NGINX_HTML_DIR/short.secret;')
+--- user_files
+>>> short.secret
+too-short
+--- must_die
+--- error_log
+is shorter than 32 bytes
+
+
+
+=== TEST 24: nginx -t: a replay zone without a size
+--- config eval
+main::dpop_loc('        fw_jwt_dpop_replay_zone dpop;')
+--- must_die
+--- error_log
+"fw_jwt_dpop_replay_zone": "dpop" is not name:size
+
+
+
+=== TEST 25: a named replay zone works like the default one
+--- config eval
+main::dpop_loc('        fw_jwt_dpop_replay_zone dpop:1m;')
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+[main::h("bound", "zone"), main::h("bound", "zone")]
+--- error_code eval
+[200, 401]
