@@ -79,6 +79,7 @@ enum {
     FW_JWT_DPOP_REQUIRED,     /* Bearer where DPoP is due */
     FW_JWT_KEY_MISMATCH,      /* cnf.jkt is not the proof's key */
     FW_JWT_CERT_MISMATCH,     /* cnf.x5t#S256 is not the client cert */
+    FW_JWT_DPOP_UNAVAILABLE,  /* the replay zone is full */
     FW_JWT_NSTATUS
 };
 

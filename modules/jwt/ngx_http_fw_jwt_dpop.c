@@ -755,7 +755,7 @@ ngx_http_fw_jwt_dpop_proof(ngx_http_request_t *r,
         }
 
         dctx->reason = FW_JWT_DPOP_ERROR;
-        return FW_JWT_ERROR;
+        return FW_JWT_DPOP_UNAVAILABLE;
     }
 
     if (n == NGX_DECLINED) {
@@ -898,6 +898,12 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
     berr = NULL;
 
     switch (jwt_status) {
+
+    case FW_JWT_DPOP_UNAVAILABLE:
+        /* not the client's fault: no challenge */
+        *status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        *desc = "DPoP proofs cannot be checked now";
+        return NGX_OK;
 
     case FW_JWT_DPOP_INVALID:
         derr = "invalid_dpop_proof";

@@ -1360,7 +1360,9 @@ challenged:
     }
 
     code = (status == NGX_HTTP_FORBIDDEN) ? "forbidden"
-           : (status == NGX_HTTP_BAD_REQUEST ? "invalid" : "login");
+           : (status == NGX_HTTP_BAD_REQUEST ? "invalid"
+              : (status == NGX_HTTP_SERVICE_UNAVAILABLE ? "transient"
+                                                         : "login"));
 
     return ngx_http_fw_send_error(r, status, jlcf->error_format, code, desc);
 }
