@@ -202,7 +202,7 @@ ngx_http_fw_jwt_dpop_origin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     if (ngx_http_script_variables_count(&value[1]) == 0) {
-        /* a fixed origin: scheme://host[:port], no path */
+        /* a fixed origin: a scheme, a host, maybe a port; no path */
         test.len = value[1].len + 1;
         test.data = ngx_pnalloc(cf->pool, test.len);
         if (test.data == NULL) {
@@ -220,7 +220,7 @@ ngx_http_fw_jwt_dpop_origin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"%V\": \"%V\" is not an origin "
-                               "(https://host[:port])", &cmd->name,
+                               "(https:/" "/host[:port])", &cmd->name,
                                &value[1]);
             return NGX_CONF_ERROR;
         }
@@ -606,7 +606,7 @@ ngx_http_fw_jwt_dpop_header(ngx_http_request_t *r, ngx_str_t *value)
 }
 
 
-/* scheme://host[:port] (configured or as the client addressed us) path */
+/* the scheme and host (configured, or as the client addressed us), path */
 
 static ngx_int_t
 ngx_http_fw_jwt_dpop_htu(ngx_http_request_t *r,
