@@ -34,7 +34,7 @@
  *   -U URL      ... and URL (htu)
  *   -A TOKEN    ath: the SHA-256 of this access token
  *   -W NONCE    nonce
- *   -I JTI      jti (default: random)
+ *   -I JTI      jti (default: random; with -N, each proof its own)
  *   -i SECS     iat = now + SECS (default 0)
  *   -w KEYFILE  the jwk header from this key instead of -k's
  *   -d          put the private members in the jwk (a hostile proof)
@@ -79,6 +79,8 @@ static void usage(void);
 static json_t *jwk_of(const char *keyfile, int with_private);
 static char *thumbprint(json_t *jwk);
 static char *cert_thumbprint(const char *certfile);
+static char *dpop_payload(const char *htm, const char *htu, const char *tok,
+    const char *nonce, const char *jti, long iat_in, const char *json);
 
 
 static int
@@ -226,6 +228,9 @@ sign_openssl(const char *alg, const u_char *key, size_t key_len,
     unsigned int   mlen;
     const u_char  *p;
 
+    static EVP_PKEY      *cached;
+    static const u_char  *cached_key;
+
     if (alg[0] == 'H') {
         if (HMAC(md_of(alg), key, (int) key_len, (const u_char *) input,
                  strlen(input), sig, &mlen) == NULL)
@@ -237,9 +242,16 @@ sign_openssl(const char *alg, const u_char *key, size_t key_len,
         return 0;
     }
 
-    bio = BIO_new_mem_buf(key, (int) key_len);
-    pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
+    /* parsed once for -N: the same key signs every token */
+    if (key != cached_key) {
+        EVP_PKEY_free(cached);
+        bio = BIO_new_mem_buf(key, (int) key_len);
+        cached = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+        cached_key = key;
+    }
+
+    pkey = cached;
 
     if (pkey == NULL) {
         fprintf(stderr, "fw-jwt-mint: no PEM private key\n");
@@ -284,7 +296,6 @@ sign_openssl(const char *alg, const u_char *key, size_t key_len,
     *sig_len = len;
 
     EVP_MD_CTX_free(mctx);
-    EVP_PKEY_free(pkey);
 
     return 0;
 
@@ -292,7 +303,6 @@ failed:
 
     ERR_print_errors_fp(stderr);
     EVP_MD_CTX_free(mctx);
-    EVP_PKEY_free(pkey);
 
     return -1;
 }
@@ -500,6 +510,61 @@ cert_thumbprint(const char *certfile)
 }
 
 
+/* the claims of a DPoP proof; jti NULL: a random one */
+
+static char *
+dpop_payload(const char *htm, const char *htu, const char *tok,
+    const char *nonce, const char *jti, long iat_in, const char *json)
+{
+    char          *s, *r;
+    u_char         md[32], rnd[16];
+    json_t        *pl, *extra;
+    unsigned int   mdlen;
+
+    pl = json_object();
+    r = NULL;
+
+    if (jti == NULL) {
+        RAND_bytes(rnd, sizeof(rnd));
+        jti = r = b64url(rnd, sizeof(rnd));
+    }
+
+    json_object_set_new(pl, "jti", json_string(jti));
+    json_object_set_new(pl, "htm", json_string(htm));
+    json_object_set_new(pl, "htu", json_string(htu));
+    json_object_set_new(pl, "iat", json_integer((long) time(NULL) + iat_in));
+
+    if (tok) {
+        EVP_Digest(tok, strlen(tok), md, &mdlen, EVP_sha256(), NULL);
+        s = b64url(md, 32);
+        json_object_set_new(pl, "ath", json_string(s));
+        free(s);
+    }
+
+    if (nonce) {
+        json_object_set_new(pl, "nonce", json_string(nonce));
+    }
+
+    if (json) {
+        extra = json_loads(json, 0, NULL);
+
+        if (!json_is_object(extra)) {
+            fprintf(stderr, "fw-jwt-mint: invalid -J JSON\n");
+            exit(1);
+        }
+
+        json_object_update(pl, extra);
+        json_decref(extra);
+    }
+
+    s = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(pl);
+    free(r);
+
+    return s;
+}
+
+
 static jwt_alg_t
 libjwt_alg(const char *alg)
 {
@@ -563,9 +628,7 @@ main(int argc, char **argv)
     char        *bind_key, *bind_cert, *htm, *htu, *ath_of, *nonce, *jti;
     char        *jwk_key, *th;
     long         iat_in;
-    int          jwk_private;
-    u_char       md[32], rnd[16];
-    unsigned int mdlen;
+    int          jwk_private, dpop;
     json_t      *cnf, *jwk;
 
     alg = NULL;
@@ -595,6 +658,7 @@ main(int argc, char **argv)
     jwk_key = NULL;
     iat_in = 0;
     jwk_private = 0;
+    dpop = 0;
 
     while ((opt = getopt(argc, argv,
                          "a:s:k:E:K:T:c:n:J:e:b:xH:P:ON:B:X:Z:D:U:A:W:I:"
@@ -728,48 +792,7 @@ main(int argc, char **argv)
             json_decref(jwk);
         }
 
-        if (raw_payload == NULL) {
-            pl = json_object();
-
-            if (jti == NULL) {
-                RAND_bytes(rnd, sizeof(rnd));
-                jti = b64url(rnd, sizeof(rnd));
-            }
-
-            json_object_set_new(pl, "jti", json_string(jti));
-            json_object_set_new(pl, "htm", json_string(htm));
-            json_object_set_new(pl, "htu", json_string(htu));
-            json_object_set_new(pl, "iat",
-                                json_integer((long) time(NULL) + iat_in));
-
-            if (ath_of) {
-                EVP_Digest(ath_of, strlen(ath_of), md, &mdlen, EVP_sha256(),
-                           NULL);
-                json_object_set_new(pl, "ath",
-                                    json_string(th = b64url(md, 32)));
-                free(th);
-            }
-
-            if (nonce) {
-                json_object_set_new(pl, "nonce", json_string(nonce));
-            }
-
-            if (json) {
-                extra = json_loads(json, 0, NULL);
-
-                if (!json_is_object(extra)) {
-                    fprintf(stderr, "fw-jwt-mint: invalid -J JSON\n");
-                    return 1;
-                }
-
-                json_object_update(pl, extra);
-                json_decref(extra);
-            }
-
-            raw_payload = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            json_decref(pl);
-        }
-
+        dpop = 1;
         use_openssl = 1;
     }
 
@@ -883,7 +906,12 @@ main(int argc, char **argv)
             json_decref(hdr);
         }
 
-        if (raw_payload) {
+        if (dpop && raw_payload == NULL) {
+            /* each proof of -N with its own jti */
+            ps = dpop_payload(htm, htu, ath_of, nonce, count > 1 ? NULL : jti,
+                              iat_in, json);
+
+        } else if (raw_payload) {
             ps = strdup(raw_payload);
 
         } else {
