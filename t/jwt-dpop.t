@@ -90,6 +90,11 @@ $P{badsig} = join(".", @seg);
 $P{es384_alg} = mint("-a", "ES384", "-k", $K->("ec384.key"), "-D", "GET",
                      "-U", "$O/t", "-A", $T{bound_384});
 
+# 300 distinct proofs, more than a 32k replay zone holds
+our @many = split /\n/, mint("-a", "ES256", "-k", $K->("ec256.key"),
+                              "-D", "GET", "-U", "$O/t", "-A", $T{bound},
+                              "-N", 300);
+
 # server nonces: what nginx computes, for this slot
 our $secret = "0123456789abcdef0123456789abcdef-nonce";
 my $nonce = encode_base64url(hmac_sha256("fhirwall-dpop-nonce:"
@@ -490,3 +495,18 @@ main::dpop_loc('        fw_jwt_dpop_replay_zone dpop:1m;')
 [main::h("bound", "zone"), main::h("bound", "zone")]
 --- error_code eval
 [200, 401]
+
+
+
+=== TEST 26: a full replay zone answers 503 (fail closed: no proof is forgotten within its window)
+--- config eval
+main::dpop_loc('        fw_jwt_dpop_replay_zone tiny:32k;')
+--- request eval
+[map { "GET /t" } 1 .. 300]
+--- more_headers eval
+[map { "Authorization: DPoP $::T{bound}\nDPoP: $_" } @::many]
+--- error_code_like eval
+[qr/^200$/, (map { qr/^(200|503)$/ } 2 .. 299), qr/^503$/]
+--- response_headers_like eval
+['X-JWT-Status: valid', (map { 'X-JWT-Status: (valid|dpop_unavailable)' } 2 .. 300)]
+--- timeout: 30
