@@ -232,7 +232,7 @@ sub start {
     make_certs();
 
     # Test::Nginx's default, set here already so the client runner has it
-    my $base = $ENV{TEST_NGINX_SERVER_PORT} ||= 1984;
+    my $base = $ENV{TEST_NGINX_SERVER_PORT} ||= $ENV{TEST_NGINX_PORT} || 1984;
     my %taken = ($base => 1);
     for my $name (qw(TLS TLS2 TLS3 CLIENT CLOSED)) {
         $ENV{"TEST_NGINX_FW_${name}_PORT"} ||= free_port($base + 1, \%taken);
