@@ -44,6 +44,7 @@ static char *ath_of(const char *tok);
 static int verify(const char *p, fw_jwt_dpop_proof_t *out);
 static void setup_rq(void);
 static int teardown(void **state);
+static void test_status_names(void **state);
 
 
 static fw_jwt_dpop_req_t  rq;
@@ -722,6 +723,30 @@ test_cnf(void **state)
 }
 
 
+static void
+test_status_names(void **state)
+{
+    int  i;
+
+    /* every status, the new ones too, has its variable text */
+    for (i = 0; i < FW_JWT_NSTATUS; i++) {
+        assert_non_null(fw_jwt_status_name(i));
+        assert_true(strlen(fw_jwt_status_name(i)) > 0);
+    }
+
+    assert_string_equal(fw_jwt_status_name(FW_JWT_DPOP_INVALID),
+                        "invalid_dpop_proof");
+    assert_string_equal(fw_jwt_status_name(FW_JWT_DPOP_USE_NONCE),
+                        "use_dpop_nonce");
+    assert_string_equal(fw_jwt_status_name(FW_JWT_DPOP_UNAVAILABLE),
+                        "dpop_unavailable");
+
+    for (i = 0; i < FW_JWT_DPOP_NREASONS; i++) {
+        assert_non_null(fw_jwt_dpop_reason(i));
+    }
+}
+
+
 static int
 teardown(void **state)
 {
@@ -740,6 +765,7 @@ main(void)
         cmocka_unit_test(test_nonce),
         cmocka_unit_test(test_htu),
         cmocka_unit_test(test_cnf),
+        cmocka_unit_test(test_status_names),
     };
 
     assert_int_equal(fw_jwt_init(), FW_OK);
