@@ -17,6 +17,10 @@
 #include "fw_jwt_dpop.h"
 
 
+/* the JWT module (its visibility is nginx's, not hidden) */
+extern ngx_module_t  ngx_http_fw_jwt_module;
+
+
 #pragma GCC visibility push(hidden)
 
 
@@ -46,7 +50,6 @@ typedef struct {
 } ngx_http_fw_jwt_dpop_ctx_t;
 
 
-extern ngx_module_t     ngx_http_fw_jwt_module;
 extern ngx_conf_enum_t  ngx_http_fw_jwt_bind_modes[];
 
 
