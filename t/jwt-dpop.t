@@ -102,6 +102,14 @@ my $nonce = encode_base64url(hmac_sha256("fhirwall-dpop-nonce:"
 $P{nonce} = proof("GET", "$O/t", $T{bound}, "-W", $nonce);
 $P{bad_nonce} = proof("GET", "$O/t", $T{bound}, "-W", "stale");
 $P{no_nonce} = proof("GET", "$O/t", $T{bound});
+# slots of a day for the rotation block: a slot boundary during the run
+# is then unlikely
+our $nonce_day = encode_base64url(hmac_sha256("fhirwall-dpop-nonce:"
+                                             . int(time / 86400), $secret));
+$P{prev_nonce} = proof("GET", "$O/t", $T{bound}, "-W",
+                       encode_base64url(hmac_sha256("fhirwall-dpop-nonce:"
+                                        . (int(time / 86400) - 1), $secret)));
+$P{day_nonce} = proof("GET", "$O/t", $T{bound}, "-W", $nonce_day);
 
 our $rsa_pub = $K->("rsa.pub");
 
@@ -510,3 +518,19 @@ main::dpop_loc('        fw_jwt_dpop_replay_zone tiny:32k;')
 --- response_headers_like eval
 ['X-JWT-Status: valid', (map { 'X-JWT-Status: (valid|dpop_unavailable)' } 2 .. 300)]
 --- timeout: 30
+
+
+
+=== TEST 27: nonces: the previous slot's nonce passes and the answer brings the current one; the current one brings none
+--- config eval
+main::dpop_loc('        fw_jwt_dpop_nonce_secret_file $TEST_NGINX_HTML_DIR/nonce.secret lifetime=1d;')
+--- user_files eval
+">>> nonce.secret\n$::secret\n"
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+[main::h("bound", "prev_nonce"), main::h("bound", "day_nonce")]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["X-JWT-Status: valid\nDPoP-Nonce: $::nonce_day", "X-JWT-Status: valid\n!DPoP-Nonce"]

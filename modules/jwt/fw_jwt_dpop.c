@@ -492,6 +492,7 @@ fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq, json_t *pl,
             if (fw_ct_equal(rq->nonces[i].data, rq->nonces[i].len,
                             (const u_char *) s, n))
             {
+                out->nonce = (int) i;
                 return FW_JWT_DPOP_OK;
             }
         }

@@ -73,6 +73,7 @@ typedef struct {
     u_char          replay[32];  /* SHA-256 of jkt "." jti */
     time_t          iat;
     int             alg;
+    int             nonce;       /* the index of the nonce it carried */
 } fw_jwt_dpop_proof_t;
 
 

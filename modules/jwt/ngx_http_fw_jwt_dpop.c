@@ -49,6 +49,8 @@ static ngx_int_t ngx_http_fw_jwt_dpop_htu(ngx_http_request_t *r,
 static ngx_int_t ngx_http_fw_jwt_dpop_proof(ngx_http_request_t *r,
     ngx_http_fw_jwt_dpop_conf_t *dc, ngx_http_fw_jwt_dpop_ctx_t *dctx,
     ngx_str_t *token, time_t leeway);
+static ngx_int_t ngx_http_fw_jwt_dpop_nonce_header(ngx_http_request_t *r,
+    const u_char *nonce);
 static ngx_int_t ngx_http_fw_jwt_cert_check(ngx_http_request_t *r,
     ngx_http_fw_jwt_dpop_conf_t *dc, json_t *payload);
 static ngx_int_t ngx_http_fw_jwt_dpop_jkt_variable(ngx_http_request_t *r,
@@ -739,6 +741,13 @@ ngx_http_fw_jwt_dpop_proof(ngx_http_request_t *r,
 
     ngx_memcpy(dctx->jkt, out.jkt, sizeof(out.jkt));
 
+    if (rq.nnonces && out.nonce != 0) {
+        /* the previous nonce: the client gets the current one (8.2) */
+        if (ngx_http_fw_jwt_dpop_nonce_header(r, nonces[0]) != NGX_OK) {
+            return FW_JWT_ERROR;
+        }
+    }
+
     /* the jti, once within the window, across the workers */
 
     n = ngx_http_fw_jwt_dpop_record(r, dc->zone, out.replay,
@@ -884,7 +893,7 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
     int          a;
     u_char      *p, nonce[FW_JWT_THUMB_LEN + 1];
     size_t       len;
-    ngx_str_t    value, name, nv;
+    ngx_str_t    value;
     const char  *derr, *berr;
 
     if (dc->mode == NGX_HTTP_FW_JWT_BIND_OFF
@@ -1006,21 +1015,30 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        nv.len = FW_JWT_THUMB_LEN;
-        nv.data = ngx_pnalloc(r->pool, nv.len);
-        if (nv.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(nv.data, nonce, nv.len);
-        ngx_str_set(&name, "DPoP-Nonce");
-
-        if (ngx_http_fw_set_header(r, &name, &nv) != NGX_OK) {
+        if (ngx_http_fw_jwt_dpop_nonce_header(r, nonce) != NGX_OK) {
             return NGX_ERROR;
         }
     }
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_dpop_nonce_header(ngx_http_request_t *r, const u_char *nonce)
+{
+    ngx_str_t  name, value;
+
+    value.len = FW_JWT_THUMB_LEN;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value.data, nonce, value.len);
+    ngx_str_set(&name, "DPoP-Nonce");
+
+    return ngx_http_fw_set_header(r, &name, &value);
 }
 
 

@@ -627,6 +627,7 @@ test_nonce(void **state)
     pl = payload("GET", HTU, NOW, ath, "n-previous", NULL);
     p = proof("ES256", "t/keys/jwt/ec256.key", "dpop+jwt", NULL, pl);
     assert_int_equal(verify(p, &out), FW_JWT_DPOP_OK);
+    assert_int_equal(out.nonce, 1);
     free(p);
     free(pl);
 
