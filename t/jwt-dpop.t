@@ -53,6 +53,8 @@ $P{get} = proof("GET", "$O/t", $T{bound});
 $P{get2} = proof("GET", "$O/t", $T{bound});
 $P{redirect} = proof("GET", "$O/r", $T{bound});
 $P{zone} = proof("GET", "$O/t", $T{bound});
+$P{auth} = proof("GET", "$O/a", $T{bound});
+$P{auth_t} = proof("GET", "$O/auth", $T{bound});
 $P{get_ed} = mint("-a", "EdDSA", "-k", $K->("ed25519.key"), "-D", "GET",
                   "-U", "$O/t", "-A", $T{bound_ed});
 $P{get_ps} = mint("-a", "PS256", "-k", $K->("rsa2.key"), "-D", "GET",
@@ -534,3 +536,33 @@ main::dpop_loc('        fw_jwt_dpop_nonce_secret_file $TEST_NGINX_HTML_DIR/nonce
 [200, 200]
 --- response_headers eval
 ["X-JWT-Status: valid\nDPoP-Nonce: $::nonce_day", "X-JWT-Status: valid\n!DPoP-Nonce"]
+
+
+
+=== TEST 28: auth_request: the proof is for the client's request (its method and URI), checked in the subrequest
+--- config eval
+<<"_EOC_"
+    location /a {
+        auth_request /auth;
+        proxy_pass http://backend;
+    }
+    location = /auth {
+        internal;
+        fw_jwt on;
+        fw_jwt_key_file $::rsa_pub;
+        fw_jwt_dpop required;
+        fw_jwt_dpop_origin https://api.example.org;
+        return 204;
+    }
+_EOC_
+--- request eval
+["GET /a", "GET /a", "GET /a"]
+--- more_headers eval
+[main::h("bound", "auth"), main::h("bound", "auth"),
+ main::h("bound", "auth_t")]
+--- error_code eval
+[200, 401, 401]
+--- response_headers_like eval
+['Content-Type: .*',
+ 'WWW-Authenticate: DPoP realm="api", error="invalid_dpop_proof", error_description="DPoP proof replayed".*',
+ 'WWW-Authenticate: DPoP realm="api", error="invalid_dpop_proof", error_description="DPoP proof htu does not match".*']
