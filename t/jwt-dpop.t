@@ -448,7 +448,7 @@ main::dpop_loc('        fw_jwt_dpop_nonce_secret_file $TEST_NGINX_HTML_DIR/nonce
 
 
 
-=== TEST 20: nginx -t: an HMAC algorithm for proofs
+=== TEST 19: nginx -t: an HMAC algorithm for proofs
 --- config eval
 main::dpop_loc("        fw_jwt_dpop_algorithms ES256 HS256;")
 --- must_die
@@ -457,7 +457,7 @@ main::dpop_loc("        fw_jwt_dpop_algorithms ES256 HS256;")
 
 
 
-=== TEST 21: nginx -t: DPoP with the token from fw_jwt_token
+=== TEST 20: nginx -t: DPoP with the token from fw_jwt_token
 --- config eval
 main::dpop_loc('        fw_jwt_token $http_x_token;')
 --- must_die
@@ -466,7 +466,7 @@ main::dpop_loc('        fw_jwt_token $http_x_token;')
 
 
 
-=== TEST 22: nginx -t: an origin with a path, a scheme that is not http(s)
+=== TEST 21: nginx -t: an origin with a path, a scheme that is not http(s)
 --- config eval
 main::dpop_loc("        fw_jwt_dpop_origin https://api.example.org/fhir;") =~ s/^\s*fw_jwt_dpop_origin https:..api.example.org;$//mr
 --- must_die
@@ -475,7 +475,7 @@ main::dpop_loc("        fw_jwt_dpop_origin https://api.example.org/fhir;") =~ s/
 
 
 
-=== TEST 23: nginx -t: a short nonce secret
+=== TEST 22: nginx -t: a short nonce secret
 --- config eval
 main::dpop_loc('        fw_jwt_dpop_nonce_secret_file $TEST_NGINX_HTML_DIR/short.secret;')
 --- user_files
@@ -487,7 +487,7 @@ is shorter than 32 bytes
 
 
 
-=== TEST 24: nginx -t: a replay zone without a size
+=== TEST 23: nginx -t: a replay zone without a size
 --- config eval
 main::dpop_loc('        fw_jwt_dpop_replay_zone dpop;')
 --- must_die
@@ -496,7 +496,7 @@ main::dpop_loc('        fw_jwt_dpop_replay_zone dpop;')
 
 
 
-=== TEST 25: a named replay zone works like the default one
+=== TEST 24: a named replay zone works like the default one
 --- config eval
 main::dpop_loc('        fw_jwt_dpop_replay_zone dpop:1m;')
 --- request eval
@@ -508,7 +508,7 @@ main::dpop_loc('        fw_jwt_dpop_replay_zone dpop:1m;')
 
 
 
-=== TEST 26: a full replay zone answers 503 (fail closed: no proof is forgotten within its window)
+=== TEST 25: a full replay zone answers 503 (fail closed: no proof is forgotten within its window)
 --- config eval
 main::dpop_loc('        fw_jwt_dpop_replay_zone tiny:32k;')
 --- request eval
@@ -523,7 +523,7 @@ main::dpop_loc('        fw_jwt_dpop_replay_zone tiny:32k;')
 
 
 
-=== TEST 27: nonces: the previous slot's nonce passes and the answer brings the current one; the current one brings none
+=== TEST 26: nonces: the previous slot's nonce passes and the answer brings the current one; the current one brings none
 --- config eval
 main::dpop_loc('        fw_jwt_dpop_nonce_secret_file $TEST_NGINX_HTML_DIR/nonce.secret lifetime=1d;')
 --- user_files eval
@@ -539,7 +539,7 @@ main::dpop_loc('        fw_jwt_dpop_nonce_secret_file $TEST_NGINX_HTML_DIR/nonce
 
 
 
-=== TEST 28: auth_request: the proof is for the client's request (its method and URI), checked in the subrequest
+=== TEST 27: auth_request: the proof is for the client's request (its method and URI), checked in the subrequest
 --- config eval
 <<"_EOC_"
     location /a {
