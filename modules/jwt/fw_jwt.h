@@ -74,6 +74,12 @@ enum {
     FW_JWT_CLAIM_FAILED,
     FW_JWT_ROLE_FAILED,
     FW_JWT_ERROR,
+    FW_JWT_DPOP_INVALID,      /* a DPoP proof failed (fw_jwt_dpop.h) */
+    FW_JWT_DPOP_USE_NONCE,    /* the proof lacks the server's nonce */
+    FW_JWT_DPOP_REQUIRED,     /* Bearer where DPoP is due */
+    FW_JWT_KEY_MISMATCH,      /* cnf.jkt is not the proof's key */
+    FW_JWT_CERT_MISMATCH,     /* cnf.x5t#S256 is not the client cert */
+    FW_JWT_DPOP_UNAVAILABLE,  /* the replay zone is full */
     FW_JWT_NSTATUS
 };
 

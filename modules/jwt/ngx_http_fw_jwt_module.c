@@ -12,6 +12,7 @@
 
 #include "ngx_http_fw_common.h"
 #include "fw_jwt.h"
+#include "ngx_http_fw_jwt_dpop.h"
 
 
 #define NGX_HTTP_FW_JWT_OFF           FW_JWT_NSTATUS
@@ -90,6 +91,8 @@ typedef struct {
     ngx_str_t                  roles_claim;
     ngx_array_t               *roles;       /* fw_jwt_role_t */
     ngx_array_t               *claim_headers;
+
+    ngx_http_fw_jwt_dpop_conf_t  dpop;      /* DPoP, mTLS-bound tokens */
 } ngx_http_fw_jwt_loc_conf_t;
 
 
@@ -108,6 +111,7 @@ typedef struct {
     unsigned                   jwks_fetch:1; /* this is the fetch itself */
     ngx_str_t                  raw;         /* the token */
     fw_jwt_token_t             token;
+    ngx_http_fw_jwt_dpop_ctx_t  dpop;
 } ngx_http_fw_jwt_ctx_t;
 
 
@@ -375,6 +379,8 @@ static ngx_command_t  ngx_http_fw_jwt_commands[] = {
       0,
       NULL },
 
+    NGX_HTTP_FW_JWT_DPOP_COMMANDS(ngx_http_fw_jwt_loc_conf_t, dpop),
+
     { ngx_string("fw_jwt_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -603,6 +609,15 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     cc.naudiences = jlcf->audiences ? jlcf->audiences->nelts : 0;
 
     ctx->status = fw_jwt_check_claims(&cc, &ctx->token);
+
+    if (ctx->status != FW_JWT_VALID) {
+        return;
+    }
+
+    /* sender constraints: DPoP proof, cnf.jkt, cnf.x5t#S256 */
+    ctx->status = ngx_http_fw_jwt_dpop_check(r, &jlcf->dpop, &ctx->dpop,
+                                             &ctx->raw, ctx->token.payload,
+                                             jlcf->leeway);
 
     if (ctx->status != FW_JWT_VALID) {
         return;
@@ -1007,6 +1022,7 @@ ngx_http_fw_jwt_find_token(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
 {
     u_char           *p, *last;
+    size_t            dpop;
     ngx_str_t         value;
     ngx_uint_t        i, n;
     ngx_list_part_t  *part;
@@ -1014,6 +1030,8 @@ ngx_http_fw_jwt_find_token(ngx_http_request_t *r,
 
     ctx->raw.len = 0;
     ctx->raw.data = NULL;
+
+    ngx_http_fw_jwt_dpop_reset(&ctx->dpop, &ctx->status);
 
     if (jlcf->token) {
         if (ngx_http_complex_value(r, jlcf->token, &value) != NGX_OK) {
@@ -1067,16 +1085,20 @@ ngx_http_fw_jwt_find_token(ngx_http_request_t *r,
     p = auth->value.data;
     last = p + auth->value.len;
 
-    if (last - p < 6
-        || ngx_strncasecmp(p, (u_char *) "Bearer", 6) != 0
-        || (last - p > 6 && p[6] != ' '))
+    /* "DPoP <token>" (RFC 9449 section 7.1), when DPoP is on */
+    dpop = ngx_http_fw_jwt_dpop_scheme(&jlcf->dpop, &ctx->dpop, p, last);
+
+    if (dpop == 0
+        && (last - p < 6
+            || ngx_strncasecmp(p, (u_char *) "Bearer", 6) != 0
+            || (last - p > 6 && p[6] != ' ')))
     {
         /* another scheme: no bearer token */
         ctx->status = FW_JWT_MISSING;
         return NGX_OK;
     }
 
-    p += 6;
+    p += dpop ? dpop : 6;
 
     while (p < last && *p == ' ') {
         p++;
@@ -1293,6 +1315,17 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
         break;
     }
 
+    /* the DPoP challenge, when DPoP or a binding is concerned */
+    switch (ngx_http_fw_jwt_dpop_challenge(r, &jlcf->dpop, &ctx->dpop,
+                                           &jlcf->realm, ctx->status, error,
+                                           &desc, &status))
+    {
+    case NGX_OK:
+        goto challenged;
+    case NGX_ERROR:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     len = sizeof("Bearer realm=\"\"") - 1 + jlcf->realm.len;
 
     if (error) {
@@ -1320,6 +1353,8 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+challenged:
+
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
     if (jlcf->phase == NGX_HTTP_FW_JWT_PHASE_ACCESS
@@ -1341,7 +1376,9 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
     }
 
     code = (status == NGX_HTTP_FORBIDDEN) ? "forbidden"
-           : (status == NGX_HTTP_BAD_REQUEST ? "invalid" : "login");
+           : (status == NGX_HTTP_BAD_REQUEST ? "invalid"
+              : (status == NGX_HTTP_SERVICE_UNAVAILABLE ? "transient"
+                                                         : "login"));
 
     return ngx_http_fw_send_error(r, status, jlcf->error_format, code, desc);
 }
@@ -2390,6 +2427,13 @@ ngx_http_fw_jwt_add_variables(ngx_conf_t *cf)
         var->data = v->data;
     }
 
+    if (ngx_http_fw_jwt_dpop_add_variables(cf,
+                                       offsetof(ngx_http_fw_jwt_ctx_t, dpop))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -2496,6 +2540,8 @@ ngx_http_fw_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->max_lifetime = NGX_CONF_UNSET;
     conf->typ = NGX_CONF_UNSET_UINT;
 
+    ngx_http_fw_jwt_dpop_create_conf(&conf->dpop);
+
     return conf;
 }
 
@@ -2544,6 +2590,13 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->claim_headers == NULL) {
         conf->claim_headers = prev->claim_headers;
+    }
+
+    if (ngx_http_fw_jwt_dpop_merge_conf(cf, &prev->dpop, &conf->dpop,
+                                        conf->token != NULL)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     for (i = 0; i < conf->realm.len; i++) {

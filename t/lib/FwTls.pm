@@ -6,11 +6,14 @@ package FwTls;
 # gets a small HTTP "client runner" on loopback: a request to
 #   /fw-client/s_client?port=NAME&v=tls1_2[&cipher=..][&alpn=h2][&status=1]
 #   /fw-client/curl?port=NAME&path=/x[&h2=1][&tls=1.2][&from=NAME][&body=1]
+#       [&cert=1|2][&auth=VALUE]
 # (proxied there by the location that preprocessor() adds to each block's
 # config) runs `openssl s_client` or `curl` against the TLS servers of the
 # block while nginx is up, and answers with the client's exit code and
 # output (curl: the response headers without Date, and the body with
-# body=1; ca=1 trusts the test CA instead of the self-signed certificate).
+# body=1; ca=1 trusts the test CA instead of the self-signed certificate;
+# cert=1 or 2 presents that client certificate; auth=VALUE sends it as the
+# Authorization header).
 # NAME is tls, tls2 or tls3: $TEST_NGINX_FW_TLS_PORT,
 # $TEST_NGINX_FW_TLS2_PORT, $TEST_NGINX_FW_TLS3_PORT.
 #
@@ -20,6 +23,9 @@ package FwTls;
 #   $TEST_NGINX_FW_CA_CERT, $TEST_NGINX_FW_LEAF_CERT, $TEST_NGINX_FW_LEAF_KEY,
 #   $TEST_NGINX_FW_OCSP_RESP   a throwaway CA, a certificate it issued
 #       (with an OCSP responder URL) and a DER OCSP "good" response for it
+#   $TEST_NGINX_FW_CLIENT1_CERT, $TEST_NGINX_FW_CLIENT1_KEY,
+#   $TEST_NGINX_FW_CLIENT2_CERT, $TEST_NGINX_FW_CLIENT2_KEY   two client
+#       certificates (clientAuth) the CA issued
 #   $TEST_NGINX_FW_CLOSED_PORT  a loopback port nothing listens on
 #
 # Everything lives in a temporary directory removed at exit.
@@ -94,6 +100,23 @@ sub make_certs {
     $ENV{TEST_NGINX_FW_LEAF_CERT} = "$d/leaf.crt";
     $ENV{TEST_NGINX_FW_LEAF_KEY} = "$d/leaf.key";
     $ENV{TEST_NGINX_FW_OCSP_RESP} = "$d/resp.der";
+
+    # two client certificates for mutual TLS
+    open my $cext, '>', "$d/client.ext" or die;
+    print $cext "extendedKeyUsage=clientAuth\n";
+    close $cext;
+    for my $n (1, 2) {
+        run_quiet(qw(openssl req -new -newkey ec -pkeyopt
+                     ec_paramgen_curve:P-256 -nodes),
+                  '-subj', "/CN=fhirwall-test-client-$n",
+                  '-keyout', "$d/client$n.key", '-out', "$d/client$n.csr");
+        run_quiet(qw(openssl x509 -req -days 2), '-set_serial', 5000 + $n,
+                  '-in', "$d/client$n.csr", '-CA', "$d/ca.crt",
+                  '-CAkey', "$d/ca.key", '-extfile', "$d/client.ext",
+                  '-out', "$d/client$n.crt");
+        $ENV{"TEST_NGINX_FW_CLIENT${n}_CERT"} = "$d/client$n.crt";
+        $ENV{"TEST_NGINX_FW_CLIENT${n}_KEY"} = "$d/client$n.key";
+    }
 }
 
 sub uri_unescape {
@@ -135,6 +158,12 @@ sub run_client {
                 '--resolve', "localhost:$port:127.0.0.1");
         push @cmd, $q->{body} ? '-i' : ('-D', '-', '-o', '/dev/null');
         push @cmd, $q->{h2} ? '--http2' : '--http1.1';
+        if ($q->{cert}) {
+            return "exit: bad cert\n" unless $q->{cert} =~ /^[12]$/;
+            push @cmd, '--cert', $ENV{"TEST_NGINX_FW_CLIENT$q->{cert}_CERT"},
+                 '--key', $ENV{"TEST_NGINX_FW_CLIENT$q->{cert}_KEY"};
+        }
+        push @cmd, '-H', "Authorization: $q->{auth}" if $q->{auth};
         if ($q->{tls}) {
             return "exit: bad tls\n" unless $q->{tls} =~ /^1\.[0-3]$/;
             push @cmd, "--tlsv$q->{tls}", '--tls-max', $q->{tls};
@@ -203,7 +232,7 @@ sub start {
     make_certs();
 
     # Test::Nginx's default, set here already so the client runner has it
-    my $base = $ENV{TEST_NGINX_SERVER_PORT} ||= 1984;
+    my $base = $ENV{TEST_NGINX_SERVER_PORT} ||= $ENV{TEST_NGINX_PORT} || 1984;
     my %taken = ($base => 1);
     for my $name (qw(TLS TLS2 TLS3 CLIENT CLOSED)) {
         $ENV{"TEST_NGINX_FW_${name}_PORT"} ||= free_port($base + 1, \%taken);

@@ -164,6 +164,11 @@ token() {
     researcher)
         "$mint" "${common[@]}" -c sub=researcher-7 -c client_id=cohort-tool \
             -c "scope=user/Observation.s" ;;
+    clinician-dpop)
+        "$mint" "${common[@]}" -c sub=dr-grey-dpop -c client_id=ehr-app \
+            -c "fhirUser=Practitioner/dr-grey" \
+            -c "scope=user/Patient.rs user/Observation.rs" \
+            -B "$demo/idp/dpop-client.key" ;;
     patient)
         "$mint" "${common[@]}" -c sub=pat-123 -c client_id=patient-app \
             -c patient=123 -c "fhirUser=Patient/123" \
@@ -175,6 +180,15 @@ demo_tokens() {
     token clinician > "$demo/idp/clinician.jwt"
     token researcher > "$demo/idp/researcher.jwt"
     token patient > "$demo/idp/patient.jwt"
+    # a DPoP client (RFC 9449): its own key, and a token bound to it
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+        -out "$demo/idp/dpop-client.key" 2> /dev/null
+    token clinician-dpop > "$demo/idp/clinician-dpop.jwt"
+}
+
+# proof METHOD URL TOKEN: a DPoP proof of the demo's DPoP client
+proof() {
+    "$mint" -a ES256 -k "$demo/idp/dpop-client.key" -D "$1" -U "$2" -A "$3"
 }
 
 # a Stripe-signed webhook delivery: prints the curl arguments
@@ -214,6 +228,11 @@ A refused scope (403 insufficient_scope: the researcher may only search Observat
 The patient app stays in its compartment (200, then 403):
   $c -H "Authorization: Bearer \$PATIENT" "$base/fhir/Observation?patient=123"
   $c -i -H "Authorization: Bearer \$PATIENT" "$base/fhir/Observation?patient=456"
+A DPoP request (RFC 9449: a token bound to the client's key, a fresh proof
+signed with that key; the same token as a bearer token is refused, 401):
+  export DPOP_TOKEN=\$(cat $demo/idp/clinician-dpop.jwt)
+  $c -H "Authorization: DPoP \$DPOP_TOKEN" -H "DPoP: \$($mint -a ES256 -k $demo/idp/dpop-client.key -D GET -U $base/fhir/Patient/123 -A "\$DPOP_TOKEN")" $base/fhir/Patient/123
+  $c -i -H "Authorization: Bearer \$DPOP_TOKEN" $base/fhir/Patient/123
 A refused path trick (400: encoded slash):
   $c -i -H "Authorization: Bearer \$CLINICIAN" "$base/fhir/Patient%2F123"
 A rate limit (per_client: 20 a minute; the last ones get 429 with Retry-After):
@@ -254,7 +273,7 @@ tamper() {
 
 # demo_check: every printed command, with the answer it must give
 demo_check() {
-    local fails=0 passes=0 got clin res pat args i codes
+    local fails=0 passes=0 got clin res pat args i codes dtok dproof
 
     expect() {   # expect WANT LABEL curl-args...
         local want=$1 label=$2
@@ -289,6 +308,16 @@ demo_check() {
         -H "Authorization: Bearer $pat" "$base/fhir/Observation?patient=456"
     expect 403 "patient app reads another Patient" \
         -H "Authorization: Bearer $pat" "$base/fhir/Patient/456"
+    dtok=$(cat "$demo/idp/clinician-dpop.jwt")
+    dproof=$(proof GET "$base/fhir/Patient/123" "$dtok")
+    expect 200 "DPoP request, bound token and a fresh proof" \
+        -H "Authorization: DPoP $dtok" -H "DPoP: $dproof" \
+        "$base/fhir/Patient/123"
+    expect 401 "the same DPoP proof again (a replay)" \
+        -H "Authorization: DPoP $dtok" -H "DPoP: $dproof" \
+        "$base/fhir/Patient/123"
+    expect 401 "a DPoP-bound token as a bearer token" \
+        -H "Authorization: Bearer $dtok" "$base/fhir/Patient/123"
     expect 400 "encoded slash" \
         -H "Authorization: Bearer $clin" "$base/fhir/Patient%2F123"
     expect 404 "unknown resource type" \

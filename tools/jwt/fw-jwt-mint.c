@@ -23,6 +23,22 @@
  *   -O          sign with OpenSSL instead of libjwt (always for PS*,
  *               EdDSA, and for anything libjwt refuses to produce)
  *
+ * Sender-constrained tokens:
+ *   -B KEYFILE  bind the token to that key: cnf.jkt = its RFC 7638
+ *               thumbprint (private or public PEM)
+ *   -X CERTFILE bind the token to that certificate: cnf["x5t#S256"]
+ *   -Z KEYFILE  print the RFC 7638 thumbprint of the key and exit
+ *
+ * DPoP proofs (RFC 9449), signed with -k (-a its algorithm):
+ *   -D METHOD   mint a proof for METHOD (htm) ...
+ *   -U URL      ... and URL (htu)
+ *   -A TOKEN    ath: the SHA-256 of this access token
+ *   -W NONCE    nonce
+ *   -I JTI      jti (default: random; with -N, each proof its own)
+ *   -i SECS     iat = now + SECS (default 0)
+ *   -w KEYFILE  the jwk header from this key instead of -k's
+ *   -d          put the private members in the jwk (a hostile proof)
+ *
  * HS*, RS* and ES* tokens are minted with libjwt unless -O, -H or -P is
  * given.  Tokens go to stdout.
  */
@@ -42,6 +58,9 @@
 #include <openssl/rsa.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/core_names.h>
 
 #include "fw_codec.h"
 
@@ -57,6 +76,11 @@ static int sign_openssl(const char *alg, const u_char *key, size_t key_len,
     const char *input, u_char *sig, size_t *sig_len);
 static jwt_alg_t libjwt_alg(const char *alg);
 static void usage(void);
+static json_t *jwk_of(const char *keyfile, int with_private);
+static char *thumbprint(json_t *jwk);
+static char *cert_thumbprint(const char *certfile);
+static char *dpop_payload(const char *htm, const char *htu, const char *tok,
+    const char *nonce, const char *jti, long iat_in, const char *json);
 
 
 static int
@@ -204,6 +228,9 @@ sign_openssl(const char *alg, const u_char *key, size_t key_len,
     unsigned int   mlen;
     const u_char  *p;
 
+    static EVP_PKEY      *cached;
+    static const u_char  *cached_key;
+
     if (alg[0] == 'H') {
         if (HMAC(md_of(alg), key, (int) key_len, (const u_char *) input,
                  strlen(input), sig, &mlen) == NULL)
@@ -215,9 +242,16 @@ sign_openssl(const char *alg, const u_char *key, size_t key_len,
         return 0;
     }
 
-    bio = BIO_new_mem_buf(key, (int) key_len);
-    pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
+    /* parsed once for -N: the same key signs every token */
+    if (key != cached_key) {
+        EVP_PKEY_free(cached);
+        bio = BIO_new_mem_buf(key, (int) key_len);
+        cached = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+        cached_key = key;
+    }
+
+    pkey = cached;
 
     if (pkey == NULL) {
         fprintf(stderr, "fw-jwt-mint: no PEM private key\n");
@@ -262,7 +296,6 @@ sign_openssl(const char *alg, const u_char *key, size_t key_len,
     *sig_len = len;
 
     EVP_MD_CTX_free(mctx);
-    EVP_PKEY_free(pkey);
 
     return 0;
 
@@ -270,9 +303,265 @@ failed:
 
     ERR_print_errors_fp(stderr);
     EVP_MD_CTX_free(mctx);
-    EVP_PKEY_free(pkey);
 
     return -1;
+}
+
+
+static char *
+bn_b64(EVP_PKEY *pkey, const char *name, int pad)
+{
+    int      n;
+    char    *s;
+    u_char   buf[1024];
+    BIGNUM  *bn;
+
+    bn = NULL;
+
+    if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1) {
+        return NULL;
+    }
+
+    n = pad ? BN_bn2binpad(bn, buf, pad) : BN_bn2bin(bn, buf);
+    BN_free(bn);
+
+    s = (n > 0) ? b64url(buf, (size_t) n) : NULL;
+
+    return s;
+}
+
+
+/* the JWK of a PEM key: public members, and private ones on request */
+
+static json_t *
+jwk_of(const char *keyfile, int with_private)
+{
+    int        pad;
+    char      *v, group[32];
+    u_char    *pem, raw[64];
+    size_t     len, glen;
+    BIO       *bio;
+    json_t    *j;
+    EVP_PKEY  *pkey;
+
+    if (read_file(keyfile, &pem, &len) != 0) {
+        return NULL;
+    }
+
+    bio = BIO_new_mem_buf(pem, (int) len);
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+
+    if (pkey == NULL) {
+        BIO_free(bio);
+        bio = BIO_new_mem_buf(pem, (int) len);
+        pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+        with_private = 0;
+    }
+
+    BIO_free(bio);
+    free(pem);
+
+    if (pkey == NULL) {
+        fprintf(stderr, "fw-jwt-mint: %s: no PEM key\n", keyfile);
+        return NULL;
+    }
+
+    j = json_object();
+
+    switch (EVP_PKEY_get_base_id(pkey)) {
+
+    case EVP_PKEY_EC:
+        EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
+                                       group, sizeof(group), &glen);
+        pad = strcmp(group, "prime256v1") == 0 ? 32
+              : (strcmp(group, "secp384r1") == 0 ? 48 : 66);
+        json_object_set_new(j, "kty", json_string("EC"));
+        json_object_set_new(j, "crv", json_string(pad == 32 ? "P-256"
+                                      : (pad == 48 ? "P-384" : "P-521")));
+        json_object_set_new(j, "x", json_string(v = bn_b64(pkey,
+                                      OSSL_PKEY_PARAM_EC_PUB_X, pad)));
+        free(v);
+        json_object_set_new(j, "y", json_string(v = bn_b64(pkey,
+                                      OSSL_PKEY_PARAM_EC_PUB_Y, pad)));
+        free(v);
+
+        if (with_private) {
+            json_object_set_new(j, "d", json_string(v = bn_b64(pkey,
+                                          OSSL_PKEY_PARAM_PRIV_KEY, pad)));
+            free(v);
+        }
+
+        break;
+
+    case EVP_PKEY_RSA:
+        json_object_set_new(j, "kty", json_string("RSA"));
+        json_object_set_new(j, "n", json_string(v = bn_b64(pkey,
+                                      OSSL_PKEY_PARAM_RSA_N, 0)));
+        free(v);
+        json_object_set_new(j, "e", json_string(v = bn_b64(pkey,
+                                      OSSL_PKEY_PARAM_RSA_E, 0)));
+        free(v);
+
+        if (with_private) {
+            json_object_set_new(j, "d", json_string(v = bn_b64(pkey,
+                                          OSSL_PKEY_PARAM_RSA_D, 0)));
+            free(v);
+        }
+
+        break;
+
+    case EVP_PKEY_ED25519:
+        len = sizeof(raw);
+        EVP_PKEY_get_raw_public_key(pkey, raw, &len);
+        json_object_set_new(j, "kty", json_string("OKP"));
+        json_object_set_new(j, "crv", json_string("Ed25519"));
+        json_object_set_new(j, "x", json_string(v = b64url(raw, len)));
+        free(v);
+
+        if (with_private) {
+            len = sizeof(raw);
+            EVP_PKEY_get_raw_private_key(pkey, raw, &len);
+            json_object_set_new(j, "d", json_string(v = b64url(raw, len)));
+            free(v);
+        }
+
+        break;
+
+    default:
+        fprintf(stderr, "fw-jwt-mint: %s: unsupported key type\n", keyfile);
+        json_decref(j);
+        j = NULL;
+    }
+
+    EVP_PKEY_free(pkey);
+
+    return j;
+}
+
+
+/* RFC 7638: the required members, sorted, compact, SHA-256, base64url */
+
+static char *
+thumbprint(json_t *jwk)
+{
+    char          *s;
+    u_char         md[32];
+    json_t        *t;
+    const char    *kty;
+    unsigned int   n;
+    static const char  *ec[] = { "crv", "kty", "x", "y", NULL };
+    static const char  *rsa[] = { "e", "kty", "n", NULL };
+    static const char  *okp[] = { "crv", "kty", "x", NULL };
+    const char         **m;
+
+    kty = json_string_value(json_object_get(jwk, "kty"));
+    m = strcmp(kty, "EC") == 0 ? ec : (strcmp(kty, "RSA") == 0 ? rsa : okp);
+
+    t = json_object();
+
+    for ( /* void */ ; *m; m++) {
+        json_object_set(t, *m, json_object_get(jwk, *m));
+    }
+
+    s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(t);
+
+    EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
+    free(s);
+
+    return b64url(md, 32);
+}
+
+
+static char *
+cert_thumbprint(const char *certfile)
+{
+    int           len;
+    u_char       *pem, *der, *p, md[32];
+    size_t        n;
+    BIO          *bio;
+    X509         *x;
+    unsigned int  mlen;
+
+    if (read_file(certfile, &pem, &n) != 0) {
+        return NULL;
+    }
+
+    bio = BIO_new_mem_buf(pem, (int) n);
+    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    free(pem);
+
+    if (x == NULL) {
+        fprintf(stderr, "fw-jwt-mint: %s: no PEM certificate\n", certfile);
+        return NULL;
+    }
+
+    len = i2d_X509(x, NULL);
+    der = malloc(len);
+    p = der;
+    i2d_X509(x, &p);
+    X509_free(x);
+
+    EVP_Digest(der, (size_t) len, md, &mlen, EVP_sha256(), NULL);
+    free(der);
+
+    return b64url(md, 32);
+}
+
+
+/* the claims of a DPoP proof; jti NULL: a random one */
+
+static char *
+dpop_payload(const char *htm, const char *htu, const char *tok,
+    const char *nonce, const char *jti, long iat_in, const char *json)
+{
+    char          *s, *r;
+    u_char         md[32], rnd[16];
+    json_t        *pl, *extra;
+    unsigned int   mdlen;
+
+    pl = json_object();
+    r = NULL;
+
+    if (jti == NULL) {
+        RAND_bytes(rnd, sizeof(rnd));
+        jti = r = b64url(rnd, sizeof(rnd));
+    }
+
+    json_object_set_new(pl, "jti", json_string(jti));
+    json_object_set_new(pl, "htm", json_string(htm));
+    json_object_set_new(pl, "htu", json_string(htu));
+    json_object_set_new(pl, "iat", json_integer((long) time(NULL) + iat_in));
+
+    if (tok) {
+        EVP_Digest(tok, strlen(tok), md, &mdlen, EVP_sha256(), NULL);
+        s = b64url(md, 32);
+        json_object_set_new(pl, "ath", json_string(s));
+        free(s);
+    }
+
+    if (nonce) {
+        json_object_set_new(pl, "nonce", json_string(nonce));
+    }
+
+    if (json) {
+        extra = json_loads(json, 0, NULL);
+
+        if (!json_is_object(extra)) {
+            fprintf(stderr, "fw-jwt-mint: invalid -J JSON\n");
+            exit(1);
+        }
+
+        json_object_update(pl, extra);
+        json_decref(extra);
+    }
+
+    s = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(pl);
+    free(r);
+
+    return s;
 }
 
 
@@ -310,7 +599,12 @@ usage(void)
         "[-K KID] [-T TYP]\n"
         "       [-c NAME=STR]... [-n NAME=INT]... [-J JSON] [-e SECS] "
         "[-b SECS] [-x]\n"
-        "       [-H HEADERJSON] [-P PAYLOADJSON] [-O]\n");
+        "       [-H HEADERJSON] [-P PAYLOADJSON] [-O] [-B KEYFILE] "
+        "[-X CERTFILE]\n"
+        "       fw-jwt-mint -a ALG -k KEYFILE -D METHOD -U URL [-A TOKEN] "
+        "[-W NONCE]\n"
+        "       [-I JTI] [-i SECS] [-w KEYFILE] [-d] [-T TYP]\n"
+        "       fw-jwt-mint -Z KEYFILE\n");
     exit(2);
 }
 
@@ -331,6 +625,11 @@ main(int argc, char **argv)
     jwt_t       *jwt;
     json_t      *hdr, *pl, *extra;
     jwt_alg_t    ja;
+    char        *bind_key, *bind_cert, *htm, *htu, *ath_of, *nonce, *jti;
+    char        *jwk_key, *th;
+    long         iat_in;
+    int          jwk_private, dpop;
+    json_t      *cnf, *jwk;
 
     alg = NULL;
     sign_alg = NULL;
@@ -349,8 +648,22 @@ main(int argc, char **argv)
     nclaims = 0;
     nints = 0;
     count = 1;
+    bind_key = NULL;
+    bind_cert = NULL;
+    htm = NULL;
+    htu = NULL;
+    ath_of = NULL;
+    nonce = NULL;
+    jti = NULL;
+    jwk_key = NULL;
+    iat_in = 0;
+    jwk_private = 0;
+    dpop = 0;
 
-    while ((opt = getopt(argc, argv, "a:s:k:E:K:T:c:n:J:e:b:xH:P:ON:")) != -1)
+    while ((opt = getopt(argc, argv,
+                         "a:s:k:E:K:T:c:n:J:e:b:xH:P:ON:B:X:Z:D:U:A:W:I:"
+                         "i:w:d"))
+           != -1)
     {
         switch (opt) {
         case 'a': alg = optarg; break;
@@ -385,6 +698,26 @@ main(int argc, char **argv)
             ivals[nints++] = eq + 1;
             break;
         case 'N': count = strtol(optarg, NULL, 10); break;
+        case 'B': bind_key = optarg; break;
+        case 'X': bind_cert = optarg; break;
+        case 'D': htm = optarg; break;
+        case 'U': htu = optarg; break;
+        case 'A': ath_of = optarg; break;
+        case 'W': nonce = optarg; break;
+        case 'I': jti = optarg; break;
+        case 'i': iat_in = strtol(optarg, NULL, 10); break;
+        case 'w': jwk_key = optarg; break;
+        case 'd': jwk_private = 1; break;
+        case 'Z':
+            jwk = jwk_of(optarg, 0);
+            if (jwk == NULL) {
+                return 1;
+            }
+            th = thumbprint(jwk);
+            printf("%s\n", th);
+            free(th);
+            json_decref(jwk);
+            return 0;
         default:
             usage();
         }
@@ -396,6 +729,71 @@ main(int argc, char **argv)
 
     if (sign_alg == NULL) {
         sign_alg = alg;
+    }
+
+    if (bind_key || bind_cert) {
+        /* a bound token: cnf, merged with -J */
+        cnf = json_object();
+
+        if (bind_key) {
+            jwk = jwk_of(bind_key, 0);
+            if (jwk == NULL) {
+                return 1;
+            }
+
+            json_object_set_new(cnf, "jkt", json_string(th = thumbprint(jwk)));
+            free(th);
+            json_decref(jwk);
+        }
+
+        if (bind_cert) {
+            th = cert_thumbprint(bind_cert);
+            if (th == NULL) {
+                return 1;
+            }
+
+            json_object_set_new(cnf, "x5t#S256", json_string(th));
+            free(th);
+        }
+
+        pl = json ? json_loads(json, 0, NULL) : json_object();
+
+        if (!json_is_object(pl)) {
+            fprintf(stderr, "fw-jwt-mint: invalid -J JSON\n");
+            return 1;
+        }
+
+        json_object_set_new(pl, "cnf", cnf);
+        json = json_dumps(pl, JSON_COMPACT);
+        json_decref(pl);
+    }
+
+    if (htm || htu) {
+        /* a DPoP proof: header with the jwk, the proof claims */
+        if (htm == NULL || htu == NULL || alg == NULL) {
+            usage();
+        }
+
+        jwk = jwk_of(jwk_key ? jwk_key : keyfile, jwk_private);
+        if (jwk == NULL) {
+            return 1;
+        }
+
+        if (raw_header == NULL) {
+            hdr = json_object();
+            json_object_set_new(hdr, "typ",
+                                json_string(typ ? typ : "dpop+jwt"));
+            json_object_set_new(hdr, "alg", json_string(alg));
+            json_object_set_new(hdr, "jwk", jwk);
+            raw_header = json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            json_decref(hdr);
+
+        } else {
+            json_decref(jwk);
+        }
+
+        dpop = 1;
+        use_openssl = 1;
     }
 
     if (sign_alg == NULL) {
@@ -508,7 +906,12 @@ main(int argc, char **argv)
             json_decref(hdr);
         }
 
-        if (raw_payload) {
+        if (dpop && raw_payload == NULL) {
+            /* each proof of -N with its own jti */
+            ps = dpop_payload(htm, htu, ath_of, nonce, count > 1 ? NULL : jti,
+                              iat_in, json);
+
+        } else if (raw_payload) {
             ps = strdup(raw_payload);
 
         } else {

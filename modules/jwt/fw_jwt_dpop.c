@@ -1,0 +1,708 @@
+/*
+ * fhirwall JWT: DPoP proofs (RFC 9449) and certificate-bound tokens
+ * (RFC 8705), plain C.
+ */
+
+
+#include <string.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <math.h>
+
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+
+#include "fw_codec.h"
+#include "fw_jwt.h"
+#include "fw_jwt_dpop.h"
+
+
+#define FW_JWT_DPOP_KEYS     64     /* proof keys kept per process */
+#define FW_JWT_JWK_VAL_MAX   1400   /* base64url of an 8192-bit modulus */
+
+
+typedef struct {
+    u_char           digest[32];
+    int              used;
+    fw_jwt_keyset_t  ks;
+} fw_jwt_dpop_key_t;
+
+
+static int fw_jwt_b64url_chars(json_t *v, size_t max);
+static int fw_jwt_jwk_canonical(json_t *jwk, char *buf, size_t size,
+    size_t *len);
+static fw_jwt_keyset_t *fw_jwt_dpop_key(const char *canon, size_t len,
+    const u_char *digest);
+static int fw_jwt_htu_normalize(const u_char *p, size_t len, u_char *out,
+    size_t *out_len);
+static int fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq, json_t *pl,
+    fw_jwt_dpop_proof_t *out);
+
+
+static fw_jwt_dpop_key_t  fw_jwt_dpop_keys[FW_JWT_DPOP_KEYS];
+
+
+static const char  *fw_jwt_dpop_reasons[FW_JWT_DPOP_NREASONS] = {
+    "valid",
+    "no DPoP proof",
+    "malformed DPoP proof",
+    "DPoP proof too large",
+    "DPoP proof typ is not dpop+jwt",
+    "DPoP proof algorithm not allowed",
+    "DPoP proof jwk invalid",
+    "DPoP proof jwk holds a private key",
+    "DPoP proof signature invalid",
+    "DPoP proof jti invalid",
+    "DPoP proof htm does not match",
+    "DPoP proof htu does not match",
+    "DPoP proof iat out of window",
+    "DPoP proof ath does not match",
+    "DPoP nonce required",
+    "DPoP proof replayed",
+    "DPoP proof check failed"
+};
+
+
+/* JWK members that hold private or symmetric key material */
+static const char  *fw_jwt_jwk_private[] = {
+    "d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL
+};
+
+
+const char *
+fw_jwt_dpop_reason(int reason)
+{
+    if (reason < 0 || reason >= FW_JWT_DPOP_NREASONS) {
+        return fw_jwt_dpop_reasons[FW_JWT_DPOP_ERROR];
+    }
+
+    return fw_jwt_dpop_reasons[reason];
+}
+
+
+/* a non-empty string of base64url characters, at most "max" of them */
+
+static int
+fw_jwt_b64url_chars(json_t *v, size_t max)
+{
+    size_t       i, n;
+    const char  *s;
+
+    if (!json_is_string(v)) {
+        return 0;
+    }
+
+    s = json_string_value(v);
+    n = json_string_length(v);
+
+    if (n == 0 || n > max) {
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')
+              || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * RFC 7638 section 3.2: the required members only, in lexicographic
+ * order, no white space.  The values are checked to be base64url (or a
+ * known curve name), so nothing needs escaping.
+ */
+
+static int
+fw_jwt_jwk_canonical(json_t *jwk, char *buf, size_t size, size_t *len)
+{
+    int          n, i;
+    json_t      *kty, *crv, *x, *y, *e, *m;
+    const char  *t, *c;
+
+    if (!json_is_object(jwk)) {
+        return FW_JWT_DPOP_JWK;
+    }
+
+    for (i = 0; fw_jwt_jwk_private[i]; i++) {
+        if (json_object_get(jwk, fw_jwt_jwk_private[i]) != NULL) {
+            return FW_JWT_DPOP_PRIVATE;
+        }
+    }
+
+    kty = json_object_get(jwk, "kty");
+
+    if (!json_is_string(kty)) {
+        return FW_JWT_DPOP_JWK;
+    }
+
+    t = json_string_value(kty);
+
+    if (strcmp(t, "EC") == 0) {
+        crv = json_object_get(jwk, "crv");
+        x = json_object_get(jwk, "x");
+        y = json_object_get(jwk, "y");
+
+        c = json_is_string(crv) ? json_string_value(crv) : "";
+
+        if ((strcmp(c, "P-256") != 0 && strcmp(c, "P-384") != 0
+             && strcmp(c, "P-521") != 0)
+            || !fw_jwt_b64url_chars(x, 100) || !fw_jwt_b64url_chars(y, 100))
+        {
+            return FW_JWT_DPOP_JWK;
+        }
+
+        n = snprintf(buf, size,
+                     "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\","
+                     "\"y\":\"%s\"}",
+                     c, json_string_value(x), json_string_value(y));
+
+    } else if (strcmp(t, "RSA") == 0) {
+        e = json_object_get(jwk, "e");
+        m = json_object_get(jwk, "n");
+
+        if (!fw_jwt_b64url_chars(e, 16)
+            || !fw_jwt_b64url_chars(m, FW_JWT_JWK_VAL_MAX))
+        {
+            return FW_JWT_DPOP_JWK;
+        }
+
+        n = snprintf(buf, size, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}",
+                     json_string_value(e), json_string_value(m));
+
+    } else if (strcmp(t, "OKP") == 0) {
+        crv = json_object_get(jwk, "crv");
+        x = json_object_get(jwk, "x");
+
+        if (!json_is_string(crv)
+            || strcmp(json_string_value(crv), "Ed25519") != 0
+            || !fw_jwt_b64url_chars(x, 100))
+        {
+            return FW_JWT_DPOP_JWK;
+        }
+
+        n = snprintf(buf, size, "{\"crv\":\"Ed25519\",\"kty\":\"OKP\","
+                     "\"x\":\"%s\"}", json_string_value(x));
+
+    } else {
+        /* "oct" (a shared secret is no proof of possession) or unknown */
+        return FW_JWT_DPOP_JWK;
+    }
+
+    if (n < 0 || (size_t) n >= size) {
+        return FW_JWT_DPOP_JWK;
+    }
+
+    *len = (size_t) n;
+
+    return FW_JWT_DPOP_OK;
+}
+
+
+int
+fw_jwt_jwk_thumbprint(json_t *jwk, u_char *jkt)
+{
+    int     rc;
+    char    canon[FW_JWT_JWK_VAL_MAX + 128];
+    u_char  digest[32];
+    size_t  len;
+
+    rc = fw_jwt_jwk_canonical(jwk, canon, sizeof(canon), &len);
+
+    if (rc != FW_JWT_DPOP_OK) {
+        return rc;
+    }
+
+    if (fw_jwt_digest((u_char *) canon, len, digest) != FW_OK) {
+        return FW_JWT_DPOP_ERROR;
+    }
+
+    jkt[fw_base64url_encode(digest, 32, jkt)] = '\0';
+
+    return FW_JWT_DPOP_OK;
+}
+
+
+/*
+ * The key of a proof, made from its canonical JWK (which the key set
+ * parser validates: curve point, RSA size) and kept by thumbprint: a
+ * client signs its proofs with one key.
+ */
+
+static fw_jwt_keyset_t *
+fw_jwt_dpop_key(const char *canon, size_t len, const u_char *digest)
+{
+    char                err[FW_JWT_ERRLEN];
+    size_t              added, skipped;
+    fw_jwt_dpop_key_t  *k;
+
+    k = &fw_jwt_dpop_keys[(digest[0] | (digest[1] << 8))
+                          % FW_JWT_DPOP_KEYS];
+
+    if (k->used && memcmp(k->digest, digest, 32) == 0) {
+        return &k->ks;
+    }
+
+    if (k->used) {
+        fw_jwt_keyset_free(&k->ks);
+        k->used = 0;
+    }
+
+    fw_jwt_keyset_init(&k->ks);
+
+    if (fw_jwt_keyset_add_jwks(&k->ks, (const u_char *) canon, len, &added,
+                               &skipped, err)
+        != FW_OK)
+    {
+        fw_jwt_keyset_free(&k->ks);
+        return NULL;
+    }
+
+    memcpy(k->digest, digest, 32);
+    k->used = 1;
+
+    return &k->ks;
+}
+
+
+void
+fw_jwt_dpop_cleanup(void)
+{
+    size_t  i;
+
+    for (i = 0; i < FW_JWT_DPOP_KEYS; i++) {
+        if (fw_jwt_dpop_keys[i].used) {
+            fw_jwt_keyset_free(&fw_jwt_dpop_keys[i].ks);
+            fw_jwt_dpop_keys[i].used = 0;
+        }
+    }
+}
+
+
+int
+fw_jwt_dpop_verify(const fw_jwt_dpop_req_t *rq, const u_char *proof,
+    size_t len, fw_jwt_dpop_proof_t *out)
+{
+    int               rc;
+    char              canon[FW_JWT_JWK_VAL_MAX + 128];
+    u_char            digest[32];
+    size_t            clen;
+    json_t           *v;
+    fw_jwt_token_t    t;
+    fw_jwt_keyset_t   ks, *key;
+
+    memset(out, 0, sizeof(fw_jwt_dpop_proof_t));
+
+    if (len == 0) {
+        return FW_JWT_DPOP_MISSING;
+    }
+
+    if (len > FW_JWT_DPOP_MAX) {
+        return FW_JWT_DPOP_TOO_LARGE;
+    }
+
+    rc = fw_jwt_decode(&t, proof, len, FW_JWT_DPOP_MAX);
+
+    if (rc == FW_JWT_BAD_ALG) {
+        /* "none", unknown names */
+        return FW_JWT_DPOP_ALG;
+    }
+
+    if (rc != FW_JWT_VALID) {
+        return rc == FW_JWT_ERROR ? FW_JWT_DPOP_ERROR : FW_JWT_DPOP_MALFORMED;
+    }
+
+    /* typ: exactly "dpop+jwt" (RFC 9449 section 4.2) */
+
+    v = json_object_get(t.header, "typ");
+
+    if (!json_is_string(v) || strcmp(json_string_value(v), "dpop+jwt") != 0
+        || json_string_length(v) != sizeof("dpop+jwt") - 1)
+    {
+        rc = FW_JWT_DPOP_TYP;
+        goto done;
+    }
+
+    if (!(FW_JWT_ALG_BIT(t.alg) & rq->algs & FW_JWT_DPOP_ALGS)) {
+        rc = FW_JWT_DPOP_ALG;
+        goto done;
+    }
+
+    rc = fw_jwt_jwk_canonical(json_object_get(t.header, "jwk"), canon,
+                              sizeof(canon), &clen);
+    if (rc != FW_JWT_DPOP_OK) {
+        goto done;
+    }
+
+    if (fw_jwt_digest((u_char *) canon, clen, digest) != FW_OK) {
+        rc = FW_JWT_DPOP_ERROR;
+        goto done;
+    }
+
+    key = fw_jwt_dpop_key(canon, clen, digest);
+
+    if (key == NULL) {
+        rc = FW_JWT_DPOP_JWK;
+        goto done;
+    }
+
+    ks = *key;
+    ks.algs = rq->algs & FW_JWT_DPOP_ALGS;
+
+    rc = fw_jwt_verify(&ks, &t, proof);
+
+    if (rc == FW_JWT_UNKNOWN_KEY || rc == FW_JWT_BAD_ALG) {
+        /* the algorithm does not fit the key type */
+        rc = FW_JWT_DPOP_ALG;
+        goto done;
+    }
+
+    if (rc != FW_JWT_VALID) {
+        rc = FW_JWT_DPOP_SIGNATURE;
+        goto done;
+    }
+
+    out->jkt[fw_base64url_encode(digest, 32, out->jkt)] = '\0';
+    out->alg = t.alg;
+
+    rc = fw_jwt_dpop_claims(rq, t.payload, out);
+
+done:
+
+    fw_jwt_token_free(&t);
+
+    return rc;
+}
+
+
+static int
+fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq, json_t *pl,
+    fw_jwt_dpop_proof_t *out)
+{
+    u_char       buf[FW_JWT_THUMB_LEN + 1 + FW_JWT_DPOP_JTI_MAX];
+    u_char       ath[FW_JWT_THUMB_LEN + 1], digest[32];
+    size_t       i, n;
+    double       iat;
+    json_t      *v;
+    const char  *s;
+
+    /* jti: a unique identifier, for replay detection */
+
+    v = json_object_get(pl, "jti");
+
+    if (!json_is_string(v) || json_string_length(v) == 0
+        || json_string_length(v) > FW_JWT_DPOP_JTI_MAX)
+    {
+        return FW_JWT_DPOP_JTI;
+    }
+
+    memcpy(buf, out->jkt, FW_JWT_THUMB_LEN);
+    buf[FW_JWT_THUMB_LEN] = '.';
+    memcpy(buf + FW_JWT_THUMB_LEN + 1, json_string_value(v),
+           json_string_length(v));
+
+    if (fw_jwt_digest(buf, FW_JWT_THUMB_LEN + 1 + json_string_length(v),
+                      out->replay)
+        != FW_OK)
+    {
+        return FW_JWT_DPOP_ERROR;
+    }
+
+    /* htm: the method, case-sensitive */
+
+    v = json_object_get(pl, "htm");
+
+    if (!json_is_string(v) || json_string_length(v) != rq->htm.len
+        || memcmp(json_string_value(v), rq->htm.data, rq->htm.len) != 0)
+    {
+        return FW_JWT_DPOP_HTM;
+    }
+
+    v = json_object_get(pl, "htu");
+
+    if (!json_is_string(v)
+        || !fw_jwt_dpop_htu_match((const u_char *) json_string_value(v),
+                                  json_string_length(v), rq->htu.data,
+                                  rq->htu.len))
+    {
+        return FW_JWT_DPOP_HTU;
+    }
+
+    /* iat: a NumericDate within the window */
+
+    v = json_object_get(pl, "iat");
+
+    if (!json_is_number(v)) {
+        return FW_JWT_DPOP_IAT;
+    }
+
+    iat = json_number_value(v);
+
+    if (!isfinite(iat) || iat < (double) (rq->now - rq->window)
+        || iat > (double) (rq->now + rq->leeway))
+    {
+        return FW_JWT_DPOP_IAT;
+    }
+
+    out->iat = (time_t) iat;
+
+    /* ath: base64url(SHA-256(access token)), when there is a token */
+
+    v = json_object_get(pl, "ath");
+
+    if (rq->token.len) {
+        if (!json_is_string(v)) {
+            return FW_JWT_DPOP_ATH;
+        }
+
+        if (fw_jwt_digest(rq->token.data, rq->token.len, digest) != FW_OK) {
+            return FW_JWT_DPOP_ERROR;
+        }
+
+        n = fw_base64url_encode(digest, 32, ath);
+
+        if (!fw_ct_equal(ath, n, (const u_char *) json_string_value(v),
+                         json_string_length(v)))
+        {
+            return FW_JWT_DPOP_ATH;
+        }
+
+    } else if (v != NULL && !json_is_string(v)) {
+        return FW_JWT_DPOP_MALFORMED;
+    }
+
+    /* nonce: one the server issued, when it issues them */
+
+    if (rq->nnonces) {
+        v = json_object_get(pl, "nonce");
+
+        if (!json_is_string(v)) {
+            return FW_JWT_DPOP_NONCE;
+        }
+
+        s = json_string_value(v);
+        n = json_string_length(v);
+
+        for (i = 0; i < rq->nnonces; i++) {
+            if (fw_ct_equal(rq->nonces[i].data, rq->nonces[i].len,
+                            (const u_char *) s, n))
+            {
+                out->nonce = (int) i;
+                return FW_JWT_DPOP_OK;
+            }
+        }
+
+        return FW_JWT_DPOP_NONCE;
+    }
+
+    return FW_JWT_DPOP_OK;
+}
+
+
+/*
+ * scheme "://" authority path: scheme and host lowercased, the default
+ * port (80 for http, 443 for https) removed, an empty path made "/".  No
+ * userinfo, query or fragment.
+ */
+
+static int
+fw_jwt_htu_normalize(const u_char *p, size_t len, u_char *out,
+    size_t *out_len)
+{
+    int            https;
+    size_t         i, n, hlen;
+    const u_char  *host, *port, *end, *path, *last;
+
+    if (len == 0 || len > FW_JWT_HTU_MAX) {
+        return FW_ERROR;
+    }
+
+    last = p + len;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '?' || p[i] == '#' || p[i] <= 0x20 || p[i] >= 0x7f) {
+            return FW_ERROR;
+        }
+    }
+
+    if (len > 7 && strncasecmp((const char *) p, "http://", 7) == 0) {
+        https = 0;
+        p += 7;
+
+    } else if (len > 8 && strncasecmp((const char *) p, "https://", 8) == 0) {
+        https = 1;
+        p += 8;
+
+    } else {
+        return FW_ERROR;
+    }
+
+    host = p;
+    path = memchr(host, '/', last - host);
+
+    if (path == NULL) {
+        path = last;
+    }
+
+    if (memchr(host, '@', path - host) != NULL || path == host) {
+        return FW_ERROR;
+    }
+
+    /* the port: after the last ':' that is not inside an IPv6 literal */
+
+    port = NULL;
+
+    for (end = path; end > host; end--) {
+        if (end[-1] == ']') {
+            break;
+        }
+
+        if (end[-1] == ':') {
+            port = end;
+            break;
+        }
+    }
+
+    hlen = (port ? (size_t) (port - 1 - host) : (size_t) (path - host));
+
+    if (hlen == 0) {
+        return FW_ERROR;
+    }
+
+    n = 0;
+
+    memcpy(out, https ? "https://" : "http://", https ? 8 : 7);
+    n += https ? 8 : 7;
+
+    for (i = 0; i < hlen; i++) {
+        out[n++] = (host[i] >= 'A' && host[i] <= 'Z') ? host[i] | 0x20
+                                                      : host[i];
+    }
+
+    if (port != NULL) {
+        for (end = port; end < path; end++) {
+            if (*end < '0' || *end > '9') {
+                return FW_ERROR;
+            }
+        }
+
+        /* leading zeros are kept out: "443" and "0443" differ here */
+
+        if (!((https && path - port == 3 && memcmp(port, "443", 3) == 0)
+              || (!https && path - port == 2 && memcmp(port, "80", 2) == 0)
+              || path == port))
+        {
+            out[n++] = ':';
+            memcpy(out + n, port, path - port);
+            n += path - port;
+        }
+    }
+
+    if (path == last) {
+        out[n++] = '/';
+
+    } else {
+        memcpy(out + n, path, last - path);
+        n += last - path;
+    }
+
+    *out_len = n;
+
+    return FW_OK;
+}
+
+
+int
+fw_jwt_dpop_htu_match(const u_char *htu, size_t len, const u_char *want,
+    size_t wlen)
+{
+    u_char  a[FW_JWT_HTU_MAX + 16], b[FW_JWT_HTU_MAX + 16];
+    size_t  alen, blen;
+
+    if (fw_jwt_htu_normalize(htu, len, a, &alen) != FW_OK
+        || fw_jwt_htu_normalize(want, wlen, b, &blen) != FW_OK)
+    {
+        return 0;
+    }
+
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+
+int
+fw_jwt_cnf_get(json_t *payload, const char *name, fw_jwt_str_t *value)
+{
+    json_t  *cnf, *v;
+
+    cnf = json_object_get(payload, "cnf");
+
+    if (cnf == NULL) {
+        return 0;
+    }
+
+    if (!json_is_object(cnf)) {
+        return -1;
+    }
+
+    v = json_object_get(cnf, name);
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        return -1;
+    }
+
+    value->data = (const u_char *) json_string_value(v);
+    value->len = json_string_length(v);
+
+    return 1;
+}
+
+
+int
+fw_jwt_x5t_match(const fw_jwt_str_t *x5t, const u_char *der, size_t len)
+{
+    u_char  digest[32], b64[FW_JWT_THUMB_LEN + 1];
+    size_t  n;
+
+    if (der == NULL || len == 0
+        || fw_jwt_digest(der, len, digest) != FW_OK)
+    {
+        return 0;
+    }
+
+    n = fw_base64url_encode(digest, 32, b64);
+
+    return fw_ct_equal(b64, n, x5t->data, x5t->len);
+}
+
+
+int
+fw_jwt_dpop_nonce(const u_char *secret, size_t len, long slot, u_char *out)
+{
+    int           n;
+    char          msg[64];
+    u_char        mac[EVP_MAX_MD_SIZE];
+    unsigned int  mlen;
+
+    n = snprintf(msg, sizeof(msg), "fhirwall-dpop-nonce:%ld", slot);
+
+    if (n <= 0
+        || HMAC(fw_jwt_alg_md(FW_JWT_HS256), secret, (int) len,
+                (u_char *) msg, (size_t) n, mac, &mlen) == NULL
+        || mlen != 32)
+    {
+        return FW_ERROR;
+    }
+
+    out[fw_base64url_encode(mac, 32, out)] = '\0';
+
+    return FW_OK;
+}
