@@ -4,17 +4,24 @@
   client.py ids HOST PORT SECS CONNS OUT [header ...]
       CONNS keep-alive HTTPS connections, each sending GET PATH (env
       DRILL_PATH) with an X-Drill-Id (c<conn>-<seq>) for SECS seconds;
-      every answer is written to OUT as "id status"; prints a summary:
+      every answer is written to OUT as "id status unix_time_of_answer";
+      prints a summary:
       "ids sent=N answered=N errors=N s200=N ...".
   client.py probe HOST PORT SECS OUT [header ...]
       one keep-alive connection, GET PATH every 50 ms for SECS seconds;
       OUT gets "ms_since_start status latency_s" lines.
+  client.py recount HOST PORT REDIS_PORT KEY SECS [header ...]
+      after a Redis fault: a request on one keep-alive connection, then
+      HVALS KEY in Redis, again until the units grow; prints the ms it
+      took ("recount_ms=N", -1 when not within SECS).
   client.py slowloris HOST PORT CONNS SECS
       CONNS TLS connections sending a request header one byte a second;
       prints when nginx closed them: "slowloris conns=N closed=N
       first_close_s=X last_close_s=Y status=..."
-  client.py slowbody HOST PORT PATH SECS
-      one webhook POST whose body comes at one byte a second.
+  client.py slowbody HOST PORT PATH DRIP WAIT
+      one webhook POST whose body comes at one byte a second for DRIP
+      seconds, then stops; prints when nginx closed it (seconds after the
+      last byte, close_after_s) and whether anything was answered.
   client.py idle HOST PORT CONNS SECS
       CONNS TCP connections that send nothing.
 """
@@ -86,7 +93,7 @@ def cmd_ids(host, port, secs, conns, out, hdr_args):
             with lock:
                 res["answered"] += 1
                 res["codes"][st] = res["codes"].get(st, 0) + 1
-                lines.append("%s %d\n" % (rid, st))
+                lines.append("%s %d %.6f\n" % (rid, st, time.time()))
 
     ts = [threading.Thread(target=worker, args=(i,)) for i in range(conns)]
     for t in ts:
@@ -127,6 +134,57 @@ def cmd_probe(host, port, secs, out, hdr_args):
             time.sleep(0.05)
 
 
+def redis_units(port, key):
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=1)
+    except OSError:
+        return -1
+    k = key.encode()
+    s.sendall(b"*2\r\n$5\r\nHVALS\r\n$%d\r\n%s\r\n" % (len(k), k))
+    data = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+            lines = data.split(b"\r\n")
+            if lines[0].startswith(b"*"):
+                n = int(lines[0][1:])
+                if n <= 0 or len(lines) >= 2 * n + 2:
+                    break
+            elif lines[0][:1] in (b"-", b"+", b":") and len(lines) > 1:
+                return -1
+    except OSError:
+        return -1
+    finally:
+        s.close()
+    lines = data.split(b"\r\n")
+    return sum(int(x) for x in lines[2::2] if x.strip().isdigit())
+
+
+def cmd_recount(host, port, rport, key, secs, hdr_args):
+    headers = parse_headers(hdr_args)
+    start = time.time()
+    n0 = max(redis_units(rport, key), 0)
+    c = None
+    while time.time() - start < secs:
+        try:
+            if c is None:
+                c = http.client.HTTPSConnection(host, port,
+                                                context=tls_ctx(), timeout=2)
+            c.request("GET", "/fhir/Patient/123", headers=headers)
+            r = c.getresponse()
+            r.read()
+        except (OSError, http.client.HTTPException):
+            c = None
+        if redis_units(rport, key) > n0:
+            print("recount_ms=%d" % ((time.time() - start) * 1000))
+            return
+        time.sleep(0.02)
+    print("recount_ms=-1")
+
+
 def wait_closed(socks, secs, drip):
     """Drip one byte a second into each socket (drip: bytes), note when
     nginx closes it.  Returns close times (s from start) and first lines."""
@@ -134,6 +192,7 @@ def wait_closed(socks, secs, drip):
     closed = {}
     first = {}
     i = 0
+    wait_closed.last_send = start
     while time.time() - start < secs and len(closed) < len(socks):
         for k, s in enumerate(socks):
             if k in closed:
@@ -141,6 +200,7 @@ def wait_closed(socks, secs, drip):
             try:
                 if drip is not None and i < len(drip):
                     s.send(drip[i:i + 1])
+                    wait_closed.last_send = time.time()
                 s.settimeout(0.0)
                 try:
                     d = s.recv(4096)
@@ -185,15 +245,25 @@ def cmd_slowloris(host, port, conns, secs):
     report("slowloris", conns, closed, first)
 
 
-def cmd_slowbody(host, port, path, secs):
+def cmd_slowbody(host, port, path, drip, wait):
     socks = tls_socks(host, port, 1)
     body = b'{"id":"evt_slow","type":"x"}' + b" " * 200
     t = int(time.time())
     socks[0].send(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: localhost"
                   b"\r\nContent-Type: application/json\r\nStripe-Signature: "
                   b"t=%d,v1=00\r\nContent-Length: %d\r\n\r\n" % (t, len(body)))
-    closed, first = wait_closed(socks, secs, body)
-    report("slowbody", 1, closed, first)
+    closed, first = wait_closed(socks, drip, body[:int(drip)])
+    last = wait_closed.last_send
+    if closed:
+        print("slowbody closed while sending, after %.1fs answers=%s"
+              % (closed[0], ";".join(first.values()) or "none"))
+        return
+    t0 = time.time()
+    closed, first2 = wait_closed(socks, wait, b"")
+    first.update(first2)
+    print("slowbody drip_s=%d closed=%d close_after_s=%.1f answers=%s"
+          % (drip, len(closed), closed[0] + t0 - last if closed else -1,
+             ";".join(first.values()) or "none"))
 
 
 def cmd_idle(host, port, conns, secs):
@@ -211,12 +281,14 @@ def main():
     a = sys.argv[1:]
     if a[0] == "ids":
         cmd_ids(a[1], int(a[2]), a[3], int(a[4]), a[5], a[6:])
+    elif a[0] == "recount":
+        cmd_recount(a[1], int(a[2]), int(a[3]), a[4], float(a[5]), a[6:])
     elif a[0] == "probe":
         cmd_probe(a[1], int(a[2]), float(a[3]), a[4], a[5:])
     elif a[0] == "slowloris":
         cmd_slowloris(a[1], int(a[2]), int(a[3]), float(a[4]))
     elif a[0] == "slowbody":
-        cmd_slowbody(a[1], int(a[2]), a[3], float(a[4]))
+        cmd_slowbody(a[1], int(a[2]), a[3], float(a[4]), float(a[5]))
     elif a[0] == "idle":
         cmd_idle(a[1], int(a[2]), int(a[3]), float(a[4]))
     else:
