@@ -107,7 +107,7 @@ PY
             "$demo/audit.conf"
     fi
     if [ "${extra#*diskfull}" != "$extra" ]; then
-        mount -t tmpfs -o size=${DRILL_TMPFS:-512k},mode=0755 tmpfs \
+        mount -t tmpfs -o size=${DRILL_TMPFS:-8m},mode=0755 tmpfs \
             "$demo/logs/audit" || return 3
     fi
     chmod -R a+rX "$demo"
