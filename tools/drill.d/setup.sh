@@ -110,6 +110,10 @@ PY
         mount -t tmpfs -o size=${DRILL_TMPFS:-8m},mode=0755 tmpfs \
             "$demo/logs/audit" || return 3
     fi
+    # an experiment: DRILL_CONF_SED, a sed script for the copied *.conf
+    if [ -n "${DRILL_CONF_SED:-}" ]; then
+        sed -i -e "$DRILL_CONF_SED" "$demo"/*.conf
+    fi
     chmod -R a+rX "$demo"
     chmod 777 "$demo/logs/audit"
     chmod 600 "$demo/keys/audit.key"
