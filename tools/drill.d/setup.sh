@@ -65,8 +65,9 @@ CONF
     sed -i 's|^fw_audit_log .*|fw_audit_log          logs/audit/audit.log;|' \
         "$demo/audit.conf"
     if [ "$form" = short ]; then
-        sed -i 's/^    keepalive_timeout   65s;/&\n    client_header_timeout 3s;\n    client_body_timeout   3s;/' \
-            "$demo/gateway.conf"
+        sed -i '/^    keepalive_timeout /a\
+    client_header_timeout 3s;\
+    client_body_timeout   3s;' "$demo/gateway.conf"
     fi
     python3 - "$demo/gateway.conf" "$extra" "$idp_port" "$form" <<'PY'
 import sys
