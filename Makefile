@@ -49,7 +49,8 @@ TOOLS       :=
 
 .PHONY: all modules unit test t check-load runner-selftest deploy-check \
         testssl demo-check deps demo demo-stop bench \
-        fuzz fuzz-smoke static clean lint
+        fuzz fuzz-smoke fuzz-long static clean lint valgrind drills \
+        drills-long
 
 all: modules $(TOOLS)
 
@@ -146,6 +147,27 @@ fuzz: $(FUZZ_BINS)
 fuzz-smoke: $(FUZZ_BINS)
 	@tools/run-fuzz $(FUZZ_TIME) $(FUZZ_BINS)
 
+# the long campaign (docs/reliability.md): FUZZ_LONG seconds per harness,
+# the committed corpus minimised back into fuzz/corpus/<name>/
+FUZZ_LONG   ?= 600
+fuzz-long: $(FUZZ_BINS)
+	@tools/drill.d/fuzz-campaign $(FUZZ_LONG) $(FUZZ_BINS)
+
+# ------------------------------------------------------------- valgrind
+# the t/ suite under memcheck: the stock nginx binary, the modules (and
+# tools) built -O1 -g into $(VG_BUILD); VG_FILES="t/jwt.t ..." for a subset
+
+VG_BUILD    ?= $(ROOT)/build/valgrind
+VG_FILES    ?=
+VG_TIMEOUT  ?= 20
+
+valgrind:
+	@$(MAKE) --no-print-directory BUILD=$(VG_BUILD) WERROR=$(WERROR) \
+	    NGX_CC_OPT="-O1 -g -fno-omit-frame-pointer" all
+	@FW_MODDIR=$(VG_BUILD)/modules TEST_NGINX_USE_VALGRIND=1 \
+	    TEST_NGINX_TIMEOUT=$${TEST_NGINX_TIMEOUT:-$(VG_TIMEOUT)} \
+	    tools/run-tests $(VG_FILES)
+
 # ---------------------------------------------------------- bench and demo
 
 bench: modules $(TOOLS)
@@ -162,6 +184,20 @@ demo-check: modules $(TOOLS)
 	@FW_MODDIR=$(MODDIR) FW_DEMO_DIR=/tmp/fhirwall-demo-check \
 	    DEMO_HTTPS_PORT=3943 DEMO_HTTP_PORT=3980 DEMO_UPSTREAM_PORT=3981 \
 	    DEMO_REDIS_PORT=6398 tools/demo check
+
+# ---------------------------------------------------------------- drills
+# operational drills (docs/reliability.md): the example gateway under load
+# while it is reloaded, its workers killed, Redis and the identity provider
+# fail, the audit disk fills.  `make drills` runs the short forms (CI),
+# `make drills-long` the issue's numbers; DRILLS="reload soak" for some.
+
+DRILLS      ?=
+
+drills: modules $(TOOLS)
+	@FW_MODDIR=$(MODDIR) tools/drill --short $(DRILLS)
+
+drills-long: modules $(TOOLS)
+	@FW_MODDIR=$(MODDIR) tools/drill --long $(DRILLS)
 
 lint:
 	@tools/check-style

@@ -115,6 +115,7 @@ static ngx_int_t ngx_http_fw_fhir_variable(ngx_http_request_t *r,
 
 static ngx_int_t ngx_http_fw_fhir_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_fw_fhir_init(ngx_conf_t *cf);
+static void ngx_http_fw_fhir_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_fw_fhir_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_fw_fhir_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -319,7 +320,7 @@ ngx_module_t  ngx_http_fw_fhir_module = {
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_fw_fhir_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -802,6 +803,21 @@ ngx_http_fw_fhir_authorize(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx,
     }
 
     return NGX_OK;
+}
+
+
+/* the scope cache of this process, made by its first request */
+
+static void
+ngx_http_fw_fhir_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_fw_fhir_scope_cache_state == 1) {
+        ngx_free(ngx_http_fw_fhir_scope_cache.slots);
+        ngx_memzero(&ngx_http_fw_fhir_scope_cache,
+                    sizeof(fw_fhir_scope_cache_t));
+    }
+
+    ngx_http_fw_fhir_scope_cache_state = 0;
 }
 
 

@@ -70,6 +70,18 @@ fw_jwt_init(void)
 }
 
 
+void
+fw_jwt_cleanup(void)
+{
+    int  i;
+
+    for (i = 0; i < 3; i++) {
+        EVP_MD_free((EVP_MD *) fw_jwt_sha[i]);
+        fw_jwt_sha[i] = NULL;
+    }
+}
+
+
 const EVP_MD *
 fw_jwt_alg_md(int alg)
 {

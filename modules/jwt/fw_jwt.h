@@ -194,6 +194,8 @@ typedef struct fw_jwt_cache_s  fw_jwt_cache_t;
 
 /* once per process, before anything else (idempotent) */
 int fw_jwt_init(void);
+/* at process exit: frees what fw_jwt_init() fetched (idempotent) */
+void fw_jwt_cleanup(void);
 
 int fw_jwt_alg_from_name(const u_char *name, size_t len);
 const char *fw_jwt_alg_name(int alg);

@@ -200,6 +200,7 @@ static char *ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_fw_jwt_init_process(ngx_cycle_t *cycle);
 static void ngx_http_fw_jwt_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_fw_jwt_exit_master(ngx_cycle_t *cycle);
 
 
 static fw_jwt_cache_t                  *ngx_http_fw_jwt_cache;
@@ -418,7 +419,7 @@ ngx_module_t  ngx_http_fw_jwt_module = {
     NULL,                                /* init thread */
     NULL,                                /* exit thread */
     ngx_http_fw_jwt_exit_process,        /* exit process */
-    NULL,                                /* exit master */
+    ngx_http_fw_jwt_exit_master,         /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -2738,4 +2739,15 @@ ngx_http_fw_jwt_exit_process(ngx_cycle_t *cycle)
     ngx_free(ngx_http_fw_jwt_remotes);
     ngx_http_fw_jwt_remotes = NULL;
     ngx_http_fw_jwt_nremotes = 0;
+
+    fw_jwt_cleanup();
+}
+
+
+/* the digests fw_jwt_init() fetched: freed before the module is unloaded */
+
+static void
+ngx_http_fw_jwt_exit_master(ngx_cycle_t *cycle)
+{
+    fw_jwt_cleanup();
 }

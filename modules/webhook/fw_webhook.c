@@ -328,6 +328,19 @@ fw_webhook_mac_size(int digest)
 }
 
 
+/* the algorithm, fetched once per process (a fetch walks the store) */
+static EVP_MAC  *fw_webhook_hmac;
+
+
+void
+fw_webhook_mac_cleanup(void)
+{
+    /* keyed contexts hold their own references */
+    EVP_MAC_free(fw_webhook_hmac);
+    fw_webhook_hmac = NULL;
+}
+
+
 int
 fw_webhook_mac_init(fw_webhook_mac_t *m, int digest, const u_char *key,
     size_t key_len)
@@ -335,7 +348,7 @@ fw_webhook_mac_init(fw_webhook_mac_t *m, int digest, const u_char *key,
     EVP_MAC_CTX     *ctx;
     OSSL_PARAM       params[2];
     static u_char    empty;
-    static EVP_MAC  *mac;
+    EVP_MAC         *mac;
 
     m->ctx = NULL;
     m->digest = digest;
@@ -346,12 +359,14 @@ fw_webhook_mac_init(fw_webhook_mac_t *m, int digest, const u_char *key,
      * store), kept for the process' life
      */
 
-    if (mac == NULL) {
-        mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-        if (mac == NULL) {
+    if (fw_webhook_hmac == NULL) {
+        fw_webhook_hmac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+        if (fw_webhook_hmac == NULL) {
             return FW_WEBHOOK_FAILED;
         }
     }
+
+    mac = fw_webhook_hmac;
 
     ctx = EVP_MAC_CTX_new(mac);
 

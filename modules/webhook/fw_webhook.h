@@ -145,6 +145,8 @@ int fw_webhook_mac_reset(fw_webhook_mac_t *m);
 int fw_webhook_mac_update(fw_webhook_mac_t *m, const u_char *p, size_t len);
 int fw_webhook_mac_final(fw_webhook_mac_t *m, u_char *out, size_t *out_len);
 void fw_webhook_mac_free(fw_webhook_mac_t *m);
+/* at process exit: drops the HMAC algorithm fetched once (idempotent) */
+void fw_webhook_mac_cleanup(void);
 
 /*
  * OK if any candidate equals the MAC (constant time per candidate, with a

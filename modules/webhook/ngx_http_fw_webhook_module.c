@@ -251,6 +251,7 @@ static char *ngx_http_fw_webhook_merge_loc_conf(ngx_conf_t *cf,
 static ngx_int_t ngx_http_fw_webhook_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_fw_webhook_init_process(ngx_cycle_t *cycle);
 static void ngx_http_fw_webhook_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_fw_webhook_exit_master(ngx_cycle_t *cycle);
 
 
 static ngx_conf_enum_t  ngx_http_fw_webhook_schemes[] = {
@@ -403,7 +404,7 @@ ngx_module_t  ngx_http_fw_webhook_module = {
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_fw_webhook_exit_process,      /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_fw_webhook_exit_master,       /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -3009,4 +3010,15 @@ ngx_http_fw_webhook_exit_process(ngx_cycle_t *cycle)
         ngx_http_fw_redis_destroy(wmcf->client);
         wmcf->client = NULL;
     }
+
+    fw_webhook_mac_cleanup();
+}
+
+
+/* the HMAC algorithm: freed before the module is unloaded */
+
+static void
+ngx_http_fw_webhook_exit_master(ngx_cycle_t *cycle)
+{
+    fw_webhook_mac_cleanup();
 }

@@ -599,6 +599,7 @@ sub _nginx_cmd {
         if defined $NginxVersion && $NginxVersion >= 1.019005;
     if ($UseValgrind) {
         my @vg = ('valgrind', '-q', '--num-callers=100', '--tool=memcheck',
+                  '--keep-debuginfo=yes',
                   '--leak-check=full', '--show-possibly-lost=no',
                   '--gen-suppressions=all', "--log-file=$ValgrindLog");
         push @vg, "--suppressions=$DefaultSuppressions"
