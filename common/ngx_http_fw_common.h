@@ -12,6 +12,7 @@
 
 #include "fw_codec.h"
 #include "fw_error.h"
+#include "fw_vocab.h"
 
 
 #pragma GCC visibility push(hidden)
@@ -77,6 +78,17 @@ ngx_int_t ngx_http_fw_set_request_header(ngx_http_request_t *r,
 
 /* NGX_OK for a name ngx_http_fw_set_request_header() may set */
 ngx_int_t ngx_http_fw_request_header_allowed(ngx_str_t *name);
+
+/*
+ * Says that the check of "module" refused the main request with "reason"
+ * (both static: FW_VOCAB_* constants, or the core's status names), for
+ * the audit record's denied_by and reason: the last refusal of a request
+ * is kept.  Sets $fw_denied_by and $fw_denied_reason when they exist (the
+ * audit module defines them); a subrequest's refusal is not the main
+ * request's.
+ */
+void ngx_http_fw_mark_denied(ngx_http_request_t *r, const char *module,
+    const char *reason);
 
 /*
  * Reads a whole small file at configuration time (never per request),

@@ -31,10 +31,18 @@ typedef struct {
 } ngx_http_fw_audit_var_t;
 
 
+/* how a check's value names a denial when no module said it denied */
+#define NGX_HTTP_FW_AUDIT_CHECK_RECORD  0   /* never: the module says so */
+#define NGX_HTTP_FW_AUDIT_CHECK_OK      1   /* any value not in "ok" */
+#define NGX_HTTP_FW_AUDIT_CHECK_VOCAB   2   /* a value the table denies */
+
+
 typedef struct {
     ngx_str_t                    module;
     ngx_http_fw_audit_var_t     *var;
     ngx_array_t                  ok;        /* ngx_str_t */
+    const fw_vocab_module_t     *vocab;     /* NULL: not a fhirwall module */
+    ngx_uint_t                   mode;
 } ngx_http_fw_audit_check_t;
 
 
@@ -67,6 +75,8 @@ typedef struct {
     ngx_array_t                  vars;      /* ngx_http_fw_audit_var_t * */
     ngx_array_t                 *defaults[FW_AUDIT_F_MAX];
     ngx_array_t                 *checks;    /* ngx_http_fw_audit_check_t */
+    ngx_int_t                    denied_by;     /* $fw_denied_by */
+    ngx_int_t                    denied_reason; /* $fw_denied_reason */
 
     ngx_str_t                    secret;
     ngx_msec_t                   epoch;
@@ -139,8 +149,13 @@ static char *ngx_http_fw_audit_max_record(ngx_conf_t *cf, void *post,
 
 static ngx_int_t ngx_http_fw_audit_secret_var(ngx_str_t *value);
 static ngx_int_t ngx_http_fw_audit_add_check(ngx_conf_t *cf,
-    ngx_http_fw_audit_main_conf_t *amcf, char *module, char *var,
-    char **ok);
+    ngx_http_fw_audit_main_conf_t *amcf, const char *module,
+    const char *var, char **ok, ngx_uint_t mode);
+static ngx_int_t ngx_http_fw_audit_check_denies(ngx_http_fw_audit_check_t *c,
+    ngx_http_variable_value_t *vv);
+static ngx_int_t ngx_http_fw_audit_denied_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_audit_add_variables(ngx_conf_t *cf);
 static void *ngx_http_fw_audit_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_fw_audit_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_fw_audit_create_loc_conf(ngx_conf_t *cf);
@@ -191,14 +206,16 @@ static char *ngx_http_fw_audit_default_vars[FW_AUDIT_F_MAX][3] = {
 };
 
 
-/* the modules that deny requests, their status variables and the values
-   that mean "not denied" */
-static char *ngx_http_fw_audit_default_checks[][8] = {
-    { "ratelimit", "$fw_ratelimit_status", "passed", "dry-run", NULL },
-    { "jwt", "$fw_jwt_status", "valid", NULL },
-    { "webhook", "$fw_webhook_status", "valid", "verified", NULL },
-    { "fhir", "$fw_fhir_status", "ok", "valid", "allowed", NULL },
-    { NULL }
+/* set by the module whose check refused the request (common/) */
+static ngx_http_variable_t  ngx_http_fw_audit_vars[] = {
+
+    { ngx_string("fw_denied_by"), NULL, ngx_http_fw_audit_denied_variable,
+      0, 0, 0 },
+
+    { ngx_string("fw_denied_reason"), NULL,
+      ngx_http_fw_audit_denied_variable, 0, 0, 0 },
+
+      ngx_http_null_variable
 };
 
 
@@ -272,7 +289,7 @@ static ngx_command_t  ngx_http_fw_audit_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_fw_audit_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_fw_audit_add_variables,       /* preconfiguration */
     ngx_http_fw_audit_init,                /* postconfiguration */
 
     ngx_http_fw_audit_create_main_conf,    /* create main configuration */
@@ -404,16 +421,15 @@ ngx_http_fw_audit_denial(ngx_http_request_t *r,
     ngx_http_fw_audit_main_conf_t *amcf, unsigned status,
     fw_audit_event_t *ev)
 {
-    ngx_str_t                   *ok;
-    ngx_uint_t                   i, j;
-    ngx_http_variable_value_t   *vv;
+    u_char                      *p;
+    ngx_str_t                   *bym;
+    ngx_uint_t                   i;
+    ngx_http_variable_value_t   *vv, *by, *why;
     ngx_http_fw_audit_check_t   *c;
 
-    if (amcf->checks == NULL) {
-        return;
-    }
-
     c = amcf->checks->elts;
+    by = NULL;
+    bym = NULL;
 
     for (i = 0; i < amcf->checks->nelts; i++) {
 
@@ -435,29 +451,124 @@ ngx_http_fw_audit_denial(ngx_http_request_t *r,
             ev->nchecks++;
         }
 
-        /* a status from an upstream is the upstream's, not a denial */
+        if (by == NULL && ngx_http_fw_audit_check_denies(&c[i], vv)) {
+            by = vv;
+            bym = &c[i].module;
+        }
+    }
 
-        if (status < 400 || ev->denied_by.len || r->upstream) {
-            continue;
+    if (status < 400 || ev->denied_by.len) {
+        return;
+    }
+
+    /* the module whose check refused the request said so */
+
+    vv = ngx_http_get_indexed_variable(r, amcf->denied_by);
+    why = ngx_http_get_indexed_variable(r, amcf->denied_reason);
+
+    if (vv && !vv->not_found && vv->len && why && !why->not_found) {
+        ev->denied_by.data = vv->data;
+        ev->denied_by.len = vv->len;
+        ev->reason.data = why->data;
+        ev->reason.len = why->len;
+        return;
+    }
+
+    /* a status from an upstream is the upstream's */
+
+    if (r->upstream == NULL && by != NULL) {
+        ev->denied_by.data = bym->data;
+        ev->denied_by.len = bym->len;
+        ev->reason.data = by->data;
+        ev->reason.len = by->len;
+        return;
+    }
+
+    /* nginx itself (limit_req, client_max_body_size, auth_request, ...) */
+
+    ngx_str_set(&ev->denied_by, FW_VOCAB_BY_NGINX);
+
+    if (r->upstream) {
+        ngx_str_set(&ev->denied_by, FW_VOCAB_BY_UPSTREAM);
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        ev->reason.len = 0;
+        return;
+    }
+
+    ev->reason.data = p;
+    ev->reason.len = ngx_sprintf(p, "%ui", (ngx_uint_t) status) - p;
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_check_denies(ngx_http_fw_audit_check_t *c,
+    ngx_http_variable_value_t *vv)
+{
+    int          class;
+    ngx_str_t   *ok;
+    ngx_uint_t   j;
+
+    class = c->vocab ? fw_vocab_class(c->vocab, vv->data, vv->len) : 0;
+
+    switch (c->mode) {
+
+    case NGX_HTTP_FW_AUDIT_CHECK_VOCAB:
+        return class == FW_VOCAB_DENIED;
+
+    case NGX_HTTP_FW_AUDIT_CHECK_OK:
+
+        if (class == FW_VOCAB_NOT_CHECKED) {
+            return 0;
         }
 
-        ok = c[i].ok.elts;
+        ok = c->ok.elts;
 
-        for (j = 0; j < c[i].ok.nelts; j++) {
+        for (j = 0; j < c->ok.nelts; j++) {
             if (ok[j].len == vv->len
                 && ngx_strncasecmp(ok[j].data, vv->data, vv->len) == 0)
             {
-                break;
+                return 0;
             }
         }
 
-        if (j == c[i].ok.nelts) {
-            ev->denied_by.data = c[i].module.data;
-            ev->denied_by.len = c[i].module.len;
-            ev->reason.data = vv->data;
-            ev->reason.len = vv->len;
-        }
+        return 1;
+
+    default: /* NGX_HTTP_FW_AUDIT_CHECK_RECORD */
+        return 0;
     }
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_denied_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    /* set by ngx_http_fw_mark_denied(), else empty */
+    v->not_found = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_fw_audit_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -551,8 +662,8 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
         || (status == NGX_HTTP_SERVICE_UNAVAILABLE && alcf->fail_closed
             && failed))
     {
-        ngx_str_set(&ev.denied_by, "audit");
-        ngx_str_set(&ev.reason, "sink failing");
+        ngx_str_set(&ev.denied_by, FW_VOCAB_BY_AUDIT);
+        ngx_str_set(&ev.reason, FW_VOCAB_AUDIT_SINK);
     }
 
     ngx_http_fw_audit_denial(r, amcf, status, &ev);
@@ -1451,7 +1562,8 @@ ngx_http_fw_audit_secret_var(ngx_str_t *value)
 
 static ngx_int_t
 ngx_http_fw_audit_add_check(ngx_conf_t *cf,
-    ngx_http_fw_audit_main_conf_t *amcf, char *module, char *var, char **ok)
+    ngx_http_fw_audit_main_conf_t *amcf, const char *module, const char *var,
+    char **ok, ngx_uint_t mode)
 {
     ngx_str_t                   s, *o;
     ngx_http_fw_audit_check_t  *c;
@@ -1463,6 +1575,13 @@ ngx_http_fw_audit_add_check(ngx_conf_t *cf,
 
     c->module.data = (u_char *) module;
     c->module.len = ngx_strlen(module);
+    c->vocab = fw_vocab_module(c->module.data, c->module.len);
+    c->mode = mode;
+
+    if (mode == NGX_HTTP_FW_AUDIT_CHECK_OK && ok[0] == NULL) {
+        c->mode = c->vocab ? NGX_HTTP_FW_AUDIT_CHECK_VOCAB
+                           : NGX_HTTP_FW_AUDIT_CHECK_RECORD;
+    }
 
     s.data = (u_char *) var;
     s.len = ngx_strlen(var);
@@ -1482,7 +1601,7 @@ ngx_http_fw_audit_add_check(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    for ( /* void */ ; *ok; ok++) {
+    for ( /* void */ ; ok && *ok; ok++) {
         o = ngx_array_push(&c->ok);
         if (o == NULL) {
             return NGX_ERROR;
@@ -1529,7 +1648,8 @@ ngx_http_fw_audit_check(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (ngx_http_fw_audit_add_check(cf, amcf, (char *) value[1].data,
-                                    (char *) value[2].data, ok)
+                                    (char *) value[2].data, ok,
+                                    NGX_HTTP_FW_AUDIT_CHECK_OK)
         != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -1625,11 +1745,13 @@ ngx_http_fw_audit_init_main_conf(ngx_conf_t *cf, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        for (i = 0; ngx_http_fw_audit_default_checks[i][0]; i++) {
+        /* the table's modules: each says itself when it refused */
+
+        for (i = 0; i < fw_vocab_nmodules; i++) {
             if (ngx_http_fw_audit_add_check(cf, amcf,
-                                   ngx_http_fw_audit_default_checks[i][0],
-                                   ngx_http_fw_audit_default_checks[i][1],
-                                   &ngx_http_fw_audit_default_checks[i][2])
+                                        fw_vocab_modules[i].module,
+                                        fw_vocab_modules[i].variable, NULL,
+                                        NGX_HTTP_FW_AUDIT_CHECK_RECORD)
                 != NGX_OK)
             {
                 return NGX_CONF_ERROR;
@@ -1762,6 +1884,17 @@ ngx_http_fw_audit_init(ngx_conf_t *cf)
         if (v[i]->index == NGX_ERROR) {
             return NGX_ERROR;
         }
+    }
+
+    /* indexed, so that ngx_http_fw_mark_denied() can set them */
+
+    amcf->denied_by = ngx_http_get_variable_index(cf,
+                                              &ngx_http_fw_audit_vars[0].name);
+    amcf->denied_reason = ngx_http_get_variable_index(cf,
+                                              &ngx_http_fw_audit_vars[1].name);
+
+    if (amcf->denied_by == NGX_ERROR || amcf->denied_reason == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     if (amcf->sinks.nelts == 0) {

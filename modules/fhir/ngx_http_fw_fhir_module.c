@@ -805,6 +805,8 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 
     ctx->decided = 1;
 
+    ngx_http_fw_mark_denied(r, "fhir", ctx->v.reason);
+
     if (ctx->v.status == 401) {
         ngx_str_set(&value, "Bearer realm=\"fhir\"");
 
@@ -1404,7 +1406,8 @@ ngx_http_fw_fhir_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     default: /* NGX_HTTP_FW_FHIR_V_STATUS */
-        s = ctx->v.status ? ctx->v.reason : ctx->decided ? "ok" : "parsed";
+        s = ctx->v.status ? ctx->v.reason
+            : ctx->decided ? FW_VOCAB_FHIR_OK : FW_VOCAB_FHIR_PARSED;
         str.data = (const u_char *) s;
         str.len = ngx_strlen(s);
         break;

@@ -492,7 +492,7 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "fw_jwt: token checked: %s",
                    ctx->status == NGX_HTTP_FW_JWT_OFF
-                   ? "off" : fw_jwt_status_name(ctx->status));
+                   ? FW_VOCAB_JWT_OFF : fw_jwt_status_name(ctx->status));
 
     return ctx;
 }
@@ -1205,6 +1205,8 @@ ngx_http_fw_jwt_enforce(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    ngx_http_fw_mark_denied(r, "jwt", fw_jwt_status_name(ctx->status));
+
     if (ctx->status == FW_JWT_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1443,7 +1445,7 @@ ngx_http_fw_jwt_status_variable(ngx_http_request_t *r,
     }
 
     s = (ctx->status == NGX_HTTP_FW_JWT_OFF)
-        ? "off" : fw_jwt_status_name(ctx->status);
+        ? FW_VOCAB_JWT_OFF : fw_jwt_status_name(ctx->status);
 
     v->data = (u_char *) s;
     v->len = ngx_strlen(s);

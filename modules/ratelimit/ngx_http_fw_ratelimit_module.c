@@ -18,7 +18,8 @@
 #define NGX_HTTP_FW_RL_PASSED     1
 #define NGX_HTTP_FW_RL_LIMITED    2
 #define NGX_HTTP_FW_RL_DRY_RUN    3
-#define NGX_HTTP_FW_RL_ERROR      4
+#define NGX_HTTP_FW_RL_ERROR      4     /* served by the failure policy */
+#define NGX_HTTP_FW_RL_UNAVAILABLE  5   /* refused: failure=closed */
 
 #define NGX_HTTP_FW_RL_FAIL_OPEN    0
 #define NGX_HTTP_FW_RL_FAIL_CLOSED  1
@@ -345,12 +346,14 @@ static ngx_http_variable_t  ngx_http_fw_ratelimit_vars[] = {
 };
 
 
+/* indexed by NGX_HTTP_FW_RL_*: common/fw_vocab.h's values */
 static ngx_str_t  ngx_http_fw_ratelimit_status_names[] = {
     ngx_null_string,
-    ngx_string("passed"),
-    ngx_string("limited"),
-    ngx_string("dry-run"),
-    ngx_string("error")
+    ngx_string(FW_VOCAB_RATELIMIT_PASSED),
+    ngx_string(FW_VOCAB_RATELIMIT_LIMITED),
+    ngx_string(FW_VOCAB_RATELIMIT_DRY_RUN),
+    ngx_string(FW_VOCAB_RATELIMIT_ERROR),
+    ngx_string(FW_VOCAB_RATELIMIT_UNAVAILABLE)
 };
 
 
@@ -790,7 +793,12 @@ ngx_http_fw_ratelimit_failed(ngx_http_fw_ratelimit_ctx_t *ctx,
         ngx_http_fw_ratelimit_local(ctx);
         return;
 
-    default: /* open, closed */
+    case NGX_HTTP_FW_RL_FAIL_CLOSED:
+        ctx->status = NGX_HTTP_FW_RL_UNAVAILABLE;
+        ctx->engine = 0;
+        return;
+
+    default: /* open */
         ctx->status = NGX_HTTP_FW_RL_ERROR;
         ctx->engine = 0;
         return;
@@ -993,14 +1001,18 @@ ngx_http_fw_ratelimit_apply(ngx_http_request_t *r,
         /* the header filter must not add them twice */
         ctx->add_headers = 0;
 
+        ngx_http_fw_mark_denied(r, "ratelimit", FW_VOCAB_RATELIMIT_LIMITED);
+
         return ngx_http_fw_send_error(r, lcf->status, lcf->error_format,
                                       "throttled", "rate limit exceeded");
 
     case NGX_HTTP_FW_RL_ERROR:
+        return NGX_DECLINED;
 
-        if (lcf->failure != NGX_HTTP_FW_RL_FAIL_CLOSED) {
-            return NGX_DECLINED;
-        }
+    case NGX_HTTP_FW_RL_UNAVAILABLE:
+
+        ngx_http_fw_mark_denied(r, "ratelimit",
+                                FW_VOCAB_RATELIMIT_UNAVAILABLE);
 
         ngx_str_set(&v, "1");
 
@@ -1448,7 +1460,7 @@ ngx_http_fw_ratelimit_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ctx->status == NGX_HTTP_FW_RL_ERROR) {
+    if (ctx->status >= NGX_HTTP_FW_RL_ERROR) {
         v->not_found = 1;
         return NGX_OK;
     }

@@ -183,6 +183,8 @@ static ngx_uint_t ngx_http_fw_webhook_finish(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_webhook_answer(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
+static void ngx_http_fw_webhook_denied(ngx_http_request_t *r,
+    ngx_uint_t verdict);
 static ngx_int_t ngx_http_fw_webhook_find_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_http_fw_webhook_macs(ngx_http_request_t *r,
@@ -266,17 +268,18 @@ static ngx_conf_enum_t  ngx_http_fw_webhook_schemes[] = {
 };
 
 
+/* indexed by NGX_HTTP_FW_WH_*: common/fw_vocab.h's values */
 static ngx_str_t  ngx_http_fw_webhook_verdicts[] = {
     ngx_null_string,
-    ngx_string("valid"),
-    ngx_string("missing"),
-    ngx_string("malformed"),
-    ngx_string("invalid"),
-    ngx_string("expired"),
-    ngx_string("too_large"),
-    ngx_string("replay"),
-    ngx_string("error"),
-    ngx_string("unavailable")
+    ngx_string(FW_VOCAB_WEBHOOK_VALID),
+    ngx_string(FW_VOCAB_WEBHOOK_MISSING),
+    ngx_string(FW_VOCAB_WEBHOOK_MALFORMED),
+    ngx_string(FW_VOCAB_WEBHOOK_INVALID),
+    ngx_string(FW_VOCAB_WEBHOOK_EXPIRED),
+    ngx_string(FW_VOCAB_WEBHOOK_TOO_LARGE),
+    ngx_string(FW_VOCAB_WEBHOOK_REPLAY),
+    ngx_string(FW_VOCAB_WEBHOOK_ERROR),
+    ngx_string(FW_VOCAB_WEBHOOK_UNAVAILABLE)
 };
 
 
@@ -553,11 +556,13 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
             ctx->verdict = NGX_HTTP_FW_WH_ERROR;
         }
 
+        ngx_http_fw_webhook_denied(r, ctx->verdict);
         return rc;
     }
 
     if (rc == NGX_ERROR) {
         ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+        ngx_http_fw_webhook_denied(r, NGX_HTTP_FW_WH_ERROR);
         return NGX_ERROR;
     }
 
@@ -728,6 +733,7 @@ ngx_http_fw_webhook_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                               "memory");
                 ctx->hashing = 0;
                 ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+                ngx_http_fw_webhook_denied(r, NGX_HTTP_FW_WH_ERROR);
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
@@ -744,6 +750,7 @@ ngx_http_fw_webhook_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                           "fw_webhook_max_body %O", ctx->max_body);
             ctx->hashing = 0;
             ctx->verdict = NGX_HTTP_FW_WH_TOO_LARGE;
+            ngx_http_fw_webhook_denied(r, NGX_HTTP_FW_WH_TOO_LARGE);
             return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
 
@@ -752,6 +759,7 @@ ngx_http_fw_webhook_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         {
             ctx->hashing = 0;
             ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+            ngx_http_fw_webhook_denied(r, NGX_HTTP_FW_WH_ERROR);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -1241,7 +1249,25 @@ ngx_http_fw_webhook_answer(ngx_http_request_t *r,
 
     ctx->answered = 1;
 
+    ngx_http_fw_webhook_denied(r, ctx->verdict);
+
     return ngx_http_fw_send_error(r, status, lcf->error_format, code, diag);
+}
+
+
+/* for the audit record: this module refused the request, and why */
+
+static void
+ngx_http_fw_webhook_denied(ngx_http_request_t *r, ngx_uint_t verdict)
+{
+    if (verdict == NGX_HTTP_FW_WH_NONE
+        || verdict > NGX_HTTP_FW_WH_UNAVAILABLE)
+    {
+        verdict = NGX_HTTP_FW_WH_ERROR;
+    }
+
+    ngx_http_fw_mark_denied(r, "webhook", (const char *)
+                            ngx_http_fw_webhook_verdicts[verdict].data);
 }
 
 
@@ -2707,6 +2733,19 @@ ngx_http_fw_webhook_replay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+#if !(FW_TEST)
+
+/* a production build: the clock cannot be pinned */
+
+static char *
+ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return "is for tests only: this build of the webhook module has no "
+           "test clock (the t/ suite's build, \"make t\", has it)";
+}
+
+#else
+
 static char *
 ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -2738,6 +2777,8 @@ ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return NGX_CONF_OK;
 }
+
+#endif
 
 
 static ngx_int_t
