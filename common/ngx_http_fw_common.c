@@ -381,6 +381,65 @@ failed:
 }
 
 
+ngx_uint_t
+ngx_http_fw_next_header(ngx_http_request_t *r, ngx_list_part_t **part,
+    ngx_table_elt_t **h, ngx_uint_t *i)
+{
+    if (*part == NULL) {
+        *part = &r->headers_in.headers.part;
+        *i = 0;
+
+    } else {
+        (*i)++;
+    }
+
+    while (*i >= (*part)->nelts) {
+        if ((*part)->next == NULL) {
+            return 0;
+        }
+
+        *part = (*part)->next;
+        *i = 0;
+    }
+
+    *h = (*part)->elts;
+
+    return 1;
+}
+
+
+ngx_int_t
+ngx_http_fw_get_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i, found;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    found = 0;
+    part = NULL;
+
+    while (ngx_http_fw_next_header(r, &part, &h, &i)) {
+
+        if (h[i].hash == 0
+            || h[i].key.len != name->len
+            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        if (found) {
+            return NGX_BUSY;
+        }
+
+        found = 1;
+        *value = h[i].value;
+    }
+
+    return found ? NGX_OK : NGX_DECLINED;
+}
+
+
 void
 ngx_http_fw_mark_denied(ngx_http_request_t *r, const char *module,
     const char *reason)

@@ -1142,20 +1142,9 @@ ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    part = NULL;
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
+    while (ngx_http_fw_next_header(r, &part, &h, &i)) {
 
         if (h[i].hash == 0) {
             continue;

@@ -990,11 +990,11 @@ static ngx_int_t
 ngx_http_fw_jwt_find_token(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
 {
-    u_char           *p, *last;
-    ngx_str_t         value;
-    ngx_uint_t        i, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *auth;
+    u_char     *p, *last;
+    ngx_int_t   rc;
+    ngx_str_t   value;
+
+    static ngx_str_t  name = ngx_string("Authorization");
 
     ctx->raw.len = 0;
     ctx->raw.data = NULL;
@@ -1010,46 +1010,21 @@ ngx_http_fw_jwt_find_token(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    auth = NULL;
-    n = 0;
+    rc = ngx_http_fw_get_header(r, &name, &value);
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Authorization") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Authorization",
-                               sizeof("Authorization") - 1) == 0)
-        {
-            auth = &h[i];
-            n++;
-        }
-    }
-
-    if (n == 0) {
+    if (rc == NGX_DECLINED) {
         ctx->status = FW_JWT_MISSING;
         return NGX_OK;
     }
 
-    if (n > 1) {
+    if (rc == NGX_BUSY) {
         ctx->ambiguous = 1;
         ctx->status = FW_JWT_MALFORMED;
         return NGX_OK;
     }
 
-    p = auth->value.data;
-    last = p + auth->value.len;
+    p = value.data;
+    last = p + value.len;
 
     if (last - p < 6
         || ngx_strncasecmp(p, (u_char *) "Bearer", 6) != 0

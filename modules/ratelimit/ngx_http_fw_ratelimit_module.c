@@ -11,6 +11,7 @@
 
 #include "ngx_http_fw_common.h"
 #include "ngx_http_fw_redis.h"
+#include "ngx_http_fw_shm_cache.h"
 #include "fw_ratelimit.h"
 
 
@@ -108,31 +109,12 @@ typedef struct {
 } ngx_http_fw_ratelimit_ctx_t;
 
 
-/* the shared-memory fallback */
+/* the shared-memory fallback: a cache entry's value (space: the policy,
+   key: the client's key), expiring when its counters no longer weigh */
 
 typedef struct {
-    ngx_rbtree_t                   rbtree;
-    ngx_rbtree_node_t              sentinel;
-    ngx_queue_t                    queue;
-    ngx_uint_t                     serial;        /* decisions made */
-} ngx_http_fw_ratelimit_shctx_t;
-
-
-typedef struct {
-    ngx_http_fw_ratelimit_shctx_t *sh;
-    ngx_slab_pool_t               *shpool;
-} ngx_http_fw_ratelimit_zone_t;
-
-
-typedef struct {
-    ngx_rbtree_node_t              node;          /* key: crc32 */
-    ngx_queue_t                    queue;
     uint64_t                       window;
     fw_ratelimit_slot_t            slot;
-    ngx_uint_t                     serial;        /* last decision */
-    uint32_t                       policy;
-    u_short                        len;
-    u_char                         data[1];
 } ngx_http_fw_ratelimit_node_t;
 
 
@@ -159,16 +141,9 @@ static ngx_int_t ngx_http_fw_ratelimit_headers(ngx_http_request_t *r,
 static void ngx_http_fw_ratelimit_cleanup(void *data);
 static ngx_int_t ngx_http_fw_ratelimit_header_filter(ngx_http_request_t *r);
 
-static ngx_int_t ngx_http_fw_ratelimit_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
-static void ngx_http_fw_ratelimit_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
 static ngx_http_fw_ratelimit_node_t *ngx_http_fw_ratelimit_lookup(
-    ngx_http_fw_ratelimit_zone_t *zone, uint32_t policy, ngx_str_t *key,
-    uint64_t window, ngx_log_t *log);
-static void ngx_http_fw_ratelimit_expire(ngx_http_fw_ratelimit_zone_t *zone,
-    uint64_t now_ms, ngx_uint_t all);
+    ngx_http_fw_shm_cache_t *cache, uint32_t policy, ngx_str_t *key,
+    uint64_t window, uint64_t now, ngx_http_fw_shm_cache_entry_t **ep);
 
 static ngx_int_t ngx_http_fw_ratelimit_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_fw_ratelimit_variable(ngx_http_request_t *r,
@@ -830,32 +805,31 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
     ngx_uint_t                          i;
     ngx_time_t                         *tp;
     ngx_http_request_t                 *r;
+    ngx_http_fw_shm_cache_t            *cache;
     ngx_http_fw_ratelimit_node_t       *nodes[32];
-    ngx_http_fw_ratelimit_zone_t       *zone;
+    ngx_http_fw_shm_cache_entry_t      *e;
     ngx_http_fw_ratelimit_main_conf_t  *rmcf;
 
     r = ctx->r;
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
-    zone = rmcf->shm_zone->data;
+    cache = rmcf->shm_zone->data;
 
     tp = ngx_timeofday();
     now = (uint64_t) tp->sec * 1000 + tp->msec;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_http_fw_shm_cache_lock(cache);
 
-    zone->sh->serial++;
-
-    ngx_http_fw_ratelimit_expire(zone, now, 0);
+    /* up to two stale entries: their counters can no longer weigh */
+    ngx_http_fw_shm_cache_expire(cache, (int64_t) now, 2);
 
     ctx->admitted = 1;
 
     for (i = 0; i < ctx->n && i < 32; i++) {
-        nodes[i] = ngx_http_fw_ratelimit_lookup(zone, ctx->pol[i]->index,
+        nodes[i] = ngx_http_fw_ratelimit_lookup(cache, ctx->pol[i]->index,
                                                 &ctx->keys[i],
-                                                ctx->w[i].window,
-                                                r->connection->log);
+                                                ctx->w[i].window, now, &e);
         if (nodes[i] == NULL) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
+            ngx_http_fw_shm_cache_unlock(cache);
 
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "fw_ratelimit_local_zone is full");
@@ -865,8 +839,6 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
             return;
         }
 
-        nodes[i]->serial = zone->sh->serial;
-
         if (nodes[i]->window != ctx->w[i].window) {
             /* the policy changed with a reload: start over */
             ngx_memzero(&nodes[i]->slot, sizeof(fw_ratelimit_slot_t));
@@ -874,6 +846,10 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
         }
 
         fw_ratelimit_slot_roll(&nodes[i]->slot, now, &ctx->w[i]);
+
+        /* the counters weigh until the end of the next window */
+        e->expires = (nodes[i]->slot.index + 2)
+                     * (int64_t) nodes[i]->window;
 
         if (!fw_ratelimit_fits(&ctx->w[i])) {
             ctx->admitted = 0;
@@ -886,7 +862,7 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
         }
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_http_fw_shm_cache_unlock(cache);
 
     ctx->engine = NGX_HTTP_FW_RL_ENGINE_LOCAL;
 
@@ -1192,218 +1168,36 @@ ngx_http_fw_ratelimit_header_filter(ngx_http_request_t *r)
 
 /* ------------------------------------------------------ shared memory */
 
-static ngx_int_t
-ngx_http_fw_ratelimit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    size_t                          len;
-    ngx_http_fw_ratelimit_zone_t   *ozone = data;
-    ngx_http_fw_ratelimit_zone_t   *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_http_fw_ratelimit_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-    zone->sh->serial = 0;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_fw_ratelimit_rbtree_insert_value);
-
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in fw_ratelimit_local_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in fw_ratelimit_local_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_fw_ratelimit_node_cmp(ngx_http_fw_ratelimit_node_t *a,
-    ngx_http_fw_ratelimit_node_t *b)
-{
-    if (a->policy != b->policy) {
-        return a->policy < b->policy ? -1 : 1;
-    }
-
-    return ngx_memn2cmp(a->data, b->data, a->len, b->len);
-}
-
-
-static void
-ngx_http_fw_ratelimit_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t            **p;
-    ngx_http_fw_ratelimit_node_t  *n, *t;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            n = (ngx_http_fw_ratelimit_node_t *) node;
-            t = (ngx_http_fw_ratelimit_node_t *) temp;
-
-            p = (ngx_http_fw_ratelimit_node_cmp(n, t) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
+/* the entry of a policy and a key, a new one if there was none; NULL when
+   the zone is full */
 
 static ngx_http_fw_ratelimit_node_t *
-ngx_http_fw_ratelimit_lookup(ngx_http_fw_ratelimit_zone_t *zone,
-    uint32_t policy, ngx_str_t *key, uint64_t window, ngx_log_t *log)
+ngx_http_fw_ratelimit_lookup(ngx_http_fw_shm_cache_t *cache,
+    uint32_t policy, ngx_str_t *key, uint64_t window, uint64_t now,
+    ngx_http_fw_shm_cache_entry_t **ep)
 {
-    size_t                         size;
-    uint32_t                       hash;
-    ngx_int_t                      rc;
-    ngx_rbtree_node_t             *node, *sentinel;
-    ngx_http_fw_ratelimit_node_t  *rn;
+    ngx_uint_t                      forgot;
+    ngx_http_fw_ratelimit_node_t   *rn;
+    ngx_http_fw_shm_cache_entry_t  *e;
 
-    ngx_crc32_init(hash);
-    ngx_crc32_update(&hash, (u_char *) &policy, sizeof(uint32_t));
-    ngx_crc32_update(&hash, key->data, key->len);
-    ngx_crc32_final(hash);
+    e = ngx_http_fw_shm_cache_get(cache, policy, key->data, key->len);
 
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
+    if (e == NULL) {
+        forgot = 0;
 
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        rn = (ngx_http_fw_ratelimit_node_t *) node;
-
-        rc = (policy != rn->policy) ? (policy < rn->policy ? -1 : 1)
-             : ngx_memn2cmp(key->data, rn->data, key->len, rn->len);
-
-        if (rc == 0) {
-            ngx_queue_remove(&rn->queue);
-            ngx_queue_insert_head(&zone->sh->queue, &rn->queue);
-            return rn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    size = offsetof(ngx_http_fw_ratelimit_node_t, data) + key->len;
-
-    rn = ngx_slab_alloc_locked(zone->shpool, size);
-
-    if (rn == NULL) {
-        ngx_http_fw_ratelimit_expire(zone, 0, 1);
-
-        rn = ngx_slab_alloc_locked(zone->shpool, size);
-        if (rn == NULL) {
+        e = ngx_http_fw_shm_cache_add(cache, policy, key->data, key->len,
+                                      (int64_t) now, &forgot);
+        if (e == NULL) {
             return NULL;
         }
+
+        rn = ngx_http_fw_shm_cache_value(e);
+        rn->window = window;
     }
 
-    rn->node.key = hash;
-    rn->policy = policy;
-    rn->window = window;
-    rn->serial = 0;
-    rn->len = (u_short) key->len;
-    ngx_memcpy(rn->data, key->data, key->len);
-    ngx_memzero(&rn->slot, sizeof(fw_ratelimit_slot_t));
+    *ep = e;
 
-    ngx_rbtree_insert(&zone->sh->rbtree, &rn->node);
-    ngx_queue_insert_head(&zone->sh->queue, &rn->queue);
-
-    return rn;
-}
-
-
-/*
- * Removes up to two stale nodes from the tail (their counters can no
- * longer weigh), or, with "all", the least recently used ones to make
- * room (up to 16, never one that the current decision holds).
- */
-
-static void
-ngx_http_fw_ratelimit_expire(ngx_http_fw_ratelimit_zone_t *zone,
-    uint64_t now_ms, ngx_uint_t all)
-{
-    ngx_uint_t                     n;
-    ngx_queue_t                   *q;
-    ngx_http_fw_ratelimit_node_t  *rn;
-
-    for (n = 0; n < (all ? 16 : 2); n++) {
-
-        if (ngx_queue_empty(&zone->sh->queue)) {
-            return;
-        }
-
-        q = ngx_queue_last(&zone->sh->queue);
-        rn = ngx_queue_data(q, ngx_http_fw_ratelimit_node_t, queue);
-
-        if (rn->serial == zone->sh->serial) {
-            return;
-        }
-
-        if (!all
-            && (int64_t) (now_ms / rn->window) <= rn->slot.index + 1)
-        {
-            return;
-        }
-
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&zone->sh->rbtree, &rn->node);
-        ngx_slab_free_locked(zone->shpool, rn);
-    }
+    return ngx_http_fw_shm_cache_value(e);
 }
 
 
@@ -1982,7 +1776,6 @@ ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
     ngx_str_t                           name;
     ngx_http_handler_pt                *h;
     ngx_http_core_main_conf_t          *cmcf;
-    ngx_http_fw_ratelimit_zone_t       *zone;
     ngx_http_fw_ratelimit_main_conf_t  *rmcf;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -1994,11 +1787,6 @@ ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
 
     /* the local limiter: always there (Redis-less or failure "local") */
 
-    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_ratelimit_zone_t));
-    if (zone == NULL) {
-        return NGX_ERROR;
-    }
-
     ngx_str_set(&name, "fw_ratelimit_local");
 
     rmcf->shm_zone = ngx_shared_memory_add(cf, &name, rmcf->zone_size,
@@ -2007,8 +1795,13 @@ ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    rmcf->shm_zone->init = ngx_http_fw_ratelimit_init_zone;
-    rmcf->shm_zone->data = zone;
+    if (ngx_http_fw_shm_cache_create(cf, rmcf->shm_zone,
+                                     sizeof(ngx_http_fw_ratelimit_node_t),
+                                     "fw_ratelimit_local_zone")
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 

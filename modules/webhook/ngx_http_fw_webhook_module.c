@@ -27,6 +27,7 @@
 #include "ngx_http_fw_common.h"
 #include "fw_webhook.h"
 #include "ngx_http_fw_redis.h"
+#include "ngx_http_fw_shm_cache.h"
 
 
 #define NGX_HTTP_FW_WEBHOOK_SECRET_MAX  4096
@@ -71,27 +72,6 @@ typedef struct {
 
 
 typedef struct {
-    ngx_rbtree_t                rbtree;
-    ngx_rbtree_node_t           sentinel;
-    ngx_queue_t                 queue;
-} ngx_http_fw_webhook_shctx_t;
-
-
-typedef struct {
-    ngx_http_fw_webhook_shctx_t *sh;
-    ngx_slab_pool_t             *shpool;
-} ngx_http_fw_webhook_zone_t;
-
-
-typedef struct {
-    ngx_rbtree_node_t           node;
-    ngx_queue_t                 queue;
-    time_t                      expires;
-    u_char                      key[32];
-} ngx_http_fw_webhook_node_t;
-
-
-typedef struct {
     ngx_http_fw_redis_conf_t   *redis;
     ngx_str_t                   prefix;
     ngx_uint_t                  failure;
@@ -122,6 +102,14 @@ typedef struct {
     ngx_uint_t                  encoding;
     ngx_http_complex_value_t   *signed_prefix;
     ngx_http_complex_value_t   *signed_suffix;
+
+    /* where this location's scheme has its signature (merged) */
+    ngx_str_t                   h_sig;
+    ngx_str_t                   h_ts;
+    ngx_str_t                   h_id;
+    ngx_str_t                   h_prefix;
+    ngx_uint_t                  h_format;
+    ngx_uint_t                  h_encoding;
 
     /* outbound signing */
     ngx_uint_t                  sign_scheme;
@@ -185,8 +173,6 @@ static ngx_int_t ngx_http_fw_webhook_answer(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
 static void ngx_http_fw_webhook_denied(ngx_http_request_t *r,
     ngx_uint_t verdict);
-static ngx_int_t ngx_http_fw_webhook_find_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_http_fw_webhook_macs(ngx_http_request_t *r,
     ngx_array_t *secrets, fw_webhook_mac_t **macs);
 static void ngx_http_fw_webhook_macs_cleanup(void *data);
@@ -208,13 +194,6 @@ static ngx_uint_t ngx_http_fw_webhook_replay_failed(ngx_http_request_t *r,
     ngx_http_fw_webhook_ctx_t *ctx, const char *reason, size_t len);
 static ngx_uint_t ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
-static void ngx_http_fw_webhook_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
-static void ngx_http_fw_webhook_expire(ngx_http_fw_webhook_zone_t *zone,
-    time_t now, ngx_uint_t force);
-static ngx_int_t ngx_http_fw_webhook_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 
 static ngx_int_t ngx_http_fw_webhook_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -245,6 +224,15 @@ static char *ngx_http_fw_webhook_replay(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_fw_webhook_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fw_webhook_read_before(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
+static void ngx_http_fw_webhook_reset(ngx_http_fw_webhook_ctx_t *ctx);
+static void ngx_http_fw_webhook_scheme_headers(
+    ngx_http_fw_webhook_loc_conf_t *conf);
+static void ngx_http_fw_webhook_str(ngx_str_t *dst, const char *src);
+static ngx_int_t ngx_http_fw_webhook_parse_headers(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx,
+    ngx_str_t *ts, ngx_str_t *id);
 static void *ngx_http_fw_webhook_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_fw_webhook_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_fw_webhook_create_loc_conf(ngx_conf_t *cf);
@@ -464,18 +452,7 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
         }
 
         /* redirected to a location with other secrets: verify again */
-
-        ctx->verdict = NGX_HTTP_FW_WH_NONE;
-        ctx->answered = 0;
-        ctx->hashing = 0;
-        ctx->body_done = 0;
-        ctx->waiting = 0;
-        ctx->received = 0;
-        ctx->nmacs = 0;
-        ctx->macs = NULL;
-        ngx_str_null(&ctx->suffix);
-        ngx_str_null(&ctx->id);
-        ctx->has_ts = 0;
+        ngx_http_fw_webhook_reset(ctx);
     }
 
     if (ctx->macs) {
@@ -509,32 +486,7 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
     }
 
     if (r->request_body || r != r->main) {
-
-        /*
-         * read before (another module, an internal redirect) or a
-         * subrequest: hash what is there; an incomplete body fails
-         */
-
-        if (r->request_body == NULL || r->request_body->rest > 0
-            || r->main->reading_body)
-        {
-            ctx->verdict = NGX_HTTP_FW_WH_INVALID;
-            return ngx_http_fw_webhook_answer(r, lcf, ctx);
-        }
-
-        rc = ngx_http_fw_webhook_hash_bufs(r, ctx->macs, ctx->nmacs,
-                                           r->request_body->bufs,
-                                           lcf->max_body, &ctx->received);
-        if (rc != NGX_OK) {
-            ctx->verdict = (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
-                           ? NGX_HTTP_FW_WH_TOO_LARGE : NGX_HTTP_FW_WH_ERROR;
-            return ngx_http_fw_webhook_answer(r, lcf, ctx);
-        }
-
-        ctx->body_done = 1;
-        ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
-
-        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+        return ngx_http_fw_webhook_read_before(r, lcf, ctx);
     }
 
     ctx->hashing = 1;
@@ -577,6 +529,59 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
     ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
 
     return ngx_http_fw_webhook_answer(r, lcf, ctx);
+}
+
+
+/*
+ * A body read before (another module, an internal redirect) or a
+ * subrequest's: hash what is there; an incomplete body fails.
+ */
+
+static ngx_int_t
+ngx_http_fw_webhook_read_before(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (r->request_body == NULL || r->request_body->rest > 0
+        || r->main->reading_body)
+    {
+        ctx->verdict = NGX_HTTP_FW_WH_INVALID;
+        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+    }
+
+    rc = ngx_http_fw_webhook_hash_bufs(r, ctx->macs, ctx->nmacs,
+                                       r->request_body->bufs,
+                                       lcf->max_body, &ctx->received);
+    if (rc != NGX_OK) {
+        ctx->verdict = (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
+                       ? NGX_HTTP_FW_WH_TOO_LARGE : NGX_HTTP_FW_WH_ERROR;
+        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+    }
+
+    ctx->body_done = 1;
+    ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
+
+    return ngx_http_fw_webhook_answer(r, lcf, ctx);
+}
+
+
+/* a verdict of another location's policy is forgotten */
+
+static void
+ngx_http_fw_webhook_reset(ngx_http_fw_webhook_ctx_t *ctx)
+{
+    ctx->verdict = NGX_HTTP_FW_WH_NONE;
+    ctx->answered = 0;
+    ctx->hashing = 0;
+    ctx->body_done = 0;
+    ctx->waiting = 0;
+    ctx->received = 0;
+    ctx->nmacs = 0;
+    ctx->macs = NULL;
+    ngx_str_null(&ctx->suffix);
+    ngx_str_null(&ctx->id);
+    ctx->has_ts = 0;
 }
 
 
@@ -872,152 +877,113 @@ ngx_http_fw_webhook_output_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
-static ngx_uint_t
-ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+/* the scheme's headers, from the core's table or fw_webhook_generic */
+
+static void
+ngx_http_fw_webhook_scheme_headers(ngx_http_fw_webhook_loc_conf_t *conf)
+{
+    const fw_webhook_scheme_t  *sch;
+
+    sch = fw_webhook_scheme((int) conf->scheme);
+
+    if (sch == NULL) { /* FW_WEBHOOK_GENERIC */
+        conf->h_sig = conf->header;
+        conf->h_ts = conf->ts_header;
+        conf->h_id = conf->id_header;
+        conf->h_prefix = conf->sig_prefix;
+        conf->h_format = FW_WEBHOOK_FMT_SINGLE;
+        conf->h_encoding = conf->encoding;
+        return;
+    }
+
+    ngx_http_fw_webhook_str(&conf->h_sig, sch->sig_header);
+    ngx_http_fw_webhook_str(&conf->h_ts, sch->ts_header);
+    ngx_http_fw_webhook_str(&conf->h_id, sch->id_header);
+    ngx_http_fw_webhook_str(&conf->h_prefix, sch->prefix);
+    conf->h_format = sch->format;
+    conf->h_encoding = sch->encoding;
+}
+
+
+static void
+ngx_http_fw_webhook_str(ngx_str_t *dst, const char *src)
+{
+    dst->data = (u_char *) src;
+    dst->len = src ? ngx_strlen(src) : 0;
+}
+
+
+/*
+ * The signature header (exactly once), the id and timestamp headers the
+ * scheme has; the signatures into ctx->sigs.  Returns a verdict, or
+ * NGX_HTTP_FW_WH_NONE.
+ */
+
+static ngx_int_t
+ngx_http_fw_webhook_parse_headers(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx,
+    ngx_str_t *ts, ngx_str_t *id)
 {
     int           rc;
-    size_t        n;
-    u_char       *p;
     ngx_int_t     hrc;
-    ngx_str_t     sig, ts, id, name, prefix;
+    ngx_str_t     sig, *name;
     const char   *what;
 
-    static ngx_str_t  stripe_sig = ngx_string("Stripe-Signature");
-    static ngx_str_t  std_id = ngx_string("webhook-id");
-    static ngx_str_t  std_ts = ngx_string("webhook-timestamp");
-    static ngx_str_t  std_sig = ngx_string("webhook-signature");
-    static ngx_str_t  gh_sig = ngx_string("X-Hub-Signature-256");
-    static ngx_str_t  slack_ts = ngx_string("X-Slack-Request-Timestamp");
-    static ngx_str_t  slack_sig = ngx_string("X-Slack-Signature");
+    hrc = ngx_http_fw_get_header(r, &lcf->h_sig, &sig);
 
-    ngx_str_null(&ts);
-    ngx_str_null(&id);
-    ngx_str_null(&prefix);
-    rc = FW_WEBHOOK_OK;
-    what = "signature";
-
-    /* the signature header, exactly once */
-
-    switch (lcf->scheme) {
-    case FW_WEBHOOK_STRIPE:
-        name = stripe_sig;
-        break;
-    case FW_WEBHOOK_STANDARD:
-        name = std_sig;
-        break;
-    case FW_WEBHOOK_GITHUB:
-        name = gh_sig;
-        break;
-    case FW_WEBHOOK_SLACK:
-        name = slack_sig;
-        break;
-    default:
-        name = lcf->header;
-        break;
-    }
-
-    hrc = ngx_http_fw_webhook_find_header(r, &name, &sig);
-
-    if (hrc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "fw_webhook: no \"%V\" header", &name);
-        return NGX_HTTP_FW_WH_MISSING;
-    }
-
-    if (hrc == NGX_BUSY) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "fw_webhook: duplicate \"%V\" header", &name);
-        return NGX_HTTP_FW_WH_MALFORMED;
-    }
-
-    /* the other headers the scheme needs */
-
-    name.len = 0;
-
-    switch (lcf->scheme) {
-
-    case FW_WEBHOOK_STRIPE:
-        rc = fw_webhook_parse_stripe(sig.data, sig.len, &ctx->sigs);
-        if (rc == FW_WEBHOOK_OK) {
-            ts.data = (u_char *) ctx->sigs.ts;
-            ts.len = ctx->sigs.ts_len;
-        }
-        break;
-
-    case FW_WEBHOOK_STANDARD:
-        hrc = ngx_http_fw_webhook_find_header(r, &std_id, &id);
-        if (hrc != NGX_OK) {
-            name = std_id;
-            break;
-        }
-
-        hrc = ngx_http_fw_webhook_find_header(r, &std_ts, &ts);
-        if (hrc != NGX_OK) {
-            name = std_ts;
-            break;
-        }
-
-        if (fw_webhook_check_id(id.data, id.len) != FW_WEBHOOK_OK) {
-            what = "id";
-            rc = FW_WEBHOOK_MALFORMED;
-            break;
-        }
-
-        rc = fw_webhook_parse_standard(sig.data, sig.len, &ctx->sigs);
-        break;
-
-    case FW_WEBHOOK_GITHUB:
-        rc = fw_webhook_parse_single(sig.data, sig.len,
-                                     (u_char *) "sha256=", 7,
-                                     FW_WEBHOOK_HEX, &ctx->sigs);
-        break;
-
-    case FW_WEBHOOK_SLACK:
-        hrc = ngx_http_fw_webhook_find_header(r, &slack_ts, &ts);
-        if (hrc != NGX_OK) {
-            name = slack_ts;
-            break;
-        }
-
-        rc = fw_webhook_parse_single(sig.data, sig.len, (u_char *) "v0=", 3,
-                                     FW_WEBHOOK_HEX, &ctx->sigs);
-        break;
-
-    default: /* FW_WEBHOOK_GENERIC */
-        if (lcf->ts_header.len) {
-            hrc = ngx_http_fw_webhook_find_header(r, &lcf->ts_header, &ts);
-            if (hrc != NGX_OK) {
-                name = lcf->ts_header;
-                break;
-            }
-        }
-
-        if (lcf->id_header.len) {
-            hrc = ngx_http_fw_webhook_find_header(r, &lcf->id_header, &id);
-            if (hrc != NGX_OK) {
-                name = lcf->id_header;
-                break;
-            }
-
-            if (fw_webhook_check_id(id.data, id.len) != FW_WEBHOOK_OK) {
-                what = "id";
-                rc = FW_WEBHOOK_MALFORMED;
-                break;
-            }
-        }
-
-        rc = fw_webhook_parse_single(sig.data, sig.len, lcf->sig_prefix.data,
-                                     lcf->sig_prefix.len, lcf->encoding,
-                                     &ctx->sigs);
-        break;
-    }
-
-    if (name.len) {
+    if (hrc != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "fw_webhook: %s \"%V\" header",
-                      hrc == NGX_BUSY ? "duplicate" : "no", &name);
+                      hrc == NGX_BUSY ? "duplicate" : "no", &lcf->h_sig);
+        return hrc == NGX_BUSY ? NGX_HTTP_FW_WH_MALFORMED
+                               : NGX_HTTP_FW_WH_MISSING;
+    }
+
+    /* the other headers the scheme needs: the id first, as the standard
+       scheme checks them; then the timestamp */
+
+    name = NULL;
+    hrc = NGX_OK;
+    what = "signature";
+    rc = FW_WEBHOOK_OK;
+
+    if (lcf->h_id.len) {
+        hrc = ngx_http_fw_get_header(r, &lcf->h_id, id);
+        name = (hrc != NGX_OK) ? &lcf->h_id : NULL;
+    }
+
+    if (name == NULL && lcf->h_ts.len) {
+        hrc = ngx_http_fw_get_header(r, &lcf->h_ts, ts);
+        name = (hrc != NGX_OK) ? &lcf->h_ts : NULL;
+    }
+
+    if (name) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_webhook: %s \"%V\" header",
+                      hrc == NGX_BUSY ? "duplicate" : "no", name);
         return NGX_HTTP_FW_WH_MALFORMED;
+    }
+
+    if (lcf->h_id.len
+        && fw_webhook_check_id(id->data, id->len) != FW_WEBHOOK_OK)
+    {
+        what = "id";
+        rc = FW_WEBHOOK_MALFORMED;
+
+    } else if (lcf->h_format == FW_WEBHOOK_FMT_STRIPE) {
+        rc = fw_webhook_parse_stripe(sig.data, sig.len, &ctx->sigs);
+        if (rc == FW_WEBHOOK_OK) {
+            ts->data = (u_char *) ctx->sigs.ts;
+            ts->len = ctx->sigs.ts_len;
+        }
+
+    } else if (lcf->h_format == FW_WEBHOOK_FMT_STANDARD) {
+        rc = fw_webhook_parse_standard(sig.data, sig.len, &ctx->sigs);
+
+    } else {
+        rc = fw_webhook_parse_single(sig.data, sig.len, lcf->h_prefix.data,
+                                     lcf->h_prefix.len, (int) lcf->h_encoding,
+                                     &ctx->sigs);
     }
 
     if (rc == FW_WEBHOOK_MISSING) {
@@ -1030,6 +996,28 @@ ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "fw_webhook: malformed %s header", what);
         return NGX_HTTP_FW_WH_MALFORMED;
+    }
+
+    return NGX_HTTP_FW_WH_NONE;
+}
+
+
+static ngx_uint_t
+ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    size_t        n;
+    u_char       *p;
+    ngx_int_t     rc;
+    ngx_str_t     ts, id, prefix;
+
+    ngx_str_null(&ts);
+    ngx_str_null(&id);
+    ngx_str_null(&prefix);
+
+    rc = ngx_http_fw_webhook_parse_headers(r, lcf, ctx, &ts, &id);
+    if (rc != NGX_HTTP_FW_WH_NONE) {
+        return rc;
     }
 
     /* the timestamp window, before any MAC */
@@ -1268,50 +1256,6 @@ ngx_http_fw_webhook_denied(ngx_http_request_t *r, ngx_uint_t verdict)
 
     ngx_http_fw_mark_denied(r, "webhook", (const char *)
                             ngx_http_fw_webhook_verdicts[verdict].data);
-}
-
-
-static ngx_int_t
-ngx_http_fw_webhook_find_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
-{
-    ngx_uint_t        i, found;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    found = 0;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != name->len
-            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
-        {
-            continue;
-        }
-
-        if (found) {
-            return NGX_BUSY;
-        }
-
-        found = 1;
-        *value = h[i].value;
-    }
-
-    return found ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -1758,222 +1702,53 @@ static ngx_uint_t
 ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
 {
-    u_char                      *key;
-    time_t                       now, expires;
-    uint32_t                     hash;
-    ngx_int_t                    rc;
-    ngx_rbtree_node_t           *node, *sentinel;
-    ngx_http_fw_webhook_node_t  *wn;
-    ngx_http_fw_webhook_zone_t  *zone;
+    time_t                          now;
+    ngx_uint_t                      forgot;
+    ngx_http_fw_shm_cache_t        *cache;
+    ngx_http_fw_shm_cache_entry_t  *e;
 
-    key = ctx->key;
-    expires = ctx->expires;
     now = ngx_http_fw_webhook_now(lcf);
+    cache = lcf->replay->data;
+    forgot = 0;
 
-    ngx_memcpy(&hash, key, sizeof(uint32_t));
+    ngx_http_fw_shm_cache_lock(cache);
 
-    zone = lcf->replay->data;
+    ngx_http_fw_shm_cache_expire(cache, now, 16);
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    e = ngx_http_fw_shm_cache_get(cache, 0, ctx->key, 32);
 
-    ngx_http_fw_webhook_expire(zone, now, 0);
+    if (e && e->expires > now) {
+        ngx_http_fw_shm_cache_unlock(cache);
 
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        wn = (ngx_http_fw_webhook_node_t *) node;
-
-        rc = ngx_memcmp(key, wn->key, 32);
-
-        if (rc == 0) {
-            if (wn->expires > now) {
-                ngx_shmtx_unlock(&zone->shpool->mutex);
-
-                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                              "fw_webhook: replayed message refused");
-                return NGX_HTTP_FW_WH_REPLAY;
-            }
-
-            wn->expires = expires;
-            ngx_queue_remove(&wn->queue);
-            ngx_queue_insert_head(&zone->sh->queue, &wn->queue);
-
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-            return NGX_HTTP_FW_WH_VALID;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "fw_webhook: replayed message refused");
+        return NGX_HTTP_FW_WH_REPLAY;
     }
 
-    wn = ngx_slab_alloc_locked(zone->shpool,
-                               sizeof(ngx_http_fw_webhook_node_t));
-
-    if (wn == NULL) {
-        ngx_http_fw_webhook_expire(zone, now, 1);
-
-        wn = ngx_slab_alloc_locked(zone->shpool,
-                                   sizeof(ngx_http_fw_webhook_node_t));
-        if (wn == NULL) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "fw_webhook: could not allocate a node in "
-                          "replay zone \"%V\"", &lcf->replay->shm.name);
-            return NGX_HTTP_FW_WH_ERROR;
-        }
+    if (e == NULL) {
+        e = ngx_http_fw_shm_cache_add(cache, 0, ctx->key, 32, now, &forgot);
     }
 
-    wn->node.key = hash;
-    wn->expires = expires;
-    ngx_memcpy(wn->key, key, 32);
+    if (e) {
+        e->expires = ctx->expires;
+    }
 
-    ngx_rbtree_insert(&zone->sh->rbtree, &wn->node);
-    ngx_queue_insert_head(&zone->sh->queue, &wn->queue);
+    ngx_http_fw_shm_cache_unlock(cache);
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    if (forgot) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "fw_webhook: replay zone is full, forgetting "
+                      "messages still in the tolerance window");
+    }
+
+    if (e == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "fw_webhook: could not allocate a node in "
+                      "replay zone \"%V\"", &lcf->replay->shm.name);
+        return NGX_HTTP_FW_WH_ERROR;
+    }
 
     return NGX_HTTP_FW_WH_VALID;
-}
-
-
-static void
-ngx_http_fw_webhook_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t           **p;
-    ngx_http_fw_webhook_node_t   *wn, *wnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            wn = (ngx_http_fw_webhook_node_t *) node;
-            wnt = (ngx_http_fw_webhook_node_t *) temp;
-
-            p = (ngx_memcmp(wn->key, wnt->key, 32) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-static void
-ngx_http_fw_webhook_expire(ngx_http_fw_webhook_zone_t *zone, time_t now,
-    ngx_uint_t force)
-{
-    ngx_uint_t                   n;
-    ngx_queue_t                 *q;
-    ngx_http_fw_webhook_node_t  *wn;
-
-    /*
-     * from the oldest: up to 16 expired entries, or with "force" (the
-     * zone is full) up to 16 entries whatever their age
-     */
-
-    for (n = 0; n < 16; n++) {
-
-        if (ngx_queue_empty(&zone->sh->queue)) {
-            return;
-        }
-
-        q = ngx_queue_last(&zone->sh->queue);
-        wn = ngx_queue_data(q, ngx_http_fw_webhook_node_t, queue);
-
-        if (!force && wn->expires > now) {
-            return;
-        }
-
-        if (force && n == 0 && wn->expires > now) {
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                          "fw_webhook: replay zone is full, forgetting "
-                          "messages still in the tolerance window");
-        }
-
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&zone->sh->rbtree, &wn->node);
-        ngx_slab_free_locked(zone->shpool, wn);
-    }
-}
-
-
-static ngx_int_t
-ngx_http_fw_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_fw_webhook_zone_t  *ozone = data;
-
-    size_t                       len;
-    ngx_http_fw_webhook_zone_t  *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_http_fw_webhook_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_fw_webhook_rbtree_insert_value);
-
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in fw_webhook_replay_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in fw_webhook_replay_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
 }
 
 
@@ -2568,7 +2343,6 @@ ngx_http_fw_webhook_replay_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     ssize_t                      size;
     ngx_str_t                   *value, name, s;
     ngx_shm_zone_t              *shm_zone;
-    ngx_http_fw_webhook_zone_t  *zone;
 
     value = cf->args->elts;
 
@@ -2598,11 +2372,6 @@ ngx_http_fw_webhook_replay_zone(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_webhook_zone_t));
-    if (zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
     shm_zone = ngx_shared_memory_add(cf, &name, size,
                                      &ngx_http_fw_webhook_module);
     if (shm_zone == NULL) {
@@ -2615,8 +2384,12 @@ ngx_http_fw_webhook_replay_zone(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    shm_zone->init = ngx_http_fw_webhook_init_zone;
-    shm_zone->data = zone;
+    if (ngx_http_fw_shm_cache_create(cf, shm_zone, 0,
+                                     "fw_webhook_replay_zone")
+        == NULL)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -2980,6 +2753,8 @@ ngx_http_fw_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         if (ngx_http_fw_webhook_load_secrets(cf, conf) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
+
+        ngx_http_fw_webhook_scheme_headers(conf);
     }
 
     if (conf->sign_scheme && ngx_http_fw_webhook_check_buffering(cf)
