@@ -89,6 +89,13 @@ our @Cases = (
      'jwt', 'claim_failed'],
     [jwt => 'fw_jwt_role admin;', 'GET /jwt/role', $good, 403, 'jwt',
      'role_failed'],
+    # satisfy any: the JWT refusal is overruled, the upstream's 403 is not
+    [jwt => 'satisfy any; allow 127.0.0.1; deny all; proxy_pass '
+     . 'http://127.0.0.1:$TEST_NGINX_SERVER_PORT/b403;', 'GET /jwt/any', '',
+     403, 'upstream', '403'],
+    # an error_page to a proxied location keeps the refusal
+    [jwt => 'error_page 401 = /b403up;', 'GET /jwt/errpage', '', 403, 'jwt',
+     'missing'],
 
     # fhir: "fw_fhir R4" with the scopes of X-Scopes, the patient X-Patient
     [fhir => '', 'GET /fhir/Patient/a%2Fb', 'X-Scopes: user/*.rs', 400,
@@ -206,6 +213,9 @@ sub main::config {
     location = /b403 { fw_audit_log off; return 403; }
     location = /deny { fw_audit_log off; return 403; }
     location = /done { fw_audit_log off; return 200 "done\n"; }
+    location = /b403up {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/b403;
+    }
 _EOC_
 
     return $c;

@@ -57,12 +57,18 @@ ngx_http_fw_audit_denial(ngx_http_request_t *r,
         return;
     }
 
-    /* the module whose check refused the request said so */
+    /*
+     * the module whose check refused the request said so, unless the
+     * request went on to an upstream anyway (satisfy any: another access
+     * module allowed it) other than through an error_page
+     */
 
     vv = ngx_http_get_indexed_variable(r, amcf->denied_by);
     why = ngx_http_get_indexed_variable(r, amcf->denied_reason);
 
-    if (vv && !vv->not_found && vv->len && why && !why->not_found) {
+    if (vv && !vv->not_found && vv->len && why && !why->not_found
+        && (r->upstream == NULL || r->error_page))
+    {
         ev->denied_by.data = vv->data;
         ev->denied_by.len = vv->len;
         ev->reason.data = why->data;
