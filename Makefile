@@ -65,7 +65,9 @@ $(NGX_BUILD)/.configured: $(SRC_DEPS)
 	@tools/build-modules configure "$(NGINX_SRC)" "$(NGX_BUILD)" \
 	    "$(PRESENT)" "$(NGX_CC_OPT)" "$(NGX_LD_OPT)" "$(WERROR)"
 
-$(SO): $(NGX_BUILD)/.configured $(SRC_DEPS)
+# one nginx make for all the .so files (grouped targets, GNU make 4.3:
+# with -j, one recipe per .so would run several makes in one tree at once)
+$(SO) &: $(NGX_BUILD)/.configured $(SRC_DEPS)
 	@tools/build-modules make "$(NGINX_SRC)" "$(NGX_BUILD)" "$(PRESENT)"
 	@mkdir -p $(MODDIR)
 	@cp $(NGX_BUILD)/objs/ngx_http_fw_*_module.so $(MODDIR)/
@@ -74,7 +76,7 @@ $(TEST_NGX_BUILD)/.configured: $(SRC_DEPS)
 	@tools/build-modules configure "$(NGINX_SRC)" "$(TEST_NGX_BUILD)" \
 	    "$(PRESENT)" "$(NGX_CC_OPT) -DFW_TEST=1" "$(NGX_LD_OPT)" "$(WERROR)"
 
-$(TEST_SO): $(TEST_NGX_BUILD)/.configured $(SRC_DEPS)
+$(TEST_SO) &: $(TEST_NGX_BUILD)/.configured $(SRC_DEPS)
 	@tools/build-modules make "$(NGINX_SRC)" "$(TEST_NGX_BUILD)" "$(PRESENT)"
 	@mkdir -p $(TEST_MODDIR)
 	@cp $(TEST_NGX_BUILD)/objs/ngx_http_fw_*_module.so $(TEST_MODDIR)/
