@@ -22,6 +22,12 @@ MODULES     ?= jwt fhir webhook ratelimit audit minimise
 PRESENT     := $(foreach m,$(MODULES),$(if $(wildcard modules/$(m)/config),$(m)))
 SO          := $(foreach m,$(PRESENT),$(MODDIR)/ngx_http_fw_$(m)_module.so)
 
+# the t/ suite's build: the same modules compiled with -DFW_TEST, which
+# adds the test-only directives (fw_webhook_test_now); never shipped
+TEST_NGX_BUILD := $(BUILD)/nginx-test
+TEST_MODDIR := $(BUILD)/modules-test
+TEST_SO     := $(foreach m,$(PRESENT),$(TEST_MODDIR)/ngx_http_fw_$(m)_module.so)
+
 FW_CFLAGS   := -g -O2 -Wall -Wextra -Wno-unused-parameter \
                -Wpointer-arith -Wshadow -Wstrict-prototypes
 ifeq ($(WERROR),1)
@@ -47,7 +53,7 @@ CORE_COMMON := $(filter-out common/ngx_%,$(wildcard common/*.c))
 TOOLS       :=
 -include $(wildcard modules/*/module.mk)
 
-.PHONY: all modules unit test t check-load runner-selftest deploy-check \
+.PHONY: all modules test-modules unit test t check-load runner-selftest deploy-check \
         testssl demo-check deps demo demo-stop bench \
         fuzz fuzz-smoke fuzz-long static clean lint valgrind drills \
         drills-long
@@ -60,10 +66,23 @@ $(NGX_BUILD)/.configured: $(SRC_DEPS)
 	@tools/build-modules configure "$(NGINX_SRC)" "$(NGX_BUILD)" \
 	    "$(PRESENT)" "$(NGX_CC_OPT)" "$(NGX_LD_OPT)" "$(WERROR)"
 
-$(SO): $(NGX_BUILD)/.configured $(SRC_DEPS)
+# one nginx make for all the .so files (grouped targets, GNU make 4.3:
+# with -j, one recipe per .so would run several makes in one tree at once)
+$(SO) &: $(NGX_BUILD)/.configured $(SRC_DEPS)
 	@tools/build-modules make "$(NGINX_SRC)" "$(NGX_BUILD)" "$(PRESENT)"
 	@mkdir -p $(MODDIR)
 	@cp $(NGX_BUILD)/objs/ngx_http_fw_*_module.so $(MODDIR)/
+
+$(TEST_NGX_BUILD)/.configured: $(SRC_DEPS)
+	@tools/build-modules configure "$(NGINX_SRC)" "$(TEST_NGX_BUILD)" \
+	    "$(PRESENT)" "$(NGX_CC_OPT) -DFW_TEST=1" "$(NGX_LD_OPT)" "$(WERROR)"
+
+$(TEST_SO) &: $(TEST_NGX_BUILD)/.configured $(SRC_DEPS)
+	@tools/build-modules make "$(NGINX_SRC)" "$(TEST_NGX_BUILD)" "$(PRESENT)"
+	@mkdir -p $(TEST_MODDIR)
+	@cp $(TEST_NGX_BUILD)/objs/ngx_http_fw_*_module.so $(TEST_MODDIR)/
+
+test-modules: $(TEST_SO)
 
 static:
 	@tools/build-modules static "$(NGINX_SRC)" "$(BUILD)/static" \
@@ -81,20 +100,27 @@ core_of = $(if $(filter common/%,$(1)),,$(filter-out \
     $(dir $(patsubst %/,%,$(dir $(1))))ngx_%,\
     $(wildcard $(dir $(patsubst %/,%,$(dir $(1))))*.c)))
 
+# common/unit/test_vocab.c also checks the JWT core's status names
+VOCAB_CORES := $(filter-out modules/jwt/ngx_%,$(wildcard modules/jwt/*.c))
+$(BUILD)/unit/common/unit/test_vocab: UNIT_EXTRA = -Imodules/jwt $(VOCAB_CORES)
+$(BUILD)/unit/common/unit/test_vocab: $(VOCAB_CORES)
+
 .SECONDEXPANSION:
 $(BUILD)/unit/%: %.c $$(call core_of,%.c) $(CORE_COMMON) \
                  $(wildcard common/*.h modules/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(FW_CFLAGS) $(UNIT_SAN) -Icommon -I$(dir $(patsubst %/,%,$(dir $<))) \
-	    -o $@ $< $(call core_of,$<) $(CORE_COMMON) $(UNIT_LIBS)
+	    -o $@ $< $(call core_of,$<) $(CORE_COMMON) $(UNIT_EXTRA) $(UNIT_LIBS)
 
 unit: $(UNIT_BINS)
 	@tools/run-unit $(UNIT_BINS)
 
 # ------------------------------------------------------------------ t/ suite
 
-t: modules $(TOOLS)
-	@FW_MODDIR=$(MODDIR) FW_SANITIZE=$(SANITIZE) tools/run-tests
+# the suite runs the test build (fw_webhook_test_now); check-load, the
+# demo and the container images use the shipped one
+t: test-modules $(TOOLS)
+	@FW_MODDIR=$(TEST_MODDIR) FW_SANITIZE=$(SANITIZE) tools/run-tests
 
 # deployment files: manifests and Dockerfile lint, the module build the
 # Dockerfiles run (against the installed nginx), testssl.sh on the examples
@@ -170,8 +196,10 @@ valgrind:
 
 # ---------------------------------------------------------- bench and demo
 
-bench: modules $(TOOLS)
-	@FW_MODDIR=$(MODDIR) bench/run
+# the webhook cases pin the clock (fw_webhook_test_now): the test build,
+# the same code apart from that directive
+bench: test-modules $(TOOLS)
+	@FW_MODDIR=$(TEST_MODDIR) bench/run
 
 demo: deps modules $(TOOLS)
 	@FW_MODDIR=$(MODDIR) tools/demo start

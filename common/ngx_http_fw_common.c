@@ -10,6 +10,10 @@
 #include "ngx_http_fw_common.h"
 
 
+static void ngx_http_fw_mark_var(ngx_http_request_t *r,
+    ngx_http_core_main_conf_t *cmcf, ngx_str_t *name, const char *value);
+
+
 ngx_conf_enum_t  ngx_http_fw_error_formats[] = {
     { ngx_string("problem"), FW_FORMAT_PROBLEM },
     { ngx_string("fhir"), FW_FORMAT_FHIR },
@@ -374,4 +378,112 @@ failed:
     ngx_close_file(fd);
 
     return NGX_ERROR;
+}
+
+
+ngx_uint_t
+ngx_http_fw_next_header(ngx_http_request_t *r, ngx_list_part_t **part,
+    ngx_table_elt_t **h, ngx_uint_t *i)
+{
+    if (*part == NULL) {
+        *part = &r->headers_in.headers.part;
+        *i = 0;
+
+    } else {
+        (*i)++;
+    }
+
+    while (*i >= (*part)->nelts) {
+        if ((*part)->next == NULL) {
+            return 0;
+        }
+
+        *part = (*part)->next;
+        *i = 0;
+    }
+
+    *h = (*part)->elts;
+
+    return 1;
+}
+
+
+ngx_int_t
+ngx_http_fw_get_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i, found;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    found = 0;
+    part = NULL;
+
+    while (ngx_http_fw_next_header(r, &part, &h, &i)) {
+
+        if (h[i].hash == 0
+            || h[i].key.len != name->len
+            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        if (found) {
+            return NGX_BUSY;
+        }
+
+        found = 1;
+        *value = h[i].value;
+    }
+
+    return found ? NGX_OK : NGX_DECLINED;
+}
+
+
+void
+ngx_http_fw_mark_denied(ngx_http_request_t *r, const char *module,
+    const char *reason)
+{
+    static ngx_str_t  by = ngx_string("fw_denied_by");
+    static ngx_str_t  why = ngx_string("fw_denied_reason");
+
+    ngx_http_core_main_conf_t  *cmcf;
+
+    if (r != r->main) {
+        return;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    ngx_http_fw_mark_var(r, cmcf, &by, module);
+    ngx_http_fw_mark_var(r, cmcf, &why, reason);
+}
+
+
+static void
+ngx_http_fw_mark_var(ngx_http_request_t *r, ngx_http_core_main_conf_t *cmcf,
+    ngx_str_t *name, const char *value)
+{
+    ngx_uint_t                  key;
+    ngx_http_variable_t        *v;
+    ngx_http_variable_value_t  *vv;
+
+    key = ngx_hash_key(name->data, name->len);
+
+    v = ngx_hash_find(&cmcf->variables_hash, key, name->data, name->len);
+
+    if (v == NULL || !(v->flags & NGX_HTTP_VAR_INDEXED)) {
+        return;
+    }
+
+    /* the last refusal is the one the final status is of (satisfy any,
+       error_page to a location that checks again) */
+
+    vv = &r->variables[v->index];
+
+    vv->data = (u_char *) value;
+    vv->len = ngx_strlen(value);
+    vv->valid = 1;
+    vv->no_cacheable = 0;
+    vv->not_found = 0;
 }

@@ -12,6 +12,7 @@
 
 #include "fw_codec.h"
 #include "fw_error.h"
+#include "fw_vocab.h"
 
 
 #pragma GCC visibility push(hidden)
@@ -77,6 +78,35 @@ ngx_int_t ngx_http_fw_set_request_header(ngx_http_request_t *r,
 
 /* NGX_OK for a name ngx_http_fw_set_request_header() may set */
 ngx_int_t ngx_http_fw_request_header_allowed(ngx_str_t *name);
+
+/*
+ * The one request header of that name (case-insensitive, deleted entries
+ * skipped): NGX_OK with its value, NGX_DECLINED when there is none,
+ * NGX_BUSY when there are several (value: the first).
+ */
+ngx_int_t ngx_http_fw_get_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
+
+/*
+ * Walks the request headers: with *part NULL the first entry, then the
+ * next; the entry is (*h)[*i].  Returns 0 after the last one.
+ *
+ *     part = NULL;
+ *     while (ngx_http_fw_next_header(r, &part, &h, &i)) { ... h[i] ... }
+ */
+ngx_uint_t ngx_http_fw_next_header(ngx_http_request_t *r,
+    ngx_list_part_t **part, ngx_table_elt_t **h, ngx_uint_t *i);
+
+/*
+ * Says that the check of "module" refused the main request with "reason"
+ * (both static: FW_VOCAB_* constants, or the core's status names), for
+ * the audit record's denied_by and reason: the last refusal of a request
+ * is kept.  Sets $fw_denied_by and $fw_denied_reason when they exist (the
+ * audit module defines them); a subrequest's refusal is not the main
+ * request's.
+ */
+void ngx_http_fw_mark_denied(ngx_http_request_t *r, const char *module,
+    const char *reason);
 
 /*
  * Reads a whole small file at configuration time (never per request),

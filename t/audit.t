@@ -125,8 +125,8 @@ sub main::denials {
             || FwAudit::fields($by{'/d/ok'}, {
                    status => 200, outcome => 0, denied_by => undef })
             || FwAudit::fields($by{'/d/up'}, {
-                   status => 403, outcome => 4, denied_by => undef,
-                   upstream_status => '403' })
+                   status => 403, outcome => 4, denied_by => 'upstream',
+                   reason => '403', upstream_status => '403' })
             || (join(',', map { "$_=$by{'/d/ok'}{checks}{$_}" }
                              sort keys %{ $by{'/d/ok'}{checks} })
                 eq 'fhir=ok,jwt=valid' ? '' : 'checks of /d/ok');

@@ -507,7 +507,7 @@ qr/\[warn\] .*fw_ratelimit: redis cannot decide \(Connection refused\); the loca
 --- error_code eval
 [503, 200, 200, 200]
 --- response_headers eval
-["X-RL: error\nRetry-After: 1", "X-RL: error", "X-RL: error",
+["X-RL: unavailable\nRetry-After: 1", "X-RL: error", "X-RL: error",
  "X-RL: error"]
 --- response_body eval
 [qq({"resourceType":"OperationOutcome","issue":[{"severity":"fatal","code":"transient","diagnostics":"rate limit service unavailable"}]}\n),

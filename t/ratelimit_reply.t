@@ -66,7 +66,7 @@ ok
 --- error_code eval
 [200, 503, 200, 429, 200]
 --- response_headers eval
-["X-RL: passed", "X-RL: error", "X-RL: passed", "X-RL: limited",
+["X-RL: passed", "X-RL: unavailable", "X-RL: passed", "X-RL: limited",
  "X-RL: passed"]
 --- no_error_log
 [alert]
@@ -93,7 +93,8 @@ ok
 --- error_code eval
 [503, 200, 503, 200]
 --- response_headers eval
-["X-RL: error", "X-RL: passed", "X-RL: error", "X-RL: passed"]
+["X-RL: unavailable", "X-RL: passed", "X-RL: unavailable",
+ "X-RL: passed"]
 --- no_error_log
 [alert]
 [crit]

@@ -34,6 +34,12 @@ static void fw_audit_build_jsonl(fw_audit_w_t *w, const fw_audit_event_t *ev,
     const u_char *qhash);
 static void fw_audit_build_fhir(fw_audit_w_t *w, const fw_audit_event_t *ev,
     const u_char *qhash);
+static void fw_audit_fhir_outcome(fw_audit_w_t *w,
+    const fw_audit_event_t *ev, unsigned status);
+static void fw_audit_fhir_agents(fw_audit_w_t *w, const fw_audit_event_t *ev,
+    char action);
+static void fw_audit_fhir_entities(fw_audit_w_t *w,
+    const fw_audit_event_t *ev, const u_char *qhash);
 static void fw_audit_fhir_coding(fw_audit_w_t *w, const char *system,
     const char *code, const char *display);
 static unsigned fw_audit_status(const fw_audit_event_t *ev);
@@ -526,10 +532,9 @@ fw_audit_build_fhir(fw_audit_w_t *w, const fw_audit_event_t *ev,
 {
     char                   action, act[2];
     u_char                 t[24];
-    size_t                 save;
-    unsigned               status, outcome, i;
+    unsigned               status, outcome;
     const char            *profile;
-    const fw_audit_str_t  *in, *v;
+    const fw_audit_str_t  *in;
 
     status = fw_audit_status(ev);
     outcome = fw_audit_outcome(status);
@@ -579,6 +584,37 @@ fw_audit_build_fhir(fw_audit_w_t *w, const fw_audit_event_t *ev,
     fw_audit_mem(w, t, fw_audit_format_time(ev->time_ms, t));
     fw_audit_lit(w, "\",\"outcome\":\"");
     fw_audit_num(w, outcome);
+    fw_audit_fhir_outcome(w, ev, status);
+    fw_audit_fhir_agents(w, ev, action);
+
+    /* source: the gateway */
+
+    fw_audit_lit(w, ",\"source\":{\"observer\":{\"display\":\"");
+    fw_audit_sval(w, ev, FW_AUDIT_F_GATEWAY);
+    fw_audit_lit(w, "\"},\"type\":[");
+    fw_audit_fhir_coding(w, FW_SRCTYPE, "4", "Application Server");
+    fw_audit_lit(w, "]}");
+
+    fw_audit_fhir_entities(w, ev, qhash);
+
+    if (w->cut) {
+        fw_audit_lit(w, ",\"extension\":[{\"url\":\"urn:fhirwall:audit-"
+                     "truncated\",\"valueBoolean\":true}]");
+    }
+}
+
+
+/* AuditEvent.outcomeDesc: the status, who denied and why, the checks,
+   the request line */
+
+static void
+fw_audit_fhir_outcome(fw_audit_w_t *w, const fw_audit_event_t *ev,
+    unsigned status)
+{
+    size_t                 save;
+    unsigned               i;
+    const fw_audit_str_t  *v;
+
     fw_audit_lit(w, "\",\"outcomeDesc\":\"HTTP ");
     fw_audit_num(w, status);
 
@@ -611,9 +647,15 @@ fw_audit_build_fhir(fw_audit_w_t *w, const fw_audit_event_t *ev,
     }
 
     fw_audit_lit(w, "\"");
+}
 
-    /* agents: the user, the client, the server */
 
+/* AuditEvent.agent: the user, the client, the server */
+
+static void
+fw_audit_fhir_agents(fw_audit_w_t *w, const fw_audit_event_t *ev,
+    char action)
+{
     fw_audit_lit(w, ",\"agent\":[{\"type\":{\"coding\":[");
 
     if (action == 'C' || action == 'U' || action == 'D') {
@@ -681,16 +723,17 @@ fw_audit_build_fhir(fw_audit_w_t *w, const fw_audit_event_t *ev,
     fw_audit_lit(w, "]},\"who\":{\"display\":\"");
     fw_audit_sval(w, ev, FW_AUDIT_F_GATEWAY);
     fw_audit_lit(w, "\"},\"requestor\":false}]");
+}
 
-    /* source: the gateway */
 
-    fw_audit_lit(w, ",\"source\":{\"observer\":{\"display\":\"");
-    fw_audit_sval(w, ev, FW_AUDIT_F_GATEWAY);
-    fw_audit_lit(w, "\"},\"type\":[");
-    fw_audit_fhir_coding(w, FW_SRCTYPE, "4", "Application Server");
-    fw_audit_lit(w, "]}");
+/* AuditEvent.entity: the transaction, the data, the patient, the query */
 
-    /* entities: transaction, data, patient, query */
+static void
+fw_audit_fhir_entities(fw_audit_w_t *w, const fw_audit_event_t *ev,
+    const u_char *qhash)
+{
+    size_t                 save;
+    const fw_audit_str_t  *v;
 
     fw_audit_lit(w, ",\"entity\":[{\"what\":{\"identifier\":{\"value\":\"");
     fw_audit_sval(w, ev, FW_AUDIT_F_REQUEST_ID);
@@ -796,12 +839,8 @@ fw_audit_build_fhir(fw_audit_w_t *w, const fw_audit_event_t *ev,
     }
 
     fw_audit_lit(w, "]");
-
-    if (w->cut) {
-        fw_audit_lit(w, ",\"extension\":[{\"url\":\"urn:fhirwall:audit-"
-                     "truncated\",\"valueBoolean\":true}]");
-    }
 }
+
 
 
 size_t

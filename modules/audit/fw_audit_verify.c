@@ -88,6 +88,8 @@ static fw_audit_vchain_t *fw_audit_vchain(fw_audit_verifier_t *v,
 static int fw_audit_vkey(fw_audit_verifier_t *v, fw_audit_vchain_t *c,
     uint64_t epoch, u_char *key);
 static void fw_audit_vcheck(fw_audit_verifier_t *v, fw_audit_vchain_t *c);
+static void fw_audit_vcheck_order(fw_audit_verifier_t *v,
+    fw_audit_vchain_t *c);
 static int fw_audit_vrec_cmp(const void *a, const void *b);
 
 
@@ -460,19 +462,18 @@ fw_audit_vrec_cmp(const void *a, const void *b)
 }
 
 
+/* the file order: every record after the one before it */
+
 static void
-fw_audit_vcheck(fw_audit_verifier_t *v, fw_audit_vchain_t *c)
+fw_audit_vcheck_order(fw_audit_verifier_t *v, fw_audit_vchain_t *c)
 {
     int                id_len;
     size_t             i;
-    uint64_t           gap;
     const char        *id;
-    fw_audit_vrec_t   *r, *p, *max, **sorted;
+    fw_audit_vrec_t   *r, *max;
 
     id = (const char *) c->id;
     id_len = (int) c->id_len;
-
-    /* the file order: every record after the one before it */
 
     max = NULL;
 
@@ -497,6 +498,22 @@ fw_audit_vcheck(fw_audit_verifier_t *v, fw_audit_vchain_t *c)
             max = r;
         }
     }
+}
+
+
+static void
+fw_audit_vcheck(fw_audit_verifier_t *v, fw_audit_vchain_t *c)
+{
+    int                id_len;
+    size_t             i;
+    uint64_t           gap;
+    const char        *id;
+    fw_audit_vrec_t   *r, *p, **sorted;
+
+    id = (const char *) c->id;
+    id_len = (int) c->id_len;
+
+    fw_audit_vcheck_order(v, c);
 
     sorted = malloc(c->nrecs * sizeof(fw_audit_vrec_t *));
     if (sorted == NULL) {

@@ -8,139 +8,29 @@
  */
 
 
-#include <ngx_config.h>
-#include <ngx_core.h>
-#include <ngx_http.h>
-
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-
-#include "ngx_http_fw_common.h"
-#include "fw_audit.h"
-
-
-#define NGX_HTTP_FW_AUDIT_LITERAL  -2
-
-#define NGX_HTTP_FW_AUDIT_FSYNC_OFF     0
-#define NGX_HTTP_FW_AUDIT_FSYNC_ALWAYS  ((ngx_msec_t) -1)
-
-
-typedef struct {
-    ngx_str_t                    name;      /* without "$", or a literal */
-    ngx_int_t                    index;     /* NGX_ERROR: not defined */
-} ngx_http_fw_audit_var_t;
-
-
-typedef struct {
-    ngx_str_t                    module;
-    ngx_http_fw_audit_var_t     *var;
-    ngx_array_t                  ok;        /* ngx_str_t */
-} ngx_http_fw_audit_check_t;
-
-
-typedef struct {
-    ngx_str_t                    name;
-    ngx_open_file_t             *file;      /* NULL: stdout or stderr */
-    ngx_fd_t                     std_fd;
-    ngx_uint_t                   format;
-    ngx_uint_t                   mode;
-    size_t                       buffer_size;
-    ngx_msec_t                   flush;
-    ngx_msec_t                   fsync;
-
-    /* the state of this worker */
-    fw_audit_chain_t            *chain;
-    u_char                      *buf;
-    size_t                       len;
-    ngx_uint_t                   nrecs;
-    ngx_event_t                  flush_event;
-    ngx_fd_t                     seen_fd;
-    ngx_msec_t                   last_sync;
-    ngx_uint_t                   lost;
-    unsigned                     failed:1;
-    unsigned                     started:1;
-} ngx_http_fw_audit_sink_t;
-
-
-typedef struct {
-    ngx_array_t                  sinks;     /* ngx_http_fw_audit_sink_t * */
-    ngx_array_t                  vars;      /* ngx_http_fw_audit_var_t * */
-    ngx_array_t                 *defaults[FW_AUDIT_F_MAX];
-    ngx_array_t                 *checks;    /* ngx_http_fw_audit_check_t */
-
-    ngx_str_t                    secret;
-    ngx_msec_t                   epoch;
-    u_char                       query_key[FW_AUDIT_MAC_LEN];
-    fw_audit_hmac_t             *query_hmac;   /* a worker's, lazily */
-
-    size_t                       record_max;
-    u_char                      *scratch;      /* the body */
-    u_char                      *scratch2;     /* a copy to seal */
-    ngx_str_t                    host;
-} ngx_http_fw_audit_main_conf_t;
-
-
-typedef struct {
-    ngx_array_t                 *sinks;     /* sink *; NULL: off */
-    ngx_array_t                 *fields[FW_AUDIT_F_MAX];
-    ngx_flag_t                   fail_closed;
-    ngx_uint_t                   query;
-    ngx_flag_t                   subrequests;
-    size_t                       max_record;
-    ngx_uint_t                   error_format;
-} ngx_http_fw_audit_loc_conf_t;
-
-
-typedef struct {
-    unsigned                     refused:1;
-} ngx_http_fw_audit_ctx_t;
+#include "ngx_http_fw_audit.h"
 
 
 static ngx_int_t ngx_http_fw_audit_preaccess_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_fw_audit_log_handler(ngx_http_request_t *r);
 static void ngx_http_fw_audit_value(ngx_http_request_t *r, ngx_array_t *vars,
     fw_audit_str_t *out);
-static void ngx_http_fw_audit_denial(ngx_http_request_t *r,
-    ngx_http_fw_audit_main_conf_t *amcf, unsigned status,
+static ngx_int_t ngx_http_fw_audit_denied_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_audit_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fw_audit_log_handler(ngx_http_request_t *r);
+static void ngx_http_fw_audit_write(ngx_http_request_t *r,
+    ngx_http_fw_audit_main_conf_t *amcf, ngx_http_fw_audit_loc_conf_t *alcf,
     fw_audit_event_t *ev);
-
-static ngx_int_t ngx_http_fw_audit_sink_start(ngx_http_fw_audit_sink_t *s,
-    ngx_http_fw_audit_main_conf_t *amcf, ngx_log_t *log);
-static void ngx_http_fw_audit_sink_lifecycle(ngx_http_fw_audit_sink_t *s,
-    ngx_http_fw_audit_main_conf_t *amcf, int kind, ngx_log_t *log);
-static void ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s,
-    u_char *buf, size_t len, size_t size, int kind, ngx_log_t *log);
-static ngx_int_t ngx_http_fw_audit_sink_put(ngx_http_fw_audit_sink_t *s,
-    u_char *data, size_t len, ngx_log_t *log);
-static ngx_int_t ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s,
-    u_char *data, size_t len, ngx_log_t *log);
-static void ngx_http_fw_audit_sink_flush(ngx_http_fw_audit_sink_t *s,
-    ngx_log_t *log);
-static void ngx_http_fw_audit_flush_handler(ngx_event_t *ev);
-static void ngx_http_fw_audit_reopen_flush(ngx_open_file_t *file,
-    ngx_log_t *log);
-
-static ngx_http_fw_audit_var_t *ngx_http_fw_audit_add_var(ngx_conf_t *cf,
-    ngx_http_fw_audit_main_conf_t *amcf, ngx_str_t *value);
 static ngx_int_t ngx_http_fw_audit_var_exists(ngx_conf_t *cf,
     ngx_str_t *name);
-
-static char *ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_http_fw_audit_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_fw_audit_wipe(void *data);
 static char *ngx_http_fw_audit_field(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_fw_audit_check(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+static ngx_int_t ngx_http_fw_audit_secret_var(ngx_str_t *value);
 static char *ngx_http_fw_audit_max_record(ngx_conf_t *cf, void *post,
     void *data);
-
-static ngx_int_t ngx_http_fw_audit_secret_var(ngx_str_t *value);
-static ngx_int_t ngx_http_fw_audit_add_check(ngx_conf_t *cf,
-    ngx_http_fw_audit_main_conf_t *amcf, char *module, char *var,
-    char **ok);
 static void *ngx_http_fw_audit_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_fw_audit_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_fw_audit_create_loc_conf(ngx_conf_t *cf);
@@ -191,14 +81,16 @@ static char *ngx_http_fw_audit_default_vars[FW_AUDIT_F_MAX][3] = {
 };
 
 
-/* the modules that deny requests, their status variables and the values
-   that mean "not denied" */
-static char *ngx_http_fw_audit_default_checks[][8] = {
-    { "ratelimit", "$fw_ratelimit_status", "passed", "dry-run", NULL },
-    { "jwt", "$fw_jwt_status", "valid", NULL },
-    { "webhook", "$fw_webhook_status", "valid", "verified", NULL },
-    { "fhir", "$fw_fhir_status", "ok", "valid", "allowed", NULL },
-    { NULL }
+/* set by the module whose check refused the request (common/) */
+static ngx_http_variable_t  ngx_http_fw_audit_vars[] = {
+
+    { ngx_string("fw_denied_by"), NULL, ngx_http_fw_audit_denied_variable,
+      0, 0, 0 },
+
+    { ngx_string("fw_denied_reason"), NULL,
+      ngx_http_fw_audit_denied_variable, 0, 0, 0 },
+
+      ngx_http_null_variable
 };
 
 
@@ -272,7 +164,7 @@ static ngx_command_t  ngx_http_fw_audit_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_fw_audit_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_fw_audit_add_variables,       /* preconfiguration */
     ngx_http_fw_audit_init,                /* postconfiguration */
 
     ngx_http_fw_audit_create_main_conf,    /* create main configuration */
@@ -399,64 +291,87 @@ ngx_http_fw_audit_value(ngx_http_request_t *r, ngx_array_t *vars,
 }
 
 
-static void
-ngx_http_fw_audit_denial(ngx_http_request_t *r,
-    ngx_http_fw_audit_main_conf_t *amcf, unsigned status,
-    fw_audit_event_t *ev)
+static ngx_int_t
+ngx_http_fw_audit_denied_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_str_t                   *ok;
-    ngx_uint_t                   i, j;
-    ngx_http_variable_value_t   *vv;
-    ngx_http_fw_audit_check_t   *c;
+    /* set by ngx_http_fw_mark_denied(), else empty */
+    v->not_found = 1;
 
-    if (amcf->checks == NULL) {
-        return;
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_audit_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_fw_audit_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
     }
 
-    c = amcf->checks->elts;
+    return NGX_OK;
+}
 
-    for (i = 0; i < amcf->checks->nelts; i++) {
 
-        if (c[i].var->index < 0) {
-            continue;
-        }
+/* the record of a request to the location's sinks */
 
-        vv = ngx_http_get_indexed_variable(r, c[i].var->index);
+static void
+ngx_http_fw_audit_write(ngx_http_request_t *r,
+    ngx_http_fw_audit_main_conf_t *amcf, ngx_http_fw_audit_loc_conf_t *alcf,
+    fw_audit_event_t *ev)
+{
+    int                         format;
+    size_t                      len, reserve;
+    ngx_uint_t                  i;
+    ngx_http_fw_audit_sink_t  **s;
 
-        if (vv == NULL || vv->not_found || vv->len == 0) {
-            continue;
-        }
+    s = alcf->sinks->elts;
 
-        if (ev->nchecks < FW_AUDIT_CHECKS_MAX) {
-            ev->check_name[ev->nchecks].data = c[i].module.data;
-            ev->check_name[ev->nchecks].len = c[i].module.len;
-            ev->check_value[ev->nchecks].data = vv->data;
-            ev->check_value[ev->nchecks].len = vv->len;
-            ev->nchecks++;
-        }
+    /*
+     * the body is built once for each format in use; a record is sealed
+     * in place when it goes to one destination, else in a copy
+     */
 
-        /* a status from an upstream is the upstream's, not a denial */
+    reserve = fw_audit_seal_len(FW_AUDIT_FHIR, amcf->host.len + 64);
+    format = -1;
+    len = 0;
 
-        if (status < 400 || ev->denied_by.len || r->upstream) {
-            continue;
-        }
+    for (i = 0; i < alcf->sinks->nelts; i++) {
 
-        ok = c[i].ok.elts;
+        if ((int) s[i]->format != format) {
+            format = (int) s[i]->format;
+            len = fw_audit_build(amcf->scratch, alcf->max_record, reserve,
+                                 format, ev);
 
-        for (j = 0; j < c[i].ok.nelts; j++) {
-            if (ok[j].len == vv->len
-                && ngx_strncasecmp(ok[j].data, vv->data, vv->len) == 0)
-            {
-                break;
+            if (len == 0) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              "fw_audit: the record does not fit in %uz "
+                              "bytes", alcf->max_record);
+                return;
             }
         }
 
-        if (j == c[i].ok.nelts) {
-            ev->denied_by.data = c[i].module.data;
-            ev->denied_by.len = c[i].module.len;
-            ev->reason.data = vv->data;
-            ev->reason.len = vv->len;
+        if (alcf->sinks->nelts == 1) {
+            ngx_http_fw_audit_sink_record(s[i], amcf->scratch, len,
+                                          alcf->max_record,
+                                          FW_AUDIT_KIND_REQUEST,
+                                          r->connection->log);
+            break;
         }
+
+        ngx_memcpy(amcf->scratch2, amcf->scratch, len);
+        ngx_http_fw_audit_sink_record(s[i], amcf->scratch2, len,
+                                      alcf->max_record,
+                                      FW_AUDIT_KIND_REQUEST,
+                                      r->connection->log);
     }
 }
 
@@ -464,9 +379,7 @@ ngx_http_fw_audit_denial(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
 {
-    size_t                          len, reserve;
     u_char                         *q;
-    int                             format;
     unsigned                        status;
     ngx_uint_t                      f;
     ngx_time_t                     *tp;
@@ -551,366 +464,22 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
         || (status == NGX_HTTP_SERVICE_UNAVAILABLE && alcf->fail_closed
             && failed))
     {
-        ngx_str_set(&ev.denied_by, "audit");
-        ngx_str_set(&ev.reason, "sink failing");
+        ngx_str_set(&ev.denied_by, FW_VOCAB_BY_AUDIT);
+        ngx_str_set(&ev.reason, FW_VOCAB_AUDIT_SINK);
     }
 
     ngx_http_fw_audit_denial(r, amcf, status, &ev);
 
-    /*
-     * the body is built once for each format in use; a record is sealed
-     * in place when it goes to one destination, else in a copy
-     */
-
-    reserve = fw_audit_seal_len(FW_AUDIT_FHIR, amcf->host.len + 64);
-    format = -1;
-    len = 0;
-
-    for (i = 0; i < alcf->sinks->nelts; i++) {
-
-        if ((int) s[i]->format != format) {
-            format = (int) s[i]->format;
-            len = fw_audit_build(amcf->scratch, alcf->max_record, reserve,
-                                 format, &ev);
-
-            if (len == 0) {
-                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                              "fw_audit: the record does not fit in %uz "
-                              "bytes", alcf->max_record);
-                return NGX_OK;
-            }
-        }
-
-        if (alcf->sinks->nelts == 1) {
-            ngx_http_fw_audit_sink_record(s[i], amcf->scratch, len,
-                                          alcf->max_record,
-                                          FW_AUDIT_KIND_REQUEST,
-                                          r->connection->log);
-            break;
-        }
-
-        ngx_memcpy(amcf->scratch2, amcf->scratch, len);
-        ngx_http_fw_audit_sink_record(s[i], amcf->scratch2, len,
-                                      alcf->max_record,
-                                      FW_AUDIT_KIND_REQUEST,
-                                      r->connection->log);
-    }
+    ngx_http_fw_audit_write(r, amcf, alcf, &ev);
 
     return NGX_OK;
-}
-
-
-/* ---- sinks ------------------------------------------------------------ */
-
-
-static ngx_int_t
-ngx_http_fw_audit_sink_start(ngx_http_fw_audit_sink_t *s,
-    ngx_http_fw_audit_main_conf_t *amcf, ngx_log_t *log)
-{
-    u_char      id[FW_AUDIT_CHAIN_ID_MAX], *p;
-    uint32_t    rnd;
-    ngx_time_t *tp;
-    int64_t     now;
-
-    if (s->chain || amcf->secret.len == 0) {
-        return NGX_OK;
-    }
-
-    tp = ngx_timeofday();
-    now = (int64_t) tp->sec * 1000 + tp->msec;
-
-    if (RAND_bytes((u_char *) &rnd, sizeof(rnd)) != 1) {
-        rnd = (uint32_t) ngx_random();
-    }
-
-    p = ngx_snprintf(id, sizeof(id), "%V-%P-%L-%08xD", &amcf->host,
-                     ngx_pid, now, rnd);
-
-    s->chain = fw_audit_chain_create(amcf->secret.data, amcf->secret.len,
-                                     id, p - id, now,
-                                     (int64_t) amcf->epoch);
-    if (s->chain == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "fw_audit: cannot start a chain for \"%V\"", &s->name);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_fw_audit_sink_lifecycle(ngx_http_fw_audit_sink_t *s,
-    ngx_http_fw_audit_main_conf_t *amcf, int kind, ngx_log_t *log)
-{
-    size_t         len, id_len;
-    u_char         buf[2048];
-    ngx_time_t    *tp;
-    const u_char  *id;
-
-    if (s->chain == NULL) {
-        return;
-    }
-
-    tp = ngx_timeofday();
-    id = fw_audit_chain_id(s->chain, &id_len);
-
-    len = fw_audit_build_lifecycle(buf, sizeof(buf) - 512, (int) s->format,
-                                   kind, (int64_t) tp->sec * 1000 + tp->msec,
-                                   amcf->host.data, amcf->host.len, id,
-                                   id_len);
-    if (len == 0) {
-        return;
-    }
-
-    len = fw_audit_chain_seal(s->chain, buf, len, sizeof(buf),
-                              (int) s->format, kind,
-                              (int64_t) tp->sec * 1000 + tp->msec);
-    if (len == 0) {
-        return;
-    }
-
-    /* lifecycle records are never buffered */
-
-    ngx_http_fw_audit_sink_flush(s, log);
-
-    if (ngx_http_fw_audit_sink_write(s, buf, len, log) == NGX_OK) {
-        fw_audit_chain_commit(s->chain);
-
-        if (kind == FW_AUDIT_KIND_START) {
-            s->started = 1;
-        }
-    }
-}
-
-
-static void
-ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
-    size_t len, size_t size, int kind, ngx_log_t *log)
-{
-    ngx_time_t                     *tp;
-    ngx_http_fw_audit_main_conf_t  *amcf;
-
-    if (s->chain == NULL && !s->started) {
-        amcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                                   ngx_http_fw_audit_module);
-        (void) ngx_http_fw_audit_sink_start(s, amcf, log);
-    }
-
-    if (s->chain == NULL) {
-        len = fw_audit_close(buf, len, size);
-        s->started = 1;
-
-        if (ngx_http_fw_audit_sink_put(s, buf, len, log) != NGX_OK) {
-            s->lost++;
-        }
-
-        return;
-    }
-
-    if (!s->started) {
-        /* the start record could not be written yet */
-        amcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                                   ngx_http_fw_audit_module);
-        ngx_http_fw_audit_sink_lifecycle(s, amcf, FW_AUDIT_KIND_START, log);
-
-        if (!s->started) {
-            fw_audit_chain_lost(s->chain, 1);
-            s->lost++;
-            return;
-        }
-    }
-
-    tp = ngx_timeofday();
-
-    len = fw_audit_chain_seal(s->chain, buf, len, size, (int) s->format,
-                              kind, (int64_t) tp->sec * 1000 + tp->msec);
-    if (len == 0) {
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "fw_audit: sealing a record for \"%V\" failed",
-                      &s->name);
-        return;
-    }
-
-    if (ngx_http_fw_audit_sink_put(s, buf, len, log) == NGX_OK) {
-        fw_audit_chain_commit(s->chain);
-
-    } else {
-        fw_audit_chain_lost(s->chain, 1);
-        s->lost++;
-    }
-}
-
-
-static ngx_int_t
-ngx_http_fw_audit_sink_put(ngx_http_fw_audit_sink_t *s, u_char *data,
-    size_t len, ngx_log_t *log)
-{
-    if (s->buffer_size == 0) {
-        return ngx_http_fw_audit_sink_write(s, data, len, log);
-    }
-
-    if (s->len + len > s->buffer_size) {
-        ngx_http_fw_audit_sink_flush(s, log);
-    }
-
-    if (len > s->buffer_size) {
-        return ngx_http_fw_audit_sink_write(s, data, len, log);
-    }
-
-    if (s->buf == NULL) {
-        s->buf = ngx_alloc(s->buffer_size, log);
-        if (s->buf == NULL) {
-            return ngx_http_fw_audit_sink_write(s, data, len, log);
-        }
-    }
-
-    ngx_memcpy(s->buf + s->len, data, len);
-    s->len += len;
-    s->nrecs++;
-
-    if (!s->flush_event.timer_set && s->flush) {
-        s->flush_event.handler = ngx_http_fw_audit_flush_handler;
-        s->flush_event.data = s;
-        s->flush_event.log = ngx_cycle->log;
-        s->flush_event.cancelable = 1;
-        ngx_add_timer(&s->flush_event, s->flush);
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
-    size_t len, ngx_log_t *log)
-{
-    ssize_t          n;
-    ngx_fd_t         fd;
-    ngx_err_t        err;
-    ngx_msec_t       now;
-    ngx_file_info_t  fi;
-
-    fd = s->file ? s->file->fd : s->std_fd;
-
-    if (fd != s->seen_fd) {
-        /* a new file (start, or reopened on USR1): its permissions */
-        s->seen_fd = fd;
-
-        if (s->file && ngx_fd_info(fd, &fi) != NGX_FILE_ERROR
-            && ngx_is_file(&fi)
-            && (ngx_file_access(&fi) & 0777) != s->mode
-            && fchmod(fd, (mode_t) s->mode) == -1)
-        {
-            ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
-                          "fw_audit: fchmod(\"%V\", 0%d%d%d) failed",
-                          &s->name, (int) (s->mode >> 6 & 7),
-                          (int) (s->mode >> 3 & 7), (int) (s->mode & 7));
-        }
-    }
-
-    do {
-        n = write(fd, data, len);
-    } while (n == -1 && ngx_errno == NGX_EINTR);
-
-    if (n == (ssize_t) len) {
-
-        if (s->failed) {
-            s->failed = 0;
-            ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                          "fw_audit: \"%V\" is writable again, %ui records "
-                          "were lost", &s->name, s->lost);
-            s->lost = 0;
-        }
-
-        if (s->fsync != NGX_HTTP_FW_AUDIT_FSYNC_OFF && s->file) {
-            now = ngx_current_msec;
-
-            if (s->fsync == NGX_HTTP_FW_AUDIT_FSYNC_ALWAYS
-                || now - s->last_sync >= s->fsync)
-            {
-                s->last_sync = now;
-
-                if (fdatasync(fd) == -1) {
-                    ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
-                                  "fw_audit: fdatasync(\"%V\") failed",
-                                  &s->name);
-                }
-            }
-        }
-
-        return NGX_OK;
-    }
-
-    err = n == -1 ? ngx_errno : 0;
-
-    if (!s->failed) {
-        s->failed = 1;
-
-        if (n == -1) {
-            ngx_log_error(NGX_LOG_CRIT, log, err,
-                          "fw_audit: write() to \"%V\" failed, audit "
-                          "records are being lost", &s->name);
-        } else {
-            ngx_log_error(NGX_LOG_CRIT, log, 0,
-                          "fw_audit: write() to \"%V\" was incomplete: "
-                          "%z of %uz, audit records are being lost",
-                          &s->name, n, len);
-        }
-    }
-
-    return NGX_ERROR;
-}
-
-
-static void
-ngx_http_fw_audit_sink_flush(ngx_http_fw_audit_sink_t *s, ngx_log_t *log)
-{
-    if (s->len == 0) {
-        return;
-    }
-
-    if (ngx_http_fw_audit_sink_write(s, s->buf, s->len, log) != NGX_OK) {
-        s->lost += s->nrecs;
-
-        if (s->chain) {
-            fw_audit_chain_lost(s->chain, s->nrecs);
-        }
-    }
-
-    s->len = 0;
-    s->nrecs = 0;
-
-    if (s->flush_event.timer_set) {
-        ngx_del_timer(&s->flush_event);
-    }
-}
-
-
-static void
-ngx_http_fw_audit_flush_handler(ngx_event_t *ev)
-{
-    ngx_http_fw_audit_sink_flush(ev->data, ev->log);
-}
-
-
-static void
-ngx_http_fw_audit_reopen_flush(ngx_open_file_t *file, ngx_log_t *log)
-{
-    ngx_http_fw_audit_sink_t  *s;
-
-    s = file->data;
-
-    if (s) {
-        ngx_http_fw_audit_sink_flush(s, log);
-    }
 }
 
 
 /* ---- configuration ---------------------------------------------------- */
 
 
-static ngx_http_fw_audit_var_t *
+ngx_http_fw_audit_var_t *
 ngx_http_fw_audit_add_var(ngx_conf_t *cf,
     ngx_http_fw_audit_main_conf_t *amcf, ngx_str_t *value)
 {
@@ -990,241 +559,6 @@ ngx_http_fw_audit_var_exists(ngx_conf_t *cf, ngx_str_t *name)
     }
 
     return 0;
-}
-
-
-static char *
-ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_fw_audit_loc_conf_t *alcf = conf;
-
-    ngx_fd_t                        fd;
-    ngx_int_t                       n;
-    ngx_str_t                      *value, name, s;
-    ngx_uint_t                      i, format, mode;
-    ngx_msec_t                      flush, fsync;
-    ssize_t                         size;
-    ngx_http_fw_audit_sink_t       *sink, **sp;
-    ngx_http_fw_audit_main_conf_t  *amcf;
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        if (cf->args->nelts != 2 || alcf->sinks != NGX_CONF_UNSET_PTR) {
-            return "\"off\" takes no parameters and goes alone";
-        }
-
-        alcf->sinks = NULL;
-        return NGX_CONF_OK;
-    }
-
-    if (alcf->sinks == NULL) {
-        return "\"off\" goes alone";
-    }
-
-    if (alcf->sinks == NGX_CONF_UNSET_PTR) {
-        alcf->sinks = ngx_array_create(cf->pool, 2,
-                                       sizeof(ngx_http_fw_audit_sink_t *));
-        if (alcf->sinks == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    format = FW_AUDIT_JSONL;
-    mode = 0600;
-    size = 0;
-    flush = 0;
-    fsync = NGX_HTTP_FW_AUDIT_FSYNC_OFF;
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strcmp(value[i].data, "format=jsonl") == 0) {
-            format = FW_AUDIT_JSONL;
-
-        } else if (ngx_strcmp(value[i].data, "format=fhir") == 0) {
-            format = FW_AUDIT_FHIR;
-
-        } else if (ngx_strncmp(value[i].data, "buffer=", 7) == 0) {
-            s.data = value[i].data + 7;
-            s.len = value[i].len - 7;
-            size = ngx_parse_size(&s);
-
-            if (size <= 0 || size > 16 * 1024 * 1024) {
-                goto invalid;
-            }
-
-        } else if (ngx_strncmp(value[i].data, "flush=", 6) == 0) {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-            n = ngx_parse_time(&s, 0);
-
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            flush = (ngx_msec_t) n;
-
-        } else if (ngx_strcmp(value[i].data, "fsync=off") == 0) {
-            fsync = NGX_HTTP_FW_AUDIT_FSYNC_OFF;
-
-        } else if (ngx_strcmp(value[i].data, "fsync=always") == 0) {
-            fsync = NGX_HTTP_FW_AUDIT_FSYNC_ALWAYS;
-
-        } else if (ngx_strncmp(value[i].data, "fsync=", 6) == 0) {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-            n = ngx_parse_time(&s, 0);
-
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            fsync = (ngx_msec_t) n;
-
-        } else if (ngx_strncmp(value[i].data, "mode=", 5) == 0) {
-            n = 0;
-
-            if (value[i].len < 6 || value[i].len > 9) {
-                goto invalid;
-            }
-
-            for (s.data = value[i].data + 5; *s.data; s.data++) {
-                if (*s.data < '0' || *s.data > '7') {
-                    goto invalid;
-                }
-
-                n = n * 8 + (*s.data - '0');
-            }
-
-            if (n & 0137) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"%V\": an audit log may be readable by "
-                                   "its group at most (0600 or 0640)",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            mode = (ngx_uint_t) n;
-
-        } else {
-            goto invalid;
-        }
-    }
-
-    if (flush && size == 0) {
-        return "has \"flush\" without \"buffer\"";
-    }
-
-    if (size && flush == 0) {
-        flush = 1000;
-    }
-
-    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_audit_module);
-
-    name = value[1];
-
-    sp = amcf->sinks.elts;
-
-    for (i = 0; i < amcf->sinks.nelts; i++) {
-        if (sp[i]->name.len == name.len
-            && ngx_strncmp(sp[i]->name.data, name.data, name.len) == 0)
-        {
-            if (sp[i]->format != format || sp[i]->mode != mode
-                || sp[i]->buffer_size != (size_t) size
-                || sp[i]->flush != flush || sp[i]->fsync != fsync)
-            {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "audit log \"%V\" is already used with "
-                                   "other parameters", &name);
-                return NGX_CONF_ERROR;
-            }
-
-            sink = sp[i];
-            goto found;
-        }
-    }
-
-    sink = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_audit_sink_t));
-    if (sink == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    sink->name = name;
-    sink->format = format;
-    sink->mode = mode;
-    sink->buffer_size = size;
-    sink->flush = flush;
-    sink->fsync = fsync;
-    sink->seen_fd = NGX_INVALID_FILE;
-
-    if (ngx_strcmp(name.data, "stdout") == 0) {
-        sink->std_fd = ngx_stdout;
-
-    } else if (ngx_strcmp(name.data, "stderr") == 0) {
-        sink->std_fd = ngx_stderr;
-
-    } else {
-        if (ngx_conf_full_name(cf->cycle, &name, 0) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        sink->name = name;
-
-        /*
-         * nginx opens (and reopens) the file with 0644; create it first
-         * with the audit log's mode, and fchmod() a file nginx created on
-         * USR1 before writing to it
-         */
-
-        fd = open((char *) name.data, O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC,
-                  (mode_t) mode);
-        if (fd != NGX_INVALID_FILE) {
-            (void) close(fd);
-        }
-
-        sink->file = ngx_conf_open_file(cf->cycle, &name);
-        if (sink->file == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        if (sink->file->flush == NULL) {
-            sink->file->flush = ngx_http_fw_audit_reopen_flush;
-            sink->file->data = sink;
-        }
-    }
-
-    sp = ngx_array_push(&amcf->sinks);
-    if (sp == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *sp = sink;
-
-found:
-
-    sp = alcf->sinks->elts;
-
-    for (i = 0; i < alcf->sinks->nelts; i++) {
-        if (sp[i] == sink) {
-            return "names the same destination twice";
-        }
-    }
-
-    sp = ngx_array_push(alcf->sinks);
-    if (sp == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *sp = sink;
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
-                       &value[i]);
-
-    return NGX_CONF_ERROR;
 }
 
 
@@ -1449,96 +783,6 @@ ngx_http_fw_audit_secret_var(ngx_str_t *value)
 }
 
 
-static ngx_int_t
-ngx_http_fw_audit_add_check(ngx_conf_t *cf,
-    ngx_http_fw_audit_main_conf_t *amcf, char *module, char *var, char **ok)
-{
-    ngx_str_t                   s, *o;
-    ngx_http_fw_audit_check_t  *c;
-
-    c = ngx_array_push(amcf->checks);
-    if (c == NULL) {
-        return NGX_ERROR;
-    }
-
-    c->module.data = (u_char *) module;
-    c->module.len = ngx_strlen(module);
-
-    s.data = (u_char *) var;
-    s.len = ngx_strlen(var);
-
-    if (s.len < 2 || s.data[0] != '$') {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" is not a variable", &s);
-        return NGX_ERROR;
-    }
-
-    c->var = ngx_http_fw_audit_add_var(cf, amcf, &s);
-    if (c->var == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_array_init(&c->ok, cf->pool, 4, sizeof(ngx_str_t)) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    for ( /* void */ ; *ok; ok++) {
-        o = ngx_array_push(&c->ok);
-        if (o == NULL) {
-            return NGX_ERROR;
-        }
-
-        o->data = (u_char *) *ok;
-        o->len = ngx_strlen(*ok);
-    }
-
-    return NGX_OK;
-}
-
-
-static char *
-ngx_http_fw_audit_check(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_fw_audit_main_conf_t *amcf = conf;
-
-    char       **ok;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-
-    value = cf->args->elts;
-
-    if (amcf->checks == NULL) {
-        amcf->checks = ngx_array_create(cf->pool, 4,
-                                        sizeof(ngx_http_fw_audit_check_t));
-        if (amcf->checks == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (amcf->checks->nelts == FW_AUDIT_CHECKS_MAX) {
-        return "is used too many times";
-    }
-
-    ok = ngx_pcalloc(cf->pool, cf->args->nelts * sizeof(char *));
-    if (ok == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 3; i < cf->args->nelts; i++) {
-        ok[i - 3] = (char *) value[i].data;
-    }
-
-    if (ngx_http_fw_audit_add_check(cf, amcf, (char *) value[1].data,
-                                    (char *) value[2].data, ok)
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
 static char *
 ngx_http_fw_audit_max_record(ngx_conf_t *cf, void *post, void *data)
 {
@@ -1625,11 +869,13 @@ ngx_http_fw_audit_init_main_conf(ngx_conf_t *cf, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        for (i = 0; ngx_http_fw_audit_default_checks[i][0]; i++) {
+        /* the table's modules: each says itself when it refused */
+
+        for (i = 0; i < fw_vocab_nmodules; i++) {
             if (ngx_http_fw_audit_add_check(cf, amcf,
-                                   ngx_http_fw_audit_default_checks[i][0],
-                                   ngx_http_fw_audit_default_checks[i][1],
-                                   &ngx_http_fw_audit_default_checks[i][2])
+                                        fw_vocab_modules[i].module,
+                                        fw_vocab_modules[i].variable, NULL,
+                                        NGX_HTTP_FW_AUDIT_CHECK_RECORD)
                 != NGX_OK)
             {
                 return NGX_CONF_ERROR;
@@ -1762,6 +1008,17 @@ ngx_http_fw_audit_init(ngx_conf_t *cf)
         if (v[i]->index == NGX_ERROR) {
             return NGX_ERROR;
         }
+    }
+
+    /* indexed, so that ngx_http_fw_mark_denied() can set them */
+
+    amcf->denied_by = ngx_http_get_variable_index(cf,
+                                              &ngx_http_fw_audit_vars[0].name);
+    amcf->denied_reason = ngx_http_get_variable_index(cf,
+                                              &ngx_http_fw_audit_vars[1].name);
+
+    if (amcf->denied_by == NGX_ERROR || amcf->denied_reason == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     if (amcf->sinks.nelts == 0) {

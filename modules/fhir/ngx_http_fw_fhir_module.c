@@ -831,6 +831,8 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
 
     ctx->decided = 1;
 
+    ngx_http_fw_mark_denied(r, "fhir", ctx->v.reason);
+
     if (ctx->v.status == 401
         || (ctx->v.status == 403 && ctx->v.needed[0] == '\0'
             && ctx->auth == NGX_HTTP_FW_FHIR_AUTH_VALID))
@@ -1265,20 +1267,9 @@ ngx_http_fw_fhir_scan_headers(ngx_http_request_t *r,
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    part = NULL;
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
+    while (ngx_http_fw_next_header(r, &part, &h, &i)) {
 
         if (h[i].hash == 0) {
             continue;
@@ -1652,7 +1643,8 @@ ngx_http_fw_fhir_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     default: /* NGX_HTTP_FW_FHIR_V_STATUS */
-        s = ctx->v.status ? ctx->v.reason : ctx->decided ? "ok" : "parsed";
+        s = ctx->v.status ? ctx->v.reason
+            : ctx->decided ? FW_VOCAB_FHIR_OK : FW_VOCAB_FHIR_PARSED;
         str.data = (const u_char *) s;
         str.len = ngx_strlen(s);
         break;

@@ -515,7 +515,7 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "fw_jwt: token checked: %s",
                    ctx->status == NGX_HTTP_FW_JWT_OFF
-                   ? "off" : fw_jwt_status_name(ctx->status));
+                   ? FW_VOCAB_JWT_OFF : fw_jwt_status_name(ctx->status));
 
     return ctx;
 }
@@ -1022,12 +1022,12 @@ static ngx_int_t
 ngx_http_fw_jwt_find_token(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
 {
-    u_char           *p, *last;
-    size_t            dpop;
-    ngx_str_t         value;
-    ngx_uint_t        i, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *auth;
+    u_char     *p, *last;
+    size_t      dpop;
+    ngx_int_t   rc;
+    ngx_str_t   value;
+
+    static ngx_str_t  name = ngx_string("Authorization");
 
     ctx->raw.len = 0;
     ctx->raw.data = NULL;
@@ -1045,46 +1045,21 @@ ngx_http_fw_jwt_find_token(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    auth = NULL;
-    n = 0;
+    rc = ngx_http_fw_get_header(r, &name, &value);
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Authorization") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Authorization",
-                               sizeof("Authorization") - 1) == 0)
-        {
-            auth = &h[i];
-            n++;
-        }
-    }
-
-    if (n == 0) {
+    if (rc == NGX_DECLINED) {
         ctx->status = FW_JWT_MISSING;
         return NGX_OK;
     }
 
-    if (n > 1) {
+    if (rc == NGX_BUSY) {
         ctx->ambiguous = 1;
         ctx->status = FW_JWT_MALFORMED;
         return NGX_OK;
     }
 
-    p = auth->value.data;
-    last = p + auth->value.len;
+    p = value.data;
+    last = p + value.len;
 
     /* "DPoP <token>" (RFC 9449 section 7.1), when DPoP is on */
     dpop = ngx_http_fw_jwt_dpop_scheme(&jlcf->dpop, &ctx->dpop, p, last);
@@ -1243,6 +1218,8 @@ ngx_http_fw_jwt_enforce(ngx_http_request_t *r)
 
         return NGX_OK;
     }
+
+    ngx_http_fw_mark_denied(r, "jwt", fw_jwt_status_name(ctx->status));
 
     if (ctx->status == FW_JWT_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1497,7 +1474,7 @@ ngx_http_fw_jwt_status_variable(ngx_http_request_t *r,
     }
 
     s = (ctx->status == NGX_HTTP_FW_JWT_OFF)
-        ? "off" : fw_jwt_status_name(ctx->status);
+        ? FW_VOCAB_JWT_OFF : fw_jwt_status_name(ctx->status);
 
     v->data = (u_char *) s;
     v->len = ngx_strlen(s);

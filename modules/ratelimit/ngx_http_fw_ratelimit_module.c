@@ -5,134 +5,7 @@
  */
 
 
-#include <ngx_config.h>
-#include <ngx_core.h>
-#include <ngx_http.h>
-
-#include "ngx_http_fw_common.h"
-#include "ngx_http_fw_redis.h"
-#include "fw_ratelimit.h"
-
-
-#define NGX_HTTP_FW_RL_NONE       0
-#define NGX_HTTP_FW_RL_PASSED     1
-#define NGX_HTTP_FW_RL_LIMITED    2
-#define NGX_HTTP_FW_RL_DRY_RUN    3
-#define NGX_HTTP_FW_RL_ERROR      4
-
-#define NGX_HTTP_FW_RL_FAIL_OPEN    0
-#define NGX_HTTP_FW_RL_FAIL_CLOSED  1
-#define NGX_HTTP_FW_RL_FAIL_LOCAL   2
-
-#define NGX_HTTP_FW_RL_WAITING    1
-#define NGX_HTTP_FW_RL_DECIDED    2
-#define NGX_HTTP_FW_RL_FINISHED   3
-
-#define NGX_HTTP_FW_RL_ENGINE_REDIS  1
-#define NGX_HTTP_FW_RL_ENGINE_LOCAL  2
-
-
-typedef struct {
-    ngx_str_t                      name;
-    uint64_t                       limit;
-    uint64_t                       window;        /* ms */
-    uint64_t                       cost;
-    ngx_http_complex_value_t       key;
-    ngx_http_complex_value_t      *cost_cv;
-    ngx_uint_t                     index;
-    u_char                        *conf_file;
-    ngx_uint_t                     conf_line;
-} ngx_http_fw_ratelimit_policy_t;
-
-
-typedef struct {
-    ngx_array_t                    policies;      /* policy_t */
-    ngx_http_fw_redis_conf_t      *redis;
-    ngx_str_t                      prefix;
-    size_t                         zone_size;
-    ngx_shm_zone_t                *shm_zone;
-    char                           sha1[41];
-    ngx_http_fw_redis_t           *client;        /* this worker's */
-    ngx_uint_t                     failing;       /* logged state */
-} ngx_http_fw_ratelimit_main_conf_t;
-
-
-typedef struct {
-    ngx_array_t                   *names;         /* ngx_str_t */
-    ngx_array_t                   *policies;      /* policy_t * */
-    ngx_flag_t                     dry_run;
-    ngx_uint_t                     failure;
-    ngx_flag_t                     headers;
-    ngx_flag_t                     legacy_headers;
-    ngx_uint_t                     error_format;
-    ngx_uint_t                     status;
-    ngx_msec_t                     timeout;
-} ngx_http_fw_ratelimit_loc_conf_t;
-
-
-typedef struct {
-    ngx_http_request_t            *r;
-    ngx_http_fw_ratelimit_loc_conf_t  *lcf;
-    ngx_http_fw_redis_cmd_t       *cmd;
-
-    ngx_uint_t                     state;
-    ngx_uint_t                     status;
-    ngx_uint_t                     engine;
-
-    ngx_uint_t                     n;
-    ngx_http_fw_ratelimit_policy_t  **pol;
-    ngx_str_t                     *keys;          /* the keys' values */
-    fw_ratelimit_window_t         *w;
-    fw_ratelimit_result_t         *res;
-    int                            admitted;
-
-    int                            argc;
-    const char                   **argv;
-    size_t                        *argvlen;
-
-    uint64_t                       remaining;
-    uint64_t                       reset;         /* seconds */
-    uint64_t                       retry;         /* seconds */
-    ngx_str_t                      limited_by;
-
-    ngx_str_t                      hdr_policy;
-    ngx_str_t                      hdr_state;
-    ngx_str_t                      hdr_limit;
-    ngx_str_t                      hdr_remaining;
-    ngx_str_t                      hdr_reset;
-
-    unsigned                       noscript:1;
-    unsigned                       add_headers:1;
-    unsigned                       legacy:1;
-} ngx_http_fw_ratelimit_ctx_t;
-
-
-/* the shared-memory fallback */
-
-typedef struct {
-    ngx_rbtree_t                   rbtree;
-    ngx_rbtree_node_t              sentinel;
-    ngx_queue_t                    queue;
-    ngx_uint_t                     serial;        /* decisions made */
-} ngx_http_fw_ratelimit_shctx_t;
-
-
-typedef struct {
-    ngx_http_fw_ratelimit_shctx_t *sh;
-    ngx_slab_pool_t               *shpool;
-} ngx_http_fw_ratelimit_zone_t;
-
-
-typedef struct {
-    ngx_rbtree_node_t              node;          /* key: crc32 */
-    ngx_queue_t                    queue;
-    uint64_t                       window;
-    fw_ratelimit_slot_t            slot;
-    ngx_uint_t                     serial;        /* last decision */
-    uint32_t                       policy;
-    u_short                        len;
-    u_char                         data[1];
-} ngx_http_fw_ratelimit_node_t;
+#include "ngx_http_fw_ratelimit.h"
 
 
 static ngx_int_t ngx_http_fw_ratelimit_handler(ngx_http_request_t *r);
@@ -140,6 +13,8 @@ static ngx_http_fw_ratelimit_ctx_t *ngx_http_fw_ratelimit_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
     ngx_http_fw_ratelimit_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_ratelimit_add_key(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx, ngx_http_fw_ratelimit_policy_t *pol);
 static ngx_int_t ngx_http_fw_ratelimit_build_argv(ngx_http_request_t *r,
     ngx_http_fw_ratelimit_ctx_t *ctx);
 static void ngx_http_fw_ratelimit_reply(void *data, ngx_int_t status,
@@ -157,35 +32,14 @@ static ngx_int_t ngx_http_fw_ratelimit_headers(ngx_http_request_t *r,
     ngx_http_fw_ratelimit_ctx_t *ctx);
 static void ngx_http_fw_ratelimit_cleanup(void *data);
 static ngx_int_t ngx_http_fw_ratelimit_header_filter(ngx_http_request_t *r);
-
-static ngx_int_t ngx_http_fw_ratelimit_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
-static void ngx_http_fw_ratelimit_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
 static ngx_http_fw_ratelimit_node_t *ngx_http_fw_ratelimit_lookup(
-    ngx_http_fw_ratelimit_zone_t *zone, uint32_t policy, ngx_str_t *key,
-    uint64_t window, ngx_log_t *log);
-static void ngx_http_fw_ratelimit_expire(ngx_http_fw_ratelimit_zone_t *zone,
-    uint64_t now_ms, ngx_uint_t all);
-
-static ngx_int_t ngx_http_fw_ratelimit_add_variables(ngx_conf_t *cf);
+    ngx_http_fw_shm_cache_t *cache, uint32_t policy, ngx_str_t *key,
+    uint64_t window, uint64_t now, ngx_http_fw_shm_cache_entry_t **ep);
 static ngx_int_t ngx_http_fw_ratelimit_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static void *ngx_http_fw_ratelimit_create_main_conf(ngx_conf_t *cf);
-static char *ngx_http_fw_ratelimit_init_main_conf(ngx_conf_t *cf,
-    void *conf);
-static void *ngx_http_fw_ratelimit_create_loc_conf(ngx_conf_t *cf);
-static char *ngx_http_fw_ratelimit_merge_loc_conf(ngx_conf_t *cf,
-    void *parent, void *child);
-static char *ngx_http_fw_ratelimit_redis(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_fw_ratelimit_policy(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_fw_ratelimit_add_variables(ngx_conf_t *cf);
 static char *ngx_http_fw_ratelimit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_fw_ratelimit_status_code(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_fw_ratelimit_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_fw_ratelimit_init_process(ngx_cycle_t *cycle);
 static void ngx_http_fw_ratelimit_exit_process(ngx_cycle_t *cycle);
@@ -345,12 +199,14 @@ static ngx_http_variable_t  ngx_http_fw_ratelimit_vars[] = {
 };
 
 
+/* indexed by NGX_HTTP_FW_RL_*: common/fw_vocab.h's values */
 static ngx_str_t  ngx_http_fw_ratelimit_status_names[] = {
     ngx_null_string,
-    ngx_string("passed"),
-    ngx_string("limited"),
-    ngx_string("dry-run"),
-    ngx_string("error")
+    ngx_string(FW_VOCAB_RATELIMIT_PASSED),
+    ngx_string(FW_VOCAB_RATELIMIT_LIMITED),
+    ngx_string(FW_VOCAB_RATELIMIT_DRY_RUN),
+    ngx_string(FW_VOCAB_RATELIMIT_ERROR),
+    ngx_string(FW_VOCAB_RATELIMIT_UNAVAILABLE)
 };
 
 
@@ -438,14 +294,11 @@ static ngx_int_t
 ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
     ngx_http_fw_ratelimit_ctx_t *ctx)
 {
-    u_char                             *p;
-    ngx_int_t                           c;
-    ngx_str_t                           key, cost;
     const char                         *err;
     ngx_uint_t                          n;
     ngx_uint_t                          i;
     ngx_pool_cleanup_t                 *cln;
-    ngx_http_fw_ratelimit_policy_t    **pp, *pol;
+    ngx_http_fw_ratelimit_policy_t    **pp;
     ngx_http_fw_ratelimit_loc_conf_t   *lcf;
     ngx_http_fw_ratelimit_main_conf_t  *rmcf;
 
@@ -486,55 +339,9 @@ ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
     }
 
     for (i = 0; i < n; i++) {
-        pol = pp[i];
-
-        if (ngx_http_complex_value(r, &pol->key, &key) != NGX_OK) {
+        if (ngx_http_fw_ratelimit_add_key(r, ctx, pp[i]) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        if (key.len == 0) {
-            /* like limit_req: an empty key is not accounted */
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "fw ratelimit: \"%V\": empty key, skipped",
-                           &pol->name);
-            continue;
-        }
-
-        if (key.len > FW_RATELIMIT_KEY_MAX) {
-            p = ngx_pnalloc(r->pool, FW_RATELIMIT_KEY_HASHED);
-            if (p == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            fw_ratelimit_hash_key(key.data, key.len, p);
-            key.data = p;
-            key.len = FW_RATELIMIT_KEY_HASHED;
-        }
-
-        ctx->w[ctx->n].limit = pol->limit;
-        ctx->w[ctx->n].window = pol->window;
-        ctx->w[ctx->n].cost = pol->cost;
-
-        if (pol->cost_cv) {
-            if (ngx_http_complex_value(r, pol->cost_cv, &cost) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            c = ngx_atoi(cost.data, cost.len);
-
-            if (c == NGX_ERROR || (uint64_t) c > FW_RATELIMIT_MAX_LIMIT) {
-                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                              "fw_ratelimit_policy \"%V\": invalid cost "
-                              "\"%V\", counted as 1", &pol->name, &cost);
-                c = 1;
-            }
-
-            ctx->w[ctx->n].cost = (uint64_t) c;
-        }
-
-        ctx->pol[ctx->n] = pol;
-        ctx->keys[ctx->n] = key;
-        ctx->n++;
     }
 
     if (ctx->n == 0) {
@@ -576,6 +383,68 @@ ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
  * "<prefix>{<policy>:<key>}", hash-tagged so that a key never spans two
  * Redis Cluster slots.
  */
+
+/* the key (and cost) of a policy for this request; none when it is empty */
+
+static ngx_int_t
+ngx_http_fw_ratelimit_add_key(ngx_http_request_t *r,
+    ngx_http_fw_ratelimit_ctx_t *ctx, ngx_http_fw_ratelimit_policy_t *pol)
+{
+    u_char     *p;
+    ngx_int_t   c;
+    ngx_str_t   key, cost;
+
+    if (ngx_http_complex_value(r, &pol->key, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (key.len == 0) {
+        /* like limit_req: an empty key is not accounted */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "fw ratelimit: \"%V\": empty key, skipped",
+                       &pol->name);
+        return NGX_OK;
+    }
+
+    if (key.len > FW_RATELIMIT_KEY_MAX) {
+        p = ngx_pnalloc(r->pool, FW_RATELIMIT_KEY_HASHED);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        fw_ratelimit_hash_key(key.data, key.len, p);
+        key.data = p;
+        key.len = FW_RATELIMIT_KEY_HASHED;
+    }
+
+    ctx->w[ctx->n].limit = pol->limit;
+    ctx->w[ctx->n].window = pol->window;
+    ctx->w[ctx->n].cost = pol->cost;
+
+    if (pol->cost_cv) {
+        if (ngx_http_complex_value(r, pol->cost_cv, &cost) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        c = ngx_atoi(cost.data, cost.len);
+
+        if (c == NGX_ERROR || (uint64_t) c > FW_RATELIMIT_MAX_LIMIT) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "fw_ratelimit_policy \"%V\": invalid cost "
+                          "\"%V\", counted as 1", &pol->name, &cost);
+            c = 1;
+        }
+
+        ctx->w[ctx->n].cost = (uint64_t) c;
+    }
+
+    ctx->pol[ctx->n] = pol;
+    ctx->keys[ctx->n] = key;
+    ctx->n++;
+
+    return NGX_OK;
+}
+
 
 static ngx_int_t
 ngx_http_fw_ratelimit_build_argv(ngx_http_request_t *r,
@@ -790,7 +659,12 @@ ngx_http_fw_ratelimit_failed(ngx_http_fw_ratelimit_ctx_t *ctx,
         ngx_http_fw_ratelimit_local(ctx);
         return;
 
-    default: /* open, closed */
+    case NGX_HTTP_FW_RL_FAIL_CLOSED:
+        ctx->status = NGX_HTTP_FW_RL_UNAVAILABLE;
+        ctx->engine = 0;
+        return;
+
+    default: /* open */
         ctx->status = NGX_HTTP_FW_RL_ERROR;
         ctx->engine = 0;
         return;
@@ -822,32 +696,31 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
     ngx_uint_t                          i;
     ngx_time_t                         *tp;
     ngx_http_request_t                 *r;
+    ngx_http_fw_shm_cache_t            *cache;
     ngx_http_fw_ratelimit_node_t       *nodes[32];
-    ngx_http_fw_ratelimit_zone_t       *zone;
+    ngx_http_fw_shm_cache_entry_t      *e;
     ngx_http_fw_ratelimit_main_conf_t  *rmcf;
 
     r = ctx->r;
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
-    zone = rmcf->shm_zone->data;
+    cache = rmcf->shm_zone->data;
 
     tp = ngx_timeofday();
     now = (uint64_t) tp->sec * 1000 + tp->msec;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_http_fw_shm_cache_lock(cache);
 
-    zone->sh->serial++;
-
-    ngx_http_fw_ratelimit_expire(zone, now, 0);
+    /* up to two stale entries: their counters can no longer weigh */
+    ngx_http_fw_shm_cache_expire(cache, (int64_t) now, 2);
 
     ctx->admitted = 1;
 
     for (i = 0; i < ctx->n && i < 32; i++) {
-        nodes[i] = ngx_http_fw_ratelimit_lookup(zone, ctx->pol[i]->index,
+        nodes[i] = ngx_http_fw_ratelimit_lookup(cache, ctx->pol[i]->index,
                                                 &ctx->keys[i],
-                                                ctx->w[i].window,
-                                                r->connection->log);
+                                                ctx->w[i].window, now, &e);
         if (nodes[i] == NULL) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
+            ngx_http_fw_shm_cache_unlock(cache);
 
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "fw_ratelimit_local_zone is full");
@@ -857,8 +730,6 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
             return;
         }
 
-        nodes[i]->serial = zone->sh->serial;
-
         if (nodes[i]->window != ctx->w[i].window) {
             /* the policy changed with a reload: start over */
             ngx_memzero(&nodes[i]->slot, sizeof(fw_ratelimit_slot_t));
@@ -866,6 +737,10 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
         }
 
         fw_ratelimit_slot_roll(&nodes[i]->slot, now, &ctx->w[i]);
+
+        /* the counters weigh until the end of the next window */
+        e->expires = (nodes[i]->slot.index + 2)
+                     * (int64_t) nodes[i]->window;
 
         if (!fw_ratelimit_fits(&ctx->w[i])) {
             ctx->admitted = 0;
@@ -878,7 +753,7 @@ ngx_http_fw_ratelimit_local(ngx_http_fw_ratelimit_ctx_t *ctx)
         }
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_http_fw_shm_cache_unlock(cache);
 
     ctx->engine = NGX_HTTP_FW_RL_ENGINE_LOCAL;
 
@@ -993,14 +868,18 @@ ngx_http_fw_ratelimit_apply(ngx_http_request_t *r,
         /* the header filter must not add them twice */
         ctx->add_headers = 0;
 
+        ngx_http_fw_mark_denied(r, "ratelimit", FW_VOCAB_RATELIMIT_LIMITED);
+
         return ngx_http_fw_send_error(r, lcf->status, lcf->error_format,
                                       "throttled", "rate limit exceeded");
 
     case NGX_HTTP_FW_RL_ERROR:
+        return NGX_DECLINED;
 
-        if (lcf->failure != NGX_HTTP_FW_RL_FAIL_CLOSED) {
-            return NGX_DECLINED;
-        }
+    case NGX_HTTP_FW_RL_UNAVAILABLE:
+
+        ngx_http_fw_mark_denied(r, "ratelimit",
+                                FW_VOCAB_RATELIMIT_UNAVAILABLE);
 
         ngx_str_set(&v, "1");
 
@@ -1178,220 +1057,33 @@ ngx_http_fw_ratelimit_header_filter(ngx_http_request_t *r)
 }
 
 
-/* ------------------------------------------------------ shared memory */
-
-static ngx_int_t
-ngx_http_fw_ratelimit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    size_t                          len;
-    ngx_http_fw_ratelimit_zone_t   *ozone = data;
-    ngx_http_fw_ratelimit_zone_t   *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_http_fw_ratelimit_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-    zone->sh->serial = 0;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_fw_ratelimit_rbtree_insert_value);
-
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in fw_ratelimit_local_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in fw_ratelimit_local_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_fw_ratelimit_node_cmp(ngx_http_fw_ratelimit_node_t *a,
-    ngx_http_fw_ratelimit_node_t *b)
-{
-    if (a->policy != b->policy) {
-        return a->policy < b->policy ? -1 : 1;
-    }
-
-    return ngx_memn2cmp(a->data, b->data, a->len, b->len);
-}
-
-
-static void
-ngx_http_fw_ratelimit_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t            **p;
-    ngx_http_fw_ratelimit_node_t  *n, *t;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            n = (ngx_http_fw_ratelimit_node_t *) node;
-            t = (ngx_http_fw_ratelimit_node_t *) temp;
-
-            p = (ngx_http_fw_ratelimit_node_cmp(n, t) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
 static ngx_http_fw_ratelimit_node_t *
-ngx_http_fw_ratelimit_lookup(ngx_http_fw_ratelimit_zone_t *zone,
-    uint32_t policy, ngx_str_t *key, uint64_t window, ngx_log_t *log)
+ngx_http_fw_ratelimit_lookup(ngx_http_fw_shm_cache_t *cache,
+    uint32_t policy, ngx_str_t *key, uint64_t window, uint64_t now,
+    ngx_http_fw_shm_cache_entry_t **ep)
 {
-    size_t                         size;
-    uint32_t                       hash;
-    ngx_int_t                      rc;
-    ngx_rbtree_node_t             *node, *sentinel;
-    ngx_http_fw_ratelimit_node_t  *rn;
+    ngx_uint_t                      forgot;
+    ngx_http_fw_ratelimit_node_t   *rn;
+    ngx_http_fw_shm_cache_entry_t  *e;
 
-    ngx_crc32_init(hash);
-    ngx_crc32_update(&hash, (u_char *) &policy, sizeof(uint32_t));
-    ngx_crc32_update(&hash, key->data, key->len);
-    ngx_crc32_final(hash);
+    e = ngx_http_fw_shm_cache_get(cache, policy, key->data, key->len);
 
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
+    if (e == NULL) {
+        forgot = 0;
 
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        rn = (ngx_http_fw_ratelimit_node_t *) node;
-
-        rc = (policy != rn->policy) ? (policy < rn->policy ? -1 : 1)
-             : ngx_memn2cmp(key->data, rn->data, key->len, rn->len);
-
-        if (rc == 0) {
-            ngx_queue_remove(&rn->queue);
-            ngx_queue_insert_head(&zone->sh->queue, &rn->queue);
-            return rn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    size = offsetof(ngx_http_fw_ratelimit_node_t, data) + key->len;
-
-    rn = ngx_slab_alloc_locked(zone->shpool, size);
-
-    if (rn == NULL) {
-        ngx_http_fw_ratelimit_expire(zone, 0, 1);
-
-        rn = ngx_slab_alloc_locked(zone->shpool, size);
-        if (rn == NULL) {
+        e = ngx_http_fw_shm_cache_add(cache, policy, key->data, key->len,
+                                      (int64_t) now, &forgot);
+        if (e == NULL) {
             return NULL;
         }
+
+        rn = ngx_http_fw_shm_cache_value(e);
+        rn->window = window;
     }
 
-    rn->node.key = hash;
-    rn->policy = policy;
-    rn->window = window;
-    rn->serial = 0;
-    rn->len = (u_short) key->len;
-    ngx_memcpy(rn->data, key->data, key->len);
-    ngx_memzero(&rn->slot, sizeof(fw_ratelimit_slot_t));
+    *ep = e;
 
-    ngx_rbtree_insert(&zone->sh->rbtree, &rn->node);
-    ngx_queue_insert_head(&zone->sh->queue, &rn->queue);
-
-    return rn;
-}
-
-
-/*
- * Removes up to two stale nodes from the tail (their counters can no
- * longer weigh), or, with "all", the least recently used ones to make
- * room (up to 16, never one that the current decision holds).
- */
-
-static void
-ngx_http_fw_ratelimit_expire(ngx_http_fw_ratelimit_zone_t *zone,
-    uint64_t now_ms, ngx_uint_t all)
-{
-    ngx_uint_t                     n;
-    ngx_queue_t                   *q;
-    ngx_http_fw_ratelimit_node_t  *rn;
-
-    for (n = 0; n < (all ? 16 : 2); n++) {
-
-        if (ngx_queue_empty(&zone->sh->queue)) {
-            return;
-        }
-
-        q = ngx_queue_last(&zone->sh->queue);
-        rn = ngx_queue_data(q, ngx_http_fw_ratelimit_node_t, queue);
-
-        if (rn->serial == zone->sh->serial) {
-            return;
-        }
-
-        if (!all
-            && (int64_t) (now_ms / rn->window) <= rn->slot.index + 1)
-        {
-            return;
-        }
-
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&zone->sh->rbtree, &rn->node);
-        ngx_slab_free_locked(zone->shpool, rn);
-    }
+    return ngx_http_fw_shm_cache_value(e);
 }
 
 
@@ -1448,7 +1140,7 @@ ngx_http_fw_ratelimit_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ctx->status == NGX_HTTP_FW_RL_ERROR) {
+    if (ctx->status >= NGX_HTTP_FW_RL_ERROR) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1482,402 +1174,6 @@ ngx_http_fw_ratelimit_add_variables(ngx_conf_t *cf)
     }
 
     return NGX_OK;
-}
-
-
-/* ------------------------------------------------------ configuration */
-
-static void *
-ngx_http_fw_ratelimit_create_main_conf(ngx_conf_t *cf)
-{
-    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
-
-    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_ratelimit_main_conf_t));
-    if (rmcf == NULL) {
-        return NULL;
-    }
-
-    if (ngx_array_init(&rmcf->policies, cf->pool, 4,
-                       sizeof(ngx_http_fw_ratelimit_policy_t))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    rmcf->zone_size = NGX_CONF_UNSET_SIZE;
-
-    return rmcf;
-}
-
-
-static char *
-ngx_http_fw_ratelimit_init_main_conf(ngx_conf_t *cf, void *conf)
-{
-    ngx_http_fw_ratelimit_main_conf_t  *rmcf = conf;
-
-    if (rmcf->prefix.data == NULL) {
-        ngx_str_set(&rmcf->prefix, "fw:rl:");
-    }
-
-    ngx_conf_init_size_value(rmcf->zone_size, 1024 * 1024);
-
-    fw_ratelimit_script_sha1(rmcf->sha1);
-
-    return NGX_CONF_OK;
-}
-
-
-static void *
-ngx_http_fw_ratelimit_create_loc_conf(ngx_conf_t *cf)
-{
-    ngx_http_fw_ratelimit_loc_conf_t  *lcf;
-
-    lcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_ratelimit_loc_conf_t));
-    if (lcf == NULL) {
-        return NULL;
-    }
-
-    /*
-     * set by ngx_pcalloc():
-     *
-     *     lcf->names = NULL;
-     *     lcf->policies = NULL;
-     */
-
-    lcf->dry_run = NGX_CONF_UNSET;
-    lcf->failure = NGX_CONF_UNSET_UINT;
-    lcf->headers = NGX_CONF_UNSET;
-    lcf->legacy_headers = NGX_CONF_UNSET;
-    lcf->error_format = NGX_CONF_UNSET_UINT;
-    lcf->status = NGX_CONF_UNSET_UINT;
-    lcf->timeout = NGX_CONF_UNSET_MSEC;
-
-    return lcf;
-}
-
-
-static char *
-ngx_http_fw_ratelimit_merge_loc_conf(ngx_conf_t *cf, void *parent,
-    void *child)
-{
-    ngx_http_fw_ratelimit_loc_conf_t *prev = parent;
-    ngx_http_fw_ratelimit_loc_conf_t *conf = child;
-
-    ngx_uint_t                          i, j;
-    ngx_str_t                          *name;
-    ngx_http_fw_ratelimit_policy_t     *pol, **pp;
-    ngx_http_fw_ratelimit_main_conf_t  *rmcf;
-
-    if (conf->names == NULL) {
-        conf->names = prev->names;
-        conf->policies = prev->policies;
-    }
-
-    ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
-    ngx_conf_merge_uint_value(conf->failure, prev->failure,
-                              NGX_HTTP_FW_RL_FAIL_OPEN);
-    ngx_conf_merge_value(conf->headers, prev->headers, 0);
-    ngx_conf_merge_value(conf->legacy_headers, prev->legacy_headers, 0);
-    ngx_conf_merge_uint_value(conf->error_format, prev->error_format,
-                              FW_FORMAT_PROBLEM);
-    ngx_conf_merge_uint_value(conf->status, prev->status,
-                              NGX_HTTP_TOO_MANY_REQUESTS);
-    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 0);
-
-    if (conf->names == NULL || conf->policies != NULL) {
-        return NGX_CONF_OK;
-    }
-
-    /* policies are named here and defined at http{} level: resolve now */
-
-    rmcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_fw_ratelimit_module);
-
-    conf->policies = ngx_array_create(cf->pool, conf->names->nelts + 1,
-                                      sizeof(void *));
-    if (conf->policies == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    name = conf->names->elts;
-
-    for (i = 0; i < conf->names->nelts; i++) {
-        pol = rmcf->policies.elts;
-
-        for (j = 0; j < rmcf->policies.nelts; j++) {
-            if (pol[j].name.len == name[i].len
-                && ngx_strncmp(pol[j].name.data, name[i].data, name[i].len)
-                   == 0)
-            {
-                break;
-            }
-        }
-
-        if (j == rmcf->policies.nelts) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"fw_ratelimit\" directive: unknown policy "
-                               "\"%V\" (define it with "
-                               "\"fw_ratelimit_policy\" in http{})",
-                               &name[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        pp = ngx_array_push(conf->policies);
-        if (pp == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        *pp = &pol[j];
-    }
-
-    if (conf->policies->nelts > 32) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_ratelimit\" directive: more than 32 "
-                           "policies in one location");
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_fw_ratelimit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_fw_ratelimit_main_conf_t *rmcf = conf;
-
-    ngx_int_t   rc;
-    ngx_str_t  *value;
-    ngx_uint_t  i;
-
-    if (rmcf->redis) {
-        return "is duplicate";
-    }
-
-    rmcf->redis = ngx_http_fw_redis_conf_create(cf);
-    if (rmcf->redis == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (value[i].len > 7 && ngx_strncmp(value[i].data, "prefix=", 7) == 0)
-        {
-            rmcf->prefix.data = value[i].data + 7;
-            rmcf->prefix.len = value[i].len - 7;
-
-            if (ngx_strlchr(rmcf->prefix.data,
-                            rmcf->prefix.data + rmcf->prefix.len, '{')
-                || ngx_strlchr(rmcf->prefix.data,
-                               rmcf->prefix.data + rmcf->prefix.len, '}'))
-            {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"fw_ratelimit_redis\" directive: the "
-                                   "prefix must not contain braces");
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        rc = ngx_http_fw_redis_parse_arg(cf, rmcf->redis, &value[i]);
-
-        if (rc == NGX_ERROR) {
-            return NGX_CONF_ERROR;
-        }
-
-        if (rc == NGX_DECLINED) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"fw_ratelimit_redis\" directive: unknown "
-                               "parameter \"%V\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (ngx_http_fw_redis_conf_finish(cf, rmcf->redis) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_fw_ratelimit_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_fw_ratelimit_main_conf_t *rmcf = conf;
-
-    ngx_int_t                           n;
-    ngx_str_t                          *value, s;
-    ngx_uint_t                          i;
-    ngx_http_fw_ratelimit_policy_t     *pol;
-    ngx_http_compile_complex_value_t    ccv;
-
-    value = cf->args->elts;
-
-    if (!fw_ratelimit_valid_name(value[1].data, value[1].len)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_ratelimit_policy\" directive: invalid "
-                           "policy name \"%V\" (letters, digits, \"_\", "
-                           "\"-\", \".\", at most %d)", &value[1],
-                           FW_RATELIMIT_NAME_MAX);
-        return NGX_CONF_ERROR;
-    }
-
-    pol = rmcf->policies.elts;
-
-    for (i = 0; i < rmcf->policies.nelts; i++) {
-        if (pol[i].name.len == value[1].len
-            && ngx_strncmp(pol[i].name.data, value[1].data, value[1].len)
-               == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"fw_ratelimit_policy\" directive: "
-                               "duplicate policy \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    pol = ngx_array_push(&rmcf->policies);
-    if (pol == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(pol, sizeof(ngx_http_fw_ratelimit_policy_t));
-
-    pol->name = value[1];
-    pol->index = rmcf->policies.nelts - 1;
-    pol->cost = 1;
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "limit=", 6) == 0) {
-            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
-
-            if (n == NGX_ERROR || n == 0
-                || (uint64_t) n > FW_RATELIMIT_MAX_LIMIT)
-            {
-                goto invalid;
-            }
-
-            pol->limit = (uint64_t) n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "window=", 7) == 0) {
-            s.data = value[i].data + 7;
-            s.len = value[i].len - 7;
-
-            n = ngx_parse_time(&s, 0);
-
-            if (n == NGX_ERROR || n < 1000 || n % 1000
-                || (uint64_t) n > FW_RATELIMIT_MAX_WINDOW)
-            {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"fw_ratelimit_policy\" directive: "
-                                   "invalid \"%V\" (whole seconds, from 1s "
-                                   "to 1d)", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            pol->window = (uint64_t) n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
-
-            if (s.len == 0) {
-                goto invalid;
-            }
-
-            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-            ccv.cf = cf;
-            ccv.value = &s;
-            ccv.complex_value = &pol->key;
-
-            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "cost=", 5) == 0) {
-            s.data = value[i].data + 5;
-            s.len = value[i].len - 5;
-
-            if (s.len == 0) {
-                goto invalid;
-            }
-
-            if (ngx_strlchr(s.data, s.data + s.len, '$') == NULL) {
-                n = ngx_atoi(s.data, s.len);
-
-                if (n == NGX_ERROR || (uint64_t) n > FW_RATELIMIT_MAX_LIMIT)
-                {
-                    goto invalid;
-                }
-
-                pol->cost = (uint64_t) n;
-                continue;
-            }
-
-            pol->cost_cv = ngx_palloc(cf->pool,
-                                      sizeof(ngx_http_complex_value_t));
-            if (pol->cost_cv == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-            ccv.cf = cf;
-            ccv.value = &s;
-            ccv.complex_value = pol->cost_cv;
-
-            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        goto invalid;
-    }
-
-    if (pol->limit == 0 || pol->window == 0 || pol->key.value.data == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_ratelimit_policy\" directive: policy \"%V\" "
-                           "needs limit=, window= and key=", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (pol->limit * pol->window >= FW_RATELIMIT_MAX_PRODUCT) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_ratelimit_policy\" directive: policy \"%V\": "
-                           "limit times window is too large", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (pol->cost > pol->limit) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_ratelimit_policy\" directive: policy \"%V\": "
-                           "cost is larger than limit", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "\"fw_ratelimit_policy\" directive: invalid parameter "
-                       "\"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
 }
 
 
@@ -1934,43 +1230,12 @@ ngx_http_fw_ratelimit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_fw_ratelimit_status_code(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_fw_ratelimit_loc_conf_t *lcf = conf;
-
-    ngx_int_t   n;
-    ngx_str_t  *value;
-
-    if (lcf->status != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    n = ngx_atoi(value[1].data, value[1].len);
-
-    if (n < 400 || n > 599) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_ratelimit_status\" directive: status "
-                           "\"%V\" is not between 400 and 599", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    lcf->status = (ngx_uint_t) n;
-
-    return NGX_CONF_OK;
-}
-
-
 static ngx_int_t
 ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
 {
     ngx_str_t                           name;
     ngx_http_handler_pt                *h;
     ngx_http_core_main_conf_t          *cmcf;
-    ngx_http_fw_ratelimit_zone_t       *zone;
     ngx_http_fw_ratelimit_main_conf_t  *rmcf;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -1982,11 +1247,6 @@ ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
 
     /* the local limiter: always there (Redis-less or failure "local") */
 
-    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_ratelimit_zone_t));
-    if (zone == NULL) {
-        return NGX_ERROR;
-    }
-
     ngx_str_set(&name, "fw_ratelimit_local");
 
     rmcf->shm_zone = ngx_shared_memory_add(cf, &name, rmcf->zone_size,
@@ -1995,8 +1255,13 @@ ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    rmcf->shm_zone->init = ngx_http_fw_ratelimit_init_zone;
-    rmcf->shm_zone->data = zone;
+    if (ngx_http_fw_shm_cache_create(cf, rmcf->shm_zone,
+                                     sizeof(ngx_http_fw_ratelimit_node_t),
+                                     "fw_ratelimit_local_zone")
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 

@@ -230,6 +230,35 @@ fw_webhook_check_window(unsigned long long ts, unsigned long long now,
 }
 
 
+static const fw_webhook_scheme_t  fw_webhook_schemes[] = {
+    { FW_WEBHOOK_STRIPE, "Stripe-Signature", NULL, NULL,
+      FW_WEBHOOK_FMT_STRIPE, NULL, 0 },
+    { FW_WEBHOOK_STANDARD, "webhook-signature", "webhook-timestamp",
+      "webhook-id", FW_WEBHOOK_FMT_STANDARD, NULL, 0 },
+    { FW_WEBHOOK_GITHUB, "X-Hub-Signature-256", NULL, NULL,
+      FW_WEBHOOK_FMT_SINGLE, "sha256=", FW_WEBHOOK_HEX },
+    { FW_WEBHOOK_SLACK, "X-Slack-Signature", "X-Slack-Request-Timestamp",
+      NULL, FW_WEBHOOK_FMT_SINGLE, "v0=", FW_WEBHOOK_HEX }
+};
+
+
+const fw_webhook_scheme_t *
+fw_webhook_scheme(int scheme)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(fw_webhook_schemes)
+                    / sizeof(fw_webhook_schemes[0]); i++)
+    {
+        if (fw_webhook_schemes[i].scheme == scheme) {
+            return &fw_webhook_schemes[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 size_t
 fw_webhook_signed_prefix(int scheme, const u_char *id, size_t id_len,
     const u_char *ts, size_t ts_len, u_char *out)

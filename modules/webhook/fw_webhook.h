@@ -50,6 +50,28 @@
 #define FW_WEBHOOK_ID_MAX      256
 
 
+/* how a scheme's signature header is written */
+#define FW_WEBHOOK_FMT_STRIPE   1     /* t=...,v1=...,v1=... */
+#define FW_WEBHOOK_FMT_STANDARD 2     /* v1,<base64> v1,<base64> */
+#define FW_WEBHOOK_FMT_SINGLE   3     /* <prefix><hex or base64> */
+
+
+/* the facts of a scheme: where its signature, timestamp and id are */
+typedef struct {
+    int                 scheme;         /* FW_WEBHOOK_STRIPE, ... */
+    const char         *sig_header;
+    const char         *ts_header;      /* NULL: none, or in the signature */
+    const char         *id_header;      /* NULL: none */
+    int                 format;         /* FW_WEBHOOK_FMT_* */
+    const char         *prefix;         /* FMT_SINGLE: "sha256=", "v0=" */
+    int                 encoding;       /* FMT_SINGLE: FW_WEBHOOK_HEX */
+} fw_webhook_scheme_t;
+
+
+/* the table entry of a named scheme (not FW_WEBHOOK_GENERIC), or NULL */
+const fw_webhook_scheme_t *fw_webhook_scheme(int scheme);
+
+
 typedef struct {
     size_t              nsigs;
     size_t              len[FW_WEBHOOK_MAX_SIGS];

@@ -12,164 +12,21 @@
  * its temporary file read in bounded chunks.
  *
  * Replay protection remembers verified messages in a shared-memory zone
- * or, with fw_webhook_replay_redis, in Redis (the rate-limit module's
+ * or, with fw_webhook_replay_redis, in Redis (common/'s
  * non-blocking client): the access handler returns NGX_AGAIN while the
  * SET NX is in flight and the reply runs the phases again.
  */
 
 
-#include <ngx_config.h>
-#include <ngx_core.h>
-#include <ngx_http.h>
-
-#include <openssl/evp.h>
-
-#include "ngx_http_fw_common.h"
-#include "fw_webhook.h"
-#include "ngx_http_fw_redis.h"
-
-
-#define NGX_HTTP_FW_WEBHOOK_SECRET_MAX  4096
-#define NGX_HTTP_FW_WEBHOOK_FILE_CHUNK  16384
-#define NGX_HTTP_FW_WEBHOOK_SPARE       32      /* reused MACs per secret */
-
-
-/* verdicts, the values of $fw_webhook_status */
-#define NGX_HTTP_FW_WH_NONE        0
-#define NGX_HTTP_FW_WH_VALID       1
-#define NGX_HTTP_FW_WH_MISSING     2
-#define NGX_HTTP_FW_WH_MALFORMED   3
-#define NGX_HTTP_FW_WH_INVALID     4
-#define NGX_HTTP_FW_WH_EXPIRED     5
-#define NGX_HTTP_FW_WH_TOO_LARGE   6
-#define NGX_HTTP_FW_WH_REPLAY      7
-#define NGX_HTTP_FW_WH_ERROR       8
-#define NGX_HTTP_FW_WH_UNAVAILABLE 9
-#define NGX_HTTP_FW_WH_PENDING     10   /* Redis asked; never shown */
-
-
-/* fw_webhook_replay_redis failure= */
-#define NGX_HTTP_FW_WH_FAIL_CLOSED 0
-#define NGX_HTTP_FW_WH_FAIL_LOCAL  1
-
-
-typedef struct {
-    ngx_str_t                   file;
-    fw_webhook_mac_t            mac;        /* keyed, duplicated per use */
-
-    /* this worker's contexts of finished requests, reset and reused */
-    fw_webhook_mac_t           *spare;
-    ngx_uint_t                  nspare;
-} ngx_http_fw_webhook_secret_t;
-
-
-typedef struct {
-    fw_webhook_mac_t           *macs;
-    ngx_http_fw_webhook_secret_t *secrets;
-    ngx_uint_t                  n;
-} ngx_http_fw_webhook_macs_t;
-
-
-typedef struct {
-    ngx_rbtree_t                rbtree;
-    ngx_rbtree_node_t           sentinel;
-    ngx_queue_t                 queue;
-} ngx_http_fw_webhook_shctx_t;
-
-
-typedef struct {
-    ngx_http_fw_webhook_shctx_t *sh;
-    ngx_slab_pool_t             *shpool;
-} ngx_http_fw_webhook_zone_t;
-
-
-typedef struct {
-    ngx_rbtree_node_t           node;
-    ngx_queue_t                 queue;
-    time_t                      expires;
-    u_char                      key[32];
-} ngx_http_fw_webhook_node_t;
-
-
-typedef struct {
-    ngx_http_fw_redis_conf_t   *redis;
-    ngx_str_t                   prefix;
-    ngx_uint_t                  failure;
-    ngx_http_fw_redis_t        *client;     /* this worker's */
-    ngx_uint_t                  failing;    /* logged state */
-} ngx_http_fw_webhook_main_conf_t;
-
-
-typedef struct {
-    ngx_uint_t                  scheme;
-    ngx_array_t                *secret_files;   /* ngx_str_t */
-    ngx_array_t                *secrets;        /* secret_t */
-    ngx_uint_t                  secrets_scheme;
-    ngx_uint_t                  secrets_digest;
-    time_t                      tolerance;
-    off_t                       max_body;
-    ngx_uint_t                  error_format;
-    ngx_shm_zone_t             *replay;
-    ngx_flag_t                  replay_redis;   /* "fw_webhook_replay redis" */
-    time_t                      test_now;
-
-    /* the generic scheme */
-    ngx_str_t                   header;
-    ngx_str_t                   sig_prefix;
-    ngx_str_t                   ts_header;
-    ngx_str_t                   id_header;
-    ngx_uint_t                  digest;
-    ngx_uint_t                  encoding;
-    ngx_http_complex_value_t   *signed_prefix;
-    ngx_http_complex_value_t   *signed_suffix;
-
-    /* outbound signing */
-    ngx_uint_t                  sign_scheme;
-    ngx_http_fw_webhook_secret_t *sign_secret;
-} ngx_http_fw_webhook_loc_conf_t;
-
-
-typedef struct {
-    ngx_uint_t                  verdict;
-    ngx_http_fw_webhook_loc_conf_t *policy;     /* the configuration used */
-    unsigned                    hashing:1;
-    unsigned                    body_done:1;
-    unsigned                    waiting:1;
-    unsigned                    answered:1;
-    unsigned                    replacing:1;
-    ngx_buf_t                  *errbuf;         /* a 413 body to send */
-
-    off_t                       received;
-    off_t                       max_body;
-
-    ngx_uint_t                  nmacs;
-    fw_webhook_mac_t           *macs;
-    ngx_str_t                   suffix;
-
-    fw_webhook_sigs_t           sigs;
-    unsigned long long          ts;
-    unsigned                    has_ts:1;
-    ngx_str_t                   id;
-
-    /* replay protection through Redis */
-    ngx_http_request_t         *request;
-    ngx_http_fw_redis_cmd_t    *cmd;
-    u_char                      key[32];
-    time_t                      expires;
-
-    /* outbound signing, computed once */
-    unsigned                    signed_done:1;
-    ngx_str_t                   sign_id;
-    ngx_str_t                   sign_ts;
-    ngx_str_t                   sign_sig;
-} ngx_http_fw_webhook_ctx_t;
+#include "ngx_http_fw_webhook.h"
 
 
 static ngx_int_t ngx_http_fw_webhook_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_webhook_read_before(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
+static void ngx_http_fw_webhook_reset(ngx_http_fw_webhook_ctx_t *ctx);
 static ngx_uint_t ngx_http_fw_webhook_same_policy(
     ngx_http_fw_webhook_loc_conf_t *a, ngx_http_fw_webhook_loc_conf_t *b);
-static ngx_http_fw_webhook_ctx_t *ngx_http_fw_webhook_get_ctx(
-    ngx_http_request_t *r, ngx_uint_t create);
 static void ngx_http_fw_webhook_ctx_cleanup(void *data);
 static void ngx_http_fw_webhook_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_webhook_body_filter(ngx_http_request_t *r,
@@ -177,77 +34,29 @@ static ngx_int_t ngx_http_fw_webhook_body_filter(ngx_http_request_t *r,
 static ngx_int_t ngx_http_fw_webhook_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_webhook_output_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_fw_webhook_parse_headers(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx,
+    ngx_str_t *ts, ngx_str_t *id);
 static ngx_uint_t ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
 static ngx_uint_t ngx_http_fw_webhook_finish(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_webhook_answer(ngx_http_request_t *r,
     ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
-static ngx_int_t ngx_http_fw_webhook_find_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value);
+static void ngx_http_fw_webhook_denied(ngx_http_request_t *r,
+    ngx_uint_t verdict);
 static ngx_int_t ngx_http_fw_webhook_macs(ngx_http_request_t *r,
     ngx_array_t *secrets, fw_webhook_mac_t **macs);
 static void ngx_http_fw_webhook_macs_cleanup(void *data);
 static ngx_int_t ngx_http_fw_webhook_update(fw_webhook_mac_t *macs,
     ngx_uint_t n, u_char *p, size_t len);
-static ngx_int_t ngx_http_fw_webhook_hash_bufs(ngx_http_request_t *r,
-    fw_webhook_mac_t *macs, ngx_uint_t n, ngx_chain_t *in, off_t max,
-    off_t *total);
-static time_t ngx_http_fw_webhook_now(ngx_http_fw_webhook_loc_conf_t *lcf);
-static ngx_int_t ngx_http_fw_webhook_replay_key(
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx,
-    size_t which);
-static ngx_uint_t ngx_http_fw_webhook_replay_redis(ngx_http_request_t *r,
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
-static void ngx_http_fw_webhook_replay_reply(void *data, ngx_int_t status,
-    redisReply *reply);
-static void ngx_http_fw_webhook_replay_wait(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_fw_webhook_replay_failed(ngx_http_request_t *r,
-    ngx_http_fw_webhook_ctx_t *ctx, const char *reason, size_t len);
-static ngx_uint_t ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
-static void ngx_http_fw_webhook_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
-static void ngx_http_fw_webhook_expire(ngx_http_fw_webhook_zone_t *zone,
-    time_t now, ngx_uint_t force);
-static ngx_int_t ngx_http_fw_webhook_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
-
 static ngx_int_t ngx_http_fw_webhook_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_fw_webhook_sign_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_fw_webhook_sign(ngx_http_request_t *r,
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx);
-
-static ngx_int_t ngx_http_fw_webhook_load_secrets(ngx_conf_t *cf,
-    ngx_http_fw_webhook_loc_conf_t *conf);
-static ngx_int_t ngx_http_fw_webhook_load_secret(ngx_conf_t *cf,
-    const char *directive, ngx_str_t *file, ngx_uint_t scheme,
-    ngx_uint_t digest, ngx_http_fw_webhook_secret_t *secret);
-static void ngx_http_fw_webhook_secret_cleanup(void *data);
-static ngx_int_t ngx_http_fw_webhook_check_buffering(ngx_conf_t *cf);
 static char *ngx_http_fw_webhook_scheme(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_fw_webhook_generic(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_fw_webhook_sign_conf(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_fw_webhook_replay_zone(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_fw_webhook_replay_redis_conf(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_fw_webhook_replay(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_fw_webhook_add_variables(ngx_conf_t *cf);
-static void *ngx_http_fw_webhook_create_main_conf(ngx_conf_t *cf);
-static char *ngx_http_fw_webhook_init_main_conf(ngx_conf_t *cf, void *conf);
-static void *ngx_http_fw_webhook_create_loc_conf(ngx_conf_t *cf);
-static char *ngx_http_fw_webhook_merge_loc_conf(ngx_conf_t *cf,
-    void *parent, void *child);
 static ngx_int_t ngx_http_fw_webhook_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_fw_webhook_init_process(ngx_cycle_t *cycle);
 static void ngx_http_fw_webhook_exit_process(ngx_cycle_t *cycle);
@@ -267,17 +76,18 @@ static ngx_conf_enum_t  ngx_http_fw_webhook_schemes[] = {
 };
 
 
+/* indexed by NGX_HTTP_FW_WH_*: common/fw_vocab.h's values */
 static ngx_str_t  ngx_http_fw_webhook_verdicts[] = {
     ngx_null_string,
-    ngx_string("valid"),
-    ngx_string("missing"),
-    ngx_string("malformed"),
-    ngx_string("invalid"),
-    ngx_string("expired"),
-    ngx_string("too_large"),
-    ngx_string("replay"),
-    ngx_string("error"),
-    ngx_string("unavailable")
+    ngx_string(FW_VOCAB_WEBHOOK_VALID),
+    ngx_string(FW_VOCAB_WEBHOOK_MISSING),
+    ngx_string(FW_VOCAB_WEBHOOK_MALFORMED),
+    ngx_string(FW_VOCAB_WEBHOOK_INVALID),
+    ngx_string(FW_VOCAB_WEBHOOK_EXPIRED),
+    ngx_string(FW_VOCAB_WEBHOOK_TOO_LARGE),
+    ngx_string(FW_VOCAB_WEBHOOK_REPLAY),
+    ngx_string(FW_VOCAB_WEBHOOK_ERROR),
+    ngx_string(FW_VOCAB_WEBHOOK_UNAVAILABLE)
 };
 
 
@@ -462,18 +272,7 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
         }
 
         /* redirected to a location with other secrets: verify again */
-
-        ctx->verdict = NGX_HTTP_FW_WH_NONE;
-        ctx->answered = 0;
-        ctx->hashing = 0;
-        ctx->body_done = 0;
-        ctx->waiting = 0;
-        ctx->received = 0;
-        ctx->nmacs = 0;
-        ctx->macs = NULL;
-        ngx_str_null(&ctx->suffix);
-        ngx_str_null(&ctx->id);
-        ctx->has_ts = 0;
+        ngx_http_fw_webhook_reset(ctx);
     }
 
     if (ctx->macs) {
@@ -507,32 +306,7 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
     }
 
     if (r->request_body || r != r->main) {
-
-        /*
-         * read before (another module, an internal redirect) or a
-         * subrequest: hash what is there; an incomplete body fails
-         */
-
-        if (r->request_body == NULL || r->request_body->rest > 0
-            || r->main->reading_body)
-        {
-            ctx->verdict = NGX_HTTP_FW_WH_INVALID;
-            return ngx_http_fw_webhook_answer(r, lcf, ctx);
-        }
-
-        rc = ngx_http_fw_webhook_hash_bufs(r, ctx->macs, ctx->nmacs,
-                                           r->request_body->bufs,
-                                           lcf->max_body, &ctx->received);
-        if (rc != NGX_OK) {
-            ctx->verdict = (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
-                           ? NGX_HTTP_FW_WH_TOO_LARGE : NGX_HTTP_FW_WH_ERROR;
-            return ngx_http_fw_webhook_answer(r, lcf, ctx);
-        }
-
-        ctx->body_done = 1;
-        ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
-
-        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+        return ngx_http_fw_webhook_read_before(r, lcf, ctx);
     }
 
     ctx->hashing = 1;
@@ -554,11 +328,13 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
             ctx->verdict = NGX_HTTP_FW_WH_ERROR;
         }
 
+        ngx_http_fw_webhook_denied(r, ctx->verdict);
         return rc;
     }
 
     if (rc == NGX_ERROR) {
         ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+        ngx_http_fw_webhook_denied(r, NGX_HTTP_FW_WH_ERROR);
         return NGX_ERROR;
     }
 
@@ -573,6 +349,59 @@ ngx_http_fw_webhook_handler(ngx_http_request_t *r)
     ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
 
     return ngx_http_fw_webhook_answer(r, lcf, ctx);
+}
+
+
+/*
+ * A body read before (another module, an internal redirect) or a
+ * subrequest's: hash what is there; an incomplete body fails.
+ */
+
+static ngx_int_t
+ngx_http_fw_webhook_read_before(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (r->request_body == NULL || r->request_body->rest > 0
+        || r->main->reading_body)
+    {
+        ctx->verdict = NGX_HTTP_FW_WH_INVALID;
+        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+    }
+
+    rc = ngx_http_fw_webhook_hash_bufs(r, ctx->macs, ctx->nmacs,
+                                       r->request_body->bufs,
+                                       lcf->max_body, &ctx->received);
+    if (rc != NGX_OK) {
+        ctx->verdict = (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
+                       ? NGX_HTTP_FW_WH_TOO_LARGE : NGX_HTTP_FW_WH_ERROR;
+        return ngx_http_fw_webhook_answer(r, lcf, ctx);
+    }
+
+    ctx->body_done = 1;
+    ctx->verdict = ngx_http_fw_webhook_finish(r, lcf, ctx);
+
+    return ngx_http_fw_webhook_answer(r, lcf, ctx);
+}
+
+
+/* a verdict of another location's policy is forgotten */
+
+static void
+ngx_http_fw_webhook_reset(ngx_http_fw_webhook_ctx_t *ctx)
+{
+    ctx->verdict = NGX_HTTP_FW_WH_NONE;
+    ctx->answered = 0;
+    ctx->hashing = 0;
+    ctx->body_done = 0;
+    ctx->waiting = 0;
+    ctx->received = 0;
+    ctx->nmacs = 0;
+    ctx->macs = NULL;
+    ngx_str_null(&ctx->suffix);
+    ngx_str_null(&ctx->id);
+    ctx->has_ts = 0;
 }
 
 
@@ -618,7 +447,7 @@ ngx_http_fw_webhook_same_policy(ngx_http_fw_webhook_loc_conf_t *a,
 }
 
 
-static ngx_http_fw_webhook_ctx_t *
+ngx_http_fw_webhook_ctx_t *
 ngx_http_fw_webhook_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
 {
     ngx_pool_cleanup_t         *cln;
@@ -729,6 +558,7 @@ ngx_http_fw_webhook_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                               "memory");
                 ctx->hashing = 0;
                 ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+                ngx_http_fw_webhook_denied(r, NGX_HTTP_FW_WH_ERROR);
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
@@ -745,6 +575,7 @@ ngx_http_fw_webhook_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                           "fw_webhook_max_body %O", ctx->max_body);
             ctx->hashing = 0;
             ctx->verdict = NGX_HTTP_FW_WH_TOO_LARGE;
+            ngx_http_fw_webhook_denied(r, NGX_HTTP_FW_WH_TOO_LARGE);
             return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
 
@@ -753,6 +584,7 @@ ngx_http_fw_webhook_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         {
             ctx->hashing = 0;
             ctx->verdict = NGX_HTTP_FW_WH_ERROR;
+            ngx_http_fw_webhook_denied(r, NGX_HTTP_FW_WH_ERROR);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -865,152 +697,77 @@ ngx_http_fw_webhook_output_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
-static ngx_uint_t
-ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+/*
+ * The signature header (exactly once), the id and timestamp headers the
+ * scheme has; the signatures into ctx->sigs.  Returns a verdict, or
+ * NGX_HTTP_FW_WH_NONE.
+ */
+
+static ngx_int_t
+ngx_http_fw_webhook_parse_headers(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx,
+    ngx_str_t *ts, ngx_str_t *id)
 {
     int           rc;
-    size_t        n;
-    u_char       *p;
     ngx_int_t     hrc;
-    ngx_str_t     sig, ts, id, name, prefix;
+    ngx_str_t     sig, *name;
     const char   *what;
 
-    static ngx_str_t  stripe_sig = ngx_string("Stripe-Signature");
-    static ngx_str_t  std_id = ngx_string("webhook-id");
-    static ngx_str_t  std_ts = ngx_string("webhook-timestamp");
-    static ngx_str_t  std_sig = ngx_string("webhook-signature");
-    static ngx_str_t  gh_sig = ngx_string("X-Hub-Signature-256");
-    static ngx_str_t  slack_ts = ngx_string("X-Slack-Request-Timestamp");
-    static ngx_str_t  slack_sig = ngx_string("X-Slack-Signature");
+    hrc = ngx_http_fw_get_header(r, &lcf->h_sig, &sig);
 
-    ngx_str_null(&ts);
-    ngx_str_null(&id);
-    ngx_str_null(&prefix);
-    rc = FW_WEBHOOK_OK;
-    what = "signature";
-
-    /* the signature header, exactly once */
-
-    switch (lcf->scheme) {
-    case FW_WEBHOOK_STRIPE:
-        name = stripe_sig;
-        break;
-    case FW_WEBHOOK_STANDARD:
-        name = std_sig;
-        break;
-    case FW_WEBHOOK_GITHUB:
-        name = gh_sig;
-        break;
-    case FW_WEBHOOK_SLACK:
-        name = slack_sig;
-        break;
-    default:
-        name = lcf->header;
-        break;
-    }
-
-    hrc = ngx_http_fw_webhook_find_header(r, &name, &sig);
-
-    if (hrc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "fw_webhook: no \"%V\" header", &name);
-        return NGX_HTTP_FW_WH_MISSING;
-    }
-
-    if (hrc == NGX_BUSY) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "fw_webhook: duplicate \"%V\" header", &name);
-        return NGX_HTTP_FW_WH_MALFORMED;
-    }
-
-    /* the other headers the scheme needs */
-
-    name.len = 0;
-
-    switch (lcf->scheme) {
-
-    case FW_WEBHOOK_STRIPE:
-        rc = fw_webhook_parse_stripe(sig.data, sig.len, &ctx->sigs);
-        if (rc == FW_WEBHOOK_OK) {
-            ts.data = (u_char *) ctx->sigs.ts;
-            ts.len = ctx->sigs.ts_len;
-        }
-        break;
-
-    case FW_WEBHOOK_STANDARD:
-        hrc = ngx_http_fw_webhook_find_header(r, &std_id, &id);
-        if (hrc != NGX_OK) {
-            name = std_id;
-            break;
-        }
-
-        hrc = ngx_http_fw_webhook_find_header(r, &std_ts, &ts);
-        if (hrc != NGX_OK) {
-            name = std_ts;
-            break;
-        }
-
-        if (fw_webhook_check_id(id.data, id.len) != FW_WEBHOOK_OK) {
-            what = "id";
-            rc = FW_WEBHOOK_MALFORMED;
-            break;
-        }
-
-        rc = fw_webhook_parse_standard(sig.data, sig.len, &ctx->sigs);
-        break;
-
-    case FW_WEBHOOK_GITHUB:
-        rc = fw_webhook_parse_single(sig.data, sig.len,
-                                     (u_char *) "sha256=", 7,
-                                     FW_WEBHOOK_HEX, &ctx->sigs);
-        break;
-
-    case FW_WEBHOOK_SLACK:
-        hrc = ngx_http_fw_webhook_find_header(r, &slack_ts, &ts);
-        if (hrc != NGX_OK) {
-            name = slack_ts;
-            break;
-        }
-
-        rc = fw_webhook_parse_single(sig.data, sig.len, (u_char *) "v0=", 3,
-                                     FW_WEBHOOK_HEX, &ctx->sigs);
-        break;
-
-    default: /* FW_WEBHOOK_GENERIC */
-        if (lcf->ts_header.len) {
-            hrc = ngx_http_fw_webhook_find_header(r, &lcf->ts_header, &ts);
-            if (hrc != NGX_OK) {
-                name = lcf->ts_header;
-                break;
-            }
-        }
-
-        if (lcf->id_header.len) {
-            hrc = ngx_http_fw_webhook_find_header(r, &lcf->id_header, &id);
-            if (hrc != NGX_OK) {
-                name = lcf->id_header;
-                break;
-            }
-
-            if (fw_webhook_check_id(id.data, id.len) != FW_WEBHOOK_OK) {
-                what = "id";
-                rc = FW_WEBHOOK_MALFORMED;
-                break;
-            }
-        }
-
-        rc = fw_webhook_parse_single(sig.data, sig.len, lcf->sig_prefix.data,
-                                     lcf->sig_prefix.len, lcf->encoding,
-                                     &ctx->sigs);
-        break;
-    }
-
-    if (name.len) {
+    if (hrc != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "fw_webhook: %s \"%V\" header",
-                      hrc == NGX_BUSY ? "duplicate" : "no", &name);
+                      hrc == NGX_BUSY ? "duplicate" : "no", &lcf->h_sig);
+        return hrc == NGX_BUSY ? NGX_HTTP_FW_WH_MALFORMED
+                               : NGX_HTTP_FW_WH_MISSING;
+    }
+
+    /* the other headers the scheme needs: the id first, as the standard
+       scheme checks them; then the timestamp */
+
+    name = NULL;
+    hrc = NGX_OK;
+    what = "signature";
+    rc = FW_WEBHOOK_OK;
+
+    if (lcf->h_id.len) {
+        hrc = ngx_http_fw_get_header(r, &lcf->h_id, id);
+        name = (hrc != NGX_OK) ? &lcf->h_id : NULL;
+    }
+
+    if (name == NULL && lcf->h_ts.len) {
+        hrc = ngx_http_fw_get_header(r, &lcf->h_ts, ts);
+        name = (hrc != NGX_OK) ? &lcf->h_ts : NULL;
+    }
+
+    if (name) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fw_webhook: %s \"%V\" header",
+                      hrc == NGX_BUSY ? "duplicate" : "no", name);
         return NGX_HTTP_FW_WH_MALFORMED;
+    }
+
+    if (lcf->h_id.len
+        && fw_webhook_check_id(id->data, id->len) != FW_WEBHOOK_OK)
+    {
+        what = "id";
+        rc = FW_WEBHOOK_MALFORMED;
+
+    } else if (lcf->h_format == FW_WEBHOOK_FMT_STRIPE) {
+        rc = fw_webhook_parse_stripe(sig.data, sig.len, &ctx->sigs);
+        if (rc == FW_WEBHOOK_OK) {
+            ts->data = (u_char *) ctx->sigs.ts;
+            ts->len = ctx->sigs.ts_len;
+        }
+
+    } else if (lcf->h_format == FW_WEBHOOK_FMT_STANDARD) {
+        rc = fw_webhook_parse_standard(sig.data, sig.len, &ctx->sigs);
+
+    } else {
+        rc = fw_webhook_parse_single(sig.data, sig.len, lcf->h_prefix.data,
+                                     lcf->h_prefix.len, (int) lcf->h_encoding,
+                                     &ctx->sigs);
     }
 
     if (rc == FW_WEBHOOK_MISSING) {
@@ -1023,6 +780,28 @@ ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "fw_webhook: malformed %s header", what);
         return NGX_HTTP_FW_WH_MALFORMED;
+    }
+
+    return NGX_HTTP_FW_WH_NONE;
+}
+
+
+static ngx_uint_t
+ngx_http_fw_webhook_prepare(ngx_http_request_t *r,
+    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
+{
+    size_t        n;
+    u_char       *p;
+    ngx_int_t     rc;
+    ngx_str_t     ts, id, prefix;
+
+    ngx_str_null(&ts);
+    ngx_str_null(&id);
+    ngx_str_null(&prefix);
+
+    rc = ngx_http_fw_webhook_parse_headers(r, lcf, ctx, &ts, &id);
+    if (rc != NGX_HTTP_FW_WH_NONE) {
+        return rc;
     }
 
     /* the timestamp window, before any MAC */
@@ -1242,51 +1021,25 @@ ngx_http_fw_webhook_answer(ngx_http_request_t *r,
 
     ctx->answered = 1;
 
+    ngx_http_fw_webhook_denied(r, ctx->verdict);
+
     return ngx_http_fw_send_error(r, status, lcf->error_format, code, diag);
 }
 
 
-static ngx_int_t
-ngx_http_fw_webhook_find_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
+/* for the audit record: this module refused the request, and why */
+
+static void
+ngx_http_fw_webhook_denied(ngx_http_request_t *r, ngx_uint_t verdict)
 {
-    ngx_uint_t        i, found;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    found = 0;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != name->len
-            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
-        {
-            continue;
-        }
-
-        if (found) {
-            return NGX_BUSY;
-        }
-
-        found = 1;
-        *value = h[i].value;
+    if (verdict == NGX_HTTP_FW_WH_NONE
+        || verdict > NGX_HTTP_FW_WH_UNAVAILABLE)
+    {
+        verdict = NGX_HTTP_FW_WH_ERROR;
     }
 
-    return found ? NGX_OK : NGX_DECLINED;
+    ngx_http_fw_mark_denied(r, "webhook", (const char *)
+                            ngx_http_fw_webhook_verdicts[verdict].data);
 }
 
 
@@ -1399,7 +1152,7 @@ ngx_http_fw_webhook_update(fw_webhook_mac_t *macs, ngx_uint_t n, u_char *p,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_fw_webhook_hash_bufs(ngx_http_request_t *r, fw_webhook_mac_t *macs,
     ngx_uint_t n, ngx_chain_t *in, off_t max, off_t *total)
 {
@@ -1473,482 +1226,12 @@ ngx_http_fw_webhook_hash_bufs(ngx_http_request_t *r, fw_webhook_mac_t *macs,
 }
 
 
-static time_t
+time_t
 ngx_http_fw_webhook_now(ngx_http_fw_webhook_loc_conf_t *lcf)
 {
     /* fw_webhook_test_now pins the clock at configuration time only */
 
     return (lcf->test_now != NGX_CONF_UNSET) ? lcf->test_now : ngx_time();
-}
-
-
-/* replay protection */
-
-
-/*
- * The key: the message id where the scheme has one (Standard Webhooks,
- * generic with "id="), else the timestamp and the matching signature;
- * hashed with the scheme into 32 bytes (SHA-256), never kept raw.  Also
- * when it expires: a message is remembered while it could still be
- * accepted, a timestamp being valid until ts + tolerance.
- */
-
-static ngx_int_t
-ngx_http_fw_webhook_replay_key(ngx_http_fw_webhook_loc_conf_t *lcf,
-    ngx_http_fw_webhook_ctx_t *ctx, size_t which)
-{
-    u_char         tag;
-    time_t         now;
-    EVP_MD_CTX    *md;
-    unsigned int   klen;
-
-    md = EVP_MD_CTX_new();
-    if (md == NULL) {
-        return NGX_ERROR;
-    }
-
-    tag = (u_char) lcf->scheme;
-
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(md, &tag, 1) != 1)
-    {
-        goto failed;
-    }
-
-    if (ctx->id.len) {
-        if (EVP_DigestUpdate(md, ctx->id.data, ctx->id.len) != 1) {
-            goto failed;
-        }
-
-    } else {
-        if (EVP_DigestUpdate(md, &ctx->ts, sizeof(ctx->ts)) != 1
-            || EVP_DigestUpdate(md, ctx->sigs.sig[which],
-                                ctx->sigs.len[which]) != 1)
-        {
-            goto failed;
-        }
-    }
-
-    if (EVP_DigestFinal_ex(md, ctx->key, &klen) != 1) {
-        goto failed;
-    }
-
-    EVP_MD_CTX_free(md);
-
-    now = ngx_http_fw_webhook_now(lcf);
-
-    ctx->expires = (ctx->has_ts ? (time_t) ctx->ts : now) + lcf->tolerance
-                   + 1;
-
-    if (ctx->expires <= now) {
-        ctx->expires = now + 1;
-    }
-
-    return NGX_OK;
-
-failed:
-
-    EVP_MD_CTX_free(md);
-
-    return NGX_ERROR;
-}
-
-
-/*
- * Across replicas: "SET <prefix><hex key> 1 NX PX <ms>", the key living
- * as long as the message could be accepted; a nil reply is a replay.
- * Returns the verdict, NGX_HTTP_FW_WH_PENDING while Redis is asked.
- */
-
-static ngx_uint_t
-ngx_http_fw_webhook_replay_redis(ngx_http_request_t *r,
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
-{
-    u_char                           *p, *ms;
-    size_t                            argvlen[6];
-    time_t                            now;
-    const char                       *argv[6], *err;
-    ngx_http_fw_webhook_main_conf_t  *wmcf;
-
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_webhook_module);
-
-    p = ngx_pnalloc(r->pool, wmcf->prefix.len + 2 * 32 + NGX_TIME_T_LEN
-                             + 3);
-    if (p == NULL) {
-        return NGX_HTTP_FW_WH_ERROR;
-    }
-
-    argv[1] = (char *) p;
-    p = ngx_cpymem(p, wmcf->prefix.data, wmcf->prefix.len);
-    p = ngx_hex_dump(p, ctx->key, 32);
-    argvlen[1] = p - (u_char *) argv[1];
-
-    now = ngx_http_fw_webhook_now(lcf);
-
-    ms = p;
-    p = ngx_sprintf(p, "%T000", ctx->expires - now);
-
-    argv[0] = "SET";
-    argvlen[0] = 3;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = "NX";
-    argvlen[3] = 2;
-    argv[4] = "PX";
-    argvlen[4] = 2;
-    argv[5] = (char *) ms;
-    argvlen[5] = p - ms;
-
-    ctx->cmd = ngx_http_fw_redis_send(wmcf->client, 6, argv, argvlen, 0,
-                                      ngx_http_fw_webhook_replay_reply, ctx);
-
-    if (ctx->cmd == NULL) {
-        err = ngx_http_fw_redis_error(wmcf->client);
-
-        if (err[0] == '\0') {
-            err = "too many commands waiting";
-        }
-
-        return ngx_http_fw_webhook_replay_failed(r, ctx, err,
-                                                 ngx_strlen(err));
-    }
-
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_fw_webhook_replay_wait;
-
-    return NGX_HTTP_FW_WH_PENDING;
-}
-
-
-static void
-ngx_http_fw_webhook_replay_reply(void *data, ngx_int_t status,
-    redisReply *reply)
-{
-    const char                       *err;
-    ngx_connection_t                 *c;
-    ngx_http_request_t               *r;
-    ngx_http_fw_webhook_ctx_t        *ctx;
-    ngx_http_fw_webhook_main_conf_t  *wmcf;
-
-    ctx = data;
-    r = ctx->request;
-    c = r->connection;
-    ctx->cmd = NULL;
-
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_webhook_module);
-
-    if (status == NGX_HTTP_FW_REDIS_TIMEOUT) {
-        ctx->verdict = ngx_http_fw_webhook_replay_failed(r, ctx, "timed out",
-                                                 sizeof("timed out") - 1);
-
-    } else if (status != NGX_HTTP_FW_REDIS_OK) {
-        err = ngx_http_fw_redis_error(wmcf->client);
-
-        if (err[0] == '\0') {
-            err = "connection lost";
-        }
-
-        ctx->verdict = ngx_http_fw_webhook_replay_failed(r, ctx, err,
-                                                         ngx_strlen(err));
-
-    } else if (reply->type == REDIS_REPLY_NIL
-               || (reply->type == REDIS_REPLY_STATUS && reply->len == 2
-                   && ngx_strncmp(reply->str, "OK", 2) == 0))
-    {
-        if (wmcf->failing) {
-            ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
-                          "fw_webhook: redis checks replays again");
-            wmcf->failing = 0;
-        }
-
-        if (reply->type == REDIS_REPLY_NIL) {
-            ngx_log_error(NGX_LOG_WARN, c->log, 0,
-                          "fw_webhook: replayed message refused");
-            ctx->verdict = NGX_HTTP_FW_WH_REPLAY;
-
-        } else {
-            ctx->verdict = NGX_HTTP_FW_WH_VALID;
-        }
-
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-        ctx->verdict = ngx_http_fw_webhook_replay_failed(r, ctx, reply->str,
-                                                         reply->len);
-
-    } else {
-        ctx->verdict = ngx_http_fw_webhook_replay_failed(r, ctx,
-                                                 "unexpected reply",
-                                                 sizeof("unexpected reply")
-                                                 - 1);
-    }
-
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
-}
-
-
-static void
-ngx_http_fw_webhook_replay_wait(ngx_http_request_t *r)
-{
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "fw webhook: waiting for redis");
-}
-
-
-/* Redis cannot answer: the failure policy, logged once per state change */
-
-static ngx_uint_t
-ngx_http_fw_webhook_replay_failed(ngx_http_request_t *r,
-    ngx_http_fw_webhook_ctx_t *ctx, const char *reason, size_t len)
-{
-    ngx_http_fw_webhook_main_conf_t  *wmcf;
-
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_webhook_module);
-
-    if (!wmcf->failing) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "fw_webhook: redis cannot check replays (%*s); %s "
-                      "until it can", len, reason,
-                      (wmcf->failure == NGX_HTTP_FW_WH_FAIL_LOCAL)
-                      ? "the local replay zones are used"
-                      : "verified webhooks are refused (503)");
-        wmcf->failing = 1;
-
-    } else {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "fw webhook: redis failed (%*s)", len, reason);
-    }
-
-    if (wmcf->failure == NGX_HTTP_FW_WH_FAIL_LOCAL) {
-        return ngx_http_fw_webhook_replay_check(r, ctx->policy, ctx);
-    }
-
-    return NGX_HTTP_FW_WH_UNAVAILABLE;
-}
-
-
-/* this node: the shared-memory zone; returns the verdict */
-
-static ngx_uint_t
-ngx_http_fw_webhook_replay_check(ngx_http_request_t *r,
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
-{
-    u_char                      *key;
-    time_t                       now, expires;
-    uint32_t                     hash;
-    ngx_int_t                    rc;
-    ngx_rbtree_node_t           *node, *sentinel;
-    ngx_http_fw_webhook_node_t  *wn;
-    ngx_http_fw_webhook_zone_t  *zone;
-
-    key = ctx->key;
-    expires = ctx->expires;
-    now = ngx_http_fw_webhook_now(lcf);
-
-    ngx_memcpy(&hash, key, sizeof(uint32_t));
-
-    zone = lcf->replay->data;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    ngx_http_fw_webhook_expire(zone, now, 0);
-
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        wn = (ngx_http_fw_webhook_node_t *) node;
-
-        rc = ngx_memcmp(key, wn->key, 32);
-
-        if (rc == 0) {
-            if (wn->expires > now) {
-                ngx_shmtx_unlock(&zone->shpool->mutex);
-
-                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                              "fw_webhook: replayed message refused");
-                return NGX_HTTP_FW_WH_REPLAY;
-            }
-
-            wn->expires = expires;
-            ngx_queue_remove(&wn->queue);
-            ngx_queue_insert_head(&zone->sh->queue, &wn->queue);
-
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-            return NGX_HTTP_FW_WH_VALID;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    wn = ngx_slab_alloc_locked(zone->shpool,
-                               sizeof(ngx_http_fw_webhook_node_t));
-
-    if (wn == NULL) {
-        ngx_http_fw_webhook_expire(zone, now, 1);
-
-        wn = ngx_slab_alloc_locked(zone->shpool,
-                                   sizeof(ngx_http_fw_webhook_node_t));
-        if (wn == NULL) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "fw_webhook: could not allocate a node in "
-                          "replay zone \"%V\"", &lcf->replay->shm.name);
-            return NGX_HTTP_FW_WH_ERROR;
-        }
-    }
-
-    wn->node.key = hash;
-    wn->expires = expires;
-    ngx_memcpy(wn->key, key, 32);
-
-    ngx_rbtree_insert(&zone->sh->rbtree, &wn->node);
-    ngx_queue_insert_head(&zone->sh->queue, &wn->queue);
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    return NGX_HTTP_FW_WH_VALID;
-}
-
-
-static void
-ngx_http_fw_webhook_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t           **p;
-    ngx_http_fw_webhook_node_t   *wn, *wnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            wn = (ngx_http_fw_webhook_node_t *) node;
-            wnt = (ngx_http_fw_webhook_node_t *) temp;
-
-            p = (ngx_memcmp(wn->key, wnt->key, 32) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-static void
-ngx_http_fw_webhook_expire(ngx_http_fw_webhook_zone_t *zone, time_t now,
-    ngx_uint_t force)
-{
-    ngx_uint_t                   n;
-    ngx_queue_t                 *q;
-    ngx_http_fw_webhook_node_t  *wn;
-
-    /*
-     * from the oldest: up to 16 expired entries, or with "force" (the
-     * zone is full) up to 16 entries whatever their age
-     */
-
-    for (n = 0; n < 16; n++) {
-
-        if (ngx_queue_empty(&zone->sh->queue)) {
-            return;
-        }
-
-        q = ngx_queue_last(&zone->sh->queue);
-        wn = ngx_queue_data(q, ngx_http_fw_webhook_node_t, queue);
-
-        if (!force && wn->expires > now) {
-            return;
-        }
-
-        if (force && n == 0 && wn->expires > now) {
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                          "fw_webhook: replay zone is full, forgetting "
-                          "messages still in the tolerance window");
-        }
-
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&zone->sh->rbtree, &wn->node);
-        ngx_slab_free_locked(zone->shpool, wn);
-    }
-}
-
-
-static ngx_int_t
-ngx_http_fw_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_fw_webhook_zone_t  *ozone = data;
-
-    size_t                       len;
-    ngx_http_fw_webhook_zone_t  *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_http_fw_webhook_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_fw_webhook_rbtree_insert_value);
-
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in fw_webhook_replay_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in fw_webhook_replay_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
 }
 
 
@@ -1975,366 +1258,6 @@ ngx_http_fw_webhook_status_variable(ngx_http_request_t *r,
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_fw_webhook_sign_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t                       *s;
-    ngx_http_fw_webhook_ctx_t       *ctx;
-    ngx_http_fw_webhook_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_webhook_module);
-
-    if (lcf->sign_scheme == 0) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    ctx = ngx_http_fw_webhook_get_ctx(r, 1);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (!ctx->signed_done) {
-        if (ngx_http_fw_webhook_sign(r, lcf, ctx) != NGX_OK) {
-            /* an empty value: the receiver refuses, nothing is forged */
-            v->not_found = 1;
-            return NGX_OK;
-        }
-
-        ctx->signed_done = 1;
-    }
-
-    s = (data == 0) ? &ctx->sign_id
-                    : (data == 1) ? &ctx->sign_ts : &ctx->sign_sig;
-
-    v->data = s->data;
-    v->len = s->len;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_fw_webhook_sign(ngx_http_request_t *r,
-    ngx_http_fw_webhook_loc_conf_t *lcf, ngx_http_fw_webhook_ctx_t *ctx)
-{
-    off_t                     total;
-    size_t                    len;
-    u_char                   *p, mac[FW_WEBHOOK_MAC_MAX];
-    u_char                    id[FW_WEBHOOK_NEW_ID_LEN];
-    u_char                    ts[NGX_TIME_T_LEN];
-    u_char                    prefix[FW_WEBHOOK_NEW_ID_LEN + NGX_TIME_T_LEN
-                                     + 2];
-    ngx_str_t                 tss;
-    fw_webhook_mac_t          m;
-    ngx_http_request_body_t  *rb;
-
-    rb = r->main->request_body;
-
-    /*
-     * the exact bytes sent upstream are the buffered body: it must be
-     * complete (proxy_request_buffering off is refused at nginx -t)
-     */
-
-    if (rb == NULL || rb->rest > 0 || r->main->reading_body
-        || r->main->request_body_no_buffering)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "fw_webhook_sign: the request body is not read yet, "
-                      "the signature variables are usable in "
-                      "proxy_set_header with request buffering on");
-        return NGX_ERROR;
-    }
-
-    tss.data = ts;
-    tss.len = ngx_sprintf(ts, "%T", ngx_http_fw_webhook_now(lcf)) - ts;
-
-    if (fw_webhook_new_id(id) != FW_WEBHOOK_OK) {
-        return NGX_ERROR;
-    }
-
-    len = fw_webhook_signed_prefix(lcf->sign_scheme, id, sizeof(id),
-                                   tss.data, tss.len, prefix);
-
-    if (fw_webhook_mac_dup(&m, &lcf->sign_secret->mac) != FW_WEBHOOK_OK) {
-        return NGX_ERROR;
-    }
-
-    total = 0;
-
-    if (fw_webhook_mac_update(&m, prefix, len) != FW_WEBHOOK_OK
-        || ngx_http_fw_webhook_hash_bufs(r, &m, 1, rb->bufs,
-                                         NGX_MAX_OFF_T_VALUE, &total)
-           != NGX_OK
-        || fw_webhook_mac_final(&m, mac, &len) != FW_WEBHOOK_OK)
-    {
-        fw_webhook_mac_free(&m);
-        return NGX_ERROR;
-    }
-
-    fw_webhook_mac_free(&m);
-
-    ctx->sign_ts.data = ngx_pnalloc(r->pool, tss.len);
-    ctx->sign_id.data = ngx_pnalloc(r->pool, sizeof(id));
-    ctx->sign_sig.data = ngx_pnalloc(r->pool,
-                                     sizeof("t=,v1=") - 1 + tss.len
-                                     + 2 * FW_WEBHOOK_MAC_MAX);
-    if (ctx->sign_ts.data == NULL || ctx->sign_id.data == NULL
-        || ctx->sign_sig.data == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx->sign_ts.len = ngx_cpymem(ctx->sign_ts.data, tss.data, tss.len)
-                       - ctx->sign_ts.data;
-    ctx->sign_id.len = ngx_cpymem(ctx->sign_id.data, id, sizeof(id))
-                       - ctx->sign_id.data;
-
-    p = ctx->sign_sig.data;
-
-    if (lcf->sign_scheme == FW_WEBHOOK_STRIPE) {
-        p = ngx_cpymem(p, "t=", 2);
-        p = ngx_cpymem(p, tss.data, tss.len);
-        p = ngx_cpymem(p, ",v1=", 4);
-        p += fw_hex_encode(mac, len, p);
-
-    } else {
-        p = ngx_cpymem(p, "v1,", 3);
-        p += fw_base64_encode(mac, len, p);
-    }
-
-    ctx->sign_sig.len = p - ctx->sign_sig.data;
-
-    ngx_explicit_memzero(mac, sizeof(mac));
-
-    return NGX_OK;
-}
-
-
-/* configuration */
-
-
-static ngx_int_t
-ngx_http_fw_webhook_load_secrets(ngx_conf_t *cf,
-    ngx_http_fw_webhook_loc_conf_t *conf)
-{
-    ngx_str_t                     *file;
-    ngx_uint_t                     i, digest;
-    ngx_http_fw_webhook_secret_t  *s;
-
-    digest = (conf->scheme == FW_WEBHOOK_GENERIC) ? conf->digest
-                                                  : FW_WEBHOOK_SHA256;
-
-    if (conf->secrets && conf->secrets_scheme == conf->scheme
-        && conf->secrets_digest == digest)
-    {
-        return NGX_OK;
-    }
-
-    conf->secrets = ngx_array_create(cf->pool, conf->secret_files->nelts,
-                                     sizeof(ngx_http_fw_webhook_secret_t));
-    if (conf->secrets == NULL) {
-        return NGX_ERROR;
-    }
-
-    file = conf->secret_files->elts;
-
-    for (i = 0; i < conf->secret_files->nelts; i++) {
-        s = ngx_array_push(conf->secrets);
-        if (s == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (ngx_http_fw_webhook_load_secret(cf, "fw_webhook_secret_file",
-                                            &file[i], conf->scheme, digest, s)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    conf->secrets_scheme = conf->scheme;
-    conf->secrets_digest = digest;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_fw_webhook_load_secret(ngx_conf_t *cf, const char *directive,
-    ngx_str_t *file, ngx_uint_t scheme, ngx_uint_t digest,
-    ngx_http_fw_webhook_secret_t *secret)
-{
-    u_char              *key;
-    size_t               key_len;
-    ngx_int_t            rc;
-    ngx_str_t            name, content;
-    ngx_pool_cleanup_t  *cln;
-
-    /* a copy, NUL-terminated: the file is opened by that name */
-
-    name.len = file->len;
-    name.data = ngx_pnalloc(cf->pool, file->len + 1);
-    if (name.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(name.data, file->data, file->len);
-    name.data[name.len] = '\0';
-
-    if (ngx_http_fw_read_conf_file(cf, &name,
-                                   NGX_HTTP_FW_WEBHOOK_SECRET_MAX, &content)
-        != NGX_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\": cannot use secret file \"%V\"",
-                           directive, file);
-        return NGX_ERROR;
-    }
-
-    key = ngx_pnalloc(cf->pool, content.len + 1);
-    if (key == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = NGX_OK;
-
-    if (fw_webhook_secret_key((int) scheme, content.data, content.len, key,
-                              &key_len)
-        != FW_WEBHOOK_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\": secret file \"%V\" holds no usable "
-                           "secret%s", directive, file,
-                           scheme == FW_WEBHOOK_STANDARD
-                           ? " (Standard Webhooks secrets are base64, "
-                             "optionally after \"whsec_\")" : "");
-        rc = NGX_ERROR;
-    }
-
-    if (rc == NGX_OK
-        && fw_webhook_mac_init(&secret->mac, (int) digest, key, key_len)
-           != FW_WEBHOOK_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\": HMAC initialization failed", directive);
-        rc = NGX_ERROR;
-    }
-
-    ngx_explicit_memzero(content.data, content.len);
-    ngx_explicit_memzero(key, content.len);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    secret->file = name;
-    secret->nspare = 0;
-
-    secret->spare = ngx_palloc(cf->pool, NGX_HTTP_FW_WEBHOOK_SPARE
-                                         * sizeof(fw_webhook_mac_t));
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-
-    if (secret->spare == NULL || cln == NULL) {
-        fw_webhook_mac_free(&secret->mac);
-        return NGX_ERROR;
-    }
-
-    cln->handler = ngx_http_fw_webhook_secret_cleanup;
-    cln->data = secret;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_fw_webhook_secret_cleanup(void *data)
-{
-    ngx_http_fw_webhook_secret_t *secret = data;
-
-    while (secret->nspare) {
-        fw_webhook_mac_free(&secret->spare[--secret->nspare]);
-    }
-
-    fw_webhook_mac_free(&secret->mac);
-}
-
-
-static ngx_int_t
-ngx_http_fw_webhook_check_buffering(ngx_conf_t *cf)
-{
-    u_char                     *conf;
-    ngx_uint_t                  i, k;
-    ngx_flag_t                  value;
-    ngx_module_t               *m;
-    ngx_command_t              *cmd;
-    ngx_http_conf_ctx_t        *ctx;
-    ngx_http_core_loc_conf_t   *clcf;
-
-    static char  *directives[] = {
-        "proxy_request_buffering", "fastcgi_request_buffering",
-        "uwsgi_request_buffering", "scgi_request_buffering", NULL
-    };
-
-    /*
-     * the upstream modules keep "*_request_buffering" in their location
-     * configuration at the offset their command declares; they are merged
-     * before this module, whose index is higher
-     */
-
-    ctx = cf->ctx;
-
-    for (i = 0; cf->cycle->modules[i]; i++) {
-        m = cf->cycle->modules[i];
-
-        if (m->type != NGX_HTTP_MODULE || m->commands == NULL) {
-            continue;
-        }
-
-        for (cmd = m->commands; cmd->name.len; cmd++) {
-
-            for (k = 0; directives[k]; k++) {
-                if (ngx_strcmp(cmd->name.data, directives[k]) == 0) {
-                    break;
-                }
-            }
-
-            if (directives[k] == NULL
-                || cmd->conf != NGX_HTTP_LOC_CONF_OFFSET
-                || cmd->set != ngx_conf_set_flag_slot)
-            {
-                continue;
-            }
-
-            conf = ctx->loc_conf[m->ctx_index];
-            if (conf == NULL) {
-                continue;
-            }
-
-            value = *(ngx_flag_t *) (conf + cmd->offset);
-
-            if (value == 0) {
-                clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
-
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "\"fw_webhook_sign\" cannot be used with "
-                              "\"%s off\" in location \"%V\": the "
-                              "signature covers the whole body",
-                              directives[k], &clcf->name);
-                return NGX_ERROR;
-            }
-        }
-    }
 
     return NGX_OK;
 }
@@ -2371,342 +1294,19 @@ ngx_http_fw_webhook_scheme(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+#if !(FW_TEST)
+
+/* a production build: the clock cannot be pinned */
+
 static char *
-ngx_http_fw_webhook_generic(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_fw_webhook_loc_conf_t *lcf = conf;
-
-    ngx_str_t   *value, v;
-    ngx_uint_t   i;
-
-    if (lcf->header.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    lcf->digest = FW_WEBHOOK_SHA256;
-    lcf->encoding = FW_WEBHOOK_HEX;
-    ngx_str_set(&lcf->sig_prefix, "");
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "header=", 7) == 0) {
-            lcf->header.data = value[i].data + 7;
-            lcf->header.len = value[i].len - 7;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
-            lcf->sig_prefix.data = value[i].data + 7;
-            lcf->sig_prefix.len = value[i].len - 7;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timestamp=", 10) == 0) {
-            lcf->ts_header.data = value[i].data + 10;
-            lcf->ts_header.len = value[i].len - 10;
-            if (lcf->ts_header.len == 0) {
-                goto invalid;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "id=", 3) == 0) {
-            lcf->id_header.data = value[i].data + 3;
-            lcf->id_header.len = value[i].len - 3;
-            if (lcf->id_header.len == 0) {
-                goto invalid;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "digest=", 7) == 0) {
-            v.data = value[i].data + 7;
-            v.len = value[i].len - 7;
-
-            if (v.len == 6 && ngx_strncmp(v.data, "sha256", 6) == 0) {
-                lcf->digest = FW_WEBHOOK_SHA256;
-
-            } else if (v.len == 6 && ngx_strncmp(v.data, "sha512", 6) == 0) {
-                lcf->digest = FW_WEBHOOK_SHA512;
-
-            } else {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "encoding=", 9) == 0) {
-            v.data = value[i].data + 9;
-            v.len = value[i].len - 9;
-
-            if (v.len == 3 && ngx_strncmp(v.data, "hex", 3) == 0) {
-                lcf->encoding = FW_WEBHOOK_HEX;
-
-            } else if (v.len == 6 && ngx_strncmp(v.data, "base64", 6) == 0) {
-                lcf->encoding = FW_WEBHOOK_BASE64;
-
-            } else {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        goto invalid;
-    }
-
-    if (lcf->header.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_webhook_generic\" needs \"header=\"");
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\" of \"fw_webhook_generic\"",
-                       &value[i]);
-    return NGX_CONF_ERROR;
+    return "is for tests only: this build of the webhook module has no "
+           "test clock (the t/ suite's build, \"make t\", has it)";
 }
 
 
-static char *
-ngx_http_fw_webhook_sign_conf(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_fw_webhook_loc_conf_t *lcf = conf;
-
-    ngx_str_t  *value;
-
-    if (lcf->sign_scheme != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0 && cf->args->nelts == 2) {
-        lcf->sign_scheme = 0;
-        return NGX_CONF_OK;
-    }
-
-    if (ngx_strcmp(value[1].data, "stripe") == 0) {
-        lcf->sign_scheme = FW_WEBHOOK_STRIPE;
-
-    } else if (ngx_strcmp(value[1].data, "standard") == 0
-               || ngx_strcmp(value[1].data, "standard-webhooks") == 0
-               || ngx_strcmp(value[1].data, "svix") == 0)
-    {
-        lcf->sign_scheme = FW_WEBHOOK_STANDARD;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown scheme \"%V\" in \"fw_webhook_sign\" "
-                           "(stripe, standard or off)", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (cf->args->nelts != 3) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_webhook_sign %V\" needs a secret file",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    lcf->sign_secret = ngx_pcalloc(cf->pool,
-                                   sizeof(ngx_http_fw_webhook_secret_t));
-    if (lcf->sign_secret == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_http_fw_webhook_load_secret(cf, "fw_webhook_sign", &value[2],
-                                        lcf->sign_scheme, FW_WEBHOOK_SHA256,
-                                        lcf->sign_secret)
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_fw_webhook_replay_zone(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    u_char                      *p;
-    ssize_t                      size;
-    ngx_str_t                   *value, name, s;
-    ngx_shm_zone_t              *shm_zone;
-    ngx_http_fw_webhook_zone_t  *zone;
-
-    value = cf->args->elts;
-
-    p = (u_char *) ngx_strchr(value[1].data, ':');
-
-    if (p == NULL || p == value[1].data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone \"%V\" in "
-                           "\"fw_webhook_replay_zone\" (name:size)",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    name.data = value[1].data;
-    name.len = p - value[1].data;
-
-    s.data = p + 1;
-    s.len = value[1].data + value[1].len - s.data;
-
-    size = ngx_parse_size(&s);
-
-    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid size in \"fw_webhook_replay_zone\" "
-                           "\"%V\" (at least %uz)", &value[1],
-                           8 * ngx_pagesize);
-        return NGX_CONF_ERROR;
-    }
-
-    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_webhook_zone_t));
-    if (zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone = ngx_shared_memory_add(cf, &name, size,
-                                     &ngx_http_fw_webhook_module);
-    if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_fw_webhook_init_zone;
-    shm_zone->data = zone;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_fw_webhook_replay_redis_conf(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_fw_webhook_main_conf_t *wmcf = conf;
-
-    ngx_int_t   rc;
-    ngx_str_t  *value, s;
-    ngx_uint_t  i;
-
-    if (wmcf->redis) {
-        return "is duplicate";
-    }
-
-    wmcf->redis = ngx_http_fw_redis_conf_create(cf);
-    if (wmcf->redis == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (i > 1 && value[i].len >= 7
-            && ngx_strncmp(value[i].data, "prefix=", 7) == 0)
-        {
-            wmcf->prefix.data = value[i].data + 7;
-            wmcf->prefix.len = value[i].len - 7;
-            continue;
-        }
-
-        if (i > 1 && value[i].len > 8
-            && ngx_strncmp(value[i].data, "failure=", 8) == 0)
-        {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-            if (s.len == 6 && ngx_strncmp(s.data, "closed", 6) == 0) {
-                wmcf->failure = NGX_HTTP_FW_WH_FAIL_CLOSED;
-
-            } else if (s.len == 5 && ngx_strncmp(s.data, "local", 5) == 0) {
-                wmcf->failure = NGX_HTTP_FW_WH_FAIL_LOCAL;
-
-            } else {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"fw_webhook_replay_redis\" directive: "
-                                   "invalid failure policy \"%V\" (closed "
-                                   "or local)", &s);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        rc = ngx_http_fw_redis_parse_arg(cf, wmcf->redis, &value[i]);
-
-        if (rc == NGX_ERROR) {
-            return NGX_CONF_ERROR;
-        }
-
-        if (rc == NGX_DECLINED) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"fw_webhook_replay_redis\" directive: "
-                               "unknown parameter \"%V\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (ngx_http_fw_redis_conf_finish(cf, wmcf->redis) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_fw_webhook_replay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_fw_webhook_loc_conf_t *lcf = conf;
-
-    ngx_str_t  *value;
-
-    if (lcf->replay != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        lcf->replay = NULL;
-        return NGX_CONF_OK;
-    }
-
-    if (ngx_strcmp(value[1].data, "redis") == 0) {
-        /* through fw_webhook_replay_redis, no local zone */
-        lcf->replay = NULL;
-        lcf->replay_redis = 1;
-        return NGX_CONF_OK;
-    }
-
-    lcf->replay = ngx_shared_memory_add(cf, &value[1], 0,
-                                        &ngx_http_fw_webhook_module);
-    if (lcf->replay == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
+#else
 
 static char *
 ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -2741,6 +1341,9 @@ ngx_http_fw_webhook_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+#endif
+
+
 static ngx_int_t
 ngx_http_fw_webhook_add_variables(ngx_conf_t *cf)
 {
@@ -2757,198 +1360,6 @@ ngx_http_fw_webhook_add_variables(ngx_conf_t *cf)
     }
 
     return NGX_OK;
-}
-
-
-static void *
-ngx_http_fw_webhook_create_main_conf(ngx_conf_t *cf)
-{
-    ngx_http_fw_webhook_main_conf_t  *wmcf;
-
-    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_webhook_main_conf_t));
-    if (wmcf == NULL) {
-        return NULL;
-    }
-
-    /*
-     * set by ngx_pcalloc():
-     *
-     *     wmcf->redis = NULL;
-     *     wmcf->prefix = { 0, NULL };
-     *     wmcf->client = NULL;
-     *     wmcf->failing = 0;
-     */
-
-    wmcf->failure = NGX_CONF_UNSET_UINT;
-
-    return wmcf;
-}
-
-
-static char *
-ngx_http_fw_webhook_init_main_conf(ngx_conf_t *cf, void *conf)
-{
-    ngx_http_fw_webhook_main_conf_t *wmcf = conf;
-
-    if (wmcf->prefix.data == NULL) {
-        ngx_str_set(&wmcf->prefix, "fw:webhook:");
-    }
-
-    ngx_conf_init_uint_value(wmcf->failure, NGX_HTTP_FW_WH_FAIL_CLOSED);
-
-    return NGX_CONF_OK;
-}
-
-
-static void *
-ngx_http_fw_webhook_create_loc_conf(ngx_conf_t *cf)
-{
-    ngx_http_fw_webhook_loc_conf_t  *conf;
-
-    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_webhook_loc_conf_t));
-    if (conf == NULL) {
-        return NULL;
-    }
-
-    /*
-     * set by ngx_pcalloc():
-     *
-     *     conf->secrets = NULL;
-     *     conf->header = { 0, NULL };
-     *     conf->sig_prefix = { 0, NULL };
-     *     conf->ts_header = { 0, NULL };
-     *     conf->id_header = { 0, NULL };
-     *     conf->sign_secret = NULL;
-     */
-
-    conf->scheme = NGX_CONF_UNSET_UINT;
-    conf->secret_files = NGX_CONF_UNSET_PTR;
-    conf->tolerance = NGX_CONF_UNSET;
-    conf->max_body = NGX_CONF_UNSET;
-    conf->error_format = NGX_CONF_UNSET_UINT;
-    conf->replay = NGX_CONF_UNSET_PTR;
-    conf->test_now = NGX_CONF_UNSET;
-    conf->digest = NGX_CONF_UNSET_UINT;
-    conf->encoding = NGX_CONF_UNSET_UINT;
-    conf->signed_prefix = NGX_CONF_UNSET_PTR;
-    conf->signed_suffix = NGX_CONF_UNSET_PTR;
-    conf->sign_scheme = NGX_CONF_UNSET_UINT;
-
-    return conf;
-}
-
-
-static char *
-ngx_http_fw_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
-{
-    ngx_http_fw_webhook_loc_conf_t *prev = parent;
-    ngx_http_fw_webhook_loc_conf_t *conf = child;
-
-    ngx_http_fw_webhook_main_conf_t  *wmcf;
-
-    ngx_conf_merge_uint_value(conf->scheme, prev->scheme, 0);
-    ngx_conf_merge_sec_value(conf->tolerance, prev->tolerance, 300);
-    ngx_conf_merge_off_value(conf->max_body, prev->max_body, 1024 * 1024);
-    ngx_conf_merge_uint_value(conf->error_format, prev->error_format,
-                              FW_FORMAT_PROBLEM);
-    if (conf->replay == NGX_CONF_UNSET_PTR) {
-        conf->replay = prev->replay;
-        conf->replay_redis = prev->replay_redis;
-    }
-
-    if (conf->replay == NGX_CONF_UNSET_PTR) {
-        conf->replay = NULL;
-    }
-    ngx_conf_merge_value(conf->test_now, prev->test_now, NGX_CONF_UNSET);
-    ngx_conf_merge_ptr_value(conf->signed_prefix, prev->signed_prefix, NULL);
-    ngx_conf_merge_ptr_value(conf->signed_suffix, prev->signed_suffix, NULL);
-
-    if (conf->header.data == NULL) {
-        conf->header = prev->header;
-        conf->sig_prefix = prev->sig_prefix;
-        conf->ts_header = prev->ts_header;
-        conf->id_header = prev->id_header;
-        conf->digest = prev->digest;
-        conf->encoding = prev->encoding;
-    }
-
-    ngx_conf_merge_uint_value(conf->digest, prev->digest, FW_WEBHOOK_SHA256);
-    ngx_conf_merge_uint_value(conf->encoding, prev->encoding,
-                              FW_WEBHOOK_HEX);
-
-    if (conf->sign_scheme == NGX_CONF_UNSET_UINT) {
-        conf->sign_scheme = prev->sign_scheme;
-        conf->sign_secret = prev->sign_secret;
-    }
-
-    if (conf->sign_scheme == NGX_CONF_UNSET_UINT) {
-        conf->sign_scheme = 0;
-    }
-
-    if (conf->secret_files == NGX_CONF_UNSET_PTR) {
-        conf->secret_files = prev->secret_files;
-        conf->secrets = prev->secrets;
-        conf->secrets_scheme = prev->secrets_scheme;
-        conf->secrets_digest = prev->secrets_digest;
-    }
-
-    if (conf->secret_files == NGX_CONF_UNSET_PTR) {
-        conf->secret_files = NULL;
-    }
-
-    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_webhook_module);
-
-    if (conf->replay_redis && wmcf->redis == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_webhook_replay redis\" needs "
-                           "\"fw_webhook_replay_redis\"");
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->scheme && conf->replay == NULL && conf->replay_redis
-        && wmcf->failure == NGX_HTTP_FW_WH_FAIL_LOCAL)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_webhook_replay_redis ... failure=local\" "
-                           "needs a replay zone: \"fw_webhook_replay "
-                           "<zone>\" instead of \"redis\"");
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->tolerance < 1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_webhook_tolerance\" must be at least 1s");
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->scheme) {
-
-        if (conf->secret_files == NULL || conf->secret_files->nelts == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"fw_webhook\" needs at least one "
-                               "\"fw_webhook_secret_file\"");
-            return NGX_CONF_ERROR;
-        }
-
-        if (conf->scheme == FW_WEBHOOK_GENERIC && conf->header.len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"fw_webhook generic\" needs "
-                               "\"fw_webhook_generic header=...\"");
-            return NGX_CONF_ERROR;
-        }
-
-        if (ngx_http_fw_webhook_load_secrets(cf, conf) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (conf->sign_scheme && ngx_http_fw_webhook_check_buffering(cf)
-                             != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
 }
 
 

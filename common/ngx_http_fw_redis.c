@@ -98,6 +98,11 @@ static void ngx_http_fw_redis_write_handler(ngx_event_t *ev);
 static void ngx_http_fw_redis_flush(ngx_http_fw_redis_t *rds);
 static void ngx_http_fw_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_fw_redis_connect_timeout(ngx_event_t *ev);
+static ngx_int_t ngx_http_fw_redis_handshake(ngx_http_fw_redis_t *rds);
+static ngx_int_t ngx_http_fw_redis_password(ngx_conf_t *cf,
+    ngx_http_fw_redis_conf_t *rcf, ngx_str_t *arg, ngx_str_t *name);
+static ngx_int_t ngx_http_fw_redis_address(ngx_conf_t *cf,
+    ngx_http_fw_redis_conf_t *rcf, ngx_str_t *arg, ngx_str_t *name);
 static void ngx_http_fw_redis_reconnect(ngx_event_t *ev);
 static ngx_int_t ngx_http_fw_redis_parse_time(ngx_conf_t *cf,
     ngx_str_t *v, size_t skip, ngx_msec_t *out);
@@ -150,101 +155,65 @@ ngx_http_fw_redis_parse_time(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
 }
 
 
-ngx_int_t
-ngx_http_fw_redis_parse_arg(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf,
-    ngx_str_t *arg)
+/* password_file=: the password, without a trailing line end */
+
+static ngx_int_t
+ngx_http_fw_redis_password(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf,
+    ngx_str_t *arg, ngx_str_t *name)
 {
-    size_t      len;
-    ngx_str_t  *name, file, pw;
-    ngx_url_t   u;
+    size_t     len;
+    ngx_str_t  file, pw;
 
-    name = &((ngx_str_t *) cf->args->elts)[0];
-
-    if (arg->len > 3 && ngx_strncmp(arg->data, "db=", 3) == 0) {
-        rcf->db = ngx_atoi(arg->data + 3, arg->len - 3);
-        if (rcf->db == NGX_ERROR) {
-            goto invalid;
-        }
-
-        return NGX_OK;
+    file.data = ngx_pstrdup(cf->pool, arg);
+    if (file.data == NULL) {
+        return NGX_ERROR;
     }
 
-    if (arg->len > 5 && ngx_strncmp(arg->data, "user=", 5) == 0) {
-        rcf->user.data = arg->data + 5;
-        rcf->user.len = arg->len - 5;
-        return NGX_OK;
-    }
+    file.data += 14;
+    file.len = arg->len - 14;
 
-    if (arg->len > 14 && ngx_strncmp(arg->data, "password_file=", 14) == 0) {
-        file.data = ngx_pstrdup(cf->pool, arg);
-        if (file.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        file.data += 14;
-        file.len = arg->len - 14;
-
-        if (ngx_http_fw_read_conf_file(cf, &file,
-                                       NGX_HTTP_FW_REDIS_PASSWORD_MAX, &pw)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        /* a trailing newline (as editors write it) is not the password's */
-        len = pw.len;
-        while (len && (pw.data[len - 1] == '\n' || pw.data[len - 1] == '\r'))
-        {
-            len--;
-        }
-
-        if (len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%V\" directive: the password file \"%V\" "
-                               "holds no password", name, &file);
-            return NGX_ERROR;
-        }
-
-        rcf->password.data = pw.data;
-        rcf->password.len = len;
-        return NGX_OK;
-    }
-
-    if (arg->len > 16
-        && ngx_strncmp(arg->data, "connect_timeout=", 16) == 0)
+    if (ngx_http_fw_read_conf_file(cf, &file,
+                                   NGX_HTTP_FW_REDIS_PASSWORD_MAX, &pw)
+        != NGX_OK)
     {
-        return ngx_http_fw_redis_parse_time(cf, arg, 16,
-                                            &rcf->connect_timeout);
+        return NGX_ERROR;
     }
 
-    if (arg->len > 8 && ngx_strncmp(arg->data, "timeout=", 8) == 0) {
-        return ngx_http_fw_redis_parse_time(cf, arg, 8, &rcf->timeout);
-    }
-
-    if (arg->len > 8 && ngx_strncmp(arg->data, "backoff=", 8) == 0) {
-        return ngx_http_fw_redis_parse_time(cf, arg, 8, &rcf->backoff);
-    }
-
-    if (arg->len > 12 && ngx_strncmp(arg->data, "max_pending=", 12) == 0) {
-        rcf->max_pending = ngx_atoi(arg->data + 12, arg->len - 12);
-        if (rcf->max_pending == NGX_ERROR || rcf->max_pending == 0) {
-            goto invalid;
-        }
-
-        return NGX_OK;
-    }
-
-    if (ngx_strlchr(arg->data, arg->data + arg->len, '=') != NULL
-        || rcf->name.len)
+    /* a trailing newline (as editors write it) is not the password's */
+    len = pw.len;
+    while (len && (pw.data[len - 1] == '\n' || pw.data[len - 1] == '\r'))
     {
-        return NGX_DECLINED;
+        len--;
     }
 
-    /* the address */
+    if (len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: the password file \"%V\" "
+                           "holds no password", name, &file);
+        return NGX_ERROR;
+    }
+
+    rcf->password.data = pw.data;
+    rcf->password.len = len;
+    return NGX_OK;
+}
+
+
+/* the address: unix:/path, or host[:port] resolved now */
+
+static ngx_int_t
+ngx_http_fw_redis_address(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf,
+    ngx_str_t *arg, ngx_str_t *name)
+{
+    size_t     len;
+    ngx_url_t  u;
 
     if (arg->len > 5 && ngx_strncmp(arg->data, "unix:", 5) == 0) {
         if (arg->len == 5) {
-            goto invalid;
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" directive: invalid parameter \"%V\"",
+                               name, arg);
+            return NGX_ERROR;
         }
 
         rcf->path = ngx_pnalloc(cf->pool, arg->len - 5 + 1);
@@ -297,6 +266,67 @@ ngx_http_fw_redis_parse_arg(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf,
     rcf->name = *arg;
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_fw_redis_parse_arg(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf,
+    ngx_str_t *arg)
+{
+    ngx_str_t  *name;
+
+    name = &((ngx_str_t *) cf->args->elts)[0];
+
+    if (arg->len > 3 && ngx_strncmp(arg->data, "db=", 3) == 0) {
+        rcf->db = ngx_atoi(arg->data + 3, arg->len - 3);
+        if (rcf->db == NGX_ERROR) {
+            goto invalid;
+        }
+
+        return NGX_OK;
+    }
+
+    if (arg->len > 5 && ngx_strncmp(arg->data, "user=", 5) == 0) {
+        rcf->user.data = arg->data + 5;
+        rcf->user.len = arg->len - 5;
+        return NGX_OK;
+    }
+
+    if (arg->len > 14 && ngx_strncmp(arg->data, "password_file=", 14) == 0) {
+        return ngx_http_fw_redis_password(cf, rcf, arg, name);
+    }
+
+    if (arg->len > 16
+        && ngx_strncmp(arg->data, "connect_timeout=", 16) == 0)
+    {
+        return ngx_http_fw_redis_parse_time(cf, arg, 16,
+                                            &rcf->connect_timeout);
+    }
+
+    if (arg->len > 8 && ngx_strncmp(arg->data, "timeout=", 8) == 0) {
+        return ngx_http_fw_redis_parse_time(cf, arg, 8, &rcf->timeout);
+    }
+
+    if (arg->len > 8 && ngx_strncmp(arg->data, "backoff=", 8) == 0) {
+        return ngx_http_fw_redis_parse_time(cf, arg, 8, &rcf->backoff);
+    }
+
+    if (arg->len > 12 && ngx_strncmp(arg->data, "max_pending=", 12) == 0) {
+        rcf->max_pending = ngx_atoi(arg->data + 12, arg->len - 12);
+        if (rcf->max_pending == NGX_ERROR || rcf->max_pending == 0) {
+            goto invalid;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strlchr(arg->data, arg->data + arg->len, '=') != NULL
+        || rcf->name.len)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_fw_redis_address(cf, rcf, arg, name);
 
 invalid:
 
@@ -447,13 +477,71 @@ ngx_http_fw_redis_conf(ngx_http_fw_redis_t *rds)
 }
 
 
-static void
-ngx_http_fw_redis_connect(ngx_http_fw_redis_t *rds)
+/* AUTH, SELECT and PING, in this order; NGX_ERROR: the client failed */
+
+static ngx_int_t
+ngx_http_fw_redis_handshake(ngx_http_fw_redis_t *rds)
 {
     int                        argc;
     size_t                     argvlen[3];
     u_char                     db[NGX_INT_T_LEN];
     const char                *argv[3];
+    ngx_http_fw_redis_conf_t  *rcf;
+
+    rcf = rds->conf;
+
+    if (rcf->password.len) {
+        argc = 0;
+        argv[argc] = "AUTH";
+        argvlen[argc++] = 4;
+
+        if (rcf->user.len) {
+            argv[argc] = (const char *) rcf->user.data;
+            argvlen[argc++] = rcf->user.len;
+        }
+
+        argv[argc] = (const char *) rcf->password.data;
+        argvlen[argc++] = rcf->password.len;
+
+        if (ngx_http_fw_redis_internal(rds, argc, argv, argvlen,
+                                       ngx_http_fw_redis_auth_done)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (rcf->db) {
+        argv[0] = "SELECT";
+        argvlen[0] = 6;
+        argv[1] = (const char *) db;
+        argvlen[1] = ngx_sprintf(db, "%i", rcf->db) - db;
+
+        if (ngx_http_fw_redis_internal(rds, 2, argv, argvlen,
+                                       ngx_http_fw_redis_select_done)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    argv[0] = "PING";
+    argvlen[0] = 4;
+
+    if (ngx_http_fw_redis_internal(rds, 1, argv, argvlen,
+                                   ngx_http_fw_redis_ping_done)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fw_redis_connect(ngx_http_fw_redis_t *rds)
+{
     redisAsyncContext         *ac;
     ngx_connection_t          *c;
     ngx_http_fw_redis_conf_t  *rcf;
@@ -532,48 +620,7 @@ ngx_http_fw_redis_connect(ngx_http_fw_redis_t *rds)
 
     /* the handshake, queued until the socket connects */
 
-    if (rcf->password.len) {
-        argc = 0;
-        argv[argc] = "AUTH";
-        argvlen[argc++] = 4;
-
-        if (rcf->user.len) {
-            argv[argc] = (const char *) rcf->user.data;
-            argvlen[argc++] = rcf->user.len;
-        }
-
-        argv[argc] = (const char *) rcf->password.data;
-        argvlen[argc++] = rcf->password.len;
-
-        if (ngx_http_fw_redis_internal(rds, argc, argv, argvlen,
-                                       ngx_http_fw_redis_auth_done)
-            != NGX_OK)
-        {
-            return;
-        }
-    }
-
-    if (rcf->db) {
-        argv[0] = "SELECT";
-        argvlen[0] = 6;
-        argv[1] = (const char *) db;
-        argvlen[1] = ngx_sprintf(db, "%i", rcf->db) - db;
-
-        if (ngx_http_fw_redis_internal(rds, 2, argv, argvlen,
-                                       ngx_http_fw_redis_select_done)
-            != NGX_OK)
-        {
-            return;
-        }
-    }
-
-    argv[0] = "PING";
-    argvlen[0] = 4;
-
-    if (ngx_http_fw_redis_internal(rds, 1, argv, argvlen,
-                                   ngx_http_fw_redis_ping_done)
-        != NGX_OK)
-    {
+    if (ngx_http_fw_redis_handshake(rds) != NGX_OK) {
         return;
     }
 
