@@ -50,6 +50,9 @@ static const fw_vocab_value_t  fw_vocab_jwt[] = {
       "exp - iat over fw_jwt_max_lifetime (401)" },
     { FW_VOCAB_JWT_CLAIM_FAILED, D, "fw_jwt_require_claim (401 or 403)" },
     { FW_VOCAB_JWT_ROLE_FAILED, D, "fw_jwt_require_role (403)" },
+    { FW_VOCAB_JWT_REPLAYED, D,
+      "jti seen before, or no jti, under fw_jwt_jti_replay (401)" },
+    { FW_VOCAB_JWT_REVOKED, D, "jti or sub in fw_jwt_revoke_file (401)" },
     { FW_VOCAB_JWT_ERROR, D, "keys unavailable, out of memory (401, 500)" }
 };
 

@@ -57,6 +57,8 @@
 #define FW_VOCAB_JWT_LIFETIME_EXCEEDED  "lifetime_exceeded"
 #define FW_VOCAB_JWT_CLAIM_FAILED       "claim_failed"
 #define FW_VOCAB_JWT_ROLE_FAILED        "role_failed"
+#define FW_VOCAB_JWT_REPLAYED           "replayed"
+#define FW_VOCAB_JWT_REVOKED            "revoked"
 #define FW_VOCAB_JWT_ERROR              "error"
 
 /* $fw_fhir_status (the core's verdicts give the denials) */
