@@ -20,6 +20,9 @@
 #include <sys/types.h>
 
 
+#pragma GCC visibility push(hidden)
+
+
 #define FW_JWT_REVOKE_VALUE_MAX  1024
 
 
@@ -45,6 +48,9 @@ size_t fw_jwt_revoke_count(const fw_jwt_revoke_t *rv);
 int fw_jwt_revoke_check(const fw_jwt_revoke_t *rv, const u_char *jti,
     size_t jti_len, const u_char *sub, size_t sub_len, int has_iat,
     long iat);
+
+
+#pragma GCC visibility pop
 
 
 #endif /* _FW_JWT_REVOKE_H_INCLUDED_ */

@@ -432,7 +432,8 @@ ngx_http_fw_jwt_revoke_timer(ngx_event_t *ev)
     rc = ngx_http_fw_jwt_revoke_load(ev->log, rv, 0, err);
 
     if (rc == NGX_OK) {
-        ngx_log_error(NGX_LOG_NOTICE, ev->log, 0, "fw_jwt: revocation list \"%V\" reloaded: %uz "
+        ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                      "fw_jwt: revocation list \"%V\" reloaded: %uz "
                       "entries", &rv->path, fw_jwt_revoke_count(rv->list));
         rv->failed = 0;
 

@@ -16,6 +16,9 @@
 #include "fw_jwt_revoke.h"
 
 
+#pragma GCC visibility push(hidden)
+
+
 typedef struct {
     ngx_shm_zone_t            *zone;
     ngx_flag_t                 required;
@@ -54,6 +57,9 @@ ngx_int_t ngx_http_fw_jwt_revoke_check(ngx_http_request_t *r,
     fw_jwt_token_t *token, time_t leeway, ngx_str_t *seen);
 
 ngx_int_t ngx_http_fw_jwt_revoke_init_process(ngx_cycle_t *cycle);
+
+
+#pragma GCC visibility pop
 
 
 #endif /* _NGX_HTTP_FW_JWT_REVOKE_H_INCLUDED_ */

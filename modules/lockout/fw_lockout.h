@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 
+#pragma GCC visibility push(hidden)
+
+
 #define FW_LOCKOUT_MAX_FAILURES  64
 
 
@@ -55,6 +58,9 @@ uint64_t fw_lockout_fail(fw_lockout_state_t *s, const fw_lockout_conf_t *c,
 /* when the state holds nothing more (it may be forgotten) */
 uint64_t fw_lockout_expires(const fw_lockout_state_t *s,
     const fw_lockout_conf_t *c);
+
+
+#pragma GCC visibility pop
 
 
 #endif /* _FW_LOCKOUT_H_INCLUDED_ */
