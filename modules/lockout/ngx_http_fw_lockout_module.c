@@ -275,13 +275,15 @@ static const char  ngx_http_fw_lockout_check_script[] =
 
 
 /*
- * KEYS: failures (sorted set), lock, level; ARGV: now ms, window ms,
- * failures, lockout ms, max ms, a unique member.  Returns the lockout it
- * starts (ms), or 0.
+ * KEYS: failures (sorted set), lock, level; ARGV: this node's time (ms,
+ * unused: Redis' clock decides, so that the replicas' clocks do not
+ * matter), window ms, failures, lockout ms, max ms, a unique member.
+ * Returns the lockout it starts (ms), or 0.
  */
 static const char  ngx_http_fw_lockout_fail_script[] =
     "if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end "
-    "local now = tonumber(ARGV[1]) "
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
     "local max = tonumber(ARGV[5]) "
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2])) "
     "redis.call('ZADD', KEYS[1], now, ARGV[6]) "
