@@ -12,7 +12,7 @@ const char *
 fw_lockout_conf_check(const fw_lockout_conf_t *c)
 {
     if (c->failures < 1 || c->failures > FW_LOCKOUT_MAX_FAILURES) {
-        return "failures= must be between 1 and 64";
+        return "failures= must be between 1 and 32";
     }
 
     if (c->window == 0) {

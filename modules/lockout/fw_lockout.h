@@ -16,7 +16,7 @@
 #pragma GCC visibility push(hidden)
 
 
-#define FW_LOCKOUT_MAX_FAILURES  64
+#define FW_LOCKOUT_MAX_FAILURES  32
 
 
 typedef struct {

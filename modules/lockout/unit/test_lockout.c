@@ -32,7 +32,7 @@ test_conf(void **state)
     c = conf;
     c.failures = 0;
     assert_non_null(fw_lockout_conf_check(&c));
-    c.failures = 65;
+    c.failures = 33;
     assert_non_null(fw_lockout_conf_check(&c));
 
     c = conf;
