@@ -49,7 +49,6 @@ add_block_preprocessor(sub {
     my $block = shift;
     my $http = $block->http_config // '';
     $block->set_value("http_config", $main::backend . $http);
-    FwRedis::cmd($port, 'FLUSHALL') if FwRedis::running($port);
 });
 
 run_tests();
@@ -237,6 +236,8 @@ __DATA__
 
 
 === TEST 11: Redis: failures are counted there and the lock is read there
+--- init
+FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
 --- http_config
     fw_lockout_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
 --- config
@@ -260,6 +261,7 @@ redis cannot decide
 
 === TEST 12: Redis: a lock another replica set is honoured (the key is read from Redis)
 --- init
+FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
 FwRedis::cmd(FwRedis::port(), 'SET', 'fw:lo:{a:127.0.0.1}:l', '1', 'PX', '50000');
 --- http_config
     fw_lockout_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
@@ -330,3 +332,47 @@ Retry-After: 50
 [401, 401, 429]
 --- response_headers eval
 ["X-Lockout: passed", "X-Lockout: passed", "X-Lockout: locked"]
+
+
+
+=== TEST 16: Redis paused (it accepts, never answers): the check times out, failure=local takes over
+--- init
+FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
+FwRedis::pause(FwRedis::port());
+--- http_config
+    fw_lockout_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /t {
+        fw_lockout failures=2 window=1m lockout=30s max=1h;
+        fw_lockout_timeout 200ms;
+        add_header X-Lockout $fw_lockout_status always;
+        proxy_pass http://backend;
+    }
+--- request eval
+["GET /t?s=401", "GET /t?s=401", "GET /t?s=200"]
+--- error_code eval
+[401, 401, 429]
+--- response_headers eval
+["X-Lockout: passed", "X-Lockout: passed", "X-Lockout: locked"]
+--- timeout: 10
+
+
+
+=== TEST 17: Redis resumed: it counts and decides again
+--- init
+FwRedis::resume(FwRedis::port());
+FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
+--- http_config
+    fw_lockout_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /t {
+        fw_lockout failures=2 window=1m lockout=30s max=1h;
+        fw_lockout_failure closed;
+        proxy_pass http://backend;
+    }
+--- request eval
+["GET /t?s=401", "GET /t?s=401", "GET /t?s=200"]
+--- error_code eval
+[401, 401, 429]
+--- no_error_log
+redis cannot decide
