@@ -90,7 +90,9 @@ fw_jwt_revoke_parse(const u_char *text, size_t len, char *err)
         goto nomem;
     }
 
-    memcpy(rv->text, text, len);
+    if (len) {
+        memcpy(rv->text, text, len);
+    }
 
     max = 1;
 

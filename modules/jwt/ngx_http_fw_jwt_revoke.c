@@ -250,7 +250,9 @@ ngx_http_fw_jwt_revoke_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     /* one list a file in this configuration */
 
-    if (ngx_http_fw_jwt_revokes_cycle != cf->cycle) {
+    if (ngx_http_fw_jwt_revokes == NULL
+        || ngx_http_fw_jwt_revokes_cycle != cf->cycle)
+    {
         ngx_http_fw_jwt_revokes = ngx_array_create(cf->cycle->pool, 4,
                                           sizeof(ngx_http_fw_jwt_revoke_t *));
         if (ngx_http_fw_jwt_revokes == NULL) {
@@ -263,7 +265,7 @@ ngx_http_fw_jwt_revoke_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         cln->handler = ngx_http_fw_jwt_revoke_cycle_cleanup;
-        cln->data = cf->cycle;
+        cln->data = ngx_http_fw_jwt_revokes;
 
         ngx_http_fw_jwt_revokes_cycle = cf->cycle;
     }
@@ -317,24 +319,22 @@ ngx_http_fw_jwt_revoke_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static void
 ngx_http_fw_jwt_revoke_cycle_cleanup(void *data)
 {
-    ngx_cycle_t  *cycle = data;
+    ngx_array_t  *revokes = data;
 
     ngx_uint_t                  i;
     ngx_http_fw_jwt_revoke_t  **rvp;
 
-    if (ngx_http_fw_jwt_revokes_cycle != cycle) {
-        return;
-    }
+    rvp = revokes->elts;
 
-    rvp = ngx_http_fw_jwt_revokes->elts;
-
-    for (i = 0; i < ngx_http_fw_jwt_revokes->nelts; i++) {
+    for (i = 0; i < revokes->nelts; i++) {
         fw_jwt_revoke_free(rvp[i]->list);
         rvp[i]->list = NULL;
     }
 
-    ngx_http_fw_jwt_revokes = NULL;
-    ngx_http_fw_jwt_revokes_cycle = NULL;
+    if (ngx_http_fw_jwt_revokes == revokes) {
+        ngx_http_fw_jwt_revokes = NULL;
+        ngx_http_fw_jwt_revokes_cycle = NULL;
+    }
 }
 
 
@@ -576,7 +576,12 @@ ngx_http_fw_jwt_replay(ngx_http_request_t *r, ngx_http_fw_jwt_replay_t *rp,
     }
 
     /* a jti is unique for its issuer */
-    p = ngx_cpymem(buf, iss, iss_len);
+    p = buf;
+
+    if (iss != NULL) {
+        p = ngx_cpymem(p, iss, iss_len);
+    }
+
     *p++ = '\0';
     p = ngx_cpymem(p, jti, jti_len);
 
