@@ -50,7 +50,20 @@ static const fw_vocab_value_t  fw_vocab_jwt[] = {
       "exp - iat over fw_jwt_max_lifetime (401)" },
     { FW_VOCAB_JWT_CLAIM_FAILED, D, "fw_jwt_require_claim (401 or 403)" },
     { FW_VOCAB_JWT_ROLE_FAILED, D, "fw_jwt_require_role (403)" },
-    { FW_VOCAB_JWT_ERROR, D, "keys unavailable, out of memory (401, 500)" }
+    { FW_VOCAB_JWT_REPLAYED, D,
+      "jti seen before, or no jti, under fw_jwt_jti_replay (401)" },
+    { FW_VOCAB_JWT_REVOKED, D, "jti or sub in fw_jwt_revoke_file (401)" },
+    { FW_VOCAB_JWT_ERROR, D, "keys unavailable, out of memory (401, 500)" },
+    { FW_VOCAB_JWT_DPOP_INVALID, D, "a DPoP proof failed a check (401)" },
+    { FW_VOCAB_JWT_DPOP_USE_NONCE, D,
+      "the DPoP proof lacks the server's nonce (401)" },
+    { FW_VOCAB_JWT_DPOP_REQUIRED, D,
+      "a bearer token where DPoP is due, or a DPoP-bound one (401)" },
+    { FW_VOCAB_JWT_KEY_MISMATCH, D, "cnf.jkt is not the proof's key (401)" },
+    { FW_VOCAB_JWT_CERT_MISMATCH, D,
+      "cnf x5t#S256 is not the client certificate (401)" },
+    { FW_VOCAB_JWT_DPOP_UNAVAILABLE, D,
+      "the DPoP replay zone is full (503)" }
 };
 
 

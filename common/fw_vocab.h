@@ -57,6 +57,14 @@
 #define FW_VOCAB_JWT_LIFETIME_EXCEEDED  "lifetime_exceeded"
 #define FW_VOCAB_JWT_CLAIM_FAILED       "claim_failed"
 #define FW_VOCAB_JWT_ROLE_FAILED        "role_failed"
+#define FW_VOCAB_JWT_REPLAYED           "replayed"
+#define FW_VOCAB_JWT_REVOKED            "revoked"
+#define FW_VOCAB_JWT_DPOP_INVALID       "invalid_dpop_proof"
+#define FW_VOCAB_JWT_DPOP_USE_NONCE     "use_dpop_nonce"
+#define FW_VOCAB_JWT_DPOP_REQUIRED      "dpop_required"
+#define FW_VOCAB_JWT_KEY_MISMATCH       "key_mismatch"
+#define FW_VOCAB_JWT_CERT_MISMATCH      "cert_mismatch"
+#define FW_VOCAB_JWT_DPOP_UNAVAILABLE   "dpop_unavailable"
 #define FW_VOCAB_JWT_ERROR              "error"
 
 /* $fw_fhir_status (the core's verdicts give the denials) */

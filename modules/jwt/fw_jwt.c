@@ -42,7 +42,8 @@ static const char  *fw_jwt_status_names[FW_JWT_NSTATUS] = {
     "valid", "missing", "malformed", "too_large", "unsupported_alg",
     "unknown_key", "bad_signature", "expired", "not_yet_valid",
     "bad_issuer", "bad_audience", "bad_type", "invalid_claim",
-    "lifetime_exceeded", "claim_failed", "role_failed", "error",
+    "lifetime_exceeded", "claim_failed", "role_failed", "replayed",
+    "revoked", "error",
     "invalid_dpop_proof", "use_dpop_nonce", "dpop_required",
     "key_mismatch", "cert_mismatch", "dpop_unavailable"
 };

@@ -73,6 +73,8 @@ enum {
     FW_JWT_LIFETIME,
     FW_JWT_CLAIM_FAILED,
     FW_JWT_ROLE_FAILED,
+    FW_JWT_REPLAYED,
+    FW_JWT_REVOKED,
     FW_JWT_ERROR,
     FW_JWT_DPOP_INVALID,      /* a DPoP proof failed (fw_jwt_dpop.h) */
     FW_JWT_DPOP_USE_NONCE,    /* the proof lacks the server's nonce */

@@ -13,6 +13,7 @@
 #include "ngx_http_fw_common.h"
 #include "fw_jwt.h"
 #include "ngx_http_fw_jwt_dpop.h"
+#include "ngx_http_fw_jwt_revoke.h"
 
 
 #define NGX_HTTP_FW_JWT_OFF           FW_JWT_NSTATUS
@@ -93,6 +94,8 @@ typedef struct {
     ngx_array_t               *claim_headers;
 
     ngx_http_fw_jwt_dpop_conf_t  dpop;      /* DPoP, mTLS-bound tokens */
+    ngx_http_fw_jwt_replay_t  *replay;
+    ngx_http_fw_jwt_revoke_t  *revoke;
 } ngx_http_fw_jwt_loc_conf_t;
 
 
@@ -112,6 +115,7 @@ typedef struct {
     ngx_str_t                  raw;         /* the token */
     fw_jwt_token_t             token;
     ngx_http_fw_jwt_dpop_ctx_t  dpop;
+    ngx_str_t                  jti_seen;    /* consumed by this request */
 } ngx_http_fw_jwt_ctx_t;
 
 
@@ -389,6 +393,20 @@ static ngx_command_t  ngx_http_fw_jwt_commands[] = {
       offsetof(ngx_http_fw_jwt_main_conf_t, cache_size),
       NULL },
 
+    { ngx_string("fw_jwt_jti_replay"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_jwt_replay_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_jwt_loc_conf_t, replay),
+      NULL },
+
+    { ngx_string("fw_jwt_revoke_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fw_jwt_revoke_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fw_jwt_loc_conf_t, revoke),
+      NULL },
+
       ngx_null_command
 };
 
@@ -650,6 +668,10 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
             return;
         }
     }
+
+    ctx->status = ngx_http_fw_jwt_revoke_check(r, jlcf->replay, jlcf->revoke,
+                                               &ctx->token, jlcf->leeway,
+                                               &ctx->jti_seen);
 }
 
 
@@ -2517,6 +2539,8 @@ ngx_http_fw_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->require_exp = NGX_CONF_UNSET;
     conf->max_lifetime = NGX_CONF_UNSET;
     conf->typ = NGX_CONF_UNSET_UINT;
+    conf->replay = NGX_CONF_UNSET_PTR;
+    conf->revoke = NGX_CONF_UNSET_PTR;
 
     ngx_http_fw_jwt_dpop_create_conf(&conf->dpop);
 
@@ -2549,6 +2573,8 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->max_lifetime, prev->max_lifetime, 0);
     ngx_conf_merge_uint_value(conf->typ, prev->typ, FW_JWT_TYP_EITHER);
     ngx_conf_merge_str_value(conf->roles_claim, prev->roles_claim, "roles");
+    ngx_conf_merge_ptr_value(conf->replay, prev->replay, NULL);
+    ngx_conf_merge_ptr_value(conf->revoke, prev->revoke, NULL);
 
     if (conf->issuers == NULL) {
         conf->issuers = prev->issuers;
@@ -2672,6 +2698,10 @@ ngx_http_fw_jwt_init_process(ngx_cycle_t *cycle)
 
     if (jmcf == NULL) {
         return NGX_OK;
+    }
+
+    if (ngx_http_fw_jwt_revoke_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (jmcf->nremotes) {
