@@ -18,7 +18,7 @@ ROOT        := $(abspath .)
 BUILD       ?= $(ROOT)/build$(if $(filter 1,$(SANITIZE)),-asan,)
 NGX_BUILD   := $(BUILD)/nginx
 MODDIR      := $(BUILD)/modules
-MODULES     ?= jwt fhir webhook ratelimit audit
+MODULES     ?= jwt fhir webhook ratelimit audit metrics
 PRESENT     := $(foreach m,$(MODULES),$(if $(wildcard modules/$(m)/config),$(m)))
 SO          := $(foreach m,$(PRESENT),$(MODDIR)/ngx_http_fw_$(m)_module.so)
 

@@ -1,0 +1,325 @@
+# fhirwall metrics module: every request's outcome is counted (the
+# modules' status values, who denied it, the HTTP status class) by exactly
+# the right amount, with any subset of the modules loaded in either order,
+# the counters survive a reload, and "fw_metrics;" renders them and the
+# modules' own metrics zones in the Prometheus text format.
+#
+# A block named "... [m1 m2 ...]" loads only those modules, in that order;
+# the others load every module of the build.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use FwJwt;
+
+BEGIN {
+    $ENV{TEST_NGINX_HTML_DIR} ||=
+        ($ENV{TEST_NGINX_SERVER_ROOT} || 't/servroot') . '/html';
+}
+
+repeat_each(1);
+no_shuffle();
+master_on();
+workers(1);
+log_level('info');
+
+our $HS = FwJwt::key_path("hs.secret");
+our $GOOD = "Authorization: Bearer "
+    . FwJwt::mint("-a", "HS256", "-k", $HS, "-E", "base64url",
+                  "-c", "sub=alice");
+# the last scrape waits a little: a proxied request is logged (counted)
+# when its upstream closes, which may be after the client has its answer
+our $SCRAPE = [{ value => "GET /metrics", delay_before => 0.3 }];
+
+(our $BAD = $GOOD) =~ s/(.)$/$1 eq 'A' ? 'B' : 'A'/e;
+
+# a regex that the metrics text has each of these lines (in any order)
+sub main::has {
+    my $re = join '', map { "(?=[\\s\\S]*^\Q$_\E\$)" } @_;
+    return qr/\A$re/m;
+}
+
+sub main::has_not {
+    my $re = join '|', map { "^\Q$_\E" } @_;
+    return qr/$re/m;
+}
+
+sub master_pid {
+    my $f = "$ENV{TEST_NGINX_SERVROOT}/logs/nginx.pid";
+    open my $fh, '<', $f or die "$f: $!";
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+    return $pid;
+}
+
+sub main::reload {
+    kill 'HUP', master_pid() or die "HUP: $!";
+    select undef, undef, undef, 1.5;
+    return '';
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my ($mods) = ($block->name // '') =~ /\[([\w ]+)\]/;
+    my $dir = $ENV{TEST_NGINX_FW_MODDIR} or die "TEST_NGINX_FW_MODDIR";
+    my $load = $ENV{TEST_NGINX_LOAD_MODULES};
+
+    if (defined $mods) {
+        $load = join ' ', map { "$dir/ngx_http_fw_${_}_module.so" }
+                          split ' ', $mods;
+    }
+
+    no warnings 'once';
+    $Test::Nginx::Socket::LoadModules = $load;
+    $Test::Nginx::Util::LoadModules = $load;
+
+    $block->set_value('http_config', <<'_EOC_' . ($block->http_config // ''));
+    upstream backend {
+        server unix:$TEST_NGINX_HTML_DIR/backend.sock;
+    }
+
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        fw_metrics_count off;
+
+        location / {
+            return 200 "ok\n";
+        }
+    }
+_EOC_
+    $block->set_value('no_error_log', "[alert]\n[emerg]\n[crit]\n")
+        unless defined $block->no_error_log || defined $block->must_die;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: every JWT outcome counted once, who denied, the status class
+--- config
+    location /t {
+        fw_jwt on;
+        fw_jwt_secret_file $TEST_NGINX_FW_ROOT/t/keys/jwt/hs.secret encoding=base64url;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t", "GET /t", $::SCRAPE]
+--- more_headers eval
+["", $::GOOD, $::BAD, $::GOOD, ""]
+--- error_code eval
+[401, 200, 401, 200, 200]
+--- response_headers eval
+["", "", "", "", "Content-Type: text/plain; version=0.0.4; charset=utf-8"]
+--- response_body_like eval
+[".*", ".*", ".*", ".*", main::has(
+'# TYPE fhirwall_checks_total counter',
+'fhirwall_checks_total{module="jwt",outcome="passed",reason="valid"} 2',
+'fhirwall_checks_total{module="jwt",outcome="denied",reason="missing"} 1',
+'fhirwall_checks_total{module="jwt",outcome="denied",reason="bad_signature"} 1',
+'fhirwall_checks_total{module="jwt",outcome="denied",reason="expired"} 0',
+'fhirwall_checks_total{module="jwt",outcome="unknown",reason="other"} 0',
+'fhirwall_checks_total{module="fhir",outcome="passed",reason="ok"} 0',
+'fhirwall_denied_total{by="jwt"} 2',
+'fhirwall_denied_total{by="nginx"} 0',
+'fhirwall_denied_total{by="upstream"} 0',
+'fhirwall_http_responses_total{code="2xx"} 2',
+'fhirwall_http_responses_total{code="4xx"} 2',
+'fhirwall_http_responses_total{code="5xx"} 0')]
+
+
+
+=== TEST 2: FHIR and rate limit outcomes, refusals by nginx and upstream
+--- http_config
+    fw_ratelimit_policy two limit=2 window=60s key=$remote_addr;
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes off;
+        fw_fhir_deny_types Observation;
+        proxy_pass http://backend;
+    }
+    location /rl {
+        fw_ratelimit two;
+        proxy_pass http://backend;
+    }
+    location /nginx {
+        return 403;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /fhir/Patient/1", "GET /fhir/Observation/1", "GET /fhir/Patient/1",
+ "GET /rl", "GET /rl", "GET /rl", "GET /nginx", $::SCRAPE]
+--- error_code eval
+[200, 404, 200, 200, 200, 429, 403, 200]
+--- response_body_like eval
+[".*", ".*", ".*", ".*", ".*", ".*", ".*", main::has(
+'fhirwall_checks_total{module="fhir",outcome="passed",reason="ok"} 2',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="type-denied"} 1',
+'fhirwall_checks_total{module="ratelimit",outcome="passed",reason="passed"} 2',
+'fhirwall_checks_total{module="ratelimit",outcome="denied",reason="limited"} 1',
+'fhirwall_denied_total{by="fhir"} 1',
+'fhirwall_denied_total{by="ratelimit"} 1',
+'fhirwall_denied_total{by="nginx"} 1',
+'fhirwall_http_responses_total{code="2xx"} 4',
+'fhirwall_http_responses_total{code="4xx"} 3')]
+
+
+
+=== TEST 3: an upstream's refusal is the upstream's
+--- http_config
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/refuse.sock;
+        fw_metrics_count off;
+        location / { return 404; }
+    }
+--- config
+    location /up {
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/refuse.sock:/;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /up", "GET /up", $::SCRAPE]
+--- error_code eval
+[404, 404, 200]
+--- response_body_like eval
+[".*", ".*", main::has(
+'fhirwall_denied_total{by="upstream"} 2',
+'fhirwall_denied_total{by="nginx"} 0',
+'fhirwall_http_responses_total{code="4xx"} 2')]
+
+
+
+=== TEST 4: the metrics module alone: only the outcomes of nginx [metrics]
+--- config
+    location /t {
+        return 204;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /t", "GET /nowhere", $::SCRAPE]
+--- error_code eval
+[204, 404, 200]
+--- response_body_like eval
+[".*", ".*", main::has(
+'fhirwall_denied_total{by="nginx"} 1',
+'fhirwall_http_responses_total{code="2xx"} 1',
+'fhirwall_http_responses_total{code="4xx"} 1')]
+--- response_body_unlike eval
+["^\$", "^\$", qr/module=|by="jwt"|by="fhir"/]
+
+
+
+=== TEST 5: metrics loaded before jwt [metrics jwt]
+--- config
+    location /t {
+        fw_jwt on;
+        fw_jwt_secret_file $TEST_NGINX_FW_ROOT/t/keys/jwt/hs.secret encoding=base64url;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /t", "GET /t", $::SCRAPE]
+--- more_headers eval
+[$::BAD, $::GOOD, ""]
+--- error_code eval
+[401, 200, 200]
+--- response_body_like eval
+[".*", ".*", main::has(
+'fhirwall_checks_total{module="jwt",outcome="passed",reason="valid"} 1',
+'fhirwall_checks_total{module="jwt",outcome="denied",reason="bad_signature"} 1',
+'fhirwall_denied_total{by="jwt"} 1')]
+--- response_body_unlike eval
+["^\$", "^\$", qr/module="(fhir|webhook|ratelimit)"/]
+
+
+
+=== TEST 6: jwt loaded before metrics, with fhir [jwt fhir metrics]
+(fhir, loaded after jwt, checks first: the tokenless request passed it)
+--- config
+    location /fhir {
+        fw_jwt on;
+        fw_jwt_secret_file $TEST_NGINX_FW_ROOT/t/keys/jwt/hs.secret encoding=base64url;
+        fw_fhir R4;
+        fw_fhir_scopes off;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /fhir/Patient/1", "GET /fhir/Patient/1", "GET /fhir/Nothing",
+ $::SCRAPE]
+--- more_headers eval
+["", $::GOOD, $::GOOD, ""]
+--- error_code eval
+[401, 200, 404, 200]
+--- response_body_like eval
+[".*", ".*", ".*", main::has(
+'fhirwall_checks_total{module="jwt",outcome="passed",reason="valid"} 2',
+'fhirwall_checks_total{module="jwt",outcome="denied",reason="missing"} 1',
+'fhirwall_checks_total{module="fhir",outcome="passed",reason="ok"} 2',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="unknown-type"} 1',
+'fhirwall_denied_total{by="jwt"} 1',
+'fhirwall_denied_total{by="fhir"} 1')]
+--- response_body_unlike eval
+["^\$", "^\$", "^\$", qr/module="(webhook|ratelimit)"/]
+
+
+
+=== TEST 7: a reload keeps the counters
+--- config
+    location /t {
+        return 403;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /t", "GET /t", $::SCRAPE]
+--- error_code eval
+[403, 403, 200]
+--- response_body_like eval
+[".*", qr/(??{ main::reload() })/, main::has(
+'fhirwall_denied_total{by="nginx"} 2',
+'fhirwall_http_responses_total{code="4xx"} 2')]
+--- error_log
+reconfiguring
+--- timeout: 10
+
+
+
+=== TEST 8: the scrapes are not counted, a POST is refused
+--- config
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /metrics", "POST /metrics", $::SCRAPE]
+--- error_code eval
+[200, 405, 200]
+--- response_body_like eval
+[".*", ".*", main::has(
+'fhirwall_http_responses_total{code="2xx"} 0',
+'fhirwall_http_responses_total{code="4xx"} 0')]
+
+
+
+=== TEST 9: fw_metrics takes no argument
+--- config
+    location /metrics {
+        fw_metrics on;
+    }
+--- must_die
+--- error_log
+invalid number of arguments in "fw_metrics" directive
