@@ -54,6 +54,7 @@ TOOLS       :=
 -include $(wildcard modules/*/module.mk)
 
 .PHONY: all modules test-modules unit test t check-load runner-selftest deploy-check \
+        prometheus-check \
         testssl demo-check deps demo demo-stop bench \
         fuzz fuzz-smoke static clean lint
 
@@ -139,8 +140,12 @@ runner-selftest:
 check-load: modules
 	@FW_MODDIR=$(MODDIR) tools/check-load $(PRESENT)
 
+# the metrics read by promtool and by a real Prometheus server (loopback)
+prometheus-check: modules
+	@FW_MODDIR=$(MODDIR) tools/check-prometheus
+
 test: lint modules $(TOOLS) unit check-load deploy-check runner-selftest \
-      demo-check t
+      prometheus-check demo-check t
 
 deps:
 	@tools/install-deps
