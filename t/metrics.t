@@ -26,6 +26,15 @@ our $HS = FwJwt::key_path("hs.secret");
 our $GOOD = "Authorization: Bearer "
     . FwJwt::mint("-a", "HS256", "-k", $HS, "-E", "base64url",
                   "-c", "sub=alice");
+our $RS = "Authorization: Bearer "
+    . FwJwt::mint("-a", "RS256", "-k", FwJwt::key_path("rsa.key"),
+                  "-K", "k-old", "-c", "sub=alice");
+our $JWKS = do {
+    local $/;
+    open my $f, '<', FwJwt::key_path("rot-both.jwks") or die;
+    <$f>;
+};
+
 # the last scrape waits a little: a proxied request is logged (counted)
 # when its upstream closes, which may be after the client has its answer
 our $SCRAPE = [{ value => "GET /metrics", delay_before => 0.3 }];
@@ -34,7 +43,8 @@ our $SCRAPE = [{ value => "GET /metrics", delay_before => 0.3 }];
 
 # a regex that the metrics text has each of these lines (in any order)
 sub main::has {
-    my $re = join '', map { "(?=[\\s\\S]*^\Q$_\E\$)" } @_;
+    my $re = join '', map { ref $_ ? "(?=[\\s\\S]*^$_\$)"
+                                   : "(?=[\\s\\S]*^\Q$_\E\$)" } @_;
     return qr/\A$re/m;
 }
 
@@ -325,3 +335,65 @@ __DATA__
 --- must_die
 --- error_log
 invalid number of arguments in "fw_metrics" directive
+
+
+
+=== TEST 10: the JWT module's own metrics: cache, JWKS fetches, keys, age
+--- http_config
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/idp.sock;
+        fw_metrics_count off;
+        root $TEST_NGINX_HTML_DIR;
+        location /down {
+            return 503;
+        }
+    }
+--- config
+    location = /_jwks {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/idp.sock:/both.jwks;
+        subrequest_output_buffer_size 64k;
+    }
+    location = /_down {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/idp.sock:/down;
+    }
+    location /t {
+        fw_jwt on;
+        fw_jwt_jwks_uri /_jwks;
+        proxy_pass http://backend;
+    }
+    location /u {
+        fw_jwt on;
+        fw_jwt_jwks_uri /_down;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- user_files eval
+">>> both.jwks\n$::JWKS"
+--- request eval
+["GET /metrics", "GET /t", "GET /t", "GET /t", "GET /u", $::SCRAPE]
+--- more_headers eval
+["", $::RS, $::RS, $::RS, $::RS, ""]
+--- error_code eval
+[200, 200, 200, 200, 401, 200]
+--- response_body_like eval
+[main::has(
+'fhirwall_jwt_jwks_last_success_age_seconds NaN',
+'fhirwall_jwt_jwks_fetches_total{result="ok"} 0'),
+".*", ".*", ".*", ".*", main::has(
+'# TYPE fhirwall_jwt_cache_lookups_total counter',
+'fhirwall_jwt_cache_lookups_total{result="hit"} 2',
+'fhirwall_jwt_cache_lookups_total{result="miss"} 1',
+'# TYPE fhirwall_jwt_jwks_fetches_total counter',
+'fhirwall_jwt_jwks_fetches_total{result="ok"} 1',
+'fhirwall_jwt_jwks_fetches_total{result="failed"} 1',
+'# TYPE fhirwall_jwt_jwks_keys gauge',
+'fhirwall_jwt_jwks_keys 2',
+qr/fhirwall_jwt_jwks_last_success_age_seconds [0-3]/,
+'fhirwall_checks_total{module="jwt",outcome="passed",reason="valid"} 3')]
+--- no_error_log
+[alert]
+[emerg]
