@@ -23,6 +23,7 @@
 
 typedef struct {
     ngx_int_t                  *index;      /* per fw_vocab module */
+    ngx_int_t                  *ctx_index;  /* of that module */
     ngx_int_t                   denied_by;  /* $fw_metrics_denied_by */
     unsigned                    present;    /* bit (1 << module) */
     ngx_shm_zone_t             *zone;       /* the outcome slots */
@@ -45,6 +46,8 @@ static char *ngx_http_fw_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_fw_metrics_var_exists(ngx_conf_t *cf,
     const char *name);
+static ngx_int_t ngx_http_fw_metrics_ctx_index(ngx_conf_t *cf,
+    const char *module);
 static ngx_int_t ngx_http_fw_metrics_init_zone(ngx_shm_zone_t *zone,
     void *data);
 static ngx_int_t ngx_http_fw_metrics_none(ngx_http_request_t *r,
@@ -238,6 +241,36 @@ ngx_http_fw_metrics_var_exists(ngx_conf_t *cf, const char *name)
 }
 
 
+/*
+ * The ctx index of module "ngx_http_fw_<module>_module", found by name in
+ * this configuration's modules (nothing is linked), or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_fw_metrics_ctx_index(ngx_conf_t *cf, const char *module)
+{
+    u_char      name[64];
+    ngx_uint_t  i;
+
+    if (ngx_strlen(module) > 40) {
+        return NGX_ERROR;
+    }
+
+    *ngx_sprintf(name, "ngx_http_fw_%s_module", module) = '\0';
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        if (cf->cycle->modules[i]->name
+            && cf->cycle->modules[i]->type == NGX_HTTP_MODULE
+            && ngx_strcmp(cf->cycle->modules[i]->name, name) == 0)
+        {
+            return cf->cycle->modules[i]->ctx_index;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_http_fw_metrics_init(ngx_conf_t *cf)
 {
@@ -251,7 +284,9 @@ ngx_http_fw_metrics_init(ngx_conf_t *cf)
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_metrics_module);
 
     mmcf->index = ngx_palloc(cf->pool, fw_vocab_nmodules * sizeof(ngx_int_t));
-    if (mmcf->index == NULL) {
+    mmcf->ctx_index = ngx_palloc(cf->pool,
+                                 fw_vocab_nmodules * sizeof(ngx_int_t));
+    if (mmcf->index == NULL || mmcf->ctx_index == NULL) {
         return NGX_ERROR;
     }
 
@@ -262,7 +297,12 @@ ngx_http_fw_metrics_init(ngx_conf_t *cf)
         name.data = (u_char *) fw_vocab_modules[i].variable + 1;
         name.len = ngx_strlen(name.data);
 
-        if (!ngx_http_fw_metrics_var_exists(cf, (const char *) name.data)) {
+        mmcf->ctx_index[i] = ngx_http_fw_metrics_ctx_index(cf,
+                                                   fw_vocab_modules[i].module);
+
+        if (mmcf->ctx_index[i] == NGX_ERROR
+            || !ngx_http_fw_metrics_var_exists(cf, (const char *) name.data))
+        {
             continue;
         }
 
@@ -368,6 +408,17 @@ ngx_http_fw_metrics_log_handler(ngx_http_request_t *r)
     for (i = 0; i < fw_vocab_nmodules; i++) {
 
         if (mmcf->index[i] == NGX_ERROR) {
+            continue;
+        }
+
+        /*
+         * A module that left no context did not check this request: its
+         * variable is not read (some evaluate on first use).  After an
+         * internal redirect the contexts are gone and the modules find
+         * their verdict again themselves.
+         */
+
+        if (r->ctx[mmcf->ctx_index[i]] == NULL && !r->internal) {
             continue;
         }
 
