@@ -10,6 +10,13 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use FwJwt;
+use FwRedis;
+
+# a real Redis for the rate limit blocks (stopped at the end); the port
+# above it has none
+FwRedis::start(FwRedis::port());
+$ENV{TEST_NGINX_REDIS_PORT} = FwRedis::port();
+$ENV{TEST_NGINX_REDIS_DOWN_PORT} = FwRedis::port() + 1;
 
 BEGIN {
     $ENV{TEST_NGINX_HTML_DIR} ||=
@@ -395,6 +402,77 @@ invalid number of arguments in "fw_metrics" directive
 'fhirwall_jwt_jwks_keys 2',
 qr/fhirwall_jwt_jwks_last_success_age_seconds [0-3]/,
 'fhirwall_checks_total{module="jwt",outcome="passed",reason="valid"} 3')]
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 11: the rate limit's own metrics: Redis command durations
+--- http_config
+    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    fw_ratelimit_policy metrics_two limit=2 window=60s key=$remote_addr;
+--- config
+    location /rl {
+        fw_ratelimit metrics_two;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- init
+FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
+--- request eval
+["GET /rl", "GET /rl", "GET /rl", $::SCRAPE]
+--- error_code eval
+[200, 200, 429, 200]
+--- response_body_like eval
+[".*", ".*", ".*", main::has(
+'# TYPE fhirwall_ratelimit_redis_command_duration_seconds histogram',
+qr/fhirwall_ratelimit_redis_command_duration_seconds_count [34]/,
+qr/fhirwall_ratelimit_redis_command_duration_seconds_bucket\{le="\+Inf"\} [34]/,
+'fhirwall_ratelimit_redis_failing 0',
+'fhirwall_ratelimit_failure_policy_total{policy="open"} 0',
+'fhirwall_checks_total{module="ratelimit",outcome="denied",reason="limited"} 1',
+'fhirwall_checks_total{module="ratelimit",outcome="passed",reason="passed"} 2')]
+
+
+
+=== TEST 12: the rate limit's own metrics: each failure policy applied
+--- http_config
+    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT;
+    fw_ratelimit_policy metrics_down limit=2 window=60s key=$remote_addr;
+--- config
+    location /open {
+        fw_ratelimit metrics_down;
+        proxy_pass http://backend;
+    }
+    location /closed {
+        fw_ratelimit metrics_down;
+        fw_ratelimit_failure closed;
+        proxy_pass http://backend;
+    }
+    location /local {
+        fw_ratelimit metrics_down;
+        fw_ratelimit_failure local;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /open", "GET /open", "GET /closed", "GET /local", $::SCRAPE]
+--- error_code eval
+[200, 200, 503, 200, 200]
+--- response_body_like eval
+[".*", ".*", ".*", ".*", main::has(
+'fhirwall_ratelimit_failure_policy_total{policy="open"} 2',
+'fhirwall_ratelimit_failure_policy_total{policy="closed"} 1',
+'fhirwall_ratelimit_failure_policy_total{policy="local"} 1',
+'fhirwall_ratelimit_redis_failing 1',
+'fhirwall_checks_total{module="ratelimit",outcome="not_checked",reason="error"} 2',
+'fhirwall_checks_total{module="ratelimit",outcome="denied",reason="unavailable"} 1',
+'fhirwall_denied_total{by="ratelimit"} 1')]
 --- no_error_log
 [alert]
 [emerg]

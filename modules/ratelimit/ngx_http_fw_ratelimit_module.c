@@ -55,7 +55,11 @@ typedef struct {
     char                           sha1[41];
     ngx_http_fw_redis_t           *client;        /* this worker's */
     ngx_uint_t                     failing;       /* logged state */
+    ngx_shm_zone_t                *metrics;       /* its own metrics */
 } ngx_http_fw_ratelimit_main_conf_t;
+
+
+#include "ngx_http_fw_ratelimit_metrics.h"
 
 
 typedef struct {
@@ -75,6 +79,7 @@ typedef struct {
     ngx_http_request_t            *r;
     ngx_http_fw_ratelimit_loc_conf_t  *lcf;
     ngx_http_fw_redis_cmd_t       *cmd;
+    uint64_t                       sent;          /* us, for metrics */
 
     ngx_uint_t                     state;
     ngx_uint_t                     status;
@@ -554,6 +559,7 @@ ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->sent = ngx_http_fw_rl_now();
     ctx->cmd = ngx_http_fw_redis_send(rmcf->client, ctx->argc, ctx->argv,
                                       ctx->argvlen, lcf->timeout,
                                       ngx_http_fw_ratelimit_reply, ctx);
@@ -669,6 +675,8 @@ ngx_http_fw_ratelimit_reply(void *data, ngx_int_t status, redisReply *reply)
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
 
+    ngx_http_fw_rl_observe(r, ctx->sent);
+
     if (status == NGX_HTTP_FW_REDIS_TIMEOUT) {
         ngx_http_fw_ratelimit_failed(ctx, "timed out",
                                      sizeof("timed out") - 1);
@@ -711,6 +719,7 @@ ngx_http_fw_ratelimit_reply(void *data, ngx_int_t status, redisReply *reply)
             ctx->argv[1] = fw_ratelimit_script;
             ctx->argvlen[1] = ngx_strlen(fw_ratelimit_script);
 
+            ctx->sent = ngx_http_fw_rl_now();
             ctx->cmd = ngx_http_fw_redis_send(rmcf->client, ctx->argc,
                                               ctx->argv, ctx->argvlen,
                                               ctx->lcf->timeout,
@@ -787,6 +796,9 @@ ngx_http_fw_ratelimit_failed(ngx_http_fw_ratelimit_ctx_t *ctx,
                        "fw ratelimit: redis failed (%*s)", len, reason);
     }
 
+    ngx_http_fw_rl_gauge(r, NGX_HTTP_FW_RL_M_FAILING, 1);
+    ngx_http_fw_rl_count(r, NGX_HTTP_FW_RL_M_FAILURE, ctx->lcf->failure);
+
     switch (ctx->lcf->failure) {
 
     case NGX_HTTP_FW_RL_FAIL_LOCAL:
@@ -817,6 +829,8 @@ ngx_http_fw_ratelimit_redis_ok(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                       "fw_ratelimit: redis decides again");
         rmcf->failing = 0;
+        ngx_http_fw_rl_gauge(r, NGX_HTTP_FW_RL_M_FAILING, 0);
+        ngx_http_fw_rl_count(r, NGX_HTTP_FW_RL_M_RECOVERED, 0);
     }
 }
 
@@ -1990,6 +2004,12 @@ ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
 
     if (rmcf->policies.nelts == 0) {
         return NGX_OK;
+    }
+
+    rmcf->metrics = ngx_http_fw_ratelimit_metrics_zone(cf);
+
+    if (rmcf->metrics == NGX_HTTP_FW_METRICS_ERROR) {
+        return NGX_ERROR;
     }
 
     /* the local limiter: always there (Redis-less or failure "local") */
