@@ -476,3 +476,41 @@ qr/fhirwall_ratelimit_redis_command_duration_seconds_bucket\{le="\+Inf"\} [34]/,
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 13: the audit module's own metrics: records, bytes, errors, lost
+--- http_config
+    fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
+--- config
+    location /ok {
+        fw_audit_log logs/audit.log;
+        return 204;
+    }
+    location /full {
+        # the sink's failure ([crit], once) goes to a log of its own
+        error_log logs/sink-errors.log;
+        fw_audit_log /dev/full;
+        return 204;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- user_files
+>>> audit.key
+0123456789abcdef0123456789abcdef-test-key
+--- request eval
+["GET /ok", "GET /ok", "GET /full", "GET /full", $::SCRAPE]
+--- error_code eval
+[204, 204, 204, 204, 200]
+--- response_body_like eval
+[".*", ".*", ".*", ".*", main::has(
+'# TYPE fhirwall_audit_records_total counter',
+'fhirwall_audit_records_total 2',
+qr/fhirwall_audit_written_bytes_total [1-9]\d{2,}/,
+qr/fhirwall_audit_write_errors_total [1-9]\d*/,
+'fhirwall_audit_sink_failing 1',
+'fhirwall_audit_records_lost_total 2')]
+--- no_error_log
+[alert]
+[emerg]

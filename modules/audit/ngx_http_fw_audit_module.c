@@ -87,7 +87,11 @@ typedef struct {
     u_char                      *scratch;      /* the body */
     u_char                      *scratch2;     /* a copy to seal */
     ngx_str_t                    host;
+    ngx_shm_zone_t              *metrics;      /* its own metrics */
 } ngx_http_fw_audit_main_conf_t;
+
+
+#include "ngx_http_fw_audit_metrics.h"
 
 
 typedef struct {
@@ -814,6 +818,10 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
 
         if (ngx_http_fw_audit_sink_put(s, buf, len, log) != NGX_OK) {
             s->lost++;
+            ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
+
+        } else {
+            ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
         }
 
         return;
@@ -828,6 +836,7 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
         if (!s->started) {
             fw_audit_chain_lost(s->chain, 1);
             s->lost++;
+            ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
             return;
         }
     }
@@ -845,10 +854,12 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
 
     if (ngx_http_fw_audit_sink_put(s, buf, len, log) == NGX_OK) {
         fw_audit_chain_commit(s->chain);
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
 
     } else {
         fw_audit_chain_lost(s->chain, 1);
         s->lost++;
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
     }
 }
 
@@ -926,8 +937,11 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
 
     if (n == (ssize_t) len) {
 
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_BYTES, len);
+
         if (s->failed) {
             s->failed = 0;
+            ngx_http_fw_audit_gauge(NGX_HTTP_FW_AUDIT_M_FAILING, 0);
             ngx_log_error(NGX_LOG_NOTICE, log, 0,
                           "fw_audit: \"%V\" is writable again, %ui records "
                           "were lost", &s->name, s->lost);
@@ -954,6 +968,9 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
     }
 
     err = n == -1 ? ngx_errno : 0;
+
+    ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_ERRORS, 1);
+    ngx_http_fw_audit_gauge(NGX_HTTP_FW_AUDIT_M_FAILING, 1);
 
     if (!s->failed) {
         s->failed = 1;
@@ -983,6 +1000,7 @@ ngx_http_fw_audit_sink_flush(ngx_http_fw_audit_sink_t *s, ngx_log_t *log)
 
     if (ngx_http_fw_audit_sink_write(s, s->buf, s->len, log) != NGX_OK) {
         s->lost += s->nrecs;
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, s->nrecs);
 
         if (s->chain) {
             fw_audit_chain_lost(s->chain, s->nrecs);
@@ -1869,6 +1887,12 @@ ngx_http_fw_audit_init(ngx_conf_t *cf)
     ngx_http_fw_audit_main_conf_t  *amcf;
 
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_audit_module);
+
+    amcf->metrics = ngx_http_fw_audit_metrics_zone(cf);
+
+    if (amcf->metrics == NGX_HTTP_FW_METRICS_ERROR) {
+        return NGX_ERROR;
+    }
 
     /* the variables that exist get an index; the others stay NGX_ERROR */
 
