@@ -44,7 +44,7 @@ our $JWKS = do {
 
 # the last scrape waits a little: a proxied request is logged (counted)
 # when its upstream closes, which may be after the client has its answer
-our $SCRAPE = [{ value => "GET /metrics", delay_before => 0.3 }];
+our $SCRAPE = [{ value => "GET /metrics", delay_before => 0.5 }];
 
 (our $BAD = $GOOD) =~ s/(.)$/$1 eq 'A' ? 'B' : 'A'/e;
 
@@ -514,3 +514,38 @@ qr/fhirwall_audit_write_errors_total [1-9]\d*/,
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 14: webhook outcomes: verified, a replay, a missing signature
+--- http_config
+    fw_webhook_replay_zone metrics_webhooks:1m;
+--- config
+    location = /std {
+        fw_webhook standard;
+        fw_webhook_secret_file $TEST_NGINX_HTML_DIR/std.key;
+        fw_webhook_test_now 1614265330;
+        fw_webhook_replay metrics_webhooks;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- user_files
+>>> std.key
+whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+--- request eval
+["POST /std\n{\"test\": 2432232314}", "POST /std\n{\"test\": 2432232314}",
+ "POST /std\n{}", $::SCRAPE]
+--- more_headers eval
+["webhook-id: msg_p5jXN8AQM9LWM0D4loKWxJek\r\nwebhook-timestamp: 1614265330\r\nwebhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+ "webhook-id: msg_p5jXN8AQM9LWM0D4loKWxJek\r\nwebhook-timestamp: 1614265330\r\nwebhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+ "", ""]
+--- error_code eval
+[200, 409, 401, 200]
+--- response_body_like eval
+[".*", ".*", ".*", main::has(
+'fhirwall_checks_total{module="webhook",outcome="passed",reason="valid"} 1',
+'fhirwall_checks_total{module="webhook",outcome="denied",reason="replay"} 1',
+'fhirwall_checks_total{module="webhook",outcome="denied",reason="missing"} 1',
+'fhirwall_denied_total{by="webhook"} 2')]
