@@ -190,7 +190,7 @@ demo-stop:
 demo-check: modules $(TOOLS)
 	@FW_MODDIR=$(MODDIR) FW_DEMO_DIR=/tmp/fhirwall-demo-check \
 	    DEMO_HTTPS_PORT=3943 DEMO_HTTP_PORT=3980 DEMO_UPSTREAM_PORT=3981 \
-	    DEMO_REDIS_PORT=6398 tools/demo check
+	    DEMO_REDIS_PORT=6398 DEMO_METRICS_PORT=3989 tools/demo check
 
 lint:
 	@tools/check-style
