@@ -549,3 +549,27 @@ whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 'fhirwall_checks_total{module="webhook",outcome="denied",reason="replay"} 1',
 'fhirwall_checks_total{module="webhook",outcome="denied",reason="missing"} 1',
 'fhirwall_denied_total{by="webhook"} 2')]
+
+
+
+=== TEST 15: a reload keeps a module's own metrics too
+--- config
+    location /t {
+        fw_jwt on;
+        fw_jwt_secret_file $TEST_NGINX_FW_ROOT/t/keys/jwt/hs.secret encoding=base64url;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /t", "GET /t", $::SCRAPE]
+--- more_headers eval
+[$::GOOD, $::GOOD, ""]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+[qr/(??{ main::reload() })/, ".*", main::has(
+'fhirwall_jwt_cache_lookups_total{result="miss"} 2',
+'fhirwall_checks_total{module="jwt",outcome="passed",reason="valid"} 2')]
+--- timeout: 10
