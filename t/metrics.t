@@ -46,7 +46,9 @@ our $JWKS = do {
 # when its upstream closes, which may be after the client has its answer
 our $SCRAPE = [{ value => "GET /metrics", delay_before => 0.5 }];
 
-(our $BAD = $GOOD) =~ s/(.)$/$1 eq 'A' ? 'B' : 'A'/e;
+# the signature's first character changed: always a bad signature (the
+# last one may hold only padding bits, a malformed token)
+(our $BAD = $GOOD) =~ s/\.(.)([^.]*)$/"." . ($1 eq 'A' ? 'B' : 'A') . $2/e;
 
 # a regex that the metrics text has each of these lines (in any order)
 sub main::has {
