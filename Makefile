@@ -18,7 +18,7 @@ ROOT        := $(abspath .)
 BUILD       ?= $(ROOT)/build$(if $(filter 1,$(SANITIZE)),-asan,)
 NGX_BUILD   := $(BUILD)/nginx
 MODDIR      := $(BUILD)/modules
-MODULES     ?= jwt fhir webhook ratelimit audit minimise lockout
+MODULES     ?= jwt fhir webhook ratelimit audit minimise lockout metrics
 PRESENT     := $(foreach m,$(MODULES),$(if $(wildcard modules/$(m)/config),$(m)))
 SO          := $(foreach m,$(PRESENT),$(MODDIR)/ngx_http_fw_$(m)_module.so)
 
@@ -54,6 +54,7 @@ TOOLS       :=
 -include $(wildcard modules/*/module.mk)
 
 .PHONY: all modules test-modules unit test t check-load runner-selftest deploy-check \
+        prometheus-check \
         testssl demo-check deps demo demo-stop bench \
         fuzz fuzz-smoke fuzz-long static clean lint valgrind drills \
         drills-long
@@ -144,8 +145,12 @@ runner-selftest:
 check-load: modules
 	@FW_MODDIR=$(MODDIR) tools/check-load $(PRESENT)
 
+# the metrics read by promtool and by a real Prometheus server (loopback)
+prometheus-check: modules
+	@FW_MODDIR=$(MODDIR) tools/check-prometheus
+
 test: lint modules $(TOOLS) unit check-load deploy-check runner-selftest \
-      demo-check t
+      prometheus-check demo-check t
 
 deps:
 	@tools/install-deps
@@ -211,7 +216,7 @@ demo-stop:
 demo-check: modules $(TOOLS)
 	@FW_MODDIR=$(MODDIR) FW_DEMO_DIR=/tmp/fhirwall-demo-check \
 	    DEMO_HTTPS_PORT=3943 DEMO_HTTP_PORT=3980 DEMO_UPSTREAM_PORT=3981 \
-	    DEMO_REDIS_PORT=6398 tools/demo check
+	    DEMO_REDIS_PORT=6398 DEMO_METRICS_PORT=3989 tools/demo check
 
 # ---------------------------------------------------------------- drills
 # operational drills (docs/reliability.md): the example gateway under load

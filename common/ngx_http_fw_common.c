@@ -446,6 +446,7 @@ ngx_http_fw_mark_denied(ngx_http_request_t *r, const char *module,
 {
     static ngx_str_t  by = ngx_string("fw_denied_by");
     static ngx_str_t  why = ngx_string("fw_denied_reason");
+    static ngx_str_t  count = ngx_string("fw_metrics_denied_by");
 
     ngx_http_core_main_conf_t  *cmcf;
 
@@ -457,6 +458,7 @@ ngx_http_fw_mark_denied(ngx_http_request_t *r, const char *module,
 
     ngx_http_fw_mark_var(r, cmcf, &by, module);
     ngx_http_fw_mark_var(r, cmcf, &why, reason);
+    ngx_http_fw_mark_var(r, cmcf, &count, module);
 }
 
 

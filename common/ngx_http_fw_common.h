@@ -102,8 +102,8 @@ ngx_uint_t ngx_http_fw_next_header(ngx_http_request_t *r,
  * (both static: FW_VOCAB_* constants, or the core's status names), for
  * the audit record's denied_by and reason: the last refusal of a request
  * is kept.  Sets $fw_denied_by and $fw_denied_reason when they exist (the
- * audit module defines them); a subrequest's refusal is not the main
- * request's.
+ * audit module defines them) and $fw_metrics_denied_by (the metrics
+ * module's); a subrequest's refusal is not the main request's.
  */
 void ngx_http_fw_mark_denied(ngx_http_request_t *r, const char *module,
     const char *reason);

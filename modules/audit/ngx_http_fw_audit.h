@@ -85,6 +85,7 @@ typedef struct {
     u_char                      *scratch;      /* the body */
     u_char                      *scratch2;     /* a copy to seal */
     ngx_str_t                    host;
+    ngx_shm_zone_t              *metrics;      /* its own metrics */
 } ngx_http_fw_audit_main_conf_t;
 
 

@@ -9,6 +9,8 @@
 
 
 #include "ngx_http_fw_audit.h"
+#define NGX_HTTP_FW_AUDIT_METRICS_TABLE
+#include "ngx_http_fw_audit_metrics.h"
 
 
 static ngx_int_t ngx_http_fw_audit_preaccess_handler(ngx_http_request_t *r);
@@ -993,6 +995,12 @@ ngx_http_fw_audit_init(ngx_conf_t *cf)
     ngx_http_fw_audit_main_conf_t  *amcf;
 
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_audit_module);
+
+    amcf->metrics = ngx_http_fw_audit_metrics_zone(cf);
+
+    if (amcf->metrics == NGX_HTTP_FW_METRICS_ERROR) {
+        return NGX_ERROR;
+    }
 
     /* the variables that exist get an index; the others stay NGX_ERROR */
 

@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_fw_audit.h"
+#include "ngx_http_fw_audit_metrics.h"
 
 
 static ngx_int_t ngx_http_fw_audit_sink_put(ngx_http_fw_audit_sink_t *s,
@@ -123,6 +124,10 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
 
         if (ngx_http_fw_audit_sink_put(s, buf, len, log) != NGX_OK) {
             s->lost++;
+            ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
+
+        } else {
+            ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
         }
 
         return;
@@ -137,6 +142,7 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
         if (!s->started) {
             fw_audit_chain_lost(s->chain, 1);
             s->lost++;
+            ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
             return;
         }
     }
@@ -154,10 +160,12 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
 
     if (ngx_http_fw_audit_sink_put(s, buf, len, log) == NGX_OK) {
         fw_audit_chain_commit(s->chain);
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
 
     } else {
         fw_audit_chain_lost(s->chain, 1);
         s->lost++;
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
     }
 }
 
@@ -235,8 +243,11 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
 
     if (n == (ssize_t) len) {
 
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_BYTES, len);
+
         if (s->failed) {
             s->failed = 0;
+            ngx_http_fw_audit_gauge(NGX_HTTP_FW_AUDIT_M_FAILING, 0);
             ngx_log_error(NGX_LOG_NOTICE, log, 0,
                           "fw_audit: \"%V\" is writable again, %ui records "
                           "were lost", &s->name, s->lost);
@@ -263,6 +274,9 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
     }
 
     err = n == -1 ? ngx_errno : 0;
+
+    ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_ERRORS, 1);
+    ngx_http_fw_audit_gauge(NGX_HTTP_FW_AUDIT_M_FAILING, 1);
 
     if (!s->failed) {
         s->failed = 1;
@@ -292,6 +306,7 @@ ngx_http_fw_audit_sink_flush(ngx_http_fw_audit_sink_t *s, ngx_log_t *log)
 
     if (ngx_http_fw_audit_sink_write(s, s->buf, s->len, log) != NGX_OK) {
         s->lost += s->nrecs;
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, s->nrecs);
 
         if (s->chain) {
             fw_audit_chain_lost(s->chain, s->nrecs);

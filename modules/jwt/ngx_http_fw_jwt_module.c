@@ -27,7 +27,11 @@
 typedef struct {
     ngx_uint_t                 cache_size;
     ngx_uint_t                 nremotes;
+    ngx_shm_zone_t            *metrics;     /* fhirwall_metrics_jwt */
 } ngx_http_fw_jwt_main_conf_t;
+
+
+#include "ngx_http_fw_jwt_metrics.h"
 
 
 /* a remote JWKS: in shared memory for all workers */
@@ -697,10 +701,14 @@ ngx_http_fw_jwt_check_sig(ngx_http_request_t *r,
         {
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "fw_jwt: verified-token cache hit");
+            ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_CACHE,
+                                  NGX_HTTP_FW_JWT_M_HIT);
             return FW_JWT_VALID;
         }
 
         cached = 1;
+        ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_CACHE,
+                              NGX_HTTP_FW_JWT_M_MISS);
     }
 
     rc = fw_jwt_decode(&ctx->token, ctx->raw.data, ctx->raw.len,
@@ -951,6 +959,8 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
                       "fw_jwt: JWKS fetch from \"%V\" failed (status %ui), "
                       "keeping the keys it had", &remote->uri,
                       r->headers_out.status);
+        ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
+                              NGX_HTTP_FW_JWT_M_FAILED);
         return rc;
     }
 
@@ -968,6 +978,8 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
                       "fw_jwt: JWKS from \"%V\" is empty (is "
                       "\"subrequest_output_buffer_size\" large enough?)",
                       &remote->uri);
+        ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
+                              NGX_HTTP_FW_JWT_M_FAILED);
         return rc;
     }
 
@@ -983,6 +995,8 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
                       "fw_jwt: JWKS from \"%V\" refused: %s, keeping the "
                       "keys it had", &remote->uri, err);
         fw_jwt_keyset_free(&ks);
+        ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
+                              NGX_HTTP_FW_JWT_M_FAILED);
         return rc;
     }
 
@@ -992,6 +1006,8 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
                           "fw_jwt: JWKS from \"%V\" refused: it publishes "
                           "a symmetric (\"oct\") key", &remote->uri);
             fw_jwt_keyset_free(&ks);
+            ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
+                                  NGX_HTTP_FW_JWT_M_FAILED);
             return rc;
         }
     }
@@ -1010,6 +1026,8 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "fw_jwt: JWKS from \"%V\" does not fit its zone",
                       &remote->uri);
+        ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
+                              NGX_HTTP_FW_JWT_M_FAILED);
         return rc;
     }
 
@@ -1029,6 +1047,10 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "fw_jwt: JWKS from \"%V\" loaded, %uz keys",
                   &remote->uri, added);
+
+    ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES, NGX_HTTP_FW_JWT_M_OK);
+    ngx_http_fw_jwt_gauge(r, NGX_HTTP_FW_JWT_M_KEYS, added);
+    ngx_http_fw_jwt_gauge(r, NGX_HTTP_FW_JWT_M_AGE, ngx_time());
 
     return rc;
 }
@@ -2441,9 +2463,17 @@ ngx_http_fw_jwt_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_fw_jwt_init(ngx_conf_t *cf)
 {
-    ngx_array_t                *handlers;
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_array_t                  *handlers;
+    ngx_http_handler_pt          *h;
+    ngx_http_core_main_conf_t    *cmcf;
+    ngx_http_fw_jwt_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_jwt_module);
+    jmcf->metrics = ngx_http_fw_jwt_metrics_zone(cf);
+
+    if (jmcf->metrics == NGX_HTTP_FW_METRICS_ERROR) {
+        return NGX_ERROR;
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 

@@ -58,6 +58,7 @@ typedef struct {
     char                           sha1[41];
     ngx_http_fw_redis_t           *client;        /* this worker's */
     ngx_uint_t                     failing;       /* logged state */
+    ngx_shm_zone_t                *metrics;       /* its own metrics */
 } ngx_http_fw_ratelimit_main_conf_t;
 
 
@@ -78,6 +79,7 @@ typedef struct {
     ngx_http_request_t            *r;
     ngx_http_fw_ratelimit_loc_conf_t  *lcf;
     ngx_http_fw_redis_cmd_t       *cmd;
+    uint64_t                       sent;          /* us, for metrics */
 
     ngx_uint_t                     state;
     ngx_uint_t                     status;

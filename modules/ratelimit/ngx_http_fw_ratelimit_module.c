@@ -6,6 +6,7 @@
 
 
 #include "ngx_http_fw_ratelimit.h"
+#include "ngx_http_fw_ratelimit_metrics.h"
 
 
 static ngx_int_t ngx_http_fw_ratelimit_handler(ngx_http_request_t *r);
@@ -358,6 +359,7 @@ ngx_http_fw_ratelimit_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->sent = ngx_http_fw_rl_now();
     ctx->cmd = ngx_http_fw_redis_send(rmcf->client, ctx->argc, ctx->argv,
                                       ctx->argvlen, lcf->timeout,
                                       ngx_http_fw_ratelimit_reply, ctx);
@@ -535,6 +537,8 @@ ngx_http_fw_ratelimit_reply(void *data, ngx_int_t status, redisReply *reply)
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_ratelimit_module);
 
+    ngx_http_fw_rl_observe(r, ctx->sent);
+
     if (status == NGX_HTTP_FW_REDIS_TIMEOUT) {
         ngx_http_fw_ratelimit_failed(ctx, "timed out",
                                      sizeof("timed out") - 1);
@@ -577,6 +581,7 @@ ngx_http_fw_ratelimit_reply(void *data, ngx_int_t status, redisReply *reply)
             ctx->argv[1] = fw_ratelimit_script;
             ctx->argvlen[1] = ngx_strlen(fw_ratelimit_script);
 
+            ctx->sent = ngx_http_fw_rl_now();
             ctx->cmd = ngx_http_fw_redis_send(rmcf->client, ctx->argc,
                                               ctx->argv, ctx->argvlen,
                                               ctx->lcf->timeout,
@@ -653,6 +658,9 @@ ngx_http_fw_ratelimit_failed(ngx_http_fw_ratelimit_ctx_t *ctx,
                        "fw ratelimit: redis failed (%*s)", len, reason);
     }
 
+    ngx_http_fw_rl_gauge(r, NGX_HTTP_FW_RL_M_FAILING, 1);
+    ngx_http_fw_rl_count(r, NGX_HTTP_FW_RL_M_FAILURE, ctx->lcf->failure);
+
     switch (ctx->lcf->failure) {
 
     case NGX_HTTP_FW_RL_FAIL_LOCAL:
@@ -683,6 +691,8 @@ ngx_http_fw_ratelimit_redis_ok(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                       "fw_ratelimit: redis decides again");
         rmcf->failing = 0;
+        ngx_http_fw_rl_gauge(r, NGX_HTTP_FW_RL_M_FAILING, 0);
+        ngx_http_fw_rl_count(r, NGX_HTTP_FW_RL_M_RECOVERED, 0);
     }
 }
 
@@ -1243,6 +1253,12 @@ ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
 
     if (rmcf->policies.nelts == 0) {
         return NGX_OK;
+    }
+
+    rmcf->metrics = ngx_http_fw_ratelimit_metrics_zone(cf);
+
+    if (rmcf->metrics == NGX_HTTP_FW_METRICS_ERROR) {
+        return NGX_ERROR;
     }
 
     /* the local limiter: always there (Redis-less or failure "local") */

@@ -113,7 +113,9 @@ demo_start() {
 
     sed -i -e "s/8443/$https_port/g" -e "s/8080/$http_port/g" \
         -e "s/8081/$upstream_port/g" -e "s/6390/$redis_port/g" \
-        "$demo/gateway.conf" "$demo/ratelimit-http.conf"
+        -e "s/8089/$metrics_port/g" \
+        "$demo/gateway.conf" "$demo/ratelimit-http.conf" \
+        "$demo/metrics.conf"
     # a demo runs one worker, so that the rate limit and replay cache
     # figures are easy to follow
     sed -i 's/^worker_processes .*/worker_processes  1;/' "$demo/gateway.conf"
@@ -211,6 +213,7 @@ fhirwall demo gateway is up.
   FHIR API (TLS 1.3, HTTP/2)   $base/fhir/
   HTTP (redirects to HTTPS)    http://localhost:$http_port/
   sample FHIR server           http://127.0.0.1:$upstream_port/ (loopback)
+  metrics (Prometheus)         http://127.0.0.1:$metrics_port/metrics (loopback)
   Redis                        127.0.0.1:$redis_port
   files                        $demo (logs/, keys/, idp/)
 
@@ -368,6 +371,18 @@ demo_check() {
     else
         fails=$((fails + 1))
         echo "demo check: FAIL audit chain: $(cat "$demo/temp/verify.out" 2>/dev/null)"
+    fi
+
+    # the metrics: the refusals above, counted (docs/metrics.md)
+    got=$(curl -s "http://127.0.0.1:$metrics_port/metrics")
+    if echo "$got" | grep -Eq '^fhirwall_checks_total\{module="jwt",outcome="denied",reason="missing"\} [1-9]' \
+       && echo "$got" | grep -Eq '^fhirwall_checks_total\{module="ratelimit",outcome="denied",reason="limited"\} [1-9]' \
+       && echo "$got" | grep -Eq '^fhirwall_audit_records_lost_total 0$'; then
+        passes=$((passes + 1))
+        echo "demo check: ok   metrics count the refusals (127.0.0.1:$metrics_port)"
+    else
+        fails=$((fails + 1))
+        echo "demo check: FAIL metrics: $(echo "$got" | grep -E 'reason="(missing|limited)"|lost' | tr '\n' ' ')"
     fi
 
     if grep -q "$clin" "$demo/logs/audit.log" "$demo/logs/error.log"; then
