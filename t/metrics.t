@@ -268,8 +268,9 @@ __DATA__
 
 
 === TEST 6: jwt loaded before metrics, with fhir [jwt fhir metrics]
-(fhir, loaded after jwt, checks first: the tokenless request passed it,
-and jwt never checked the request that fhir refused)
+(jwt decides in the access phase whatever the load order, fhir after it
+in the precontent phase: the tokenless request never reached fhir, jwt
+passed the request that fhir refused)
 --- config
     location /fhir {
         fw_jwt on;
@@ -290,9 +291,9 @@ and jwt never checked the request that fhir refused)
 [401, 200, 404, 200]
 --- response_body_like eval
 [".*", ".*", ".*", main::has(
-'fhirwall_checks_total{module="jwt",outcome="passed",reason="valid"} 1',
+'fhirwall_checks_total{module="jwt",outcome="passed",reason="valid"} 2',
 'fhirwall_checks_total{module="jwt",outcome="denied",reason="missing"} 1',
-'fhirwall_checks_total{module="fhir",outcome="passed",reason="ok"} 2',
+'fhirwall_checks_total{module="fhir",outcome="passed",reason="ok"} 1',
 'fhirwall_checks_total{module="fhir",outcome="denied",reason="unknown-type"} 1',
 'fhirwall_denied_total{by="jwt"} 1',
 'fhirwall_denied_total{by="fhir"} 1')]
