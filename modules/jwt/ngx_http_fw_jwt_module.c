@@ -39,6 +39,8 @@ typedef struct {
     ngx_uint_t                 version;     /* 0: never fetched */
     time_t                     fetched;     /* last success */
     time_t                     attempted;   /* last fetch started */
+    ngx_uint_t                 failures;    /* of this outage, 0: none */
+    time_t                     failed;      /* its first failure */
     size_t                     len;
     u_char                    *data;        /* the JWKS text (slab) */
 } ngx_http_fw_jwt_jwks_shm_t;
@@ -126,6 +128,7 @@ typedef struct {
 typedef struct {
     ngx_http_fw_jwt_ctx_t     *ctx;         /* NULL: in the background */
     ngx_http_fw_jwt_remote_t  *remote;
+    ngx_uint_t                 completed;   /* counted (error_page: twice) */
 } ngx_http_fw_jwt_fetch_t;
 
 
@@ -145,6 +148,8 @@ static ngx_int_t ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
     ngx_uint_t background);
 static ngx_int_t ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
+static void ngx_http_fw_jwt_fetch_failed(ngx_http_request_t *r,
+    ngx_http_fw_jwt_remote_t *remote, u_char *cause, u_char *last);
 static ngx_int_t ngx_http_fw_jwt_jwks_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static char *ngx_http_fw_jwt_jwks_uri(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -871,6 +876,7 @@ ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
 
     fetch->ctx = background ? NULL : ctx;
     fetch->remote = jlcf->remote;
+    fetch->completed = 0;
 
     ps->handler = ngx_http_fw_jwt_fetch_done;
     ps->data = fetch;
@@ -935,8 +941,11 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     ngx_http_fw_jwt_fetch_t *fetch = data;
 
     char                         err[FW_JWT_ERRLEN];
-    u_char                      *p, *copy;
+    u_char                      *p, *copy, *last;
+    u_char                       cause[FW_JWT_ERRLEN + 80];
     size_t                       i, len, added, skipped;
+    time_t                       since;
+    ngx_uint_t                   failures;
     ngx_buf_t                   *b;
     fw_jwt_keyset_t              ks;
     ngx_slab_pool_t             *shpool;
@@ -952,15 +961,31 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
         fetch->ctx->fetch_done = 1;
     }
 
+    /*
+     * an error_page for the fetch's status (502, 504) completes the
+     * subrequest a second time, with the error page's answer: the
+     * first completion is the fetch's outcome, counted once
+     */
+
+    if (rc == NGX_AGAIN || fetch->completed) {
+        return rc;
+    }
+
+    fetch->completed = 1;
+
     remote = fetch->remote;
+    last = cause + sizeof(cause);
 
     if (rc != NGX_OK || r->headers_out.status != NGX_HTTP_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "fw_jwt: JWKS fetch from \"%V\" failed (status %ui), "
-                      "keeping the keys it had", &remote->uri,
-                      r->headers_out.status);
-        ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
-                              NGX_HTTP_FW_JWT_M_FAILED);
+        if (r->headers_out.status) {
+            p = ngx_snprintf(cause, last - cause, "status %ui",
+                             r->headers_out.status);
+
+        } else {
+            p = ngx_snprintf(cause, last - cause, "status %i", rc);
+        }
+
+        ngx_http_fw_jwt_fetch_failed(r, remote, cause, p);
         return rc;
     }
 
@@ -974,12 +999,9 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     }
 
     if (b == NULL || b->pos == b->last) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "fw_jwt: JWKS from \"%V\" is empty (is "
-                      "\"subrequest_output_buffer_size\" large enough?)",
-                      &remote->uri);
-        ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
-                              NGX_HTTP_FW_JWT_M_FAILED);
+        p = ngx_snprintf(cause, last - cause, "empty answer (is "
+                         "\"subrequest_output_buffer_size\" large enough?)");
+        ngx_http_fw_jwt_fetch_failed(r, remote, cause, p);
         return rc;
     }
 
@@ -991,23 +1013,18 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     if (fw_jwt_keyset_add_jwks(&ks, p, len, &added, &skipped, err)
         != FW_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "fw_jwt: JWKS from \"%V\" refused: %s, keeping the "
-                      "keys it had", &remote->uri, err);
         fw_jwt_keyset_free(&ks);
-        ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
-                              NGX_HTTP_FW_JWT_M_FAILED);
+        p = ngx_snprintf(cause, last - cause, "refused: %s", err);
+        ngx_http_fw_jwt_fetch_failed(r, remote, cause, p);
         return rc;
     }
 
     for (i = 0; i < ks.nkeys; i++) {
         if (ks.keys[i].kty == FW_JWT_KTY_OCT) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "fw_jwt: JWKS from \"%V\" refused: it publishes "
-                          "a symmetric (\"oct\") key", &remote->uri);
             fw_jwt_keyset_free(&ks);
-            ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
-                                  NGX_HTTP_FW_JWT_M_FAILED);
+            p = ngx_snprintf(cause, last - cause, "refused: it publishes "
+                             "a symmetric (\"oct\") key");
+            ngx_http_fw_jwt_fetch_failed(r, remote, cause, p);
             return rc;
         }
     }
@@ -1023,11 +1040,8 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     if (copy == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "fw_jwt: JWKS from \"%V\" does not fit its zone",
-                      &remote->uri);
-        ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
-                              NGX_HTTP_FW_JWT_M_FAILED);
+        p = ngx_snprintf(cause, last - cause, "it does not fit its zone");
+        ngx_http_fw_jwt_fetch_failed(r, remote, cause, p);
         return rc;
     }
 
@@ -1042,7 +1056,19 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     sh->version++;
     sh->fetched = ngx_time();
 
+    /* the outage, if any, is over: for every worker */
+    failures = sh->failures;
+    since = sh->failed;
+    sh->failures = 0;
+
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (failures) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "fw_jwt: JWKS from \"%V\": keys fetched again after "
+                      "%ui failures in %T s", &remote->uri, failures,
+                      ngx_time() - since);
+    }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "fw_jwt: JWKS from \"%V\" loaded, %uz keys",
@@ -1053,6 +1079,54 @@ ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     ngx_http_fw_jwt_gauge(r, NGX_HTTP_FW_JWT_M_AGE, ngx_time());
 
     return rc;
+}
+
+
+/*
+ * A failed fetch: the first of an outage is an error (once for all
+ * workers: the outage is counted in the remote's shared memory), the
+ * later ones are info, until a fetch succeeds.  The keys are kept.
+ */
+
+static void
+ngx_http_fw_jwt_fetch_failed(ngx_http_request_t *r,
+    ngx_http_fw_jwt_remote_t *remote, u_char *cause, u_char *last)
+{
+    time_t                       now, since;
+    ngx_uint_t                   failures;
+    ngx_slab_pool_t             *shpool;
+    ngx_http_fw_jwt_jwks_shm_t  *sh;
+
+    ngx_http_fw_jwt_count(r, NGX_HTTP_FW_JWT_M_FETCHES,
+                          NGX_HTTP_FW_JWT_M_FAILED);
+
+    now = ngx_time();
+    shpool = (ngx_slab_pool_t *) remote->zone->shm.addr;
+    sh = remote->zone->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    if (sh->failures == 0) {
+        sh->failed = now;
+    }
+
+    failures = ++sh->failures;
+    since = sh->failed;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (failures == 1) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_jwt: JWKS fetch from \"%V\" failed (%*s), "
+                      "keeping the keys it had", &remote->uri,
+                      (size_t) (last - cause), cause);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "fw_jwt: JWKS fetch from \"%V\" failed again (%*s), "
+                  "%ui failures in %T s", &remote->uri,
+                  (size_t) (last - cause), cause, failures, now - since);
 }
 
 
