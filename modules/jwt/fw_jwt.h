@@ -127,6 +127,8 @@ typedef struct {
     size_t          kid_len;
     EVP_PKEY       *pkey;        /* RSA, EC, OKP */
     EVP_PKEY_CTX   *vctx[FW_JWT_NALGS];  /* verify contexts, made once */
+    EVP_MD_CTX     *ed;          /* EdDSA: DigestVerifyInit done once */
+    EVP_MAC_CTX    *mac[3];      /* HS256..HS512: HMAC keyed once */
     u_char         *secret;      /* oct */
     size_t          secret_len;
     u_char         *src;         /* a PEM key's text, white space removed */
@@ -194,6 +196,11 @@ const char *fw_jwt_alg_name(int alg);
 const char *fw_jwt_status_name(int status);
 int fw_jwt_hmac_alg_min_len(int alg);
 const EVP_MD *fw_jwt_alg_md(int alg);
+/* the HMAC implementation, fetched once (NULL before fw_jwt_init()) */
+EVP_MAC *fw_jwt_hmac(void);
+/* a digest with a context kept by the process (no allocation) */
+int fw_jwt_hash(const EVP_MD *md, const u_char *data, size_t len,
+    u_char *out, unsigned int *out_len);
 
 /* key sets */
 void fw_jwt_keyset_init(fw_jwt_keyset_t *ks);
