@@ -26,7 +26,6 @@ static int fw_jwt_verify_key(const fw_jwt_key_t *key, fw_jwt_token_t *t,
 static int fw_jwt_verify_hmac(const fw_jwt_key_t *key, int alg,
     const u_char *data, size_t len, const u_char *sig, size_t sig_len);
 static size_t fw_jwt_der_int(u_char *d, const u_char *p, size_t n);
-static size_t fw_jwt_ecdsa_der(u_char *der, const u_char *sig, size_t n);
 static int fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg,
     const u_char *data, size_t len, const u_char *sig, size_t sig_len);
 
@@ -601,7 +600,7 @@ fw_jwt_der_int(u_char *d, const u_char *p, size_t n)
 }
 
 
-static size_t
+size_t
 fw_jwt_ecdsa_der(u_char *der, const u_char *sig, size_t n)
 {
     u_char  body[2 * (2 + 1 + 66)];
@@ -634,7 +633,7 @@ fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg, const u_char *data,
 {
     int             rc;
     size_t          n;
-    u_char          der[3 + 2 * (2 + 1 + 66)], digest[EVP_MAX_MD_SIZE];
+    u_char          der[FW_JWT_ECDSA_DER_MAX], digest[EVP_MAX_MD_SIZE];
     unsigned int    dlen;
     EVP_MD_CTX     *mctx;
 

@@ -229,6 +229,9 @@ int fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len,
 int fw_jwt_verify(const fw_jwt_keyset_t *ks, fw_jwt_token_t *t,
     const u_char *tok);
 void fw_jwt_token_free(fw_jwt_token_t *t);
+/* the DER of an ECDSA R || S signature of 2 * n bytes (n <= 66) */
+#define FW_JWT_ECDSA_DER_MAX  (3 + 2 * (2 + 1 + 66))
+size_t fw_jwt_ecdsa_der(u_char *der, const u_char *sig, size_t n);
 /* a copy that shares (references) the JSON, without the signature */
 void fw_jwt_token_ref(fw_jwt_token_t *dst, const fw_jwt_token_t *src);
 
