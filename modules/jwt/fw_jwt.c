@@ -25,6 +25,7 @@ static int fw_jwt_verify_key(const fw_jwt_key_t *key, fw_jwt_token_t *t,
     const u_char *tok);
 static int fw_jwt_verify_hmac(const fw_jwt_key_t *key, int alg,
     const u_char *data, size_t len, const u_char *sig, size_t sig_len);
+static size_t fw_jwt_der_int(u_char *d, const u_char *p, size_t n);
 static int fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg,
     const u_char *data, size_t len, const u_char *sig, size_t sig_len);
 
@@ -50,7 +51,16 @@ static const char  *fw_jwt_status_names[FW_JWT_NSTATUS] = {
 
 
 static const EVP_MD  *fw_jwt_sha[3];
+static EVP_MAC       *fw_jwt_hmac_alg;
+static EVP_MD_CTX    *fw_jwt_md_ctx;
 
+
+/*
+ * Everything OpenSSL 3 would otherwise look up per call (a fetch takes a
+ * lock and searches the provider store): the digests, HMAC and one digest
+ * context that every hash of the process reuses (the workers are single
+ * threaded).
+ */
 
 int
 fw_jwt_init(void)
@@ -65,6 +75,49 @@ fw_jwt_init(void)
                 return FW_ERROR;
             }
         }
+    }
+
+    if (fw_jwt_hmac_alg == NULL) {
+        fw_jwt_hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (fw_jwt_hmac_alg == NULL) {
+            return FW_ERROR;
+        }
+    }
+
+    if (fw_jwt_md_ctx == NULL) {
+        fw_jwt_md_ctx = EVP_MD_CTX_new();
+        if (fw_jwt_md_ctx == NULL) {
+            return FW_ERROR;
+        }
+    }
+
+    return FW_OK;
+}
+
+
+EVP_MAC *
+fw_jwt_hmac(void)
+{
+    return fw_jwt_hmac_alg;
+}
+
+
+int
+fw_jwt_hash(const EVP_MD *md, const u_char *data, size_t len, u_char *out,
+    unsigned int *out_len)
+{
+    /* the context keeps the digest's provider context between calls */
+
+    if (fw_jwt_md_ctx == NULL) {
+        return EVP_Digest(data, len, out, out_len, md, NULL) == 1
+               ? FW_OK : FW_ERROR;
+    }
+
+    if (EVP_DigestInit_ex2(fw_jwt_md_ctx, md, NULL) != 1
+        || EVP_DigestUpdate(fw_jwt_md_ctx, data, len) != 1
+        || EVP_DigestFinal_ex(fw_jwt_md_ctx, out, out_len) != 1)
+    {
+        return FW_ERROR;
     }
 
     return FW_OK;
@@ -498,11 +551,29 @@ fw_jwt_verify_hmac(const fw_jwt_key_t *key, int alg, const u_char *data,
     size_t len, const u_char *sig, size_t sig_len)
 {
     u_char        mac[EVP_MAX_MD_SIZE];
+    size_t        n;
     unsigned int  mac_len;
+    EVP_MAC_CTX  *ctx;
 
-    if (HMAC(fw_jwt_alg_md(alg), key->secret, (int) key->secret_len, data, len,
-             mac, &mac_len)
-        == NULL)
+    ctx = key->mac[alg - FW_JWT_HS256];
+
+    if (ctx != NULL) {
+
+        /* keyed at load time: a NULL key restarts with the same key */
+
+        if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1
+            || EVP_MAC_update(ctx, data, len) != 1
+            || EVP_MAC_final(ctx, mac, &n, sizeof(mac)) != 1)
+        {
+            ERR_clear_error();
+            return FW_ERROR;
+        }
+
+        mac_len = (unsigned int) n;
+
+    } else if (HMAC(fw_jwt_alg_md(alg), key->secret, (int) key->secret_len,
+                    data, len, mac, &mac_len)
+               == NULL)
     {
         return FW_ERROR;
     }
@@ -511,56 +582,86 @@ fw_jwt_verify_hmac(const fw_jwt_key_t *key, int alg, const u_char *data,
 }
 
 
+/*
+ * JWS carries R || S (RFC 7518 3.4), OpenSSL wants the DER of
+ * ECDSA-Sig-Value, SEQUENCE { INTEGER r, INTEGER s }: written here, as
+ * i2d_ECDSA_SIG() would (minimal, non-negative), without BIGNUMs.
+ */
+
+static size_t
+fw_jwt_der_int(u_char *d, const u_char *p, size_t n)
+{
+    size_t  z, len;
+
+    for (z = 0; z + 1 < n && p[z] == 0; z++) {
+        /* void */
+    }
+
+    p += z;
+    n -= z;
+    len = n + (p[0] & 0x80 ? 1 : 0);
+
+    d[0] = 0x02;
+    d[1] = (u_char) len;
+    d += 2;
+
+    if (p[0] & 0x80) {
+        *d++ = 0;
+    }
+
+    memcpy(d, p, n);
+
+    return 2 + len;
+}
+
+
+size_t
+fw_jwt_ecdsa_der(u_char *der, const u_char *sig, size_t n)
+{
+    u_char  body[2 * (2 + 1 + 66)];
+    size_t  blen, h;
+
+    blen = fw_jwt_der_int(body, sig, n);
+    blen += fw_jwt_der_int(body + blen, sig + n, n);
+
+    der[0] = 0x30;
+
+    if (blen < 0x80) {
+        der[1] = (u_char) blen;
+        h = 2;
+
+    } else {
+        der[1] = 0x81;
+        der[2] = (u_char) blen;
+        h = 3;
+    }
+
+    memcpy(der + h, body, blen);
+
+    return h + blen;
+}
+
+
 static int
 fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg, const u_char *data,
     size_t len, const u_char *sig, size_t sig_len)
 {
-    int             rc, n, dlen;
-    u_char          der[160], *p, digest[EVP_MAX_MD_SIZE];
-    unsigned int    dlen_u;
-    BIGNUM         *r, *s;
-    ECDSA_SIG      *es;
+    int             rc;
+    size_t          n;
+    u_char          der[FW_JWT_ECDSA_DER_MAX], digest[EVP_MAX_MD_SIZE];
+    unsigned int    dlen;
     EVP_MD_CTX     *mctx;
-    const EVP_MD   *md;
-    EVP_PKEY_CTX   *pctx;
-
-    md = NULL;
 
     if (alg >= FW_JWT_ES256 && alg <= FW_JWT_ES512) {
 
         n = (alg == FW_JWT_ES256) ? 32 : (alg == FW_JWT_ES384 ? 48 : 66);
 
-        if (sig_len != (size_t) n * 2) {
+        if (sig_len != n * 2) {
             return FW_ERROR;
         }
 
-        es = ECDSA_SIG_new();
-        r = BN_bin2bn(sig, n, NULL);
-        s = BN_bin2bn(sig + n, n, NULL);
-
-        if (es == NULL || r == NULL || s == NULL
-            || ECDSA_SIG_set0(es, r, s) != 1)
-        {
-            ECDSA_SIG_free(es);
-            BN_free(r);
-            BN_free(s);
-            return FW_ERROR;
-        }
-
-        dlen = i2d_ECDSA_SIG(es, NULL);
-
-        if (dlen <= 0 || (size_t) dlen > sizeof(der)) {
-            ECDSA_SIG_free(es);
-            return FW_ERROR;
-        }
-
-        p = der;
-        i2d_ECDSA_SIG(es, &p);
-        ECDSA_SIG_free(es);
-
+        sig_len = fw_jwt_ecdsa_der(der, sig, n);
         sig = der;
-        sig_len = (size_t) dlen;
-        md = fw_jwt_alg_md(alg);
 
     } else if (alg == FW_JWT_EDDSA) {
 
@@ -568,54 +669,49 @@ fw_jwt_verify_pkey(const fw_jwt_key_t *key, int alg, const u_char *data,
             return FW_ERROR;
         }
 
-    } else {
-        if (sig_len != (size_t) EVP_PKEY_get_size(key->pkey)) {
-            return FW_ERROR;
-        }
-
-        md = fw_jwt_alg_md(alg);
+    } else if (sig_len != (size_t) EVP_PKEY_get_size(key->pkey)) {
+        return FW_ERROR;
     }
 
     rc = FW_ERROR;
 
-    if (alg != FW_JWT_EDDSA && key->vctx[alg] != NULL) {
+    if (alg != FW_JWT_EDDSA) {
 
         /* the context was made with padding and digest at load time */
 
-        if (EVP_Digest(data, len, digest, &dlen_u, md, NULL) == 1
-            && EVP_PKEY_verify(key->vctx[alg], sig, sig_len, digest, dlen_u)
+        if (key->vctx[alg] != NULL
+            && fw_jwt_hash(fw_jwt_alg_md(alg), data, len, digest, &dlen)
+               == FW_OK
+            && EVP_PKEY_verify(key->vctx[alg], sig, sig_len, digest, dlen)
                == 1)
         {
             rc = FW_OK;
         }
 
-        goto done_ctx;
-    }
-
-    if (alg != FW_JWT_EDDSA) {
-        return FW_ERROR;
-    }
-
-    /* EdDSA signs the message itself: no digest first */
-
-    mctx = EVP_MD_CTX_new();
-    if (mctx == NULL) {
-        return FW_ERROR;
-    }
-
-    if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, key->pkey) != 1) {
         goto done;
     }
 
-    if (EVP_DigestVerify(mctx, sig, sig_len, data, len) == 1) {
+    /*
+     * EdDSA signs the message itself: no digest first, and a one-shot
+     * EVP_DigestVerify() per context, so a copy of the context that was
+     * initialised at load time
+     */
+
+    if (key->ed == NULL) {
+        goto done;
+    }
+
+    mctx = EVP_MD_CTX_new();
+
+    if (mctx != NULL && EVP_MD_CTX_copy_ex(mctx, key->ed) == 1
+        && EVP_DigestVerify(mctx, sig, sig_len, data, len) == 1)
+    {
         rc = FW_OK;
     }
 
-done:
-
     EVP_MD_CTX_free(mctx);
 
-done_ctx:
+done:
 
     if (rc != FW_OK) {
         ERR_clear_error();
@@ -630,8 +726,8 @@ fw_jwt_digest(const u_char *tok, size_t len, u_char *digest)
 {
     unsigned int  n;
 
-    if (EVP_Digest(tok, len, digest, &n, fw_jwt_alg_md(FW_JWT_HS256), NULL) != 1
-        || n != 32)
+    if (fw_jwt_hash(fw_jwt_alg_md(FW_JWT_HS256), tok, len, digest, &n)
+        != FW_OK || n != 32)
     {
         return FW_ERROR;
     }

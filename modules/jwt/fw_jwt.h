@@ -135,6 +135,8 @@ typedef struct {
     size_t          kid_len;
     EVP_PKEY       *pkey;        /* RSA, EC, OKP */
     EVP_PKEY_CTX   *vctx[FW_JWT_NALGS];  /* verify contexts, made once */
+    EVP_MD_CTX     *ed;          /* EdDSA: DigestVerifyInit done once */
+    EVP_MAC_CTX    *mac[3];      /* HS256..HS512: HMAC keyed once */
     u_char         *secret;      /* oct */
     size_t          secret_len;
     u_char         *src;         /* a PEM key's text, white space removed */
@@ -204,6 +206,11 @@ const char *fw_jwt_alg_name(int alg);
 const char *fw_jwt_status_name(int status);
 int fw_jwt_hmac_alg_min_len(int alg);
 const EVP_MD *fw_jwt_alg_md(int alg);
+/* the HMAC implementation, fetched once (NULL before fw_jwt_init()) */
+EVP_MAC *fw_jwt_hmac(void);
+/* a digest with a context kept by the process (no allocation) */
+int fw_jwt_hash(const EVP_MD *md, const u_char *data, size_t len,
+    u_char *out, unsigned int *out_len);
 
 /* key sets */
 void fw_jwt_keyset_init(fw_jwt_keyset_t *ks);
@@ -232,6 +239,9 @@ int fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len,
 int fw_jwt_verify(const fw_jwt_keyset_t *ks, fw_jwt_token_t *t,
     const u_char *tok);
 void fw_jwt_token_free(fw_jwt_token_t *t);
+/* the DER of an ECDSA R || S signature of 2 * n bytes (n <= 66) */
+#define FW_JWT_ECDSA_DER_MAX  (3 + 2 * (2 + 1 + 66))
+size_t fw_jwt_ecdsa_der(u_char *der, const u_char *sig, size_t n);
 /* a copy that shares (references) the JSON, without the signature */
 void fw_jwt_token_ref(fw_jwt_token_t *dst, const fw_jwt_token_t *src);
 

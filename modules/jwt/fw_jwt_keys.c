@@ -32,6 +32,7 @@ static int fw_jwt_key_from_pkey(fw_jwt_key_t *k, EVP_PKEY *pkey,
     char *err);
 static int fw_jwt_key_pin(fw_jwt_key_t *k, int alg, char *err);
 static int fw_jwt_key_prepare(fw_jwt_key_t *k, char *err);
+static int fw_jwt_key_prepare_hmac(fw_jwt_key_t *k, char *err);
 static void fw_jwt_key_free(fw_jwt_key_t *k);
 static int fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err);
 static u_char *fw_jwt_jwk_b64(json_t *jwk, const char *name, size_t *len);
@@ -111,6 +112,14 @@ fw_jwt_key_free(fw_jwt_key_t *k)
         k->vctx[a] = NULL;
     }
 
+    for (a = 0; a < 3; a++) {
+        EVP_MAC_CTX_free(k->mac[a]);
+        k->mac[a] = NULL;
+    }
+
+    EVP_MD_CTX_free(k->ed);
+    k->ed = NULL;
+
     EVP_PKEY_free(k->pkey);
     free(k->kid);
     free(k->src);
@@ -130,7 +139,8 @@ fw_jwt_key_free(fw_jwt_key_t *k)
 /*
  * One verify context per algorithm the key may verify, with its padding
  * and digest set, made once at load time: a request only hashes and
- * calls EVP_PKEY_verify().
+ * calls EVP_PKEY_verify() (EdDSA: copies an initialised DigestVerify
+ * context and calls EVP_DigestVerify()).
  */
 
 static int
@@ -139,6 +149,18 @@ fw_jwt_key_prepare(fw_jwt_key_t *k, char *err)
     int            a;
     const EVP_MD  *md;
     EVP_PKEY_CTX  *ctx;
+
+    if (k->algs & FW_JWT_ALG_BIT(FW_JWT_EDDSA)) {
+        k->ed = EVP_MD_CTX_new();
+
+        if (k->ed == NULL
+            || EVP_DigestVerifyInit(k->ed, NULL, NULL, NULL, k->pkey) != 1)
+        {
+            ERR_clear_error();
+            fw_jwt_err(err, "cannot prepare the key for EdDSA");
+            return FW_ERROR;
+        }
+    }
 
     for (a = FW_JWT_RS256; a <= FW_JWT_ES512; a++) {
 
@@ -186,6 +208,51 @@ fw_jwt_key_prepare(fw_jwt_key_t *k, char *err)
         fw_jwt_err(err, "cannot prepare the key for %s",
                    fw_jwt_alg_name(a));
         return FW_ERROR;
+    }
+
+    return FW_OK;
+}
+
+
+/* an HMAC context per algorithm the secret may verify, keyed once */
+
+static int
+fw_jwt_key_prepare_hmac(fw_jwt_key_t *k, char *err)
+{
+    int          a;
+    OSSL_PARAM   params[2];
+    const char  *name;
+
+    if (fw_jwt_init() != FW_OK || fw_jwt_hmac() == NULL) {
+        ERR_clear_error();
+        fw_jwt_err(err, "cannot fetch HMAC");
+        return FW_ERROR;
+    }
+
+    for (a = FW_JWT_HS256; a <= FW_JWT_HS512; a++) {
+
+        if (!(k->algs & FW_JWT_ALG_BIT(a))) {
+            continue;
+        }
+
+        name = EVP_MD_get0_name(fw_jwt_alg_md(a));
+
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                     (char *) name, 0);
+        params[1] = OSSL_PARAM_construct_end();
+
+        k->mac[a - FW_JWT_HS256] = EVP_MAC_CTX_new(fw_jwt_hmac());
+
+        if (k->mac[a - FW_JWT_HS256] == NULL
+            || EVP_MAC_init(k->mac[a - FW_JWT_HS256], k->secret,
+                            k->secret_len, params)
+               != 1)
+        {
+            ERR_clear_error();
+            fw_jwt_err(err, "cannot prepare the secret for %s",
+                       fw_jwt_alg_name(a));
+            return FW_ERROR;
+        }
     }
 
     return FW_OK;
@@ -491,6 +558,11 @@ fw_jwt_keyset_add_secret(fw_jwt_keyset_t *ks, const u_char *data,
         }
 
         goto failed;
+    }
+
+    if (fw_jwt_key_prepare_hmac(k, err) != FW_OK) {
+        fw_jwt_key_free(k);
+        return FW_ERROR;
     }
 
     ks->nkeys++;

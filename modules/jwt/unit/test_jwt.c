@@ -32,6 +32,7 @@ static int check(fw_jwt_keyset_t *ks, const char *tok);
 static void load_pem(fw_jwt_keyset_t *ks, const char *path, int alg);
 static int decode_json(const char *header, const char *payload);
 static void test_secret_shapes(void **state);
+static void test_ecdsa_der(void **state);
 static int claims(const fw_jwt_claims_conf_t *cc, const char *header,
     const char *payload);
 
@@ -906,6 +907,61 @@ test_secret_shapes(void **state)
 }
 
 
+
+/*
+ * The ECDSA signature DER written without BIGNUMs is byte for byte what
+ * i2d_ECDSA_SIG() writes: zero, leading zero bytes, high bits, all ones,
+ * random values, for the three curve sizes (P-521: a long-form length)
+ */
+
+static void
+test_ecdsa_der(void **state)
+{
+    int         c, k, i, len;
+    u_char      sig[132], want[FW_JWT_ECDSA_DER_MAX + 16], *w;
+    u_char      got[FW_JWT_ECDSA_DER_MAX];
+    size_t      n, glen;
+    BIGNUM     *r, *s;
+    ECDSA_SIG  *es;
+    static const size_t  sizes[3] = { 32, 48, 66 };
+
+    srand(22);
+
+    for (c = 0; c < 3; c++) {
+        n = sizes[c];
+
+        for (k = 0; k < 2000; k++) {
+            for (i = 0; i < (int) (2 * n); i++) {
+                sig[i] = (u_char) rand();
+            }
+
+            switch (k % 8) {
+            case 0: memset(sig, 0, n); break;                /* r = 0 */
+            case 1: memset(sig, 0, n - 1); break;            /* r < 256 */
+            case 2: sig[0] = 0; sig[n] = 0; break;
+            case 3: sig[0] |= 0x80; sig[n] |= 0x80; break;
+            case 4: memset(sig, 0xff, 2 * n); break;
+            case 5: sig[0] = 0; sig[1] = 0; sig[2] |= 0x80; break;
+            case 6: memset(sig + n, 0, n); sig[2 * n - 1] = 1; break;
+            }
+
+            r = BN_bin2bn(sig, (int) n, NULL);
+            s = BN_bin2bn(sig + n, (int) n, NULL);
+            es = ECDSA_SIG_new();
+            assert_int_equal(ECDSA_SIG_set0(es, r, s), 1);
+            len = i2d_ECDSA_SIG(es, NULL);
+            assert_true(len > 0 && len <= FW_JWT_ECDSA_DER_MAX);
+            w = want;
+            assert_int_equal(i2d_ECDSA_SIG(es, &w), len);
+            ECDSA_SIG_free(es);
+
+            glen = fw_jwt_ecdsa_der(got, sig, n);
+            assert_int_equal(glen, (size_t) len);
+            assert_memory_equal(got, want, glen);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -923,6 +979,7 @@ main(void)
         cmocka_unit_test(test_lookup_require_roles),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_secret_shapes),
+        cmocka_unit_test(test_ecdsa_der),
     };
 
     for (i = 0; i < sizeof(secret); i++) {

@@ -1,0 +1,63 @@
+# fhirwall bench: the uncached JWT cases (sourced by bench/cases/jwt-*-
+# nocache.case and jwt-*-100k.case).
+#
+#   jwt_uncached ALG MODE
+#
+# MODE "nocache": one token, fw_jwt_cache 0 (a process-wide directive:
+# these cases run only when named, together, see bench/jwt-uncached);
+# MODE "100k": 100,000 distinct tokens in turn (each with its own jti),
+# about 100 times what the default cache holds, so none is ever found
+# there.  CASE_SPEED names the `openssl speed` test of the algorithm: the
+# harness computes the bare-plus-crypto ceiling from it, in the same run.
+
+jwt_uncached() {
+    local alg=$1 mode=$2 lc key pub enc=()
+    lc=$(echo "$alg" | tr '[:upper:]' '[:lower:]')
+    jwt_keys=$FW_ROOT/t/keys/jwt
+    case $alg in
+    HS256) key=$jwt_keys/hs.secret; enc=(-E base64url)
+           jwt_keyline="fw_jwt_secret_file $key encoding=base64url;"
+           CASE_SPEED=hmac:sha256 ;;
+    RS256|PS256) key=$jwt_keys/rsa.key
+           jwt_keyline="fw_jwt_key_file $jwt_keys/rsa.pub;"
+           CASE_SPEED=rsa2048 ;;
+    ES256) key=$jwt_keys/ec256.key
+           jwt_keyline="fw_jwt_key_file $jwt_keys/ec256.pub;"
+           CASE_SPEED=ecdsap256 ;;
+    EdDSA) key=$jwt_keys/ed25519.key
+           jwt_keyline="fw_jwt_key_file $jwt_keys/ed25519.pub;"
+           CASE_SPEED=ed25519 ;;
+    esac
+    CASE_NAME=jwt-$lc-$mode
+    CASE_URL=/b/$CASE_NAME
+    CASE_LOCATION="location /b/$CASE_NAME {
+        fw_jwt on;
+        fw_jwt_algorithms $alg;
+        $jwt_keyline
+        try_files /body.json =404;
+    }"
+    if [ "$mode" = nocache ]; then
+        CASE_PROCESS_HTTP="fw_jwt_cache 0;"
+        CASE_HEADERS=("Authorization: Bearer $("$FW_BUILD/tools/fw-jwt-mint" \
+            -a "$alg" -k "$key" "${enc[@]}" -e 86400 -c sub=bench)")
+        return
+    fi
+    jwt_tokens=$BENCH_WORK/$CASE_NAME.tokens
+    CASE_WRK_LUA=$BENCH_WORK/$CASE_NAME.lua
+    jwt_mint=("$FW_BUILD/tools/fw-jwt-mint" -a "$alg" -k "$key" "${enc[@]}"
+              -e 86400 -c sub=bench -N "${BENCH_JWT_TOKENS:-100000}")
+    case_setup() {
+        "${jwt_mint[@]}" > "$jwt_tokens"
+        cat > "$CASE_WRK_LUA" <<_LUA_
+local tokens = {}
+for line in io.lines("$jwt_tokens") do
+    tokens[#tokens + 1] = "Bearer " .. line
+end
+local i = math.random(#tokens)
+request = function()
+    i = i % #tokens + 1
+    return wrk.format("GET", "$CASE_URL", { ["Authorization"] = tokens[i] })
+end
+_LUA_
+    }
+}
