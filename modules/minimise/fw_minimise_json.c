@@ -17,6 +17,9 @@
  */
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "fw_minimise.h"
 
@@ -863,6 +866,53 @@ fw_min_string_end(fw_min_filter_t *f)
 }
 
 
+/* the first '"', '\\' or control character in [p, end), or end */
+static inline const u_char *
+fw_min_str_scan(const u_char *p, const u_char *end)
+{
+#if defined(__SSE2__)
+    unsigned  m;
+    __m128i   v, quote, bslash, ctl;
+
+    quote = _mm_set1_epi8('"');
+    bslash = _mm_set1_epi8('\\');
+    ctl = _mm_set1_epi8(0x1f);
+
+    while (end - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+        m = (unsigned) _mm_movemask_epi8(
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                          _mm_cmpeq_epi8(v, bslash)),
+                             _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+
+        p += 16;
+    }
+#else
+    uint64_t  v;
+
+    while (end - p >= 8) {
+        memcpy(&v, p, 8);
+
+        if (fw_min_stop8(v)) {
+            break;
+        }
+
+        p += 8;
+    }
+#endif
+
+    while (p < end && !fw_min_str_stop[*p]) {
+        p++;
+    }
+
+    return p;
+}
+
+
 int
 fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
     u_char **out, u_char *oend)
@@ -879,6 +929,13 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
 
     p = *in;
     f->o = *out;
+
+    /*
+     * One turn of this loop per token at most: a state that ends with the
+     * next token's first byte in hand goes straight to its code (the
+     * gotos below), as long as it wrote nothing (every step that writes
+     * is preceded by the output room check at the top).
+     */
 
     while (p < end && f->state != S_ERROR) {
 
@@ -915,7 +972,7 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
 
             fw_min_elem_action(f);
             f->state = S_VALUE;
-            /* fall through */
+            goto value;
 
         case S_VALUE:
             if (ws(c)) {
@@ -923,8 +980,17 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                 break;
             }
 
+        value:
             p++;
-            fw_min_value(f, c);
+
+            if (fw_min_value(f, c) != 0) {
+                break;
+            }
+
+            if (f->state == S_STRING && p < end) {
+                goto string;
+            }
+
             break;
 
         case S_OBJ_FIRST:
@@ -946,12 +1012,18 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                 break;
             }
 
+        key:
             f->state = S_STRING;
             f->str = STR_KEY;
             f->sub = 0;
             f->slen = 0;
             f->sbad = 0;
-            break;
+
+            if (p == end) {
+                break;
+            }
+
+            goto string;
 
         case S_COLON:
             if (ws(c)) {
@@ -966,8 +1038,22 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                 break;
             }
 
-            if (fw_min_decide(f) == 0) {
-                f->state = S_VALUE;
+        colon:
+            if (fw_min_decide(f) != 0) {
+                break;
+            }
+
+            f->state = S_VALUE;
+
+            if (p < end && !ws(*p)) {
+                room = (size_t) (oend - f->o);
+
+                if (room < FW_MIN_OUT_RESERVE) {
+                    break;
+                }
+
+                c = *p;
+                goto value;
             }
 
             break;
@@ -980,13 +1066,30 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
 
             p++;
 
+        after:
             if (c == ',') {
                 if (f->frames[f->depth - 1].kind == '{') {
                     f->state = S_OBJ_KEY;
 
+                    if (p < end && *p == '"') {
+                        p++;
+                        goto key;
+                    }
+
                 } else {
                     fw_min_elem_action(f);
                     f->state = S_VALUE;
+
+                    if (p < end && !ws(*p)) {
+                        room = (size_t) (oend - f->o);
+
+                        if (room < FW_MIN_OUT_RESERVE) {
+                            break;
+                        }
+
+                        c = *p;
+                        goto value;
+                    }
                 }
 
                 break;
@@ -1001,26 +1104,16 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
             break;
 
         case S_STRING:
+        string:
             if (f->sub == 0) {
                 /* a run of plain bytes */
-                q = p;
+                room = (size_t) (oend - f->o);
 
-                while (end - q >= 8) {
-                    uint64_t  v;
-
-                    memcpy(&v, q, 8);
-
-                    if (fw_min_stop8(v)) {
-                        break;
-                    }
-
-                    q += 8;
+                if (room < FW_MIN_OUT_RESERVE) {
+                    break;
                 }
 
-                while (q < end && !fw_min_str_stop[*q]) {
-                    q++;
-                }
-
+                q = fw_min_str_scan(p, end);
                 n = (size_t) (q - p);
 
                 if (f->str == STR_EMIT) {
@@ -1029,7 +1122,8 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                         q = p + n;
                     }
 
-                    fw_min_write(f, p, n);
+                    memcpy(f->o, p, n);
+                    f->o += n;
 
                 } else if (f->str != STR_SKIP) {
                     if (f->slen + n > FW_MIN_KEY_MAX) {
@@ -1062,7 +1156,28 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                 c = *p++;
 
                 if (c == '"') {
-                    fw_min_string_end(f);
+                    if (f->str == STR_KEY) {
+                        /* the key, then most often its ':' */
+                        f->key_len = f->slen;
+                        f->state = S_COLON;
+
+                        if (p < end && *p == ':') {
+                            p++;
+                            goto colon;
+                        }
+
+                        break;
+                    }
+
+                    if (fw_min_string_end(f) != 0) {
+                        break;
+                    }
+
+                    if (f->state == S_AFTER && p < end && *p == ',') {
+                        c = *p++;
+                        goto after;
+                    }
+
                     break;
                 }
 
