@@ -124,7 +124,8 @@ static int fw_min_fail(fw_min_filter_t *f, const char *err);
 static inline void fw_min_write(fw_min_filter_t *f, const void *s,
     size_t n);
 static void fw_min_open(fw_min_filter_t *f, size_t idx);
-static void fw_min_write_key(fw_min_filter_t *f);
+static inline void fw_min_write_key(fw_min_filter_t *f);
+static inline int fw_min_key_bad(const u_char *k, size_t kl);
 static void fw_min_write_elem(fw_min_filter_t *f);
 static int fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy,
     int role);
@@ -208,21 +209,39 @@ fw_min_open(fw_min_filter_t *f, size_t idx)
 }
 
 
-static void
+static inline void
 fw_min_write_key(fw_min_filter_t *f)
 {
+
+    u_char          *o;
     fw_min_frame_t  *fr;
 
     fr = &f->frames[f->depth - 1];
-    fw_min_open(f, f->depth - 1);
 
-    if (fr->members) {
-        fw_min_write(f, ",", 1);
+    if (!fr->opened) {
+        fw_min_open(f, f->depth - 1);
     }
 
-    fw_min_write(f, "\"", 1);
-    fw_min_write(f, f->key, f->key_len);
-    fw_min_write(f, "\":", 2);
+    o = f->o;
+
+    if (fr->members) {
+        *o++ = ',';
+    }
+
+    *o++ = '"';
+
+    if (f->key_len <= 16) {
+        /* a fixed-size copy: the output reserve has room for it */
+        memcpy(o, f->key, 16);
+
+    } else {
+        memcpy(o, f->key, f->key_len);
+    }
+
+    o += f->key_len;
+    *o++ = '"';
+    *o++ = ':';
+    f->o = o;
     fr->members = 1;
 }
 
@@ -441,6 +460,40 @@ fw_min_res_position(fw_min_res_t *res, size_t len)
 }
 
 
+/* 1 if the key (in f->key) has a byte that is not [A-Za-z0-9_] */
+static inline int
+fw_min_key_bad(const u_char *k, size_t kl)
+{
+    size_t    i;
+#if defined(__SSE2__)
+    unsigned  m;
+    __m128i   v, lo;
+
+    if (kl <= 16) {
+        /* f->key has FW_MIN_KEY_MAX + 1 bytes: 16 can be read */
+        v = _mm_loadu_si128((const __m128i *) k);
+        lo = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        m = (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+                _mm_and_si128(_mm_cmpgt_epi8(lo, _mm_set1_epi8(0x60)),
+                              _mm_cmplt_epi8(lo, _mm_set1_epi8(0x7b))),
+                _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x2f)),
+                              _mm_cmplt_epi8(v, _mm_set1_epi8(0x3a)))),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))));
+
+        return (~m & ((1u << kl) - 1)) != 0;
+    }
+#endif
+
+    for (i = 0; i < kl; i++) {
+        if (!fw_min_name_char[k[i]]) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* the key of the top object is in f->key: what happens to its value */
 static int
 fw_min_decide(fw_min_filter_t *f)
@@ -465,10 +518,8 @@ fw_min_decide(fw_min_filter_t *f)
         return fw_min_fail(f, "an empty key");
     }
 
-    for (i = 0; i < kl; i++) {
-        if (!fw_min_name_char[k[i]]) {
-            return fw_min_fail(f, "a key that is not an element name");
-        }
+    if (fw_min_key_bad(k, kl)) {
+        return fw_min_fail(f, "a key that is not an element name");
     }
 
     if (kl == 12 && memcmp(k, "resourceType", 12) == 0) {
@@ -511,7 +562,13 @@ fw_min_decide(fw_min_filter_t *f)
             res->path[base] = '.';
         }
 
-        memcpy(res->path + (base ? base + 1 : 0), nm, nl);
+        if (nl <= 16 && base + 1 + 16 <= sizeof(res->path)) {
+            /* fixed-size: past the path is free, f->key has 16 bytes */
+            memcpy(res->path + (base ? base + 1 : 0), nm, 16);
+
+        } else {
+            memcpy(res->path + (base ? base + 1 : 0), nm, nl);
+        }
     }
 
     f->vpath = (uint16_t) cand;
@@ -564,6 +621,13 @@ fw_min_decide(fw_min_filter_t *f)
          i++)
     {
         r = &prof->rules[res->rules[i]];
+
+        /* its last name must be this one */
+        if ((size_t) (r->path_len - r->leaf) != nl
+            || r->path[r->leaf] != nm[0])
+        {
+            continue;
+        }
 
         if (r->anywhere) {
             if (r->path_len != nl || memcmp(r->path, nm, nl) != 0) {
@@ -1136,7 +1200,14 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                     }
 
                     if (f->str == STR_KEY) {
-                        memcpy(f->key + f->slen, p, n);
+                        if (n <= 16 && end - p >= 16
+                            && f->slen + 16 <= sizeof(f->key))
+                        {
+                            memcpy(f->key + f->slen, p, 16);
+
+                        } else {
+                            memcpy(f->key + f->slen, p, n);
+                        }
 
                     } else if (f->slen < FW_MIN_KEY_MAX) {
                         size_t  m = FW_MIN_KEY_MAX - f->slen;
