@@ -111,13 +111,15 @@ static const u_char  fw_min_name_char[256] = {
     ['y'] = 1, ['z'] = 1
 };
 
-/* a rule's last name, hashed to one of 64 bits: most keys match none */
-#define fw_min_leaf_bit(s, n)  (1ULL << (((n) * 7 + (s)[0]) & 63))
+/* a rule's last name, hashed to one of 256 bits: most keys match none */
+#define fw_min_leaf_hash(s, n)  (((n) * 31 + (s)[0] * 7 + (s)[(n) - 1]) & 255)
+#define fw_min_bloom_has(b, h)  ((b)[(h) >> 6] & (1ULL << ((h) & 63)))
 
-/* Coding-typed parents: their "display" is a code's label, kept */
-static const u_char  fw_min_coding_parents[] =
-    ",coding,tag,security,class,valueCoding,code,modality,eventCoding,"
-    "concept,contains,type,";
+/* fw_min_res_t.kind: where resources are nested */
+#define K_OTHER      0
+#define K_BUNDLE     1
+#define K_PARAMETERS 2
+
 
 
 static int fw_min_fail(fw_min_filter_t *f, const char *err);
@@ -138,6 +140,7 @@ static int fw_min_start_res(fw_min_filter_t *f);
 static int fw_min_has(const u_char *list, size_t llen, const u_char *name,
     size_t len);
 static int fw_min_res_position(fw_min_res_t *res, size_t len);
+static int fw_min_coding_parent(const u_char *p, size_t len);
 
 
 void
@@ -423,6 +426,38 @@ fw_min_has(const u_char *list, size_t llen, const u_char *name, size_t len)
 }
 
 
+/*
+ * Coding-typed parents: their "display" is a code's label, kept: coding,
+ * tag, security, class, valueCoding, code, modality, eventCoding, concept,
+ * contains, type
+ */
+static int
+fw_min_coding_parent(const u_char *p, size_t len)
+{
+    switch (len) {
+    case 3:
+        return memcmp(p, "tag", 3) == 0;
+    case 4:
+        return memcmp(p, "code", 4) == 0 || memcmp(p, "type", 4) == 0;
+    case 5:
+        return memcmp(p, "class", 5) == 0;
+    case 6:
+        return memcmp(p, "coding", 6) == 0;
+    case 7:
+        return memcmp(p, "concept", 7) == 0;
+    case 8:
+        return memcmp(p, "security", 8) == 0
+               || memcmp(p, "modality", 8) == 0
+               || memcmp(p, "contains", 8) == 0;
+    case 11:
+        return memcmp(p, "valueCoding", 11) == 0
+               || memcmp(p, "eventCoding", 11) == 0;
+    }
+
+    return 0;
+}
+
+
 /* 1 if the path (of length len) in this resource holds a resource */
 static int
 fw_min_res_position(fw_min_res_t *res, size_t len)
@@ -431,13 +466,17 @@ fw_min_res_position(fw_min_res_t *res, size_t len)
 
     p = res->path;
 
-    if (res->type_len == 6 && memcmp(res->type, "Bundle", 6) == 0) {
+    if (res->kind == K_OTHER) {
+        return 0;
+    }
+
+    if (res->kind == K_BUNDLE) {
         return (len == 14 && memcmp(p, "entry.resource", 14) == 0)
                || (len == 22 && memcmp(p, "entry.response.outcome", 22) == 0)
                || (len == 6 && memcmp(p, "issues", 6) == 0);
     }
 
-    if (res->type_len == 10 && memcmp(res->type, "Parameters", 10) == 0) {
+    if (res->kind == K_PARAMETERS) {
         /* parameter(.part)*.resource */
         if (len < 18 || memcmp(p, "parameter", 9) != 0
             || memcmp(p + len - 9, ".resource", 9) != 0)
@@ -498,7 +537,7 @@ fw_min_key_bad(const u_char *k, size_t kl)
 static int
 fw_min_decide(fw_min_filter_t *f)
 {
-    size_t                   i, kl, nl, base, cand, pl;
+    size_t                   i, kl, nl, base, cand, pl, h;
     const u_char            *k, *nm, *parent;
     fw_min_frame_t          *fr;
     fw_min_res_t            *res;
@@ -616,7 +655,9 @@ fw_min_decide(fw_min_filter_t *f)
     year = NULL;
     keep = NULL;
 
-    for (i = (res->leaves & fw_min_leaf_bit(nm, nl)) ? 0 : res->nrules;
+    h = nl ? fw_min_leaf_hash(nm, nl) : 0;
+
+    for (i = fw_min_bloom_has(res->bloom, h) ? 0 : res->nrules;
          i < res->nrules;
          i++)
     {
@@ -668,9 +709,7 @@ fw_min_decide(fw_min_filter_t *f)
             pl++;
         }
 
-        if (!fw_min_has(fw_min_coding_parents,
-                        sizeof(fw_min_coding_parents) - 1, parent, pl))
-        {
+        if (!fw_min_coding_parent(parent, pl)) {
             f->vact = VA_SKIP;
             return 0;
         }
@@ -822,7 +861,7 @@ fw_min_value(fw_min_filter_t *f, u_char c)
 static int
 fw_min_start_res(fw_min_filter_t *f)
 {
-    size_t                   i;
+    size_t                   i, h;
     fw_min_frame_t          *fr;
     fw_min_res_t            *res;
     const fw_min_rule_t     *r;
@@ -848,29 +887,45 @@ fw_min_start_res(fw_min_filter_t *f)
     fr = &f->frames[f->depth - 1];
     res = &f->res[f->nres];
 
-    memcpy(res->type, f->sbuf, f->slen);
-    res->type_len = (uint16_t) f->slen;
-    res->visible = (uint8_t) fw_min_type_visible(prof, res->type, f->slen);
-    res->elements = fw_min_elements_for(prof, res->type, f->slen);
     res->tagged = 0;
-    res->nrules = 0;
-    res->leaves = 0;
 
-    for (i = 0; i < prof->nrules; i++) {
-        r = &prof->rules[i];
+    /*
+     * A slot that held a resource of the same type (the entries of a
+     * Bundle) still has its rules: they depend on the type only.
+     */
+    if (res->type_len != f->slen
+        || memcmp(res->type, f->sbuf, f->slen) != 0)
+    {
+        memcpy(res->type, f->sbuf, f->slen);
+        res->type_len = (uint16_t) f->slen;
+        res->visible = (uint8_t) fw_min_type_visible(prof, res->type,
+                                                     f->slen);
+        res->elements = fw_min_elements_for(prof, res->type, f->slen);
+        res->nrules = 0;
+        memset(res->bloom, 0, sizeof(res->bloom));
 
-        if (r->type_len == 0
-            || (r->type_len == f->slen
-                && memcmp(r->type, res->type, f->slen) == 0))
-        {
-            res->rules[res->nrules++] = (uint8_t) i;
-            res->leaves |= fw_min_leaf_bit(r->path + r->leaf,
-                                           r->path_len - r->leaf);
+        for (i = 0; i < prof->nrules; i++) {
+            r = &prof->rules[i];
+
+            if (r->type_len == 0
+                || (r->type_len == f->slen
+                    && memcmp(r->type, res->type, f->slen) == 0))
+            {
+                res->rules[res->nrules++] = (uint8_t) i;
+                h = fw_min_leaf_hash(r->path + r->leaf,
+                                     (size_t) (r->path_len - r->leaf));
+                res->bloom[h >> 6] |= 1ULL << (h & 63);
+            }
         }
-    }
 
-    res->subset = (res->elements || !res->visible || res->nrules
-                   || prof->display);
+        res->subset = (res->elements || !res->visible || res->nrules
+                       || prof->display);
+
+        res->kind = (f->slen == 6 && memcmp(res->type, "Bundle", 6) == 0)
+                    ? K_BUNDLE
+                    : (f->slen == 10 && memcmp(res->type, "Parameters", 10)
+                       == 0) ? K_PARAMETERS : K_OTHER;
+    }
 
     fr->role = R_RES;
     fr->res = (uint8_t) f->nres;
