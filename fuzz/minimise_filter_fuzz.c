@@ -124,9 +124,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                      rc1, rc2, rc3;
-    size_t                   l1, l2, l3, qlen, chunk, in1, out1;
+    size_t                   l1, l2, l3, qlen, chunk, in2, out2;
     u_char                  *o1, *o2, *o3, *copy, *q;
-    const char              *diag, *err1;
+    const char              *diag, *err2;
     const fw_min_profile_t  *p;
 
     if (size < 1 || size > 65536) {
@@ -145,21 +145,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, data + 1, size - 1);
 
     rc1 = run(0, p, copy, size - 1, size, 1 << 20, &o1, &l1);
-    err1 = last_err;
-    in1 = last_in;
-    out1 = last_out;
     rc2 = run(0, p, copy, size - 1, chunk, FW_MIN_OUT_RESERVE + chunk, &o2,
               &l2);
+    err2 = last_err;
+    in2 = last_in;
+    out2 = last_out;
 
     assert(rc1 == rc2);
 
-    /* the reference tokenizer: the same in every respect */
+    /*
+     * The reference tokenizer, fed the same way: the same in every
+     * respect (on an error too: the bytes written and read before it)
+     */
     rc3 = run(1, p, copy, size - 1, chunk, FW_MIN_OUT_RESERVE + chunk, &o3,
               &l3);
-    assert(rc3 == rc1 && l3 == l1 && memcmp(o3, o1, l1) == 0);
-    assert(last_in == in1 && last_out == out1);
-    assert((last_err == NULL) == (err1 == NULL));
-    assert(err1 == NULL || strcmp(last_err, err1) == 0);
+    assert(rc3 == rc2 && l3 == l2 && memcmp(o3, o2, l2) == 0);
+    assert(last_in == in2 && last_out == out2);
+    assert((last_err == NULL) == (err2 == NULL));
+    assert(err2 == NULL || strcmp(last_err, err2) == 0);
     free(o3);
 
     if (rc1 == FW_MIN_DONE) {

@@ -149,15 +149,21 @@ run(int ref, const fw_min_profile_t *p, const u_char *in, size_t len,
 }
 
 
+/* all profiles, chunk sizes 0 (whole), 1, 2, ...; quick: fewer of both */
 static void
-compare(const u_char *in, size_t len)
+compare(const u_char *in, size_t len, int quick)
 {
     size_t            i, c;
     result_t          a, b;
-    static const size_t  chunks[] = { 0, 1, 2, 3, 7, 16, 61, 1000 };
+    static const size_t  chunks[] = { 0, 3, 1, 2, 7, 16, 61, 1000 };
 
-    for (i = 0; i < sizeof(profs) / sizeof(profs[0]); i++) {
-        for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+    for (i = quick ? 1 : 0;
+         i < (quick ? 3 : sizeof(profs) / sizeof(profs[0]));
+         i++)
+    {
+        for (c = 0; c < (quick ? 2 : sizeof(chunks) / sizeof(chunks[0]));
+             c++)
+        {
             run(1, &profs[i], in, len, chunks[c],
                 chunks[c] ? FW_MIN_OUT_RESERVE + chunks[c] : 1 << 20, &a);
             run(0, &profs[i], in, len, chunks[c],
@@ -227,10 +233,10 @@ test_corpus(void **state)
 
     for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
         len = strlen(docs[i]);
-        compare((const u_char *) docs[i], len);
+        compare((const u_char *) docs[i], len, 0);
 
         for (cut = 0; cut < len; cut += 3) {
-            compare((const u_char *) docs[i], cut);
+            compare((const u_char *) docs[i], cut, 1);
         }
     }
 }
@@ -243,8 +249,7 @@ test_mutations(void **state)
     size_t          i, j, k, len;
     u_char         *m;
     static const u_char  subst[] = {
-        '"', '\\', ',', ':', '{', '}', '[', ']', ' ', '0', '-', 'e', '.',
-        'a', 't', 'u', 0x01, 0xc3
+        '"', '\\', ',', '}', ']', ' ', '0', 'e', 'u', 0x01
     };
 
     for (i = 0; i < 4; i++) {
@@ -260,7 +265,7 @@ test_mutations(void **state)
                 }
 
                 m[j] = subst[k];
-                compare(m, len);
+                compare(m, len, 1);
             }
         }
 
@@ -287,7 +292,7 @@ test_bundle(void **state)
     }
 
     len += (size_t) sprintf((char *) b + len, "]}");
-    compare(b, len);
+    compare(b, len, 0);
     free(b);
     print_message("differential: %zu runs compared\n", checked);
 }
