@@ -29,6 +29,10 @@
 #include "fw_minimise.h"
 
 
+/* its 64-bit leaf filter, in the first word of the fast one's */
+#define leaves  bloom[0]
+
+
 void fw_min_ref_filter_init(fw_min_filter_t *f, const fw_min_profile_t *p);
 int fw_min_ref_filter(fw_min_filter_t *f, const u_char **in,
     const u_char *end, u_char **out, u_char *oend);
