@@ -770,6 +770,27 @@ fw_min_value(fw_min_filter_t *f, u_char c)
     int  act, container;
 
     act = f->vact;
+
+    if (c == '"' && (act == VA_EMIT || act == VA_SKIP)) {
+        /* the most frequent value: a string written or skipped */
+        f->state = S_STRING;
+        f->sub = 0;
+        f->slen = 0;
+        f->sbad = 0;
+
+        if (act == VA_SKIP) {
+            f->key_silent = 1;
+            f->str = STR_SKIP;
+            return 0;
+        }
+
+        fw_min_write_elem(f);
+        f->key_silent = 0;
+        f->str = STR_EMIT;
+        *f->o++ = '"';
+        return 0;
+    }
+
     container = (c == '{' || c == '[');
 
     if (act == VA_LAZY) {
