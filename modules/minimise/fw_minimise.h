@@ -135,7 +135,8 @@ typedef struct {
     uint8_t          subset;         /* gets the SUBSETTED tag */
     uint8_t          tagged;         /* a meta was written */
     uint8_t          nrules;
-    uint64_t         leaves;         /* fw_min_leaf_bit() of its rules */
+    uint8_t          kind;           /* Bundle, Parameters: see json.c */
+    uint64_t         bloom[4];       /* fw_min_leaf_hash() of its rules */
     uint8_t          rules[FW_MIN_RULES_MAX];
     const fw_min_elements_t  *elements;
     u_char           path[FW_MIN_RPATH_MAX + 1];

@@ -1,12 +1,20 @@
 /*
  * fhirwall minimise core: the streaming JSON filter (plain C).
  *
- * A byte-driven tokenizer: every member's key is read whole (keys are
+ * A resumable tokenizer: every member's key is read whole (keys are
  * short: FW_MIN_KEY_MAX), then the profile decides what happens to its
  * value: written as it streams, skipped (still validated), cut to a year,
  * or kept only for some of its members (a "lazy" container whose key and
  * bracket are written with its first kept member).  Nothing else is
  * buffered, so a 50 MiB Bundle goes through in sizeof(fw_min_filter_t).
+ *
+ * Speed (docs/minimise.md, Performance): strings are scanned 16 bytes at
+ * a time and their runs copied or skipped whole; a member's key, ':',
+ * decision and value start, and a value's end, ',' and the next key, go
+ * by in one turn of the state loop.  Its output, verdicts, errors and
+ * byte counts are those of the byte-at-a-time tokenizer it replaced
+ * (unit/ref_minimise_json.c, checked by unit/test_minimise_diff.c and
+ * fuzz/minimise_filter_fuzz.c).
  *
  * Fail closed: every FHIR resource object (the root, contained[],
  * Bundle.entry.resource, Bundle.entry.response.outcome, Bundle.issues,
@@ -17,6 +25,9 @@
  */
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "fw_minimise.h"
 
@@ -108,20 +119,23 @@ static const u_char  fw_min_name_char[256] = {
     ['y'] = 1, ['z'] = 1
 };
 
-/* a rule's last name, hashed to one of 64 bits: most keys match none */
-#define fw_min_leaf_bit(s, n)  (1ULL << (((n) * 7 + (s)[0]) & 63))
+/* a rule's last name, hashed to one of 256 bits: most keys match none */
+#define fw_min_leaf_hash(s, n)  (((n) * 31 + (s)[0] * 7 + (s)[(n) - 1]) & 255)
+#define fw_min_bloom_has(b, h)  ((b)[(h) >> 6] & (1ULL << ((h) & 63)))
 
-/* Coding-typed parents: their "display" is a code's label, kept */
-static const u_char  fw_min_coding_parents[] =
-    ",coding,tag,security,class,valueCoding,code,modality,eventCoding,"
-    "concept,contains,type,";
+/* fw_min_res_t.kind: where resources are nested */
+#define K_OTHER      0
+#define K_BUNDLE     1
+#define K_PARAMETERS 2
+
 
 
 static int fw_min_fail(fw_min_filter_t *f, const char *err);
 static inline void fw_min_write(fw_min_filter_t *f, const void *s,
     size_t n);
 static void fw_min_open(fw_min_filter_t *f, size_t idx);
-static void fw_min_write_key(fw_min_filter_t *f);
+static inline void fw_min_write_key(fw_min_filter_t *f);
+static inline int fw_min_key_bad(const u_char *k, size_t kl);
 static void fw_min_write_elem(fw_min_filter_t *f);
 static int fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy,
     int role);
@@ -134,6 +148,7 @@ static int fw_min_start_res(fw_min_filter_t *f);
 static int fw_min_has(const u_char *list, size_t llen, const u_char *name,
     size_t len);
 static int fw_min_res_position(fw_min_res_t *res, size_t len);
+static int fw_min_coding_parent(const u_char *p, size_t len);
 
 
 void
@@ -205,21 +220,39 @@ fw_min_open(fw_min_filter_t *f, size_t idx)
 }
 
 
-static void
+static inline void
 fw_min_write_key(fw_min_filter_t *f)
 {
+
+    u_char          *o;
     fw_min_frame_t  *fr;
 
     fr = &f->frames[f->depth - 1];
-    fw_min_open(f, f->depth - 1);
 
-    if (fr->members) {
-        fw_min_write(f, ",", 1);
+    if (!fr->opened) {
+        fw_min_open(f, f->depth - 1);
     }
 
-    fw_min_write(f, "\"", 1);
-    fw_min_write(f, f->key, f->key_len);
-    fw_min_write(f, "\":", 2);
+    o = f->o;
+
+    if (fr->members) {
+        *o++ = ',';
+    }
+
+    *o++ = '"';
+
+    if (f->key_len <= 16) {
+        /* a fixed-size copy: the output reserve has room for it */
+        memcpy(o, f->key, 16);
+
+    } else {
+        memcpy(o, f->key, f->key_len);
+    }
+
+    o += f->key_len;
+    *o++ = '"';
+    *o++ = ':';
+    f->o = o;
     fr->members = 1;
 }
 
@@ -401,6 +434,38 @@ fw_min_has(const u_char *list, size_t llen, const u_char *name, size_t len)
 }
 
 
+/*
+ * Coding-typed parents: their "display" is a code's label, kept: coding,
+ * tag, security, class, valueCoding, code, modality, eventCoding, concept,
+ * contains, type
+ */
+static int
+fw_min_coding_parent(const u_char *p, size_t len)
+{
+    switch (len) {
+    case 3:
+        return memcmp(p, "tag", 3) == 0;
+    case 4:
+        return memcmp(p, "code", 4) == 0 || memcmp(p, "type", 4) == 0;
+    case 5:
+        return memcmp(p, "class", 5) == 0;
+    case 6:
+        return memcmp(p, "coding", 6) == 0;
+    case 7:
+        return memcmp(p, "concept", 7) == 0;
+    case 8:
+        return memcmp(p, "security", 8) == 0
+               || memcmp(p, "modality", 8) == 0
+               || memcmp(p, "contains", 8) == 0;
+    case 11:
+        return memcmp(p, "valueCoding", 11) == 0
+               || memcmp(p, "eventCoding", 11) == 0;
+    }
+
+    return 0;
+}
+
+
 /* 1 if the path (of length len) in this resource holds a resource */
 static int
 fw_min_res_position(fw_min_res_t *res, size_t len)
@@ -409,13 +474,17 @@ fw_min_res_position(fw_min_res_t *res, size_t len)
 
     p = res->path;
 
-    if (res->type_len == 6 && memcmp(res->type, "Bundle", 6) == 0) {
+    if (res->kind == K_OTHER) {
+        return 0;
+    }
+
+    if (res->kind == K_BUNDLE) {
         return (len == 14 && memcmp(p, "entry.resource", 14) == 0)
                || (len == 22 && memcmp(p, "entry.response.outcome", 22) == 0)
                || (len == 6 && memcmp(p, "issues", 6) == 0);
     }
 
-    if (res->type_len == 10 && memcmp(res->type, "Parameters", 10) == 0) {
+    if (res->kind == K_PARAMETERS) {
         /* parameter(.part)*.resource */
         if (len < 18 || memcmp(p, "parameter", 9) != 0
             || memcmp(p + len - 9, ".resource", 9) != 0)
@@ -438,11 +507,45 @@ fw_min_res_position(fw_min_res_t *res, size_t len)
 }
 
 
+/* 1 if the key (in f->key) has a byte that is not [A-Za-z0-9_] */
+static inline int
+fw_min_key_bad(const u_char *k, size_t kl)
+{
+    size_t    i;
+#if defined(__SSE2__)
+    unsigned  m;
+    __m128i   v, lo;
+
+    if (kl <= 16) {
+        /* f->key has FW_MIN_KEY_MAX + 1 bytes: 16 can be read */
+        v = _mm_loadu_si128((const __m128i *) k);
+        lo = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        m = (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+                _mm_and_si128(_mm_cmpgt_epi8(lo, _mm_set1_epi8(0x60)),
+                              _mm_cmplt_epi8(lo, _mm_set1_epi8(0x7b))),
+                _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x2f)),
+                              _mm_cmplt_epi8(v, _mm_set1_epi8(0x3a)))),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))));
+
+        return (~m & ((1u << kl) - 1)) != 0;
+    }
+#endif
+
+    for (i = 0; i < kl; i++) {
+        if (!fw_min_name_char[k[i]]) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* the key of the top object is in f->key: what happens to its value */
 static int
 fw_min_decide(fw_min_filter_t *f)
 {
-    size_t                   i, kl, nl, base, cand, pl;
+    size_t                   i, kl, nl, base, cand, pl, h;
     const u_char            *k, *nm, *parent;
     fw_min_frame_t          *fr;
     fw_min_res_t            *res;
@@ -462,10 +565,8 @@ fw_min_decide(fw_min_filter_t *f)
         return fw_min_fail(f, "an empty key");
     }
 
-    for (i = 0; i < kl; i++) {
-        if (!fw_min_name_char[k[i]]) {
-            return fw_min_fail(f, "a key that is not an element name");
-        }
+    if (fw_min_key_bad(k, kl)) {
+        return fw_min_fail(f, "a key that is not an element name");
     }
 
     if (kl == 12 && memcmp(k, "resourceType", 12) == 0) {
@@ -508,7 +609,13 @@ fw_min_decide(fw_min_filter_t *f)
             res->path[base] = '.';
         }
 
-        memcpy(res->path + (base ? base + 1 : 0), nm, nl);
+        if (nl <= 16 && base + 1 + 16 <= sizeof(res->path)) {
+            /* fixed-size: past the path is free, f->key has 16 bytes */
+            memcpy(res->path + (base ? base + 1 : 0), nm, 16);
+
+        } else {
+            memcpy(res->path + (base ? base + 1 : 0), nm, nl);
+        }
     }
 
     f->vpath = (uint16_t) cand;
@@ -556,11 +663,20 @@ fw_min_decide(fw_min_filter_t *f)
     year = NULL;
     keep = NULL;
 
-    for (i = (res->leaves & fw_min_leaf_bit(nm, nl)) ? 0 : res->nrules;
+    h = nl ? fw_min_leaf_hash(nm, nl) : 0;
+
+    for (i = fw_min_bloom_has(res->bloom, h) ? 0 : res->nrules;
          i < res->nrules;
          i++)
     {
         r = &prof->rules[res->rules[i]];
+
+        /* its last name must be this one */
+        if ((size_t) (r->path_len - r->leaf) != nl
+            || r->path[r->leaf] != nm[0])
+        {
+            continue;
+        }
 
         if (r->anywhere) {
             if (r->path_len != nl || memcmp(r->path, nm, nl) != 0) {
@@ -601,9 +717,7 @@ fw_min_decide(fw_min_filter_t *f)
             pl++;
         }
 
-        if (!fw_min_has(fw_min_coding_parents,
-                        sizeof(fw_min_coding_parents) - 1, parent, pl))
-        {
+        if (!fw_min_coding_parent(parent, pl)) {
             f->vact = VA_SKIP;
             return 0;
         }
@@ -664,6 +778,27 @@ fw_min_value(fw_min_filter_t *f, u_char c)
     int  act, container;
 
     act = f->vact;
+
+    if (c == '"' && (act == VA_EMIT || act == VA_SKIP)) {
+        /* the most frequent value: a string written or skipped */
+        f->state = S_STRING;
+        f->sub = 0;
+        f->slen = 0;
+        f->sbad = 0;
+
+        if (act == VA_SKIP) {
+            f->key_silent = 1;
+            f->str = STR_SKIP;
+            return 0;
+        }
+
+        fw_min_write_elem(f);
+        f->key_silent = 0;
+        f->str = STR_EMIT;
+        *f->o++ = '"';
+        return 0;
+    }
+
     container = (c == '{' || c == '[');
 
     if (act == VA_LAZY) {
@@ -755,7 +890,7 @@ fw_min_value(fw_min_filter_t *f, u_char c)
 static int
 fw_min_start_res(fw_min_filter_t *f)
 {
-    size_t                   i;
+    size_t                   i, h;
     fw_min_frame_t          *fr;
     fw_min_res_t            *res;
     const fw_min_rule_t     *r;
@@ -781,29 +916,45 @@ fw_min_start_res(fw_min_filter_t *f)
     fr = &f->frames[f->depth - 1];
     res = &f->res[f->nres];
 
-    memcpy(res->type, f->sbuf, f->slen);
-    res->type_len = (uint16_t) f->slen;
-    res->visible = (uint8_t) fw_min_type_visible(prof, res->type, f->slen);
-    res->elements = fw_min_elements_for(prof, res->type, f->slen);
     res->tagged = 0;
-    res->nrules = 0;
-    res->leaves = 0;
 
-    for (i = 0; i < prof->nrules; i++) {
-        r = &prof->rules[i];
+    /*
+     * A slot that held a resource of the same type (the entries of a
+     * Bundle) still has its rules: they depend on the type only.
+     */
+    if (res->type_len != f->slen
+        || memcmp(res->type, f->sbuf, f->slen) != 0)
+    {
+        memcpy(res->type, f->sbuf, f->slen);
+        res->type_len = (uint16_t) f->slen;
+        res->visible = (uint8_t) fw_min_type_visible(prof, res->type,
+                                                     f->slen);
+        res->elements = fw_min_elements_for(prof, res->type, f->slen);
+        res->nrules = 0;
+        memset(res->bloom, 0, sizeof(res->bloom));
 
-        if (r->type_len == 0
-            || (r->type_len == f->slen
-                && memcmp(r->type, res->type, f->slen) == 0))
-        {
-            res->rules[res->nrules++] = (uint8_t) i;
-            res->leaves |= fw_min_leaf_bit(r->path + r->leaf,
-                                           r->path_len - r->leaf);
+        for (i = 0; i < prof->nrules; i++) {
+            r = &prof->rules[i];
+
+            if (r->type_len == 0
+                || (r->type_len == f->slen
+                    && memcmp(r->type, res->type, f->slen) == 0))
+            {
+                res->rules[res->nrules++] = (uint8_t) i;
+                h = fw_min_leaf_hash(r->path + r->leaf,
+                                     (size_t) (r->path_len - r->leaf));
+                res->bloom[h >> 6] |= 1ULL << (h & 63);
+            }
         }
-    }
 
-    res->subset = (res->elements || !res->visible || res->nrules
-                   || prof->display);
+        res->subset = (res->elements || !res->visible || res->nrules
+                       || prof->display);
+
+        res->kind = (f->slen == 6 && memcmp(res->type, "Bundle", 6) == 0)
+                    ? K_BUNDLE
+                    : (f->slen == 10 && memcmp(res->type, "Parameters", 10)
+                       == 0) ? K_PARAMETERS : K_OTHER;
+    }
 
     fr->role = R_RES;
     fr->res = (uint8_t) f->nres;
@@ -863,6 +1014,53 @@ fw_min_string_end(fw_min_filter_t *f)
 }
 
 
+/* the first '"', '\\' or control character in [p, end), or end */
+static inline const u_char *
+fw_min_str_scan(const u_char *p, const u_char *end)
+{
+#if defined(__SSE2__)
+    unsigned  m;
+    __m128i   v, quote, bslash, ctl;
+
+    quote = _mm_set1_epi8('"');
+    bslash = _mm_set1_epi8('\\');
+    ctl = _mm_set1_epi8(0x1f);
+
+    while (end - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+        m = (unsigned) _mm_movemask_epi8(
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                          _mm_cmpeq_epi8(v, bslash)),
+                             _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+
+        p += 16;
+    }
+#else
+    uint64_t  v;
+
+    while (end - p >= 8) {
+        memcpy(&v, p, 8);
+
+        if (fw_min_stop8(v)) {
+            break;
+        }
+
+        p += 8;
+    }
+#endif
+
+    while (p < end && !fw_min_str_stop[*p]) {
+        p++;
+    }
+
+    return p;
+}
+
+
 int
 fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
     u_char **out, u_char *oend)
@@ -879,6 +1077,13 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
 
     p = *in;
     f->o = *out;
+
+    /*
+     * One turn of this loop per token at most: a state that ends with the
+     * next token's first byte in hand goes straight to its code (the
+     * gotos below), as long as it wrote nothing (every step that writes
+     * is preceded by the output room check at the top).
+     */
 
     while (p < end && f->state != S_ERROR) {
 
@@ -915,7 +1120,7 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
 
             fw_min_elem_action(f);
             f->state = S_VALUE;
-            /* fall through */
+            goto value;
 
         case S_VALUE:
             if (ws(c)) {
@@ -923,8 +1128,17 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                 break;
             }
 
+        value:
             p++;
-            fw_min_value(f, c);
+
+            if (fw_min_value(f, c) != 0) {
+                break;
+            }
+
+            if (f->state == S_STRING && p < end) {
+                goto string;
+            }
+
             break;
 
         case S_OBJ_FIRST:
@@ -946,12 +1160,18 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                 break;
             }
 
+        key:
             f->state = S_STRING;
             f->str = STR_KEY;
             f->sub = 0;
             f->slen = 0;
             f->sbad = 0;
-            break;
+
+            if (p == end) {
+                break;
+            }
+
+            goto string;
 
         case S_COLON:
             if (ws(c)) {
@@ -966,8 +1186,22 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                 break;
             }
 
-            if (fw_min_decide(f) == 0) {
-                f->state = S_VALUE;
+        colon:
+            if (fw_min_decide(f) != 0) {
+                break;
+            }
+
+            f->state = S_VALUE;
+
+            if (p < end && !ws(*p)) {
+                room = (size_t) (oend - f->o);
+
+                if (room < FW_MIN_OUT_RESERVE) {
+                    break;
+                }
+
+                c = *p;
+                goto value;
             }
 
             break;
@@ -980,13 +1214,30 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
 
             p++;
 
+        after:
             if (c == ',') {
                 if (f->frames[f->depth - 1].kind == '{') {
                     f->state = S_OBJ_KEY;
 
+                    if (p < end && *p == '"') {
+                        p++;
+                        goto key;
+                    }
+
                 } else {
                     fw_min_elem_action(f);
                     f->state = S_VALUE;
+
+                    if (p < end && !ws(*p)) {
+                        room = (size_t) (oend - f->o);
+
+                        if (room < FW_MIN_OUT_RESERVE) {
+                            break;
+                        }
+
+                        c = *p;
+                        goto value;
+                    }
                 }
 
                 break;
@@ -1001,26 +1252,16 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
             break;
 
         case S_STRING:
+        string:
             if (f->sub == 0) {
                 /* a run of plain bytes */
-                q = p;
+                room = (size_t) (oend - f->o);
 
-                while (end - q >= 8) {
-                    uint64_t  v;
-
-                    memcpy(&v, q, 8);
-
-                    if (fw_min_stop8(v)) {
-                        break;
-                    }
-
-                    q += 8;
+                if (room < FW_MIN_OUT_RESERVE) {
+                    break;
                 }
 
-                while (q < end && !fw_min_str_stop[*q]) {
-                    q++;
-                }
-
+                q = fw_min_str_scan(p, end);
                 n = (size_t) (q - p);
 
                 if (f->str == STR_EMIT) {
@@ -1029,7 +1270,8 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                         q = p + n;
                     }
 
-                    fw_min_write(f, p, n);
+                    memcpy(f->o, p, n);
+                    f->o += n;
 
                 } else if (f->str != STR_SKIP) {
                     if (f->slen + n > FW_MIN_KEY_MAX) {
@@ -1042,7 +1284,14 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                     }
 
                     if (f->str == STR_KEY) {
-                        memcpy(f->key + f->slen, p, n);
+                        if (n <= 16 && end - p >= 16
+                            && f->slen + 16 <= sizeof(f->key))
+                        {
+                            memcpy(f->key + f->slen, p, 16);
+
+                        } else {
+                            memcpy(f->key + f->slen, p, n);
+                        }
 
                     } else if (f->slen < FW_MIN_KEY_MAX) {
                         size_t  m = FW_MIN_KEY_MAX - f->slen;
@@ -1062,7 +1311,28 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
                 c = *p++;
 
                 if (c == '"') {
-                    fw_min_string_end(f);
+                    if (f->str == STR_KEY) {
+                        /* the key, then most often its ':' */
+                        f->key_len = f->slen;
+                        f->state = S_COLON;
+
+                        if (p < end && *p == ':') {
+                            p++;
+                            goto colon;
+                        }
+
+                        break;
+                    }
+
+                    if (fw_min_string_end(f) != 0) {
+                        break;
+                    }
+
+                    if (f->state == S_AFTER && p < end && *p == ',') {
+                        c = *p++;
+                        goto after;
+                    }
+
                     break;
                 }
 

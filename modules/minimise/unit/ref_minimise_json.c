@@ -1,0 +1,1261 @@
+/*
+ * The reference tokenizer, for differential tests only (never built into
+ * the module): fw_minimise_json.c as it was before the fast tokenizer
+ * (commit 7e20ef5), its public functions renamed fw_min_ref_*.  The unit
+ * test test_minimise_diff.c and fuzz/minimise_filter_fuzz.c #include it
+ * and check that both give the same output, verdict, error and offsets.
+ */
+
+/*
+ * fhirwall minimise core: the streaming JSON filter (plain C).
+ *
+ * A byte-driven tokenizer: every member's key is read whole (keys are
+ * short: FW_MIN_KEY_MAX), then the profile decides what happens to its
+ * value: written as it streams, skipped (still validated), cut to a year,
+ * or kept only for some of its members (a "lazy" container whose key and
+ * bracket are written with its first kept member).  Nothing else is
+ * buffered, so a 50 MiB Bundle goes through in sizeof(fw_min_filter_t).
+ *
+ * Fail closed: every FHIR resource object (the root, contained[],
+ * Bundle.entry.resource, Bundle.entry.response.outcome, Bundle.issues,
+ * Parameters.parameter(.part)*.resource) must name its resourceType in
+ * its first member, a "resourceType" anywhere else is an error, keys must
+ * be plain element names (no escapes), and any JSON syntax error stops
+ * the filter with f->err set.
+ */
+
+#include <string.h>
+
+#include "fw_minimise.h"
+
+
+/* its 64-bit leaf filter, in the first word of the fast one's */
+#define leaves  bloom[0]
+
+
+void fw_min_ref_filter_init(fw_min_filter_t *f, const fw_min_profile_t *p);
+int fw_min_ref_filter(fw_min_filter_t *f, const u_char **in,
+    const u_char *end, u_char **out, u_char *oend);
+int fw_min_ref_filter_finish(fw_min_filter_t *f);
+
+
+/* f->state */
+#define S_VALUE      0
+#define S_OBJ_FIRST  1
+#define S_OBJ_KEY    2
+#define S_COLON      3
+#define S_AFTER      4
+#define S_STRING     5
+#define S_NUMBER     6
+#define S_LITERAL    7
+#define S_END        8
+#define S_ERROR      9
+#define S_ARR_FIRST  10
+
+/* f->str */
+#define STR_KEY      0
+#define STR_EMIT     1
+#define STR_SKIP     2
+#define STR_RTYPE    3
+#define STR_YEAR     4
+
+/* f->vact */
+#define VA_EMIT      0
+#define VA_SKIP      1
+#define VA_RTYPE     2
+#define VA_YEAR      3
+#define VA_LAZY      4       /* keep-only container */
+#define VA_RES       5       /* must be a resource object */
+
+/* frame roles */
+#define R_NONE       0
+#define R_RES        1
+#define R_META       2
+#define R_TAG        3
+#define R_RESARR     4
+#define R_KEEP       5
+#define R_MUST       6
+
+/* number sub-states */
+#define N_MINUS      0
+#define N_ZERO       1
+#define N_INT        2
+#define N_DOT        3
+#define N_FRAC       4
+#define N_E          5
+#define N_ESIGN      6
+#define N_EXP        7
+
+#define PATH_OVER    0xffff
+
+#define ws(c)  ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+
+/* eight bytes at a time: any '"', '\\' or control character? */
+#define FW_MIN_ONES     0x0101010101010101ULL
+#define FW_MIN_HIGHS    0x8080808080808080ULL
+#define fw_min_zero(x)  (((x) - FW_MIN_ONES) & ~(x) & FW_MIN_HIGHS)
+#define fw_min_stop8(x)                                                      \
+    (fw_min_zero((x) ^ (FW_MIN_ONES * '"'))                                  \
+     | fw_min_zero((x) ^ (FW_MIN_ONES * '\\'))                               \
+     | (((x) - FW_MIN_ONES * 0x20) & ~(x) & FW_MIN_HIGHS))
+
+static const char  fw_min_tag[] =
+    "{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ObservationValue\""
+    ",\"code\":\"SUBSETTED\"}";
+
+/* the bytes that end a run of plain string bytes */
+static const u_char  fw_min_str_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1
+};
+
+/* [A-Za-z0-9_] */
+static const u_char  fw_min_name_char[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['_'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1
+};
+
+/* a rule's last name, hashed to one of 64 bits: most keys match none */
+#define fw_min_leaf_bit(s, n)  (1ULL << (((n) * 7 + (s)[0]) & 63))
+
+/* Coding-typed parents: their "display" is a code's label, kept */
+static const u_char  fw_min_coding_parents[] =
+    ",coding,tag,security,class,valueCoding,code,modality,eventCoding,"
+    "concept,contains,type,";
+
+
+static int fw_min_fail(fw_min_filter_t *f, const char *err);
+static inline void fw_min_write(fw_min_filter_t *f, const void *s,
+    size_t n);
+static void fw_min_open(fw_min_filter_t *f, size_t idx);
+static void fw_min_write_key(fw_min_filter_t *f);
+static void fw_min_write_elem(fw_min_filter_t *f);
+static int fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy,
+    int role);
+static int fw_min_close(fw_min_filter_t *f, int kind);
+static int fw_min_decide(fw_min_filter_t *f);
+static void fw_min_elem_action(fw_min_filter_t *f);
+static int fw_min_value(fw_min_filter_t *f, u_char c);
+static int fw_min_string_end(fw_min_filter_t *f);
+static int fw_min_start_res(fw_min_filter_t *f);
+static int fw_min_has(const u_char *list, size_t llen, const u_char *name,
+    size_t len);
+static int fw_min_res_position(fw_min_res_t *res, size_t len);
+
+
+void
+fw_min_ref_filter_init(fw_min_filter_t *f, const fw_min_profile_t *p)
+{
+    memset(f, 0, sizeof(fw_min_filter_t));
+    f->prof = p;
+    f->state = S_VALUE;
+    f->vact = VA_RES;
+    f->vrole = R_MUST;
+}
+
+
+static int
+fw_min_fail(fw_min_filter_t *f, const char *err)
+{
+    if (f->err == NULL) {
+        f->err = err;
+    }
+
+    f->state = S_ERROR;
+
+    return FW_MIN_ERROR;
+}
+
+
+static inline void
+fw_min_write(fw_min_filter_t *f, const void *s, size_t n)
+{
+    if (n == 1) {
+        *f->o++ = *(const u_char *) s;
+        return;
+    }
+
+    memcpy(f->o, s, n);
+    f->o += n;
+}
+
+
+/* writes the key and bracket of a lazy frame and of its lazy parents */
+static void
+fw_min_open(fw_min_filter_t *f, size_t idx)
+{
+    fw_min_frame_t  *fr, *parent;
+
+    fr = &f->frames[idx];
+
+    if (fr->opened) {
+        return;
+    }
+
+    /* a lazy frame is never the root */
+    parent = &f->frames[idx - 1];
+    fw_min_open(f, idx - 1);
+
+    if (parent->members) {
+        fw_min_write(f, ",", 1);
+    }
+
+    if (parent->kind == '{') {
+        fw_min_write(f, "\"", 1);
+        fw_min_write(f, f->keys + fr->keyoff, fr->keylen);
+        fw_min_write(f, "\":", 2);
+    }
+
+    fw_min_write(f, &fr->kind, 1);
+    parent->members = 1;
+    fr->opened = 1;
+}
+
+
+static void
+fw_min_write_key(fw_min_filter_t *f)
+{
+    fw_min_frame_t  *fr;
+
+    fr = &f->frames[f->depth - 1];
+    fw_min_open(f, f->depth - 1);
+
+    if (fr->members) {
+        fw_min_write(f, ",", 1);
+    }
+
+    fw_min_write(f, "\"", 1);
+    fw_min_write(f, f->key, f->key_len);
+    fw_min_write(f, "\":", 2);
+    fr->members = 1;
+}
+
+
+static void
+fw_min_write_elem(fw_min_filter_t *f)
+{
+    fw_min_frame_t  *fr;
+
+    if (f->depth == 0) {
+        return;
+    }
+
+    fr = &f->frames[f->depth - 1];
+
+    if (fr->kind == '{') {
+        fw_min_write_key(f);
+        return;
+    }
+
+    fw_min_open(f, f->depth - 1);
+
+    if (fr->members) {
+        fw_min_write(f, ",", 1);
+    }
+
+    fr->members = 1;
+}
+
+
+static int
+fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy, int role)
+{
+    fw_min_frame_t  *fr, *parent;
+
+    if (f->depth == FW_MIN_DEPTH_MAX) {
+        return fw_min_fail(f, "JSON nested too deep");
+    }
+
+    parent = f->depth ? &f->frames[f->depth - 1] : NULL;
+    fr = &f->frames[f->depth++];
+
+    memset(fr, 0, sizeof(fw_min_frame_t));
+    fr->kind = (uint8_t) kind;
+    fr->silent = (uint8_t) silent;
+    fr->role = (uint8_t) role;
+    fr->first = 1;
+    fr->res = parent ? parent->res : 0;
+    fr->pathlen = parent ? f->vpath : 0;
+
+    if (silent) {
+        return 0;
+    }
+
+    if (lazy) {
+        fr->keep = f->vrule;
+
+        if (parent->kind == '{') {
+            /* keep-only frames nest at most a few levels: see decide() */
+            if (f->keys_len + f->key_len > sizeof(f->keys)) {
+                return fw_min_fail(f, "JSON nested too deep");
+            }
+
+            fr->keyoff = f->keys_len;
+            fr->keylen = (uint8_t) f->key_len;
+            memcpy(f->keys + f->keys_len, f->key, f->key_len);
+            f->keys_len += (uint16_t) f->key_len;
+        }
+
+        return 0;
+    }
+
+    fw_min_write(f, &fr->kind, 1);
+    fr->opened = 1;
+
+    if (role == R_META) {
+        f->res[fr->res].tagged = 1;
+
+    } else if (role == R_TAG) {
+        parent->tag = 1;
+    }
+
+    return 0;
+}
+
+
+static int
+fw_min_close(fw_min_filter_t *f, int kind)
+{
+    fw_min_frame_t  *fr;
+    fw_min_res_t    *res;
+
+    fr = &f->frames[f->depth - 1];
+
+    if (fr->kind != kind) {
+        return fw_min_fail(f, "mismatched bracket");
+    }
+
+    if (!fr->silent) {
+        res = &f->res[fr->res];
+
+        switch (fr->role) {
+
+        case R_MUST:
+            return fw_min_fail(f, "a resource without a resourceType");
+
+        case R_RES:
+            if (res->subset && !res->tagged) {
+                fw_min_write(f, ",\"meta\":{\"tag\":[", 16);
+                fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
+                fw_min_write(f, "]}", 2);
+            }
+
+            f->nres--;
+            break;
+
+        case R_META:
+            if (res->subset && !fr->tag) {
+                if (fr->members) {
+                    fw_min_write(f, ",", 1);
+                }
+
+                fw_min_write(f, "\"tag\":[", 7);
+                fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
+                fw_min_write(f, "]", 1);
+            }
+
+            break;
+
+        case R_TAG:
+            if (res->subset) {
+                if (fr->members) {
+                    fw_min_write(f, ",", 1);
+                }
+
+                fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
+            }
+
+            break;
+        }
+
+        if (fr->opened) {
+            fw_min_write(f, kind == '{' ? "}" : "]", 1);
+        }
+
+        if (fr->keylen) {
+            f->keys_len = fr->keyoff;
+        }
+    }
+
+    f->depth--;
+    f->state = f->depth ? S_AFTER : S_END;
+
+    return 0;
+}
+
+
+static int
+fw_min_has(const u_char *list, size_t llen, const u_char *name, size_t len)
+{
+    const u_char  *p, *end;
+
+    end = list + llen;
+    p = list;
+
+    while (p + len + 2 <= end) {
+        if (p[0] == ',' && p[len + 1] == ',' && memcmp(p + 1, name, len) == 0)
+        {
+            return 1;
+        }
+
+        p = memchr(p + 1, ',', (size_t) (end - p - 1));
+        if (p == NULL) {
+            return 0;
+        }
+    }
+
+    return 0;
+}
+
+
+/* 1 if the path (of length len) in this resource holds a resource */
+static int
+fw_min_res_position(fw_min_res_t *res, size_t len)
+{
+    const u_char  *p;
+
+    p = res->path;
+
+    if (res->type_len == 6 && memcmp(res->type, "Bundle", 6) == 0) {
+        return (len == 14 && memcmp(p, "entry.resource", 14) == 0)
+               || (len == 22 && memcmp(p, "entry.response.outcome", 22) == 0)
+               || (len == 6 && memcmp(p, "issues", 6) == 0);
+    }
+
+    if (res->type_len == 10 && memcmp(res->type, "Parameters", 10) == 0) {
+        /* parameter(.part)*.resource */
+        if (len < 18 || memcmp(p, "parameter", 9) != 0
+            || memcmp(p + len - 9, ".resource", 9) != 0)
+        {
+            return 0;
+        }
+
+        p += 9;
+        len -= 18;
+
+        while (len >= 5 && memcmp(p, ".part", 5) == 0) {
+            p += 5;
+            len -= 5;
+        }
+
+        return len == 0;
+    }
+
+    return 0;
+}
+
+
+/* the key of the top object is in f->key: what happens to its value */
+static int
+fw_min_decide(fw_min_filter_t *f)
+{
+    size_t                   i, kl, nl, base, cand, pl;
+    const u_char            *k, *nm, *parent;
+    fw_min_frame_t          *fr;
+    fw_min_res_t            *res;
+    const fw_min_rule_t     *r, *year, *keep;
+    const fw_min_profile_t  *prof;
+
+    fr = &f->frames[f->depth - 1];
+    k = f->key;
+    kl = f->key_len;
+
+    if (fr->silent) {
+        f->vact = VA_SKIP;
+        return 0;
+    }
+
+    if (kl == 0) {
+        return fw_min_fail(f, "an empty key");
+    }
+
+    for (i = 0; i < kl; i++) {
+        if (!fw_min_name_char[k[i]]) {
+            return fw_min_fail(f, "a key that is not an element name");
+        }
+    }
+
+    if (kl == 12 && memcmp(k, "resourceType", 12) == 0) {
+        if (fr->first && fr->role == R_MUST) {
+            fr->first = 0;
+            f->vact = VA_RTYPE;
+            return 0;
+        }
+
+        return fw_min_fail(f, "resourceType out of place");
+    }
+
+    if (fr->role == R_MUST) {
+        return fw_min_fail(f, "a resource whose first member is not "
+                              "resourceType");
+    }
+
+    fr->first = 0;
+    prof = f->prof;
+    res = &f->res[fr->res];
+
+    nm = k;
+    nl = kl;
+
+    if (nm[0] == '_') {
+        nm++;
+        nl--;
+    }
+
+    /* the path of this member inside its resource */
+    base = fr->pathlen;
+
+    if (base == PATH_OVER || base + 1 + nl > FW_MIN_RPATH_MAX) {
+        cand = PATH_OVER;
+
+    } else {
+        cand = base ? base + 1 + nl : nl;
+
+        if (base) {
+            res->path[base] = '.';
+        }
+
+        memcpy(res->path + (base ? base + 1 : 0), nm, nl);
+    }
+
+    f->vpath = (uint16_t) cand;
+    f->vrole = R_NONE;
+    f->vact = VA_EMIT;
+
+    if (fr->role == R_RES) {
+        if ((nl == 2 && memcmp(nm, "id", 2) == 0)
+            || (nl == 4 && memcmp(nm, "meta", 4) == 0))
+        {
+            if (kl == 4) {
+                f->vrole = R_META;
+            }
+
+            return 0;
+        }
+
+        if (!res->visible
+            || (res->elements
+                && !fw_min_has(res->elements->list, res->elements->list_len,
+                               nm, nl)))
+        {
+            f->vact = VA_SKIP;
+            return 0;
+        }
+
+        if (kl == 9 && memcmp(k, "contained", 9) == 0) {
+            f->vrole = R_RESARR;
+        }
+
+    } else if (fr->role == R_KEEP) {
+        if (!fw_min_has((const u_char *) fr->keep->keep,
+                        strlen(fr->keep->keep), nm, nl)
+            || nm != k)
+        {
+            f->vact = VA_SKIP;
+        }
+
+        return 0;
+
+    } else if (fr->role == R_META && kl == 3 && memcmp(k, "tag", 3) == 0) {
+        f->vrole = R_TAG;
+    }
+
+    year = NULL;
+    keep = NULL;
+
+    for (i = (res->leaves & fw_min_leaf_bit(nm, nl)) ? 0 : res->nrules;
+         i < res->nrules;
+         i++)
+    {
+        r = &prof->rules[res->rules[i]];
+
+        if (r->anywhere) {
+            if (r->path_len != nl || memcmp(r->path, nm, nl) != 0) {
+                continue;
+            }
+
+        } else if (cand == PATH_OVER || r->path_len != cand
+                   || memcmp(r->path, res->path, cand) != 0)
+        {
+            continue;
+        }
+
+        if (r->action == FW_MIN_DROP) {
+            f->vact = VA_SKIP;
+            return 0;
+        }
+
+        if (r->action == FW_MIN_YEAR) {
+            year = r;
+
+        } else {
+            keep = r;
+        }
+    }
+
+    if (prof->display && nl == 7 && memcmp(nm, "display", 7) == 0) {
+        /* the parent element's name: the last segment of its path */
+        if (base == PATH_OVER || base == 0) {
+            f->vact = VA_SKIP;
+            return 0;
+        }
+
+        parent = res->path + base;
+        pl = 0;
+
+        while (parent > res->path && parent[-1] != '.') {
+            parent--;
+            pl++;
+        }
+
+        if (!fw_min_has(fw_min_coding_parents,
+                        sizeof(fw_min_coding_parents) - 1, parent, pl))
+        {
+            f->vact = VA_SKIP;
+            return 0;
+        }
+    }
+
+    if (year) {
+        /* _birthDate holds extensions of the date: dropped */
+        f->vact = (nm == k) ? VA_YEAR : VA_SKIP;
+        return 0;
+    }
+
+    if (keep) {
+        f->vact = (nm == k) ? VA_LAZY : VA_SKIP;
+        f->vrule = keep;
+        return 0;
+    }
+
+    if (cand != PATH_OVER && nm == k && fw_min_res_position(res, cand)) {
+        f->vact = VA_RES;
+        f->vrole = R_MUST;
+    }
+
+    return 0;
+}
+
+
+/* the action for the next element of the top array */
+static void
+fw_min_elem_action(fw_min_filter_t *f)
+{
+    fw_min_frame_t  *fr;
+
+    fr = &f->frames[f->depth - 1];
+    f->vpath = fr->pathlen;
+    f->vrole = R_NONE;
+
+    if (fr->silent) {
+        f->vact = VA_SKIP;
+
+    } else if (fr->role == R_RESARR) {
+        f->vact = VA_RES;
+        f->vrole = R_MUST;
+
+    } else if (fr->role == R_KEEP) {
+        f->vact = VA_LAZY;
+        f->vrule = fr->keep;
+
+    } else {
+        f->vact = VA_EMIT;
+    }
+}
+
+
+/* the first byte of a value */
+static int
+fw_min_value(fw_min_filter_t *f, u_char c)
+{
+    int  act, container;
+
+    act = f->vact;
+    container = (c == '{' || c == '[');
+
+    if (act == VA_LAZY) {
+        /* a keep-only container, or an object in its array */
+        if (c == '{'
+            || (c == '[' && f->frames[f->depth - 1].kind == '{'))
+        {
+            f->state = (c == '{') ? S_OBJ_FIRST : S_ARR_FIRST;
+            return fw_min_push(f, c, 0, 1, R_KEEP);
+        }
+
+        act = VA_SKIP;
+    }
+
+    if (act == VA_RES && c != '{') {
+        return fw_min_fail(f, "a resource that is not an object");
+    }
+
+    if (act == VA_RTYPE && c != '"') {
+        return fw_min_fail(f, "a resourceType that is not a string");
+    }
+
+    if (act == VA_YEAR && c != '"') {
+        act = VA_SKIP;
+    }
+
+    if (act == VA_EMIT || act == VA_RES) {
+        fw_min_write_elem(f);
+    }
+
+    if (container) {
+        f->state = (c == '{') ? S_OBJ_FIRST : S_ARR_FIRST;
+        return fw_min_push(f, c, act == VA_SKIP, 0,
+                           act == VA_SKIP ? R_NONE : f->vrole);
+    }
+
+    f->key_silent = (act == VA_SKIP);
+
+    if (c == '"') {
+        f->state = S_STRING;
+        f->sub = 0;
+        f->slen = 0;
+        f->sbad = 0;
+
+        switch (act) {
+        case VA_RTYPE:
+            f->str = STR_RTYPE;
+            break;
+        case VA_YEAR:
+            f->str = STR_YEAR;
+            break;
+        case VA_SKIP:
+            f->str = STR_SKIP;
+            break;
+        default:
+            f->str = STR_EMIT;
+            fw_min_write(f, "\"", 1);
+        }
+
+        return 0;
+    }
+
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        f->state = S_NUMBER;
+        f->sub = (c == '-') ? N_MINUS : (c == '0') ? N_ZERO : N_INT;
+
+        if (act != VA_SKIP) {
+            fw_min_write(f, &c, 1);
+        }
+
+        return 0;
+    }
+
+    f->litstr = (c == 't') ? "true" : (c == 'f') ? "false"
+                : (c == 'n') ? "null" : NULL;
+
+    if (f->litstr == NULL) {
+        return fw_min_fail(f, "not a JSON value");
+    }
+
+    f->state = S_LITERAL;
+    f->lit = 1;
+    f->litlen = (uint8_t) strlen(f->litstr);
+
+    return 0;
+}
+
+
+static int
+fw_min_start_res(fw_min_filter_t *f)
+{
+    size_t                   i;
+    fw_min_frame_t          *fr;
+    fw_min_res_t            *res;
+    const fw_min_rule_t     *r;
+    const fw_min_profile_t  *prof;
+
+    if (f->slen == 0 || f->slen > FW_MIN_NAME_MAX || f->sbad
+        || !(f->sbuf[0] >= 'A' && f->sbuf[0] <= 'Z'))
+    {
+        return fw_min_fail(f, "a resourceType that is not a type name");
+    }
+
+    for (i = 1; i < f->slen; i++) {
+        if (!((f->sbuf[i] | 0x20) >= 'a' && (f->sbuf[i] | 0x20) <= 'z')) {
+            return fw_min_fail(f, "a resourceType that is not a type name");
+        }
+    }
+
+    if (f->nres == FW_MIN_RES_MAX) {
+        return fw_min_fail(f, "resources nested too deep");
+    }
+
+    prof = f->prof;
+    fr = &f->frames[f->depth - 1];
+    res = &f->res[f->nres];
+
+    memcpy(res->type, f->sbuf, f->slen);
+    res->type_len = (uint16_t) f->slen;
+    res->visible = (uint8_t) fw_min_type_visible(prof, res->type, f->slen);
+    res->elements = fw_min_elements_for(prof, res->type, f->slen);
+    res->tagged = 0;
+    res->nrules = 0;
+    res->leaves = 0;
+
+    for (i = 0; i < prof->nrules; i++) {
+        r = &prof->rules[i];
+
+        if (r->type_len == 0
+            || (r->type_len == f->slen
+                && memcmp(r->type, res->type, f->slen) == 0))
+        {
+            res->rules[res->nrules++] = (uint8_t) i;
+            res->leaves |= fw_min_leaf_bit(r->path + r->leaf,
+                                           r->path_len - r->leaf);
+        }
+    }
+
+    res->subset = (res->elements || !res->visible || res->nrules
+                   || prof->display);
+
+    fr->role = R_RES;
+    fr->res = (uint8_t) f->nres;
+    fr->pathlen = 0;
+    f->nres++;
+
+    fw_min_write(f, "\"resourceType\":\"", 16);
+    fw_min_write(f, res->type, res->type_len);
+    fw_min_write(f, "\"", 1);
+    fr->members = 1;
+
+    return 0;
+}
+
+
+/* the closing quote of a string */
+static int
+fw_min_string_end(fw_min_filter_t *f)
+{
+    size_t  i;
+
+    f->state = S_AFTER;
+
+    switch (f->str) {
+
+    case STR_KEY:
+        f->key_len = f->slen;
+        f->state = S_COLON;
+        return 0;
+
+    case STR_EMIT:
+        fw_min_write(f, "\"", 1);
+        return 0;
+
+    case STR_RTYPE:
+        return fw_min_start_res(f);
+
+    case STR_YEAR:
+        if (f->sbad || f->slen < 4) {
+            return 0;
+        }
+
+        for (i = 0; i < 4; i++) {
+            if (f->sbuf[i] < '0' || f->sbuf[i] > '9') {
+                return 0;
+            }
+        }
+
+        fw_min_write_key(f);
+        fw_min_write(f, "\"", 1);
+        fw_min_write(f, f->sbuf, 4);
+        fw_min_write(f, "\"", 1);
+        return 0;
+    }
+
+    return 0;
+}
+
+
+int
+fw_min_ref_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
+    u_char **out, u_char *oend)
+{
+    u_char         c;
+    size_t         n, room;
+    const u_char  *p, *q;
+    static const char  hex[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+        ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+        ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1,
+        ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1
+    };
+
+    p = *in;
+    f->o = *out;
+
+    while (p < end && f->state != S_ERROR) {
+
+        room = (size_t) (oend - f->o);
+
+        if (room < FW_MIN_OUT_RESERVE) {
+            break;
+        }
+
+        c = *p;
+
+        switch (f->state) {
+
+        case S_END:
+            if (!ws(c)) {
+                fw_min_fail(f, "data after the resource");
+                break;
+            }
+
+            p++;
+            break;
+
+        case S_ARR_FIRST:
+            if (ws(c)) {
+                p++;
+                break;
+            }
+
+            if (c == ']') {
+                p++;
+                fw_min_close(f, '[');
+                break;
+            }
+
+            fw_min_elem_action(f);
+            f->state = S_VALUE;
+            /* fall through */
+
+        case S_VALUE:
+            if (ws(c)) {
+                p++;
+                break;
+            }
+
+            p++;
+            fw_min_value(f, c);
+            break;
+
+        case S_OBJ_FIRST:
+        case S_OBJ_KEY:
+            if (ws(c)) {
+                p++;
+                break;
+            }
+
+            p++;
+
+            if (c == '}' && f->state == S_OBJ_FIRST) {
+                fw_min_close(f, '{');
+                break;
+            }
+
+            if (c != '"') {
+                fw_min_fail(f, "a key was expected");
+                break;
+            }
+
+            f->state = S_STRING;
+            f->str = STR_KEY;
+            f->sub = 0;
+            f->slen = 0;
+            f->sbad = 0;
+            break;
+
+        case S_COLON:
+            if (ws(c)) {
+                p++;
+                break;
+            }
+
+            p++;
+
+            if (c != ':') {
+                fw_min_fail(f, "':' was expected");
+                break;
+            }
+
+            if (fw_min_decide(f) == 0) {
+                f->state = S_VALUE;
+            }
+
+            break;
+
+        case S_AFTER:
+            if (ws(c)) {
+                p++;
+                break;
+            }
+
+            p++;
+
+            if (c == ',') {
+                if (f->frames[f->depth - 1].kind == '{') {
+                    f->state = S_OBJ_KEY;
+
+                } else {
+                    fw_min_elem_action(f);
+                    f->state = S_VALUE;
+                }
+
+                break;
+            }
+
+            if (c == '}' || c == ']') {
+                fw_min_close(f, c == '}' ? '{' : '[');
+                break;
+            }
+
+            fw_min_fail(f, "',' or a closing bracket was expected");
+            break;
+
+        case S_STRING:
+            if (f->sub == 0) {
+                /* a run of plain bytes */
+                q = p;
+
+                while (end - q >= 8) {
+                    uint64_t  v;
+
+                    memcpy(&v, q, 8);
+
+                    if (fw_min_stop8(v)) {
+                        break;
+                    }
+
+                    q += 8;
+                }
+
+                while (q < end && !fw_min_str_stop[*q]) {
+                    q++;
+                }
+
+                n = (size_t) (q - p);
+
+                if (f->str == STR_EMIT) {
+                    if (n > room - 64) {
+                        n = room - 64;
+                        q = p + n;
+                    }
+
+                    fw_min_write(f, p, n);
+
+                } else if (f->str != STR_SKIP) {
+                    if (f->slen + n > FW_MIN_KEY_MAX) {
+                        if (f->str == STR_KEY) {
+                            fw_min_fail(f, "a key too long");
+                            break;
+                        }
+
+                        f->sbad |= (f->str == STR_RTYPE);
+                    }
+
+                    if (f->str == STR_KEY) {
+                        memcpy(f->key + f->slen, p, n);
+
+                    } else if (f->slen < FW_MIN_KEY_MAX) {
+                        size_t  m = FW_MIN_KEY_MAX - f->slen;
+
+                        memcpy(f->sbuf + f->slen, p, n < m ? n : m);
+                    }
+
+                    f->slen += n;
+                }
+
+                p = q;
+
+                if (p == end || n == room - 64) {
+                    break;
+                }
+
+                c = *p++;
+
+                if (c == '"') {
+                    fw_min_string_end(f);
+                    break;
+                }
+
+                if (c < 0x20) {
+                    fw_min_fail(f, "a control character in a string");
+                    break;
+                }
+
+                /* a backslash */
+                if (f->str == STR_KEY || f->str == STR_RTYPE) {
+                    fw_min_fail(f, "an escape in a key or resourceType");
+                    break;
+                }
+
+                f->sbad = 1;
+                f->sub = 1;
+                break;
+            }
+
+            p++;
+
+            if (f->sub == 1) {
+                if (c == 'u') {
+                    f->sub = 2;
+                    f->lit = 0;
+                    break;
+                }
+
+                if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
+                    fw_min_fail(f, "a bad escape in a string");
+                    break;
+                }
+
+                if (f->str == STR_EMIT) {
+                    fw_min_write(f, "\\", 1);
+                    fw_min_write(f, &c, 1);
+                }
+
+                f->sub = 0;
+                break;
+            }
+
+            /* \uXXXX */
+            if (!hex[c]) {
+                fw_min_fail(f, "a bad \\u escape in a string");
+                break;
+            }
+
+            f->uhex[f->lit++] = c;
+
+            if (f->lit == 4) {
+                if (f->str == STR_EMIT) {
+                    fw_min_write(f, "\\u", 2);
+                    fw_min_write(f, f->uhex, 4);
+                }
+
+                f->sub = 0;
+            }
+
+            break;
+
+        case S_NUMBER:
+            switch (f->sub) {
+            case N_MINUS:
+                if (c == '0') {
+                    f->sub = N_ZERO;
+                } else if (c >= '1' && c <= '9') {
+                    f->sub = N_INT;
+                } else {
+                    fw_min_fail(f, "a bad number");
+                }
+                break;
+            case N_ZERO:
+            case N_INT:
+                if (c >= '0' && c <= '9' && f->sub == N_INT) {
+                    break;
+                }
+                if (c == '.') {
+                    f->sub = N_DOT;
+                } else if (c == 'e' || c == 'E') {
+                    f->sub = N_E;
+                } else {
+                    f->state = S_AFTER;
+                }
+                break;
+            case N_DOT:
+                if (c >= '0' && c <= '9') {
+                    f->sub = N_FRAC;
+                } else {
+                    fw_min_fail(f, "a bad number");
+                }
+                break;
+            case N_FRAC:
+                if (c >= '0' && c <= '9') {
+                    break;
+                }
+                if (c == 'e' || c == 'E') {
+                    f->sub = N_E;
+                } else {
+                    f->state = S_AFTER;
+                }
+                break;
+            case N_E:
+                if (c == '+' || c == '-') {
+                    f->sub = N_ESIGN;
+                    break;
+                }
+                /* fall through */
+            case N_ESIGN:
+                if (c >= '0' && c <= '9') {
+                    f->sub = N_EXP;
+                } else {
+                    fw_min_fail(f, "a bad number");
+                }
+                break;
+            default: /* N_EXP */
+                if (!(c >= '0' && c <= '9')) {
+                    f->state = S_AFTER;
+                }
+            }
+
+            if (f->state == S_NUMBER) {
+                p++;
+
+                if (!f->key_silent) {
+                    fw_min_write(f, &c, 1);
+                }
+            }
+
+            /* else: the byte after the number is read again */
+            break;
+
+        case S_LITERAL:
+            p++;
+
+            if (c != (u_char) f->litstr[f->lit]) {
+                fw_min_fail(f, "a bad literal");
+                break;
+            }
+
+            if (++f->lit == f->litlen) {
+                if (!f->key_silent) {
+                    fw_min_write(f, f->litstr, f->litlen);
+                }
+
+                f->state = S_AFTER;
+            }
+
+            break;
+        }
+    }
+
+    f->in_total += (size_t) (p - *in);
+    f->out_total += (size_t) (f->o - *out);
+    *in = p;
+    *out = f->o;
+
+    if (f->state == S_ERROR) {
+        return FW_MIN_ERROR;
+    }
+
+    return (f->state == S_END) ? FW_MIN_DONE : FW_MIN_AGAIN;
+}
+
+
+int
+fw_min_ref_filter_finish(fw_min_filter_t *f)
+{
+    if (f->state == S_END) {
+        return FW_MIN_DONE;
+    }
+
+    if (f->state != S_ERROR) {
+        fw_min_fail(f, "the JSON document is truncated");
+    }
+
+    return FW_MIN_ERROR;
+}
