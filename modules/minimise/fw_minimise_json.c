@@ -779,6 +779,16 @@ fw_min_value(fw_min_filter_t *f, u_char c)
 
     act = f->vact;
 
+    /* the SUBSETTED tag goes into meta.tag: both must have their type */
+
+    if (act != VA_SKIP && f->vrole == R_META && c != '{') {
+        return fw_min_fail(f, "a meta that is not an object");
+    }
+
+    if (act != VA_SKIP && f->vrole == R_TAG && c != '[') {
+        return fw_min_fail(f, "a meta.tag that is not an array");
+    }
+
     if (c == '"' && (act == VA_EMIT || act == VA_SKIP)) {
         /* the most frequent value: a string written or skipped */
         f->state = S_STRING;

@@ -307,6 +307,13 @@ test_malformed(void **state)
     expect_error(&none, "{\"resourceType\":\"patient\"}");
     expect_error(&none, "{\"resourceType\":1}");
     expect_error(&sh, "{\"resourceType\":\"Patient\",\"name\":[1,}");
+
+    /* the SUBSETTED tag would land in an array or beside a second meta */
+    expect_error(&sh, "{\"resourceType\":\"Patient\",\"meta\":[{"
+                      "\"a\":1}]}");
+    expect_error(&sh, "{\"resourceType\":\"Patient\",\"meta\":\"x\"}");
+    expect_error(&sh, "{\"resourceType\":\"Patient\",\"meta\":{"
+                      "\"tag\":{\"code\":\"x\"}}}");
 }
 
 
