@@ -24,6 +24,8 @@
 #define NGX_HTTP_FW_JWT_INTROSPECT_NEG_TTL   10
 #define NGX_HTTP_FW_JWT_INTROSPECT_EVICT     8
 #define NGX_HTTP_FW_JWT_INTROSPECT_SECRET    4096
+#define NGX_HTTP_FW_JWT_INTROSPECT_LOCAL     256   /* per worker, a power
+                                                       of two */
 
 
 typedef struct {
@@ -51,6 +53,20 @@ typedef struct {
 } ngx_http_fw_jwt_introspect_req_t;
 
 
+/*
+ * A worker's copy of recent answers (direct-mapped on the digest), so a
+ * cache hit neither locks the zone nor parses JSON; an answer is the same
+ * until it expires, so the copy never says other than the zone.
+ */
+typedef struct {
+    ngx_shm_zone_t            *zone;
+    u_char                     digest[32];
+    time_t                     expires;
+    ngx_int_t                  status;
+    json_t                    *payload;     /* a reference */
+} ngx_http_fw_jwt_introspect_local_t;
+
+
 static ngx_int_t ngx_http_fw_jwt_introspect_init_zone(
     ngx_shm_zone_t *shm_zone, void *data);
 static ngx_http_fw_jwt_introspect_node_t *
@@ -68,6 +84,14 @@ static ngx_int_t ngx_http_fw_jwt_introspect_header(ngx_http_request_t *sr,
     const char *key, ngx_str_t *value);
 
 
+static void ngx_http_fw_jwt_introspect_local_put(ngx_shm_zone_t *zone,
+    const u_char *digest, time_t expires, ngx_int_t status,
+    json_t *payload);
+static void ngx_http_fw_jwt_introspect_local_free(void *data);
+
+
+static ngx_http_fw_jwt_introspect_local_t
+    *ngx_http_fw_jwt_introspect_local;
 static ngx_str_t  ngx_http_fw_jwt_introspect_post = ngx_string("POST");
 static ngx_str_t  ngx_http_fw_jwt_introspect_form =
     ngx_string("application/x-www-form-urlencoded");
@@ -569,6 +593,9 @@ ngx_http_fw_jwt_introspect_put(ngx_http_request_t *r,
 
     free(text);
 
+    ngx_http_fw_jwt_introspect_local_put(ic->zone, digest, expires, status,
+                                         payload);
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "fw_jwt: introspection answer cached for %T s",
                    expires - now);
@@ -599,8 +626,10 @@ ngx_http_fw_jwt_introspect_eval(ngx_http_request_t *r,
     fw_jwt_token_t *token)
 {
     json_t                             *j;
+    time_t                              expires;
     ngx_int_t                           status;
     json_error_t                        e;
+    ngx_http_fw_jwt_introspect_local_t *local;
     ngx_slab_pool_t                    *shpool;
     ngx_http_fw_jwt_introspect_sh_t    *sh;
     ngx_http_fw_jwt_introspect_node_t  *node;
@@ -623,6 +652,22 @@ ngx_http_fw_jwt_introspect_eval(ngx_http_request_t *r,
         return FW_JWT_ERROR;
     }
 
+    local = ngx_http_fw_jwt_introspect_local;
+
+    if (local) {
+        local += ictx->digest[0] & (NGX_HTTP_FW_JWT_INTROSPECT_LOCAL - 1);
+
+        if (local->zone == ic->zone && local->expires > ngx_time()
+            && ngx_memcmp(local->digest, ictx->digest, 32) == 0)
+        {
+            if (local->status == FW_JWT_VALID) {
+                token->payload = json_incref(local->payload);
+            }
+
+            return local->status;
+        }
+    }
+
     shpool = (ngx_slab_pool_t *) ic->zone->shm.addr;
     sh = ic->zone->data;
 
@@ -633,6 +678,7 @@ ngx_http_fw_jwt_introspect_eval(ngx_http_request_t *r,
 
     if (node != NULL) {
         status = node->status;
+        expires = node->expires;
         j = NULL;
 
         if (status == FW_JWT_VALID) {
@@ -640,6 +686,11 @@ ngx_http_fw_jwt_introspect_eval(ngx_http_request_t *r,
         }
 
         ngx_shmtx_unlock(&shpool->mutex);
+
+        if (status != FW_JWT_VALID || j != NULL) {
+            ngx_http_fw_jwt_introspect_local_put(ic->zone, ictx->digest,
+                                                 expires, status, j);
+        }
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "fw_jwt: introspection cache hit: %s",
@@ -885,4 +936,69 @@ ngx_http_fw_jwt_introspect_health(ngx_http_request_t *r,
                       "fw_jwt: token introspection at \"%V\" answers again",
                       &ic->uri);
     }
+}
+
+
+static void
+ngx_http_fw_jwt_introspect_local_put(ngx_shm_zone_t *zone,
+    const u_char *digest, time_t expires, ngx_int_t status, json_t *payload)
+{
+    ngx_pool_cleanup_t                  *cln;
+    ngx_http_fw_jwt_introspect_local_t  *local;
+
+    if (ngx_http_fw_jwt_introspect_local == NULL) {
+        local = ngx_calloc(NGX_HTTP_FW_JWT_INTROSPECT_LOCAL
+                           * sizeof(ngx_http_fw_jwt_introspect_local_t),
+                           ngx_cycle->log);
+        if (local == NULL) {
+            return;
+        }
+
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
+            ngx_free(local);
+            return;
+        }
+
+        cln->handler = ngx_http_fw_jwt_introspect_local_free;
+        cln->data = NULL;
+
+        ngx_http_fw_jwt_introspect_local = local;
+    }
+
+    local = ngx_http_fw_jwt_introspect_local
+            + (digest[0] & (NGX_HTTP_FW_JWT_INTROSPECT_LOCAL - 1));
+
+    if (local->payload) {
+        json_decref(local->payload);
+    }
+
+    local->zone = zone;
+    ngx_memcpy(local->digest, digest, 32);
+    local->expires = expires;
+    local->status = status;
+    local->payload = (status == FW_JWT_VALID) ? json_incref(payload) : NULL;
+}
+
+
+static void
+ngx_http_fw_jwt_introspect_local_free(void *data)
+{
+    ngx_uint_t                           i;
+    ngx_http_fw_jwt_introspect_local_t  *local;
+
+    local = ngx_http_fw_jwt_introspect_local;
+
+    if (local == NULL) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_FW_JWT_INTROSPECT_LOCAL; i++) {
+        if (local[i].payload) {
+            json_decref(local[i].payload);
+        }
+    }
+
+    ngx_free(local);
+    ngx_http_fw_jwt_introspect_local = NULL;
 }
