@@ -63,7 +63,11 @@ static const fw_vocab_value_t  fw_vocab_jwt[] = {
     { FW_VOCAB_JWT_CERT_MISMATCH, D,
       "cnf x5t#S256 is not the client certificate (401)" },
     { FW_VOCAB_JWT_DPOP_UNAVAILABLE, D,
-      "the DPoP replay zone is full (503)" }
+      "the DPoP replay zone is full (503)" },
+    { FW_VOCAB_JWT_INACTIVE, D,
+      "introspection answered \"active\": false (401)" },
+    { FW_VOCAB_JWT_INTROSPECTION_FAILED, D,
+      "the introspection endpoint failed (503 or 401)" }
 };
 
 

@@ -65,6 +65,8 @@
 #define FW_VOCAB_JWT_KEY_MISMATCH       "key_mismatch"
 #define FW_VOCAB_JWT_CERT_MISMATCH      "cert_mismatch"
 #define FW_VOCAB_JWT_DPOP_UNAVAILABLE   "dpop_unavailable"
+#define FW_VOCAB_JWT_INACTIVE           "inactive"
+#define FW_VOCAB_JWT_INTROSPECTION_FAILED  "introspection_unavailable"
 #define FW_VOCAB_JWT_ERROR              "error"
 
 /* $fw_fhir_status (the core's verdicts give the denials) */

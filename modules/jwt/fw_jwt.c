@@ -46,7 +46,8 @@ static const char  *fw_jwt_status_names[FW_JWT_NSTATUS] = {
     "lifetime_exceeded", "claim_failed", "role_failed", "replayed",
     "revoked", "error",
     "invalid_dpop_proof", "use_dpop_nonce", "dpop_required",
-    "key_mismatch", "cert_mismatch", "dpop_unavailable"
+    "key_mismatch", "cert_mismatch", "dpop_unavailable", "inactive",
+    "introspection_unavailable"
 };
 
 

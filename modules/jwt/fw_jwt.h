@@ -82,6 +82,8 @@ enum {
     FW_JWT_KEY_MISMATCH,      /* cnf.jkt is not the proof's key */
     FW_JWT_CERT_MISMATCH,     /* cnf.x5t#S256 is not the client cert */
     FW_JWT_DPOP_UNAVAILABLE,  /* the replay zone is full */
+    FW_JWT_INACTIVE,          /* introspection: "active" is false */
+    FW_JWT_INTROSPECTION_FAILED,  /* the endpoint down, slow or garbled */
     FW_JWT_NSTATUS
 };
 

@@ -14,6 +14,7 @@
 #include "fw_jwt.h"
 #include "ngx_http_fw_jwt_dpop.h"
 #include "ngx_http_fw_jwt_revoke.h"
+#include "ngx_http_fw_jwt_introspect.h"
 
 
 #define NGX_HTTP_FW_JWT_OFF           FW_JWT_NSTATUS
@@ -102,6 +103,7 @@ typedef struct {
     ngx_http_fw_jwt_dpop_conf_t  dpop;      /* DPoP, mTLS-bound tokens */
     ngx_http_fw_jwt_replay_t  *replay;
     ngx_http_fw_jwt_revoke_t  *revoke;
+    ngx_http_fw_jwt_introspect_conf_t  introspect;  /* opaque tokens */
 } ngx_http_fw_jwt_loc_conf_t;
 
 
@@ -122,6 +124,7 @@ typedef struct {
     fw_jwt_token_t             token;
     ngx_http_fw_jwt_dpop_ctx_t  dpop;
     ngx_str_t                  jti_seen;    /* consumed by this request */
+    ngx_http_fw_jwt_introspect_ctx_t  introspect;
 } ngx_http_fw_jwt_ctx_t;
 
 
@@ -146,6 +149,8 @@ static ngx_uint_t ngx_http_fw_jwt_may_fetch(ngx_http_fw_jwt_remote_t *remote,
 static ngx_int_t ngx_http_fw_jwt_fetch(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx,
     ngx_uint_t background);
+static ngx_int_t ngx_http_fw_jwt_introspect_run(ngx_http_request_t *r,
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_jwt_fetch_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_fw_jwt_fetch_failed(ngx_http_request_t *r,
@@ -395,6 +400,9 @@ static ngx_command_t  ngx_http_fw_jwt_commands[] = {
 
     NGX_HTTP_FW_JWT_DPOP_COMMANDS(ngx_http_fw_jwt_loc_conf_t, dpop),
 
+    NGX_HTTP_FW_JWT_INTROSPECT_COMMANDS(ngx_http_fw_jwt_loc_conf_t,
+                                        introspect),
+
     { ngx_string("fw_jwt_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -531,6 +539,7 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
         ctx->ambiguous = 0;
         ctx->want_fetch = 0;
         ctx->fetch_background = 0;
+        ngx_http_fw_jwt_introspect_reset(&ctx->introspect);
     }
 
     ctx->conf = jlcf;
@@ -560,7 +569,9 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_fw_jwt_require_t       *rq;
     ngx_http_fw_jwt_remote_state_t  *st;
 
-    if (jlcf->ks == NULL && jlcf->remote == NULL) {
+    if (jlcf->ks == NULL && jlcf->remote == NULL
+        && jlcf->introspect.uri.len == 0)
+    {
         ctx->status = NGX_HTTP_FW_JWT_OFF;
         return;
     }
@@ -577,6 +588,19 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     if (ctx->raw.len > jlcf->max_size) {
         ctx->status = FW_JWT_TOO_LARGE;
         return;
+    }
+
+    /* an opaque token: the introspection endpoint's answer */
+    rc = ngx_http_fw_jwt_introspect_eval(r, &jlcf->introspect,
+                                         &ctx->introspect, &ctx->raw,
+                                         &ctx->token);
+    if (rc != NGX_DECLINED) {
+        if (rc != FW_JWT_VALID) {
+            ctx->status = rc;
+            return;
+        }
+
+        goto verified;
     }
 
     rc = FW_JWT_UNKNOWN_KEY;
@@ -624,13 +648,16 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
         return;
     }
 
+verified:
+
     ctx->verified = 1;
 
     cc.now = ngx_time();
     cc.leeway = (long) jlcf->leeway;
     cc.require_exp = (int) jlcf->require_exp;
     cc.max_lifetime = (long) jlcf->max_lifetime;
-    cc.typ = (int) jlcf->typ;
+    /* an introspected token has no JOSE header */
+    cc.typ = ctx->introspect.used ? FW_JWT_TYP_OFF : (int) jlcf->typ;
     cc.issuers = jlcf->issuers ? jlcf->issuers->elts : NULL;
     cc.nissuers = jlcf->issuers ? jlcf->issuers->nelts : 0;
     cc.audiences = jlcf->audiences ? jlcf->audiences->elts : NULL;
@@ -1229,6 +1256,8 @@ ngx_http_fw_jwt_cleanup(void *data)
     ngx_http_fw_jwt_ctx_t  *ctx = data;
 
     fw_jwt_token_free(&ctx->token);
+    ctx->introspect.done = 0;
+    ngx_http_fw_jwt_introspect_reset(&ctx->introspect);
 }
 
 
@@ -1289,6 +1318,7 @@ ngx_http_fw_jwt_rewrite_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_fw_jwt_enforce(ngx_http_request_t *r)
 {
+    ngx_int_t                    rc;
     ngx_http_fw_jwt_ctx_t       *ctx;
     ngx_http_fw_jwt_loc_conf_t  *jlcf;
 
@@ -1299,7 +1329,17 @@ ngx_http_fw_jwt_enforce(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx->fetching) {
+    if (ctx->introspect.pending
+        || ctx->introspect.done || ctx->introspect.want)
+    {
+        rc = ngx_http_fw_jwt_introspect_run(r, jlcf, ctx);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ctx = ngx_http_get_module_ctx(r, ngx_http_fw_jwt_module);
+
+    } else if (ctx->fetching) {
         if (!ctx->fetch_done) {
             return NGX_AGAIN;
         }
@@ -1344,6 +1384,57 @@ ngx_http_fw_jwt_enforce(ngx_http_request_t *r)
     }
 
     return ngx_http_fw_jwt_deny(r, jlcf, ctx);
+}
+
+
+/*
+ * An opaque token: the introspection subrequest is started (NGX_AGAIN),
+ * still runs (NGX_AGAIN), or answered and the token is checked again with
+ * its answer (NGX_OK, the verdict in the ctx).
+ */
+
+static ngx_int_t
+ngx_http_fw_jwt_introspect_run(ngx_http_request_t *r,
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
+{
+    ngx_http_request_t     *sr;
+    ngx_http_fw_jwt_ctx_t  *sctx;
+
+    if (ctx->introspect.pending) {
+        return NGX_AGAIN;
+    }
+
+    if (ctx->introspect.done) {
+        ctx->done = 0;
+
+        if (ngx_http_fw_jwt_run(r) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_http_fw_jwt_introspect_start(r, &jlcf->introspect,
+                                         &ctx->introspect, &ctx->raw, &sr)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the subrequest itself is never checked */
+
+    sctx = ngx_pcalloc(r->pool, sizeof(ngx_http_fw_jwt_ctx_t));
+    if (sctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    sctx->jwks_fetch = 1;
+    sctx->done = 1;
+    sctx->status = NGX_HTTP_FW_JWT_OFF;
+    sctx->conf = ngx_http_get_module_loc_conf(sr, ngx_http_fw_jwt_module);
+    ngx_http_set_ctx(sr, sctx, ngx_http_fw_jwt_module);
+
+    return NGX_AGAIN;
 }
 
 
@@ -1408,6 +1499,20 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
         status = NGX_HTTP_FORBIDDEN;
         error = "insufficient_scope";
         desc = "insufficient privileges";
+        break;
+
+    case FW_JWT_INACTIVE:
+        desc = "token inactive";
+        break;
+
+    case FW_JWT_INTROSPECTION_FAILED:
+        desc = "the token cannot be checked now";
+
+        if (jlcf->introspect.unavailable == NGX_HTTP_SERVICE_UNAVAILABLE) {
+            status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            error = NULL;
+        }
+
         break;
     }
 
@@ -2647,6 +2752,7 @@ ngx_http_fw_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->revoke = NGX_CONF_UNSET_PTR;
 
     ngx_http_fw_jwt_dpop_create_conf(&conf->dpop);
+    ngx_http_fw_jwt_introspect_create_conf(&conf->introspect);
 
     return conf;
 }
@@ -2707,6 +2813,13 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_fw_jwt_introspect_merge_conf(cf, &prev->introspect,
+                                              &conf->introspect)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     for (i = 0; i < conf->realm.len; i++) {
         if (conf->realm.data[i] < 0x20 || conf->realm.data[i] == '"'
             || conf->realm.data[i] == '\\' || conf->realm.data[i] == 0x7f)
@@ -2733,11 +2846,14 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->keys == NULL) {
-        if (conf->enable && conf->remote == NULL) {
+        if (conf->enable && conf->remote == NULL
+            && conf->introspect.uri.len == 0)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"fw_jwt\" is on but no key is configured "
                                "(\"fw_jwt_key_file\", \"fw_jwt_secret_file\","
-                               " \"fw_jwt_jwks_file\" or \"fw_jwt_jwks_uri\")");
+                               " \"fw_jwt_jwks_file\", \"fw_jwt_jwks_uri\""
+                               " or \"fw_jwt_introspect\")");
             return NGX_CONF_ERROR;
         }
 
