@@ -29,6 +29,19 @@ static const fw_vocab_value_t  fw_vocab_ratelimit[] = {
 };
 
 
+static const fw_vocab_value_t  fw_vocab_lockout[] = {
+    { FW_VOCAB_LOCKOUT_PASSED, P, "not locked out" },
+    { FW_VOCAB_LOCKOUT_ALLOWED, P,
+      "the address is in fw_lockout_allow, never locked" },
+    { FW_VOCAB_LOCKOUT_ERROR, N,
+      "Redis could not decide, failure=open let it through" },
+    { FW_VOCAB_LOCKOUT_LOCKED, D,
+      "the address or subject is locked out (429 or 403)" },
+    { FW_VOCAB_LOCKOUT_UNAVAILABLE, D,
+      "Redis could not decide, failure=closed (503)" }
+};
+
+
 static const fw_vocab_value_t  fw_vocab_jwt[] = {
     { FW_VOCAB_JWT_VALID, P, "a token passed every check" },
     { FW_VOCAB_JWT_OFF, N, "no key configured here" },
@@ -112,13 +125,33 @@ static const fw_vocab_value_t  fw_vocab_fhir[] = {
 };
 
 
+static const fw_vocab_value_t  fw_vocab_minimise[] = {
+    { FW_VOCAB_MINIMISE_FILTERED, P, "the FHIR JSON answer was minimised" },
+    { FW_VOCAB_MINIMISE_PASSTHROUGH, P,
+      "a fw_minimise_passthrough type, not filtered" },
+    { FW_VOCAB_MINIMISE_NONE, N, "the profile none" },
+    { FW_VOCAB_MINIMISE_FORBIDDEN, D, "the profile deny, an _include of a "
+      "type it may not see, a POST _search (403); a query not "
+      "percent-encoded right (400)" },
+    { FW_VOCAB_MINIMISE_NOT_ACCEPTABLE, D,
+      "the answer is not FHIR JSON (406)" },
+    { FW_VOCAB_MINIMISE_BAD_UPSTREAM, D, "the answer is compressed or not "
+      "valid FHIR JSON (502, or an aborted response)" }
+};
+
+
 const fw_vocab_module_t  fw_vocab_modules[] = {
     { "ratelimit", "$fw_ratelimit_status", fw_vocab_ratelimit,
-      FW_VOCAB_N(fw_vocab_ratelimit) },
-    { "jwt", "$fw_jwt_status", fw_vocab_jwt, FW_VOCAB_N(fw_vocab_jwt) },
+      FW_VOCAB_N(fw_vocab_ratelimit), 0 },
+    { "lockout", "$fw_lockout_status", fw_vocab_lockout,
+      FW_VOCAB_N(fw_vocab_lockout), 0 },
+    { "jwt", "$fw_jwt_status", fw_vocab_jwt, FW_VOCAB_N(fw_vocab_jwt), 0 },
     { "webhook", "$fw_webhook_status", fw_vocab_webhook,
-      FW_VOCAB_N(fw_vocab_webhook) },
-    { "fhir", "$fw_fhir_status", fw_vocab_fhir, FW_VOCAB_N(fw_vocab_fhir) }
+      FW_VOCAB_N(fw_vocab_webhook), 0 },
+    { "fhir", "$fw_fhir_status", fw_vocab_fhir, FW_VOCAB_N(fw_vocab_fhir),
+      0 },
+    { "minimise", "$fw_minimise_status", fw_vocab_minimise,
+      FW_VOCAB_N(fw_vocab_minimise), 1 }
 };
 
 

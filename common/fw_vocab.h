@@ -105,6 +105,21 @@
 #define FW_VOCAB_RATELIMIT_LIMITED      "limited"
 #define FW_VOCAB_RATELIMIT_UNAVAILABLE  "unavailable"
 
+/* $fw_lockout_status */
+#define FW_VOCAB_LOCKOUT_PASSED         "passed"
+#define FW_VOCAB_LOCKOUT_ALLOWED        "allowed"
+#define FW_VOCAB_LOCKOUT_ERROR          "error"
+#define FW_VOCAB_LOCKOUT_LOCKED         "locked"
+#define FW_VOCAB_LOCKOUT_UNAVAILABLE    "unavailable"
+
+/* $fw_minimise_status (the request side, then the response filter's) */
+#define FW_VOCAB_MINIMISE_FILTERED      "filtered"
+#define FW_VOCAB_MINIMISE_PASSTHROUGH   "passthrough"
+#define FW_VOCAB_MINIMISE_NONE          "none"
+#define FW_VOCAB_MINIMISE_FORBIDDEN     "forbidden"
+#define FW_VOCAB_MINIMISE_NOT_ACCEPTABLE  "not_acceptable"
+#define FW_VOCAB_MINIMISE_BAD_UPSTREAM  "bad_upstream"
+
 
 typedef struct {
     const char         *value;
@@ -118,11 +133,14 @@ typedef struct {
     const char         *variable;   /* "$fw_jwt_status" */
     const fw_vocab_value_t *values;
     size_t              nvalues;
+    int                 response;   /* also refuses an upstream's answer */
 } fw_vocab_module_t;
 
 
 /* every module that checks requests, in the order nginx runs their checks
-   (the audit module's default fw_audit_check list) */
+   (the audit module's default fw_audit_check list): preaccess (ratelimit,
+   lockout), access (jwt, webhook), precontent (fhir, minimise), then the
+   response filter (minimise) */
 extern const fw_vocab_module_t  fw_vocab_modules[];
 extern const size_t             fw_vocab_nmodules;
 

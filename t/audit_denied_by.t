@@ -1,6 +1,7 @@
 # fhirwall audit: "denied_by" and "reason" name the check that refused the
 # request, for every module and every denial reason of common/fw_vocab.c,
-# with the module alone (and the audit module) and with all five loaded,
+# with the module alone (and the audit module) and with all five loaded
+# (and the module's own when it is not one of the five: lockout, minimise),
 # in JSON Lines and in FHIR AuditEvent records.
 #
 # The blocks are generated from one table (@Cases below): a block is a
@@ -157,6 +158,46 @@ our @Cases = (
     [ratelimit => 'fw_ratelimit one; fw_ratelimit_failure closed;',
      'GET /rl/closed', '', 503, 'ratelimit', 'unavailable'],
 
+    # lockout: two upstream 401s lock the address out (shared memory);
+    # Redis down with failure=closed: 503
+    [lockout => 'fw_lockout failures=2 window=1m lockout=30s max=1h; '
+     . 'proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/b401;',
+     'GET /lo/locked', '', 401, 'upstream', '401'],
+    [lockout => '', 'GET /lo/locked', '', 401, 'upstream', '401'],
+    [lockout => '', 'GET /lo/locked', '', 429, 'lockout', 'locked'],
+    [lockout2 => 'fw_lockout failures=2 window=1m lockout=30s max=1h; '
+     . 'fw_lockout_failure closed;', 'GET /lo/redis', '', 503, 'lockout',
+     'unavailable'],
+
+    # minimise: refusals on the request side (403) and of the upstream's
+    # answer (406, 502: the module's, not the upstream's); the profile
+    # applied is the record's minimise_profile
+    [minimise => 'fw_minimise_default deny;', 'GET /min/deny', '', 403,
+     'minimise', 'forbidden', {minimise_profile => 'deny'}],
+    [minimise => 'fw_minimise_default billing;',
+     'GET /min/Observation?_include=Observation:performer:Practitioner', '',
+     403, 'minimise', 'forbidden', {minimise_profile => 'billing'}],
+    [minimise => 'fw_minimise_default safe-harbor; proxy_pass '
+     . 'http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mtext;', 'GET /min/text',
+     '', 406, 'minimise', 'not_acceptable',
+     {minimise_profile => 'safe-harbor'}],
+    [minimise => 'fw_minimise_default safe-harbor; proxy_pass '
+     . 'http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mbad;', 'GET /min/bad',
+     '', 502, 'minimise', 'bad_upstream',
+     {minimise_profile => 'safe-harbor'}],
+    [minimise => 'fw_minimise_default safe-harbor; proxy_pass '
+     . 'http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mjson;', 'GET /min/ok',
+     '', 200, undef, undef, {minimise_profile => 'safe-harbor'}],
+    # an upstream's own (FHIR JSON) refusal, filtered, stays the upstream's;
+    # its HTML error page is not FHIR JSON: the module's 406
+    [minimise => 'fw_minimise_default safe-harbor; proxy_pass '
+     . 'http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mj403;', 'GET /min/up403',
+     '', 403, 'upstream', '403', {minimise_profile => 'safe-harbor'}],
+    [minimise => 'fw_minimise_default safe-harbor; proxy_pass '
+     . 'http://127.0.0.1:$TEST_NGINX_SERVER_PORT/b403;', 'GET /min/html403',
+     '', 406, 'minimise', 'not_acceptable',
+     {minimise_profile => 'safe-harbor'}],
+
     # nginx's own refusals and an upstream's
     [nginx => 'client_max_body_size 4;', "POST /ngx/size\n$body", '', 413,
      'nginx', '413'],
@@ -216,6 +257,27 @@ sub main::config {
     location = /b403up {
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/b403;
     }
+    location = /b401 { fw_audit_log off; return 401; }
+    location = /mjson {
+        fw_audit_log off;
+        default_type application/fhir+json;
+        return 200 '{"resourceType":"Patient","id":"p1","telecom":[]}';
+    }
+    location = /mj403 {
+        fw_audit_log off;
+        default_type application/fhir+json;
+        return 403 '{"resourceType":"OperationOutcome"}';
+    }
+    location = /mbad {
+        fw_audit_log off;
+        default_type application/fhir+json;
+        return 200 '{"resourceType":"Patient",';
+    }
+    location = /mtext {
+        fw_audit_log off;
+        default_type text/plain;
+        return 200 "plain\n";
+    }
 _EOC_
 
     return $c;
@@ -232,6 +294,12 @@ _EOC_
     }
     if ($m eq 'webhook2') {
         $c .= "    fw_webhook_replay_redis 127.0.0.1:1 failure=closed;\n";
+    }
+    if ($m eq 'lockout2') {
+        $c .= "    fw_lockout_redis 127.0.0.1:1;\n";
+    }
+    if ($m eq 'minimise') {
+        $c .= "    fw_minimise_profile billing types=Patient,Observation;\n";
     }
     if ($m eq 'ratelimit' || $set eq 'all') {
         $c .= "    fw_ratelimit_redis 127.0.0.1:1;\n"
@@ -291,13 +359,21 @@ sub main::check_records {
         return "expected " . scalar(@k) . " AuditEvents, got " . scalar(@f)
             if @f != @k;
         for my $i (0 .. $#k) {
-            my ($mod, $own, $req, $h, $st, $by, $why) = @{ $k[$i] };
+            my ($mod, $own, $req, $h, $st, $by, $why, $more)
+                = @{ $k[$i] };
             my $path = path_of($req);
             $path =~ s/\?.*//;
+            my $prof = ($more // {})->{minimise_profile};
             my $e = FwAudit::fields($j[$i], {
                 path => $path, status => $st, denied_by => $by,
-                reason => $why });
+                reason => $why, minimise_profile => $prof });
             return "JSON record $i ($path): $e" if $e;
+            my $det = $f[$i]{entity}[0]{detail} // [];
+            my ($fp) = map { $_->{valueString} }
+                       grep { $_->{type} eq 'minimise_profile' } @$det;
+            return "AuditEvent $i ($path): minimise_profile "
+                . ($fp // 'absent') . ", not " . ($prof // 'absent')
+                if ($fp // '') ne ($prof // '');
             my $d = $f[$i]{outcomeDesc} // '';
             my $want = defined $by ? "; denied by $by: $why" : undef;
             if (defined $want) {
@@ -320,8 +396,10 @@ add_block_preprocessor(sub {
 
     my $dir = $ENV{TEST_NGINX_FW_MODDIR} or die "TEST_NGINX_FW_MODDIR";
     (my $mod = $m) =~ s/\d+$//;
+    # "all five": the five, and the block's module when it is another one
     my @mods = $set eq 'all' ? qw(jwt fhir webhook ratelimit audit)
              : $m eq 'nginx' ? qw(audit) : ($mod, 'audit');
+    push @mods, $mod if $set eq 'all' && !grep { $_ eq $mod } @mods, 'nginx';
     my $load = join ' ', map { "$dir/ngx_http_fw_${_}_module.so" } @mods;
     no warnings 'once';
     $Test::Nginx::Socket::LoadModules = $load;
@@ -402,6 +480,42 @@ GET /done
 
 
 === TEST 8: ratelimit all five
+--- request
+GET /done
+
+
+
+=== TEST 8b: lockout alone
+--- request
+GET /done
+
+
+
+=== TEST 8c: lockout all five
+--- request
+GET /done
+
+
+
+=== TEST 8d: lockout2 alone
+--- request
+GET /done
+
+
+
+=== TEST 8e: lockout2 all five
+--- request
+GET /done
+
+
+
+=== TEST 8f: minimise alone
+--- request
+GET /done
+
+
+
+=== TEST 8g: minimise all five
 --- request
 GET /done
 

@@ -27,6 +27,7 @@
 
 static void test_table(void **state);
 static void test_lookup(void **state);
+static void test_order(void **state);
 static void test_jwt_core(void **state);
 static void test_module_docs(void **state);
 static void test_developing(void **state);
@@ -44,7 +45,7 @@ test_table(void **state)
     const fw_vocab_module_t  *m;
     int                       passed;
 
-    assert_true(fw_vocab_nmodules == 4);
+    assert_true(fw_vocab_nmodules == 6);
 
     for (i = 0; i < fw_vocab_nmodules; i++) {
         m = &fw_vocab_modules[i];
@@ -114,7 +115,53 @@ test_lookup(void **state)
                      FW_VOCAB_NOT_CHECKED);
     assert_int_equal(fw_vocab_class(m, (const u_char *) "allowed", 7), 0);
 
+    m = fw_vocab_module((const u_char *) "lockout", 7);
+    assert_non_null(m);
+    assert_false(m->response);
+    assert_int_equal(fw_vocab_class(m, (const u_char *) "allowed", 7),
+                     FW_VOCAB_PASSED);
+    assert_int_equal(fw_vocab_class(m, (const u_char *) "error", 5),
+                     FW_VOCAB_NOT_CHECKED);
+    assert_int_equal(fw_vocab_class(m, (const u_char *) "locked", 6),
+                     FW_VOCAB_DENIED);
+
+    m = fw_vocab_module((const u_char *) "minimise", 8);
+    assert_non_null(m);
+    assert_true(m->response);
+    assert_int_equal(fw_vocab_class(m, (const u_char *) "filtered", 8),
+                     FW_VOCAB_PASSED);
+    assert_int_equal(fw_vocab_class(m, (const u_char *) "none", 4),
+                     FW_VOCAB_NOT_CHECKED);
+    assert_int_equal(fw_vocab_class(m, (const u_char *) "bad_upstream", 12),
+                     FW_VOCAB_DENIED);
+    assert_int_equal(fw_vocab_class(m, (const u_char *) "deny", 4), 0);
+
     assert_string_equal(fw_vocab_class_name(FW_VOCAB_DENIED), "denied");
+}
+
+
+/* the order nginx runs the checks in: preaccess, access, precontent, the
+   response filter (the audit module's default fw_audit_check list) */
+
+static void
+test_order(void **state)
+{
+    size_t  i;
+
+    static const char  *order[] = {
+        "ratelimit", "lockout", "jwt", "webhook", "fhir", "minimise"
+    };
+
+    assert_int_equal(fw_vocab_nmodules, sizeof(order) / sizeof(order[0]));
+
+    for (i = 0; i < fw_vocab_nmodules; i++) {
+        assert_string_equal(fw_vocab_modules[i].module, order[i]);
+
+        /* only the last ones refuse an upstream's answer */
+        assert_true(!fw_vocab_modules[i].response
+                    || i == fw_vocab_nmodules - 1
+                    || fw_vocab_modules[i + 1].response);
+    }
 }
 
 
@@ -307,6 +354,7 @@ main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_order),
         cmocka_unit_test(test_jwt_core),
         cmocka_unit_test(test_module_docs),
         cmocka_unit_test(test_developing),

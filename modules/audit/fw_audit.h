@@ -83,6 +83,7 @@ typedef enum {
     FW_AUDIT_F_UPSTREAM_STATUS,
     FW_AUDIT_F_UPSTREAM_TIME,
     FW_AUDIT_F_GATEWAY,
+    FW_AUDIT_F_MINIMISE_PROFILE,
     FW_AUDIT_F_MAX
 } fw_audit_field_e;
 

@@ -68,7 +68,8 @@ const char *const  fw_audit_field_names[FW_AUDIT_F_MAX] = {
     "request_time",
     "upstream_status",
     "upstream_time",
-    "gateway"
+    "gateway",
+    "minimise_profile"
 };
 
 
@@ -77,7 +78,7 @@ static const size_t  fw_audit_caps[FW_AUDIT_F_MAX] = {
     128, 64, 256, 256, 256, 256, 128, 256,
     64, 64, 256, 64, 128, 128, 32,
     FW_AUDIT_VALUE_MAX, FW_AUDIT_VALUE_MAX,
-    16, 24, 32, 128, 128, 128
+    16, 24, 32, 128, 128, 128, 64
 };
 
 
@@ -461,6 +462,8 @@ fw_audit_build_jsonl(fw_audit_w_t *w, const fw_audit_event_t *ev,
 
     w->cap = save;
 
+    fw_audit_field(w, ev, FW_AUDIT_F_MINIMISE_PROFILE, "minimise_profile");
+
     v = &ev->v[FW_AUDIT_F_BYTES_SENT];
 
     if (fw_audit_is_number(v)) {
@@ -739,6 +742,16 @@ fw_audit_fhir_entities(fw_audit_w_t *w, const fw_audit_event_t *ev,
     fw_audit_sval(w, ev, FW_AUDIT_F_REQUEST_ID);
     fw_audit_lit(w, "\"}},\"type\":");
     fw_audit_fhir_coding(w, FW_BALPENT, "XrequestId", "X-Request-Id");
+
+    /* the minimisation profile applied to the answer */
+
+    if (ev->v[FW_AUDIT_F_MINIMISE_PROFILE].len) {
+        fw_audit_lit(w, ",\"detail\":[{\"type\":\"minimise_profile\","
+                     "\"valueString\":\"");
+        fw_audit_sval(w, ev, FW_AUDIT_F_MINIMISE_PROFILE);
+        fw_audit_lit(w, "\"}]");
+    }
+
     fw_audit_lit(w, "}");
 
     if (ev->v[FW_AUDIT_F_TYPE].len) {

@@ -10,6 +10,8 @@
 
 static ngx_int_t ngx_http_fw_audit_check_denies(ngx_http_fw_audit_check_t *c,
     ngx_http_variable_value_t *vv);
+static ngx_int_t ngx_http_fw_audit_refuses_answers(
+    ngx_http_variable_value_t *by);
 
 
 void
@@ -60,14 +62,16 @@ ngx_http_fw_audit_denial(ngx_http_request_t *r,
     /*
      * the module whose check refused the request said so, unless the
      * request went on to an upstream anyway (satisfy any: another access
-     * module allowed it) other than through an error_page
+     * module allowed it) other than through an error_page; a module that
+     * refuses the upstream's answer (minimise) did so after it
      */
 
     vv = ngx_http_get_indexed_variable(r, amcf->denied_by);
     why = ngx_http_get_indexed_variable(r, amcf->denied_reason);
 
     if (vv && !vv->not_found && vv->len && why && !why->not_found
-        && (r->upstream == NULL || r->error_page))
+        && (r->upstream == NULL || r->error_page
+            || ngx_http_fw_audit_refuses_answers(vv)))
     {
         ev->denied_by.data = vv->data;
         ev->denied_by.len = vv->len;
@@ -102,6 +106,19 @@ ngx_http_fw_audit_denial(ngx_http_request_t *r,
 
     ev->reason.data = p;
     ev->reason.len = ngx_sprintf(p, "%ui", (ngx_uint_t) status) - p;
+}
+
+
+/* the denied_by module is one that also refuses an upstream's answer */
+
+static ngx_int_t
+ngx_http_fw_audit_refuses_answers(ngx_http_variable_value_t *by)
+{
+    const fw_vocab_module_t  *m;
+
+    m = fw_vocab_module(by->data, by->len);
+
+    return m != NULL && m->response;
 }
 
 

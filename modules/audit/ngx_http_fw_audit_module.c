@@ -79,7 +79,8 @@ static char *ngx_http_fw_audit_default_vars[FW_AUDIT_F_MAX][3] = {
     { "$request_time", NULL },
     { "$upstream_status", NULL },
     { "$upstream_response_time", NULL },
-    { "$hostname", NULL }
+    { "$hostname", NULL },
+    { "$fw_minimise_profile", NULL }
 };
 
 

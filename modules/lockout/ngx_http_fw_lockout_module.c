@@ -253,11 +253,11 @@ static ngx_http_variable_t  ngx_http_fw_lockout_vars[] = {
 /* indexed by NGX_HTTP_FW_LO_* */
 static ngx_str_t  ngx_http_fw_lockout_status_names[] = {
     ngx_null_string,
-    ngx_string("passed"),
-    ngx_string("locked"),
-    ngx_string("allowed"),
-    ngx_string("error"),
-    ngx_string("unavailable")
+    ngx_string(FW_VOCAB_LOCKOUT_PASSED),
+    ngx_string(FW_VOCAB_LOCKOUT_LOCKED),
+    ngx_string(FW_VOCAB_LOCKOUT_ALLOWED),
+    ngx_string(FW_VOCAB_LOCKOUT_ERROR),
+    ngx_string(FW_VOCAB_LOCKOUT_UNAVAILABLE)
 };
 
 
@@ -608,7 +608,7 @@ ngx_http_fw_lockout_apply(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_http_fw_mark_denied(r, "lockout", "locked");
+        ngx_http_fw_mark_denied(r, "lockout", FW_VOCAB_LOCKOUT_LOCKED);
 
         return ngx_http_fw_send_error(r, ctx->lcf->status,
                                       ctx->lcf->error_format,
@@ -617,7 +617,8 @@ ngx_http_fw_lockout_apply(ngx_http_request_t *r,
                                       "too many failed authentications");
 
     case NGX_HTTP_FW_LO_UNAVAILABLE:
-        ngx_http_fw_mark_denied(r, "lockout", "unavailable");
+        ngx_http_fw_mark_denied(r, "lockout",
+                                FW_VOCAB_LOCKOUT_UNAVAILABLE);
 
         return ngx_http_fw_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                       ctx->lcf->error_format, "transient",

@@ -262,7 +262,7 @@ ngx_http_fw_min_get_ctx(ngx_http_request_t *r,
     }
 
     if (ctx->kind == NGX_HTTP_FW_MIN_NONE) {
-        ngx_str_set(&ctx->status, "none");
+        ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_NONE);
     }
 
     ctx->last_out = &ctx->out;
@@ -328,7 +328,8 @@ ngx_http_fw_min_handler(ngx_http_request_t *r)
     ctx->requested = 1;
 
     if (ctx->kind == NGX_HTTP_FW_MIN_DENY) {
-        ngx_str_set(&ctx->status, "forbidden");
+        ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_FORBIDDEN);
+        ngx_http_fw_mark_denied(r, "minimise", FW_VOCAB_MINIMISE_FORBIDDEN);
         return ngx_http_fw_send_error(r, NGX_HTTP_FORBIDDEN, FW_FORMAT_FHIR,
                                       "forbidden",
                                       "this role may not read this data");
@@ -346,7 +347,8 @@ ngx_http_fw_min_handler(ngx_http_request_t *r)
         && ngx_strncmp(r->uri.data + r->uri.len - 8, "/_search", 8) == 0
         && (p->types_len || p->nelements || p->summary[0]))
     {
-        ngx_str_set(&ctx->status, "forbidden");
+        ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_FORBIDDEN);
+        ngx_http_fw_mark_denied(r, "minimise", FW_VOCAB_MINIMISE_FORBIDDEN);
         return ngx_http_fw_send_error(r, NGX_HTTP_FORBIDDEN, FW_FORMAT_FHIR,
                                       "forbidden",
                                       "search with GET under this profile");
@@ -428,7 +430,8 @@ ngx_http_fw_min_query(ngx_http_request_t *r, ngx_http_fw_min_ctx_t *ctx)
                       r->args.len, out, &olen, &diag);
 
     if (rc != 0) {
-        ngx_str_set(&ctx->status, "forbidden");
+        ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_FORBIDDEN);
+        ngx_http_fw_mark_denied(r, "minimise", FW_VOCAB_MINIMISE_FORBIDDEN);
         return ngx_http_fw_send_error(r, (ngx_uint_t) rc, FW_FORMAT_FHIR,
                                       rc == 403 ? "forbidden" : "invalid",
                                       diag);
@@ -580,13 +583,16 @@ ngx_http_fw_min_header_filter(ngx_http_request_t *r)
                     && (len == pt[i].len || ct[pt[i].len] == ';'
                         || ct[pt[i].len] == ' '))
                 {
-                    ngx_str_set(&ctx->status, "passthrough");
+                    ngx_str_set(&ctx->status,
+                                FW_VOCAB_MINIMISE_PASSTHROUGH);
                     return ngx_http_next_header_filter(r);
                 }
             }
         }
 
-        ngx_str_set(&ctx->status, "not_acceptable");
+        ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_NOT_ACCEPTABLE);
+        ngx_http_fw_mark_denied(r, "minimise",
+                                FW_VOCAB_MINIMISE_NOT_ACCEPTABLE);
 
         return ngx_http_fw_min_error(r, ctx, 406,
                                      "not-supported",
@@ -600,7 +606,8 @@ ngx_http_fw_min_header_filter(ngx_http_request_t *r)
              && ngx_strncasecmp(ce->value.data, (u_char *) "identity", 8)
                 == 0))
     {
-        ngx_str_set(&ctx->status, "bad_upstream");
+        ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_BAD_UPSTREAM);
+        ngx_http_fw_mark_denied(r, "minimise", FW_VOCAB_MINIMISE_BAD_UPSTREAM);
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "fw_minimise: the upstream response is encoded "
                       "(\"%V\"): refused", &ce->value);
@@ -619,7 +626,7 @@ ngx_http_fw_min_header_filter(ngx_http_request_t *r)
 
     ctx->filtering = 1;
     ctx->holding = 1;
-    ngx_str_set(&ctx->status, "filtered");
+    ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_FILTERED);
 
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
@@ -685,7 +692,7 @@ ngx_http_fw_min_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (rc == NGX_DECLINED) {
             /* malformed */
-            ngx_str_set(&ctx->status, "bad_upstream");
+            ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_BAD_UPSTREAM);
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "fw_minimise: the upstream response is not "
                           "FHIR JSON (%s, at byte %uz)%s",
@@ -702,6 +709,10 @@ ngx_http_fw_min_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
             ctx->holding = 0;
             ctx->out = NULL;
+
+            /* the 502 replaces the answer (an aborted one keeps its status) */
+            ngx_http_fw_mark_denied(r, "minimise",
+                                    FW_VOCAB_MINIMISE_BAD_UPSTREAM);
 
             if (ngx_http_fw_min_error(r, ctx, NGX_HTTP_BAD_GATEWAY,
                                       "exception",

@@ -55,6 +55,7 @@ full_event(fw_audit_event_t *ev)
     S(ev, FW_AUDIT_F_UPSTREAM_STATUS, "200");
     S(ev, FW_AUDIT_F_UPSTREAM_TIME, "0.001");
     S(ev, FW_AUDIT_F_GATEWAY, "gw1");
+    S(ev, FW_AUDIT_F_MINIMISE_PROFILE, "research");
     ev->time_ms = 1764000000123LL;
     ev->query_mode = FW_AUDIT_QUERY_RAW;
     ev->query_hmac = qh;
@@ -362,6 +363,19 @@ test_fhir_balp(void **state)
                             "reference"), "Patient/p1");
     assert_string_equal(str(json_array_get(e, 3), "query"), "YT0xJmI9Mg==");
 
+    /* the minimisation profile: a detail of the transaction entity */
+    c = json_array_get(json_object_get(json_array_get(e, 0), "detail"), 0);
+    assert_string_equal(str(c, "type"), "minimise_profile");
+    assert_string_equal(str(c, "valueString"), "research");
+
+    json_decref(j);
+
+    /* no profile, no detail */
+    full_event(&ev);
+    ev.v[FW_AUDIT_F_MINIMISE_PROFILE].len = 0;
+    j = build_json(&ev, FW_AUDIT_FHIR, 8192);
+    e = json_object_get(j, "entity");
+    assert_null(json_object_get(json_array_get(e, 0), "detail"));
     json_decref(j);
 
     /* create: AGNT, action C; 5xx: outcome 8 */
