@@ -16,7 +16,9 @@
 # request gets the 429, not the 503.  lockout: a locked-out client (one
 # failure locks) that is also rate limited, or whose audit sink fails,
 # gets the lockout's 429.  minimise: a role the minimise module denies,
-# with too few scopes, gets the FHIR module's 403.
+# with too few scopes, gets the FHIR module's 403.  preaccess: the three
+# preaccess modules together, in several orders (lockout, then rate
+# limit, then the failing sink).
 #
 # The file loads its own modules (main_config) instead of
 # TEST_NGINX_LOAD_MODULES; the .so files are in TEST_NGINX_FW_MODDIR.
@@ -218,7 +220,7 @@ _EOC_
     }
     if ($m{audit}) {
         $http .= "    fw_audit_key_file \$TEST_NGINX_HTML_DIR/audit.key;\n";
-        $loc .= $case eq 'sink' || $case eq 'lockout'
+        $loc .= $case =~ /^(sink|lockout|preaccess)$/
                 ? "        error_log logs/sink-errors.log;\n"
                   . "        fw_audit_log /dev/full;\n"
                   . "        fw_audit_fail_closed on;\n"
@@ -248,6 +250,8 @@ _EOC_
         @s = qw(rl1_sink rl2);
     } elsif ($case eq 'lockout') {
         @s = $m{ratelimit} ? qw(rl1 fail rl_locked) : qw(sink fail locked);
+    } elsif ($case eq 'preaccess') {
+        @s = qw(rl1_sink fail rl_locked);
     } elsif ($case eq 'minimise') {
         @s = qw(valid scope compartment visitor scope_visitor);
     }
@@ -375,3 +379,15 @@ __DATA__
 === TEST 28: minimise, fhir: a denied role with too few scopes
 --- modules: minimise fhir
 --- case: minimise
+
+=== TEST 29: audit, lockout, ratelimit: the three preaccess checks
+--- modules: audit lockout ratelimit
+--- case: preaccess
+
+=== TEST 30: ratelimit, audit, lockout: the three preaccess checks
+--- modules: ratelimit audit lockout
+--- case: preaccess
+
+=== TEST 31: lockout, ratelimit, audit: the three preaccess checks
+--- modules: lockout ratelimit audit
+--- case: preaccess
