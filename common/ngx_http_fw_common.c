@@ -10,6 +10,8 @@
 #include "ngx_http_fw_common.h"
 
 
+static ngx_int_t ngx_http_fw_rank_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static void ngx_http_fw_mark_var(ngx_http_request_t *r,
     ngx_http_core_main_conf_t *cmcf, ngx_str_t *name, const char *value);
 
@@ -488,4 +490,106 @@ ngx_http_fw_mark_var(ngx_http_request_t *r, ngx_http_core_main_conf_t *cmcf,
     vv->valid = 1;
     vv->no_cacheable = 0;
     vv->not_found = 0;
+}
+
+
+/*
+ * The registry of ranked handlers: an array of these, in the "data" of a
+ * variable that every module's copy of this code adds with the same name
+ * (changeable, so the second add returns the first).  The name carries a
+ * layout version.
+ */
+
+typedef struct {
+    ngx_http_handler_pt  handler;
+    ngx_uint_t           phase;
+    ngx_uint_t           rank;
+} ngx_http_fw_ranked_t;
+
+
+ngx_int_t
+ngx_http_fw_add_phase_handler(ngx_conf_t *cf, ngx_http_phases phase,
+    ngx_http_handler_pt handler, ngx_uint_t rank)
+{
+    ngx_uint_t                  i, j, pos;
+    ngx_array_t                *handlers, *reg;
+    ngx_http_variable_t        *var;
+    ngx_http_handler_pt        *h;
+    ngx_http_fw_ranked_t       *e;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    static ngx_str_t  name = ngx_string("fw_internal_phase_ranks_1");
+
+    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_CHANGEABLE
+                                           |NGX_HTTP_VAR_NOCACHEABLE
+                                           |NGX_HTTP_VAR_NOHASH);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (var->data == 0) {
+        reg = ngx_array_create(cf->pool, 8, sizeof(ngx_http_fw_ranked_t));
+        if (reg == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = ngx_http_fw_rank_variable;
+        var->data = (uintptr_t) reg;
+    }
+
+    reg = (ngx_array_t *) var->data;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    handlers = &cmcf->phases[phase].handlers;
+
+    /*
+     * nginx runs a phase's handlers last added first: ours are kept in
+     * decreasing rank along the array, so the new one goes before the
+     * first of ours with a lower rank (the end if there is none)
+     */
+
+    pos = handlers->nelts;
+    h = handlers->elts;
+    e = reg->elts;
+
+    for (i = 0; i < handlers->nelts && pos == handlers->nelts; i++) {
+        for (j = 0; j < reg->nelts; j++) {
+            if (e[j].phase == (ngx_uint_t) phase && e[j].handler == h[i]
+                && e[j].rank < rank)
+            {
+                pos = i;
+                break;
+            }
+        }
+    }
+
+    if (ngx_array_push(handlers) == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = handlers->elts;
+    ngx_memmove(&h[pos + 1], &h[pos],
+                (handlers->nelts - 1 - pos) * sizeof(ngx_http_handler_pt));
+    h[pos] = handler;
+
+    e = ngx_array_push(reg);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    e->handler = handler;
+    e->phase = phase;
+    e->rank = rank;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_rank_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    v->not_found = 1;
+
+    return NGX_OK;
 }

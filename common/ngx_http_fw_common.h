@@ -117,6 +117,30 @@ ngx_int_t ngx_http_fw_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
     size_t max, ngx_str_t *out);
 
 
+/*
+ * Where our handlers of a phase run relative to one another: lower ranks
+ * first, whatever the order of the load_module lines (docs/DEVELOPING.md,
+ * "Phase order").  Within a phase, a refusal of a lower rank wins.
+ */
+#define NGX_HTTP_FW_RANK_LOCKOUT     10     /* preaccess */
+#define NGX_HTTP_FW_RANK_RATELIMIT   20     /* preaccess */
+#define NGX_HTTP_FW_RANK_AUDIT       30     /* preaccess */
+#define NGX_HTTP_FW_RANK_FHIR        10     /* precontent */
+#define NGX_HTTP_FW_RANK_MINIMISE    20     /* precontent */
+
+/*
+ * Adds "handler" to the handlers of "phase" (postconfiguration only) so
+ * that it runs after every fhirwall handler of a lower rank and before
+ * every one of a higher rank already added, whichever module was loaded
+ * first: the ranks are kept in a registry that every module's copy of
+ * this code finds by name (no module links another).  Non-fhirwall
+ * handlers keep their places (ours still run before the static modules'
+ * handlers added earlier).
+ */
+ngx_int_t ngx_http_fw_add_phase_handler(ngx_conf_t *cf,
+    ngx_http_phases phase, ngx_http_handler_pt handler, ngx_uint_t rank);
+
+
 #pragma GCC visibility pop
 
 

@@ -10,6 +10,16 @@
 # being always the last access handler).  RFC 6750 3.1: invalid_token for a forged and an
 # expired token, whatever its scopes.
 #
+# Handlers that share a phase (docs/DEVELOPING.md, "Phase order"): a
+# "case" runs requests that two of them refuse at once, in both orders.
+# sink: the audit sink fails (/dev/full, fail closed): a rate limited
+# request gets the 429, not the 503.  lockout: a locked-out client (one
+# failure locks) that is also rate limited, or whose audit sink fails,
+# gets the lockout's 429.  minimise: a role the minimise module denies,
+# with too few scopes, gets the FHIR module's 403.  preaccess: the three
+# preaccess modules together, in several orders (lockout, then rate
+# limit, then the failing sink).
+#
 # The file loads its own modules (main_config) instead of
 # TEST_NGINX_LOAD_MODULES; the .so files are in TEST_NGINX_FW_MODDIR.
 
@@ -58,6 +68,11 @@ sub request {
     my $post = $m->{webhook};
     my $body = '{"resourceType":"Observation"}';
     my ($path, @h);
+
+    return ("GET /f", "X-Client: fail") if $s eq 'fail';
+
+    push @h, "X-Role: visitor" if $s =~ /visitor/;
+    $s =~ s/_visitor$//;
 
     if ($m->{fhir}) {
         $path = $post ? "/p/Observation"
@@ -133,6 +148,18 @@ sub expected {
         if $s eq 'compartment';
     return (429, undef, "429 Too Many Requests: rate limit exceeded\n")
         if $s eq 'rl2';
+    return (503, undef,
+            "503 Service Unavailable: the audit log is not writable\n")
+        if $s eq 'sink' || $s eq 'rl1_sink';
+    return (401, undef, "failed\n")
+        if $s eq 'fail';
+    return (429, "!WWW-Authenticate\nRetry-After: 30",
+            "429 Too Many Requests: too many failed authentications\n")
+        if $s eq 'locked' || $s eq 'rl_locked';
+    return (403, undef, $oo->('forbidden', "this role may not read this data"))
+        if $s eq 'visitor';
+    return expected($m, 'scope')
+        if $s eq 'scope_visitor';
     return (401, 'Signature', "401 Unauthorized: webhook signature invalid\n")
         if $s eq 'webhook' || $s eq 'forged_webhook';
     die "no scenario $s";
@@ -144,6 +171,7 @@ sub setup {
     my ($block) = @_;
     my @order = split ' ', $block->modules;
     my %m = map { $_ => 1 } @order;
+    my $case = $block->case // '';
     $serial++;
 
     my $main = join '', map { "load_module $moddir/ngx_http_fw_${_}_module.so;\n" }
@@ -159,6 +187,8 @@ sub setup {
     }
 _EOC_
     my $loc = '';
+    my $lockout = "fw_lockout failures=1 window=1m lockout=30s max=1h;";
+    my $srv = '';
 
     if ($m{jwt}) {
         $loc .= "        fw_jwt on;\n"
@@ -190,7 +220,22 @@ _EOC_
     }
     if ($m{audit}) {
         $http .= "    fw_audit_key_file \$TEST_NGINX_HTML_DIR/audit.key;\n";
-        $loc .= "        fw_audit_log logs/audit.log;\n";
+        $loc .= $case =~ /^(sink|lockout|preaccess)$/
+                ? "        error_log logs/sink-errors.log;\n"
+                  . "        fw_audit_log /dev/full;\n"
+                  . "        fw_audit_fail_closed on;\n"
+                  . "        fw_audit_error_format text;\n"
+                : "        fw_audit_log logs/audit.log;\n";
+    }
+    if ($m{lockout}) {
+        $loc .= "        $lockout\n"
+              . "        fw_lockout_error_format text;\n";
+        $srv .= "    location = /f {\n        $lockout\n"
+              . "        return 401 \"failed\\n\";\n    }\n";
+    }
+    if ($m{minimise}) {
+        $loc .= "        fw_minimise_map \$http_x_role visitor deny;\n"
+              . "        fw_minimise_default none;\n";
     }
 
     my @s = ('valid');
@@ -201,6 +246,16 @@ _EOC_
     push @s, 'forged_webhook' if $m{webhook} && $m{jwt};
     push @s, qw(rl1 rl2) if $m{ratelimit};
 
+    if ($case eq 'sink') {
+        @s = qw(rl1_sink rl2);
+    } elsif ($case eq 'lockout') {
+        @s = $m{ratelimit} ? qw(rl1 fail rl_locked) : qw(sink fail locked);
+    } elsif ($case eq 'preaccess') {
+        @s = qw(rl1_sink fail rl_locked);
+    } elsif ($case eq 'minimise') {
+        @s = qw(valid scope compartment visitor scope_visitor);
+    }
+
     my (@req, @hdr, @code, @www, @body);
     for my $s (@s) {
         my ($r, $h) = request(\%m, $s);
@@ -208,14 +263,16 @@ _EOC_
         push @req, $r;
         push @hdr, $h;
         push @code, $c;
-        push @www, defined $w ? "WWW-Authenticate: $w" : "!WWW-Authenticate";
+        push @www, !defined $w ? "!WWW-Authenticate"
+                 : $w =~ /^!/ ? $w : "WWW-Authenticate: $w";
         push @body, $b;
     }
 
     $block->set_value('main_config', $main);
     $block->set_value('http_config', $http);
     $block->set_value('config', "    location /p {\n$loc"
-                                . "        proxy_pass http://backend;\n    }\n");
+                                . "        proxy_pass http://backend;\n    }\n"
+                                . $srv);
     $block->set_value('user_files', ">>> wh.key\n$wh_secret\n"
                       . ">>> audit.key\n0123456789abcdef0123456789abcdef-order\n");
     $block->set_value('request', \@req);
@@ -290,3 +347,47 @@ __DATA__
 
 === TEST 20: audit, ratelimit
 --- modules: audit ratelimit
+
+=== TEST 21: ratelimit, audit: the sink fails, the 429 wins
+--- modules: ratelimit audit
+--- case: sink
+
+=== TEST 22: audit, ratelimit: the sink fails, the 429 wins
+--- modules: audit ratelimit
+--- case: sink
+
+=== TEST 23: lockout, ratelimit: locked out and rate limited
+--- modules: lockout ratelimit
+--- case: lockout
+
+=== TEST 24: ratelimit, lockout: locked out and rate limited
+--- modules: ratelimit lockout
+--- case: lockout
+
+=== TEST 25: lockout, audit: locked out, the sink fails
+--- modules: lockout audit
+--- case: lockout
+
+=== TEST 26: audit, lockout: locked out, the sink fails
+--- modules: audit lockout
+--- case: lockout
+
+=== TEST 27: fhir, minimise: a denied role with too few scopes
+--- modules: fhir minimise
+--- case: minimise
+
+=== TEST 28: minimise, fhir: a denied role with too few scopes
+--- modules: minimise fhir
+--- case: minimise
+
+=== TEST 29: audit, lockout, ratelimit: the three preaccess checks
+--- modules: audit lockout ratelimit
+--- case: preaccess
+
+=== TEST 30: ratelimit, audit, lockout: the three preaccess checks
+--- modules: ratelimit audit lockout
+--- case: preaccess
+
+=== TEST 31: lockout, ratelimit, audit: the three preaccess checks
+--- modules: lockout ratelimit audit
+--- case: preaccess

@@ -1036,12 +1036,17 @@ ngx_http_fw_audit_init(ngx_conf_t *cf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
+    /*
+     * last of our preaccess handlers: a lockout's or a rate limit's
+     * refusal wins over the failing sink's 503 ("Phase order")
+     */
+    if (ngx_http_fw_add_phase_handler(cf, NGX_HTTP_PREACCESS_PHASE,
+                                      ngx_http_fw_audit_preaccess_handler,
+                                      NGX_HTTP_FW_RANK_AUDIT)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    *h = ngx_http_fw_audit_preaccess_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
     if (h == NULL) {

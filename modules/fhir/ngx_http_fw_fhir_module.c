@@ -1689,19 +1689,17 @@ ngx_http_fw_fhir_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_fw_fhir_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    /* see ngx_http_fw_fhir_precontent_handler() */
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
+    /*
+     * see ngx_http_fw_fhir_precontent_handler(); before the minimise
+     * module's handler ("Phase order" in docs/DEVELOPING.md)
+     */
+    if (ngx_http_fw_add_phase_handler(cf, NGX_HTTP_PRECONTENT_PHASE,
+                                      ngx_http_fw_fhir_precontent_handler,
+                                      NGX_HTTP_FW_RANK_FHIR)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    *h = ngx_http_fw_fhir_precontent_handler;
 
     return NGX_OK;
 }

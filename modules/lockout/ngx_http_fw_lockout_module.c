@@ -1401,12 +1401,14 @@ ngx_http_fw_lockout_init(ngx_conf_t *cf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
+    /* first of our preaccess handlers: docs/DEVELOPING.md, "Phase order" */
+    if (ngx_http_fw_add_phase_handler(cf, NGX_HTTP_PREACCESS_PHASE,
+                                      ngx_http_fw_lockout_handler,
+                                      NGX_HTTP_FW_RANK_LOCKOUT)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    *h = ngx_http_fw_lockout_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
     if (h == NULL) {

@@ -1089,18 +1089,17 @@ ngx_http_fw_min_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_fw_min_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    /* after every access check, before the content handler */
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
+    /*
+     * after every access check and the FHIR module's, before the content
+     * handler ("Phase order" in docs/DEVELOPING.md)
+     */
+    if (ngx_http_fw_add_phase_handler(cf, NGX_HTTP_PRECONTENT_PHASE,
+                                      ngx_http_fw_min_handler,
+                                      NGX_HTTP_FW_RANK_MINIMISE)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    *h = ngx_http_fw_min_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_fw_min_header_filter;

@@ -1244,8 +1244,6 @@ static ngx_int_t
 ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
 {
     ngx_str_t                           name;
-    ngx_http_handler_pt                *h;
-    ngx_http_core_main_conf_t          *cmcf;
     ngx_http_fw_ratelimit_main_conf_t  *rmcf;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -1279,14 +1277,14 @@ ngx_http_fw_ratelimit_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
+    /* after the lockout's check, before the audit's: "Phase order" */
+    if (ngx_http_fw_add_phase_handler(cf, NGX_HTTP_PREACCESS_PHASE,
+                                      ngx_http_fw_ratelimit_handler,
+                                      NGX_HTTP_FW_RANK_RATELIMIT)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    *h = ngx_http_fw_ratelimit_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_fw_ratelimit_header_filter;
