@@ -373,8 +373,15 @@ demo_check() {
         echo "demo check: FAIL audit chain: $(cat "$demo/temp/verify.out" 2>/dev/null)"
     fi
 
-    # the metrics: the refusals above, counted (docs/metrics.md)
-    got=$(curl -s "http://127.0.0.1:$metrics_port/metrics")
+    # the metrics: the refusals above, counted (docs/metrics.md); in a
+    # container they listen on its own loopback, read from inside it
+    if [ -n "${FW_DEMO_IMAGE:-}" ]; then
+        got=$(podman exec "$ctr-gw" bash -c 'exec 3<>/dev/tcp/127.0.0.1/8089
+            printf "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3
+            cat <&3' 2> /dev/null | tr -d '\r' || true)
+    else
+        got=$(curl -s "http://127.0.0.1:$metrics_port/metrics" || true)
+    fi
     if echo "$got" | grep -Eq '^fhirwall_checks_total\{module="jwt",outcome="denied",reason="missing"\} [1-9]' \
        && echo "$got" | grep -Eq '^fhirwall_checks_total\{module="ratelimit",outcome="denied",reason="limited"\} [1-9]' \
        && echo "$got" | grep -Eq '^fhirwall_audit_records_lost_total 0$'; then
