@@ -132,7 +132,7 @@ ngx_http_fw_fhir_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 }
 
 
-/* -------------------------------------------------------- configuration */
+/* ------------------------------------------------------ preconfiguration */
 
 ngx_int_t
 ngx_http_fw_fhir_add_variables(ngx_conf_t *cf)

@@ -1,8 +1,9 @@
 /*
  * fhirwall JWT: nginx glue.  Bearer tokens are checked by the plain-C core
- * (fw_jwt*.c); this file reads the configuration, finds the token, keeps
- * the result in the request ctx, answers 400/401/403 and exposes the
- * variables.
+ * (fw_jwt*.c); this file has the directives table and the phase
+ * handlers: it finds the token, keeps the result in the request ctx and
+ * answers 400/401/403.  The directives' handlers are in _conf.c, remote
+ * key sets in _jwks.c, the variables in _variables.c.
  */
 
 

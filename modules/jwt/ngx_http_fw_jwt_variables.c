@@ -328,7 +328,7 @@ ngx_http_fw_jwt_unverified_claim_variable(ngx_http_request_t *r,
 }
 
 
-/* configuration */
+/* the variables, at preconfiguration */
 
 ngx_int_t
 ngx_http_fw_jwt_add_variables(ngx_conf_t *cf)
