@@ -1,7 +1,7 @@
 /*
  * fhirwall JWT: the module's own metrics (docs/metrics.md), in its zone
- * "fhirwall_metrics_jwt" (common/ngx_http_fw_metrics.h).  Included by
- * ngx_http_fw_jwt_module.c after its main configuration's type.
+ * "fhirwall_metrics_jwt" (common/ngx_http_fw_metrics.h).  Included after
+ * ngx_http_fw_jwt.h (its main configuration's type).
  */
 
 #ifndef _NGX_HTTP_FW_JWT_METRICS_H_INCLUDED_
@@ -22,6 +22,10 @@
 #define NGX_HTTP_FW_JWT_M_FAILED    1
 
 
+#ifdef NGX_HTTP_FW_JWT_METRICS_TABLE
+
+/* the descriptors: only the file that creates the zone needs them */
+
 static const char *const  ngx_http_fw_jwt_m_cache[] = { "hit", "miss" };
 static const char *const  ngx_http_fw_jwt_m_fetch[] = { "ok", "failed" };
 
@@ -40,6 +44,8 @@ static const fw_metric_desc_t  ngx_http_fw_jwt_metrics[] = {
       "Seconds since a remote JWKS was last loaded (NaN: never).",
       FW_METRIC_AGE, NULL, NULL, 0, NULL, 0, 0 }
 };
+
+#endif
 
 
 #define ngx_http_fw_jwt_metrics_block(r)                                    \

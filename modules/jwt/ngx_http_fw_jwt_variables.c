@@ -1,0 +1,362 @@
+/*
+ * fhirwall JWT: the variables ($fw_jwt_status, $fw_jwt_claim_*, ...).
+ */
+
+
+#include "ngx_http_fw_jwt.h"
+
+
+static ngx_int_t ngx_http_fw_jwt_json_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, json_t *j, char sep);
+static ngx_int_t ngx_http_fw_jwt_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_header_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_payload_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_sub_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_scope_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_unverified_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_fw_jwt_unverified_claim_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_variable_t  ngx_http_fw_jwt_vars[] = {
+
+    { ngx_string("fw_jwt_status"), NULL,
+      ngx_http_fw_jwt_status_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_jwt_claim_"), NULL, ngx_http_fw_jwt_claim_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("fw_jwt_header_"), NULL, ngx_http_fw_jwt_header_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("fw_jwt_payload"), NULL,
+      ngx_http_fw_jwt_payload_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_jwt_sub"), NULL, ngx_http_fw_jwt_sub_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_jwt_scope"), NULL, ngx_http_fw_jwt_scope_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /* for logs only: a verified signature, later checks may have failed */
+
+    { ngx_string("fw_jwt_unverified_claim_"), NULL,
+      ngx_http_fw_jwt_unverified_claim_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("fw_jwt_unverified_payload"), NULL,
+      ngx_http_fw_jwt_unverified_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fw_jwt_unverified_sub"), NULL,
+      ngx_http_fw_jwt_unverified_variable, 1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+/* variables */
+
+static ngx_int_t
+ngx_http_fw_jwt_json_value(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, json_t *j, char sep)
+{
+    char    *s;
+    size_t   len;
+    u_char  *p;
+
+    if (j == NULL || (s = fw_jwt_value_text(j, &len, sep)) == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        ngx_free(s);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, s, len);
+    ngx_free(s);
+
+    v->data = p;
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char             *s;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    s = (ctx->status == NGX_HTTP_FW_JWT_OFF)
+        ? FW_VOCAB_JWT_OFF : fw_jwt_status_name(ctx->status);
+
+    v->data = (u_char *) s;
+    v->len = ngx_strlen(s);
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t              *name = (ngx_str_t *) data;
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->status != FW_JWT_VALID) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = fw_jwt_lookup(ctx->token.payload,
+                      name->data + sizeof("fw_jwt_claim_") - 1,
+                      name->len - (sizeof("fw_jwt_claim_") - 1));
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_header_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t              *name = (ngx_str_t *) data;
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->status != FW_JWT_VALID) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = fw_jwt_lookup(ctx->token.header,
+                      name->data + sizeof("fw_jwt_header_") - 1,
+                      name->len - (sizeof("fw_jwt_header_") - 1));
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_payload_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->status != FW_JWT_VALID) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    return ngx_http_fw_jwt_json_value(r, v, ctx->token.payload, ',');
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_sub_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->status != FW_JWT_VALID) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = json_object_get(ctx->token.payload, "sub");
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_scope_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->status != FW_JWT_VALID) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    /* "scope" (RFC 8693, space-separated) or "scp" (an array) */
+    j = json_object_get(ctx->token.payload, "scope");
+
+    if (!json_is_string(j)) {
+        j = json_object_get(ctx->token.payload, "scp");
+
+        if (!json_is_array(j) && !json_is_string(j)) {
+            j = NULL;
+        }
+    }
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ' ');
+}
+
+
+ngx_int_t
+ngx_http_fw_jwt_claim_set_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t              *path = (ngx_str_t *) data;
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->status != FW_JWT_VALID) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = fw_jwt_lookup(ctx->token.payload, path->data, path->len);
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+/*
+ * $fw_jwt_unverified_*: the claims of a token whose signature verified
+ * although a later check (exp, nbf, iss, aud, a requirement) failed, for
+ * logs; never from a forged token.  No directive of ours reads them.
+ */
+
+static ngx_int_t
+ngx_http_fw_jwt_unverified_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->verified) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = data ? json_object_get(ctx->token.payload, "sub")
+             : ctx->token.payload;
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_unverified_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t              *name = (ngx_str_t *) data;
+    json_t                 *j;
+    ngx_http_fw_jwt_ctx_t  *ctx;
+
+    ctx = ngx_http_fw_jwt_run(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->verified) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = fw_jwt_lookup(ctx->token.payload,
+                      name->data + sizeof("fw_jwt_unverified_claim_") - 1,
+                      name->len - (sizeof("fw_jwt_unverified_claim_") - 1));
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+/* the variables, at preconfiguration */
+
+ngx_int_t
+ngx_http_fw_jwt_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    if (fw_jwt_init() != FW_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fw_jwt: OpenSSL has no SHA-2 digests");
+        return NGX_ERROR;
+    }
+
+    for (v = ngx_http_fw_jwt_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    if (ngx_http_fw_jwt_dpop_add_variables(cf,
+                                       offsetof(ngx_http_fw_jwt_ctx_t, dpop))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
