@@ -457,6 +457,20 @@ failed:
 }
 
 
+json_t *
+fw_jwt_token_header(fw_jwt_token_t *t)
+{
+    return t->header;
+}
+
+
+json_t *
+fw_jwt_token_payload(fw_jwt_token_t *t)
+{
+    return t->payload;
+}
+
+
 void
 fw_jwt_token_free(fw_jwt_token_t *t)
 {

@@ -241,6 +241,13 @@ int fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len,
 int fw_jwt_verify(const fw_jwt_keyset_t *ks, fw_jwt_token_t *t,
     const u_char *tok);
 void fw_jwt_token_free(fw_jwt_token_t *t);
+/*
+ * The token's header and payload objects.  Code outside fw_jwt.c and
+ * fw_jwt_claims.c reads them only through these two (the core may parse
+ * them lazily); NULL when the token has none.
+ */
+json_t *fw_jwt_token_header(fw_jwt_token_t *t);
+json_t *fw_jwt_token_payload(fw_jwt_token_t *t);
 /* the DER of an ECDSA R || S signature of 2 * n bytes (n <= 66) */
 #define FW_JWT_ECDSA_DER_MAX  (3 + 2 * (2 + 1 + 66))
 size_t fw_jwt_ecdsa_der(u_char *der, const u_char *sig, size_t n);

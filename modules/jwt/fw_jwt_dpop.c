@@ -319,7 +319,7 @@ fw_jwt_dpop_verify(const fw_jwt_dpop_req_t *rq, const u_char *proof,
 
     /* typ: exactly "dpop+jwt" (RFC 9449 section 4.2) */
 
-    v = json_object_get(t.header, "typ");
+    v = json_object_get(fw_jwt_token_header(&t), "typ");
 
     if (!json_is_string(v) || strcmp(json_string_value(v), "dpop+jwt") != 0
         || json_string_length(v) != sizeof("dpop+jwt") - 1)
@@ -333,7 +333,8 @@ fw_jwt_dpop_verify(const fw_jwt_dpop_req_t *rq, const u_char *proof,
         goto done;
     }
 
-    rc = fw_jwt_jwk_canonical(json_object_get(t.header, "jwk"), canon,
+    rc = fw_jwt_jwk_canonical(json_object_get(fw_jwt_token_header(&t),
+                                              "jwk"), canon,
                               sizeof(canon), &clen);
     if (rc != FW_JWT_DPOP_OK) {
         goto done;
@@ -370,7 +371,7 @@ fw_jwt_dpop_verify(const fw_jwt_dpop_req_t *rq, const u_char *proof,
     out->jkt[fw_base64url_encode(digest, 32, out->jkt)] = '\0';
     out->alg = t.alg;
 
-    rc = fw_jwt_dpop_claims(rq, t.payload, out);
+    rc = fw_jwt_dpop_claims(rq, fw_jwt_token_payload(&t), out);
 
 done:
 

@@ -412,7 +412,8 @@ verified:
 
     /* sender constraints: DPoP proof, cnf.jkt, cnf.x5t#S256 */
     ctx->status = ngx_http_fw_jwt_dpop_check(r, &jlcf->dpop, &ctx->dpop,
-                                             &ctx->raw, ctx->token.payload,
+                                             &ctx->raw,
+                                             fw_jwt_token_payload(&ctx->token),
                                              jlcf->leeway);
 
     if (ctx->status != FW_JWT_VALID) {
@@ -423,7 +424,8 @@ verified:
         rq = jlcf->requires->elts;
 
         for (i = 0; i < jlcf->requires->nelts; i++) {
-            if (fw_jwt_check_require(&rq[i].rq, ctx->token.payload)
+            if (fw_jwt_check_require(&rq[i].rq,
+                                     fw_jwt_token_payload(&ctx->token))
                 != FW_OK)
             {
                 ctx->status = FW_JWT_CLAIM_FAILED;
@@ -434,8 +436,8 @@ verified:
     }
 
     if (jlcf->roles) {
-        claim = fw_jwt_lookup(ctx->token.payload, jlcf->roles_claim.data,
-                              jlcf->roles_claim.len);
+        claim = fw_jwt_lookup(fw_jwt_token_payload(&ctx->token),
+                              jlcf->roles_claim.data, jlcf->roles_claim.len);
 
         if (fw_jwt_check_roles(claim, jlcf->roles->elts, jlcf->roles->nelts,
                                (unsigned) r->method)
@@ -1023,8 +1025,8 @@ ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
     ch = jlcf->claim_headers->elts;
 
     for (i = 0; i < jlcf->claim_headers->nelts; i++) {
-        v = fw_jwt_lookup(ctx->token.payload, ch[i].path.data,
-                          ch[i].path.len);
+        v = fw_jwt_lookup(fw_jwt_token_payload(&ctx->token),
+                          ch[i].path.data, ch[i].path.len);
 
         s = v ? fw_jwt_value_text(v, &len, ',') : NULL;
 

@@ -503,14 +503,15 @@ ngx_http_fw_jwt_revoke_check(ngx_http_request_t *r,
 {
     int            has_iat;
     long           iat_value;
-    json_t        *iat;
+    json_t        *iat, *payload;
     size_t         jti_len, sub_len;
     const u_char  *jti, *sub;
 
     if (rv != NULL && rv->list != NULL) {
-        jti = ngx_http_fw_jwt_revoke_str(token->payload, "jti", &jti_len);
-        sub = ngx_http_fw_jwt_revoke_str(token->payload, "sub", &sub_len);
-        iat = json_object_get(token->payload, "iat");
+        payload = fw_jwt_token_payload(token);
+        jti = ngx_http_fw_jwt_revoke_str(payload, "jti", &jti_len);
+        sub = ngx_http_fw_jwt_revoke_str(payload, "sub", &sub_len);
+        iat = json_object_get(payload, "iat");
         has_iat = 0;
         iat_value = 0;
 
@@ -529,7 +530,8 @@ ngx_http_fw_jwt_revoke_check(ngx_http_request_t *r,
     }
 
     if (rp != NULL) {
-        return ngx_http_fw_jwt_replay(r, rp, token->payload, leeway, seen);
+        return ngx_http_fw_jwt_replay(r, rp, fw_jwt_token_payload(token),
+                                      leeway, seen);
     }
 
     return FW_JWT_VALID;

@@ -139,7 +139,7 @@ ngx_http_fw_jwt_claim_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = fw_jwt_lookup(ctx->token.payload,
+    j = fw_jwt_lookup(fw_jwt_token_payload(&ctx->token),
                       name->data + sizeof("fw_jwt_claim_") - 1,
                       name->len - (sizeof("fw_jwt_claim_") - 1));
 
@@ -165,7 +165,7 @@ ngx_http_fw_jwt_header_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = fw_jwt_lookup(ctx->token.header,
+    j = fw_jwt_lookup(fw_jwt_token_header(&ctx->token),
                       name->data + sizeof("fw_jwt_header_") - 1,
                       name->len - (sizeof("fw_jwt_header_") - 1));
 
@@ -189,7 +189,8 @@ ngx_http_fw_jwt_payload_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    return ngx_http_fw_jwt_json_value(r, v, ctx->token.payload, ',');
+    return ngx_http_fw_jwt_json_value(r, v,
+                                      fw_jwt_token_payload(&ctx->token), ',');
 }
 
 
@@ -210,7 +211,7 @@ ngx_http_fw_jwt_sub_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = json_object_get(ctx->token.payload, "sub");
+    j = json_object_get(fw_jwt_token_payload(&ctx->token), "sub");
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }
@@ -234,10 +235,10 @@ ngx_http_fw_jwt_scope_variable(ngx_http_request_t *r,
     }
 
     /* "scope" (RFC 8693, space-separated) or "scp" (an array) */
-    j = json_object_get(ctx->token.payload, "scope");
+    j = json_object_get(fw_jwt_token_payload(&ctx->token), "scope");
 
     if (!json_is_string(j)) {
-        j = json_object_get(ctx->token.payload, "scp");
+        j = json_object_get(fw_jwt_token_payload(&ctx->token), "scp");
 
         if (!json_is_array(j) && !json_is_string(j)) {
             j = NULL;
@@ -266,7 +267,8 @@ ngx_http_fw_jwt_claim_set_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = fw_jwt_lookup(ctx->token.payload, path->data, path->len);
+    j = fw_jwt_lookup(fw_jwt_token_payload(&ctx->token), path->data,
+                      path->len);
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }
@@ -295,8 +297,8 @@ ngx_http_fw_jwt_unverified_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = data ? json_object_get(ctx->token.payload, "sub")
-             : ctx->token.payload;
+    j = data ? json_object_get(fw_jwt_token_payload(&ctx->token), "sub")
+             : fw_jwt_token_payload(&ctx->token);
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }
@@ -320,7 +322,7 @@ ngx_http_fw_jwt_unverified_claim_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = fw_jwt_lookup(ctx->token.payload,
+    j = fw_jwt_lookup(fw_jwt_token_payload(&ctx->token),
                       name->data + sizeof("fw_jwt_unverified_claim_") - 1,
                       name->len - (sizeof("fw_jwt_unverified_claim_") - 1));
 
