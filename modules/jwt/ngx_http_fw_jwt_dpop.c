@@ -84,6 +84,7 @@ ngx_http_fw_jwt_dpop_create_conf(ngx_http_fw_jwt_dpop_conf_t *dc)
     dc->nonce_lifetime = NGX_CONF_UNSET;
     dc->cert = NGX_CONF_UNSET_UINT;
     dc->set = 0;
+    dc->redis = NGX_CONF_UNSET;
 }
 
 
@@ -103,6 +104,7 @@ ngx_http_fw_jwt_dpop_merge_conf(ngx_conf_t *cf,
                              NGX_HTTP_FW_JWT_NONCE_LIFE);
     ngx_conf_merge_uint_value(conf->cert, prev->cert,
                               NGX_HTTP_FW_JWT_BIND_OFF);
+    ngx_conf_merge_value(conf->redis, prev->redis, 0);
 
     if (!conf->set) {
         conf->nonce_secret = prev->nonce_secret;
@@ -549,6 +551,7 @@ ngx_http_fw_jwt_dpop_reset(ngx_http_fw_jwt_dpop_ctx_t *dctx,
     dctx->status = status;
     dctx->reason = FW_JWT_DPOP_OK;
     dctx->scheme = 0;
+    dctx->redis = 0;
     dctx->jkt[0] = '\0';
 }
 
@@ -748,10 +751,29 @@ ngx_http_fw_jwt_dpop_proof(ngx_http_request_t *r,
         }
     }
 
-    /* the jti, once within the window, across the workers */
+    /* the jti, once within the window: across the workers or replicas */
 
-    n = ngx_http_fw_jwt_dpop_record(r, dc->zone, out.replay,
-                                    rq.now + dc->window + 2 * leeway + 1);
+    ngx_memcpy(dctx->replay, out.replay, sizeof(dctx->replay));
+    dctx->expires = rq.now + dc->window + 2 * leeway + 1;
+
+    if (dc->redis) {
+        /* asked by ngx_http_fw_jwt_redis.c once every check passed */
+        dctx->redis = 1;
+        return FW_JWT_VALID;
+    }
+
+    return ngx_http_fw_jwt_dpop_replay_local(r, dc, dctx);
+}
+
+
+ngx_int_t
+ngx_http_fw_jwt_dpop_replay_local(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_conf_t *dc, ngx_http_fw_jwt_dpop_ctx_t *dctx)
+{
+    ngx_int_t  n;
+
+    n = ngx_http_fw_jwt_dpop_record(r, dc->zone, dctx->replay,
+                                    dctx->expires);
 
     if (n == NGX_BUSY) {
         if (!ngx_http_fw_jwt_dpop_full_logged) {
@@ -768,13 +790,22 @@ ngx_http_fw_jwt_dpop_proof(ngx_http_request_t *r,
     }
 
     if (n == NGX_DECLINED) {
-        dctx->reason = FW_JWT_DPOP_REPLAY;
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "fw_jwt: %s", fw_jwt_dpop_reason(FW_JWT_DPOP_REPLAY));
-        return FW_JWT_DPOP_INVALID;
+        return ngx_http_fw_jwt_dpop_replayed(r, dctx);
     }
 
     return FW_JWT_VALID;
+}
+
+
+ngx_int_t
+ngx_http_fw_jwt_dpop_replayed(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_ctx_t *dctx)
+{
+    dctx->reason = FW_JWT_DPOP_REPLAY;
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "fw_jwt: %s", fw_jwt_dpop_reason(FW_JWT_DPOP_REPLAY));
+
+    return FW_JWT_DPOP_INVALID;
 }
 
 

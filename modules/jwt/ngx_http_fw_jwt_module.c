@@ -222,6 +222,9 @@ static ngx_command_t  ngx_http_fw_jwt_commands[] = {
     NGX_HTTP_FW_JWT_INTROSPECT_COMMANDS(ngx_http_fw_jwt_loc_conf_t,
                                         introspect),
 
+    NGX_HTTP_FW_JWT_REDIS_COMMANDS(ngx_http_fw_jwt_main_conf_t,
+                                   ngx_http_fw_jwt_loc_conf_t),
+
     { ngx_string("fw_jwt_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -326,6 +329,7 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
     ctx->conf = jlcf;
     ctx->done = 1;
     ctx->http_status = 0;
+    ngx_http_fw_jwt_redis_reset(&ctx->redis);
 
     ngx_http_fw_jwt_evaluate(r, jlcf, ctx);
 
@@ -451,6 +455,14 @@ verified:
     ctx->status = ngx_http_fw_jwt_revoke_check(r, jlcf->replay, jlcf->revoke,
                                                &ctx->token, jlcf->leeway,
                                                &ctx->jti_seen);
+
+    if (ctx->status == FW_JWT_VALID
+        && ngx_http_fw_jwt_redis_wanted(jlcf, ctx))
+    {
+        /* not valid before Redis says so, also for a variable read now */
+        ctx->redis.want = 1;
+        ctx->status = FW_JWT_UNAVAILABLE;
+    }
 }
 
 
@@ -669,6 +681,7 @@ ngx_http_fw_jwt_cleanup(void *data)
     fw_jwt_token_free(&ctx->token);
     ctx->introspect.done = 0;
     ngx_http_fw_jwt_introspect_reset(&ctx->introspect);
+    ngx_http_fw_jwt_redis_reset(&ctx->redis);
 }
 
 
@@ -780,6 +793,19 @@ ngx_http_fw_jwt_enforce(ngx_http_request_t *r)
         ctx->fetched = 1;
     }
 
+    if (ctx->redis.want) {
+        /* replay and revocation across the replicas */
+        rc = ngx_http_fw_jwt_redis_check(r, jlcf, ctx);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     if (ctx->status == FW_JWT_VALID) {
         if (ngx_http_fw_jwt_claim_headers(r, jlcf, ctx) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -863,6 +889,11 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
     ngx_http_core_loc_conf_t  *clcf;
 
     ngx_http_fw_jwt_deny_reason(jlcf, ctx, &error, &desc, &status);
+
+    if (ctx->status == FW_JWT_UNAVAILABLE) {
+        /* the token is not at fault: no challenge */
+        goto challenged;
+    }
 
     /* the DPoP challenge, when DPoP or a binding is concerned */
     switch (ngx_http_fw_jwt_dpop_challenge(r, &jlcf->dpop, &ctx->dpop,
@@ -992,6 +1023,12 @@ ngx_http_fw_jwt_deny_reason(ngx_http_fw_jwt_loc_conf_t *jlcf,
 
     case FW_JWT_INACTIVE:
         *desc = "token inactive";
+        break;
+
+    case FW_JWT_UNAVAILABLE:
+        *status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        *error = NULL;
+        *desc = "the token cannot be checked now";
         break;
 
     case FW_JWT_INTROSPECTION_FAILED:
@@ -1135,6 +1172,10 @@ ngx_http_fw_jwt_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_fw_jwt_redis_init_process(cycle, &jmcf->redis) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (jmcf->nremotes) {
         ngx_http_fw_jwt_remotes = ngx_calloc(jmcf->nremotes
                                      * sizeof(ngx_http_fw_jwt_remote_state_t),
@@ -1165,7 +1206,14 @@ ngx_http_fw_jwt_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_fw_jwt_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                    i;
+    ngx_http_fw_jwt_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_fw_jwt_module);
+
+    if (jmcf) {
+        ngx_http_fw_jwt_redis_exit_process(&jmcf->redis);
+    }
 
     fw_jwt_cache_destroy(ngx_http_fw_jwt_cache);
     ngx_http_fw_jwt_cache = NULL;
