@@ -726,6 +726,15 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->enable && conf->introspect.issuers
+        && conf->introspect.uri.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_jwt_introspect_issuers\" needs "
+                           "\"fw_jwt_introspect\"");
+        return NGX_CONF_ERROR;
+    }
+
     if (ngx_http_fw_jwt_redis_merge(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }

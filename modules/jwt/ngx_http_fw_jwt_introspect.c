@@ -140,6 +140,11 @@ ngx_http_fw_jwt_introspect_merge_conf(ngx_conf_t *cf,
         conf->set = prev->set;
     }
 
+    if (conf->issuers == NULL) {
+        conf->issuers = prev->issuers;
+    }
+
+
     if (conf->set == NGX_CONF_UNSET) {
         conf->set = 0;
     }
@@ -634,7 +639,18 @@ ngx_http_fw_jwt_introspect_eval(ngx_http_request_t *r,
     ngx_http_fw_jwt_introspect_sh_t    *sh;
     ngx_http_fw_jwt_introspect_node_t  *node;
 
-    if (ic->uri.len == 0 || fw_jwt_is_jws(raw->data, raw->len)) {
+    if (ic->uri.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    /* a JWS of a listed issuer is introspected, not verified here */
+
+    if (fw_jwt_is_jws(raw->data, raw->len)
+        && (ic->issuers == NULL
+            || !fw_jwt_introspect_issuer(raw->data, raw->len,
+                                         ic->issuers->elts,
+                                         ic->issuers->nelts, raw->len)))
+    {
         return NGX_DECLINED;
     }
 
