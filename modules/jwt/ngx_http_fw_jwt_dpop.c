@@ -49,6 +49,9 @@ static ngx_int_t ngx_http_fw_jwt_dpop_htu(ngx_http_request_t *r,
 static ngx_int_t ngx_http_fw_jwt_dpop_proof(ngx_http_request_t *r,
     ngx_http_fw_jwt_dpop_conf_t *dc, ngx_http_fw_jwt_dpop_ctx_t *dctx,
     ngx_str_t *token, time_t leeway);
+static ngx_int_t ngx_http_fw_jwt_dpop_www_auth(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_conf_t *dc, ngx_str_t *realm, const char *berr,
+    const char *derr, const char *desc);
 static ngx_int_t ngx_http_fw_jwt_dpop_nonce_header(ngx_http_request_t *r,
     const u_char *nonce);
 static ngx_int_t ngx_http_fw_jwt_cert_check(ngx_http_request_t *r,
@@ -663,7 +666,12 @@ ngx_http_fw_jwt_dpop_htu(ngx_http_request_t *r,
     }
 
     p = ngx_cpymem(htu->data, origin.data, origin.len);
-    p = ngx_cpymem(p, host.data, host.len);
+
+    if (host.len) {
+        /* none with fw_jwt_dpop_origin: no memcpy() from NULL */
+        p = ngx_cpymem(p, host.data, host.len);
+    }
+
     ngx_memcpy(p, path.data, path.len);
 
     return NGX_OK;
@@ -921,10 +929,7 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
     ngx_str_t *realm, ngx_int_t jwt_status, const char *error,
     const char **desc, ngx_uint_t *status)
 {
-    int          a;
-    u_char      *p, nonce[FW_JWT_THUMB_LEN + 1];
-    size_t       len;
-    ngx_str_t    value;
+    u_char       nonce[FW_JWT_THUMB_LEN + 1];
     const char  *derr, *berr;
 
     if (dc->mode == NGX_HTTP_FW_JWT_BIND_OFF
@@ -986,9 +991,45 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
 
     *status = NGX_HTTP_UNAUTHORIZED;
 
+    if (ngx_http_fw_jwt_dpop_www_auth(r, dc, realm, berr, derr, *desc)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (jwt_status == FW_JWT_DPOP_USE_NONCE && dc->nonce_secret.len) {
+        if (fw_jwt_dpop_nonce(dc->nonce_secret.data, dc->nonce_secret.len,
+                              (long) (ngx_time() / dc->nonce_lifetime),
+                              nonce)
+            != FW_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_fw_jwt_dpop_nonce_header(r, nonce) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the challenge: Bearer (unless DPoP is required), DPoP (unless off) */
+
+static ngx_int_t
+ngx_http_fw_jwt_dpop_www_auth(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_conf_t *dc, ngx_str_t *realm, const char *berr,
+    const char *derr, const char *desc)
+{
+    int         a;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   value;
+
     len = 2 * (sizeof("Bearer realm=\"\", ") + realm->len)
           + sizeof(", error=\"\", error_description=\"\"") + 32
-          + ngx_strlen(*desc) + sizeof(", algs=\"\"")
+          + ngx_strlen(desc) + sizeof(", algs=\"\"")
           + FW_JWT_NALGS * 6;
 
     p = ngx_pnalloc(r->pool, len);
@@ -1003,7 +1044,7 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
 
         if (berr) {
             p = ngx_sprintf(p, ", error=\"%s\", error_description=\"%s\"",
-                            berr, *desc);
+                            berr, desc);
         }
     }
 
@@ -1017,7 +1058,7 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
 
         if (derr) {
             p = ngx_sprintf(p, ", error=\"%s\", error_description=\"%s\"",
-                            derr, *desc);
+                            derr, desc);
         }
 
         p = ngx_cpymem(p, ", algs=\"", sizeof(", algs=\"") - 1);
@@ -1035,20 +1076,6 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
 
     if (ngx_http_fw_set_www_authenticate(r, &value) != NGX_OK) {
         return NGX_ERROR;
-    }
-
-    if (jwt_status == FW_JWT_DPOP_USE_NONCE && dc->nonce_secret.len) {
-        if (fw_jwt_dpop_nonce(dc->nonce_secret.data, dc->nonce_secret.len,
-                              (long) (ngx_time() / dc->nonce_lifetime),
-                              nonce)
-            != FW_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (ngx_http_fw_jwt_dpop_nonce_header(r, nonce) != NGX_OK) {
-            return NGX_ERROR;
-        }
     }
 
     return NGX_OK;

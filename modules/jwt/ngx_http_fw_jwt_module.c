@@ -14,6 +14,8 @@
 
 static void ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_jwt_check_claims(
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static int ngx_http_fw_jwt_verify_keys(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_jwt_check_sig(ngx_http_request_t *r,
@@ -349,7 +351,6 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     int                         rc;
     json_t                     *claim;
     ngx_uint_t                  i;
-    fw_jwt_claims_conf_t        cc;
     ngx_http_fw_jwt_require_t  *rq;
 
     if (jlcf->ks == NULL && jlcf->remote == NULL
@@ -397,18 +398,7 @@ verified:
 
     ctx->verified = 1;
 
-    cc.now = ngx_time();
-    cc.leeway = (long) jlcf->leeway;
-    cc.require_exp = (int) jlcf->require_exp;
-    cc.max_lifetime = (long) jlcf->max_lifetime;
-    /* an introspected token has no JOSE header */
-    cc.typ = ctx->introspect.used ? FW_JWT_TYP_OFF : (int) jlcf->typ;
-    cc.issuers = jlcf->issuers ? jlcf->issuers->elts : NULL;
-    cc.nissuers = jlcf->issuers ? jlcf->issuers->nelts : 0;
-    cc.audiences = jlcf->audiences ? jlcf->audiences->elts : NULL;
-    cc.naudiences = jlcf->audiences ? jlcf->audiences->nelts : 0;
-
-    ctx->status = fw_jwt_check_claims(&cc, &ctx->token);
+    ctx->status = ngx_http_fw_jwt_check_claims(jlcf, ctx);
 
     if (ctx->status != FW_JWT_VALID) {
         return;
@@ -463,6 +453,29 @@ verified:
         ctx->redis.want = 1;
         ctx->status = FW_JWT_UNAVAILABLE;
     }
+}
+
+
+/* exp, nbf, iat, iss, aud, typ, the lifetime: a FW_JWT_* status */
+
+static ngx_int_t
+ngx_http_fw_jwt_check_claims(ngx_http_fw_jwt_loc_conf_t *jlcf,
+    ngx_http_fw_jwt_ctx_t *ctx)
+{
+    fw_jwt_claims_conf_t  cc;
+
+    cc.now = ngx_time();
+    cc.leeway = (long) jlcf->leeway;
+    cc.require_exp = (int) jlcf->require_exp;
+    cc.max_lifetime = (long) jlcf->max_lifetime;
+    /* an introspected token has no JOSE header */
+    cc.typ = ctx->introspect.used ? FW_JWT_TYP_OFF : (int) jlcf->typ;
+    cc.issuers = jlcf->issuers ? jlcf->issuers->elts : NULL;
+    cc.nissuers = jlcf->issuers ? jlcf->issuers->nelts : 0;
+    cc.audiences = jlcf->audiences ? jlcf->audiences->elts : NULL;
+    cc.naudiences = jlcf->audiences ? jlcf->audiences->nelts : 0;
+
+    return fw_jwt_check_claims(&cc, &ctx->token);
 }
 
 

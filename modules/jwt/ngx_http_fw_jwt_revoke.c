@@ -28,6 +28,8 @@
 #define NGX_HTTP_FW_JWT_REVOKE_MAX  (1024 * 1024)
 
 
+static char *ngx_http_fw_jwt_revoke_register(ngx_conf_t *cf,
+    ngx_http_fw_jwt_revoke_t *rv, ngx_http_fw_jwt_revoke_t **field);
 static ngx_int_t ngx_http_fw_jwt_revoke_load(ngx_log_t *log,
     ngx_http_fw_jwt_revoke_t *rv, ngx_uint_t force, char *err);
 static void ngx_http_fw_jwt_revoke_timer(ngx_event_t *ev);
@@ -169,13 +171,11 @@ ngx_http_fw_jwt_revoke_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    char                        err[256];
     ssize_t                     size;
     ngx_str_t                  *value, s, path;
     ngx_int_t                   n;
     ngx_uint_t                  i;
-    ngx_pool_cleanup_t         *cln;
-    ngx_http_fw_jwt_revoke_t  **field, *rv, **rvp;
+    ngx_http_fw_jwt_revoke_t  **field, *rv;
 
     field = (ngx_http_fw_jwt_revoke_t **) (p + cmd->offset);
 
@@ -249,7 +249,20 @@ ngx_http_fw_jwt_revoke_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    /* one list a file in this configuration */
+    return ngx_http_fw_jwt_revoke_register(cf, rv, field);
+}
+
+
+/* one list a file in this configuration, read now (fail closed) */
+
+static char *
+ngx_http_fw_jwt_revoke_register(ngx_conf_t *cf, ngx_http_fw_jwt_revoke_t *rv,
+    ngx_http_fw_jwt_revoke_t **field)
+{
+    char                        err[256];
+    ngx_uint_t                  i;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_fw_jwt_revoke_t  **rvp;
 
     if (ngx_http_fw_jwt_revokes == NULL
         || ngx_http_fw_jwt_revokes_cycle != cf->cycle)
