@@ -636,3 +636,77 @@ _EOC_
 --- must_die
 --- error_log
 invalid value "local"
+
+
+
+=== TEST 20: fw_jwt_phase rewrite (before "return"): the request waits for Redis there too
+--- http_config
+    fw_jwt_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config eval
+"    location /t {
+        fw_jwt on;
+        fw_jwt_phase rewrite;
+        fw_jwt_secret_file $::secret encoding=base64url;
+        fw_jwt_jti_replay zone=jti:1m redis;
+        add_header X-JWT-Status \$fw_jwt_status always;
+        return 200 \"answered by return\\n\";
+    }"
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::T{a12}", "Authorization: Bearer $::T{a12}"]
+--- error_code eval
+[200, 401]
+--- response_headers eval
+["X-JWT-Status: valid", "X-JWT-Status: replayed"]
+
+
+
+=== TEST 21: a subrequest (auth_request) checked with Redis: once, then refused
+--- http_config
+    fw_jwt_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config eval
+"    location /api {
+        auth_request /auth;
+        proxy_pass http://backend;
+    }
+    location = /auth {
+        internal;
+        fw_jwt on;
+        fw_jwt_secret_file $::secret encoding=base64url;
+        fw_jwt_jti_replay zone=jti:1m redis;
+        return 204;
+    }"
+--- request eval
+["GET /api", "GET /api"]
+--- more_headers eval
+["Authorization: Bearer $::T{a12}", "Authorization: Bearer $::T{a12}"]
+--- error_code eval
+[200, 401]
+--- response_body_like eval
+["^ok sub=", "401"]
+
+
+
+=== TEST 22: a variable read before the access phase is "unavailable" until Redis answered, never "valid" before
+--- http_config
+    fw_jwt_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config eval
+"    location /t {
+        fw_jwt on;
+        fw_jwt_secret_file $::secret encoding=base64url;
+        fw_jwt_jti_replay zone=jti:1m redis;
+        set \$before \$fw_jwt_status;
+        add_header X-Before \$before always;
+        add_header X-JWT-Status \$fw_jwt_status always;
+        proxy_pass http://backend;
+    }"
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::T{a12}", "Authorization: Bearer $::T{a12}"]
+--- error_code eval
+[200, 401]
+--- response_headers eval
+["X-Before: unavailable\nX-JWT-Status: valid",
+ "X-Before: unavailable\nX-JWT-Status: replayed"]
