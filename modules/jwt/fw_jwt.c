@@ -47,7 +47,7 @@ static const char  *fw_jwt_status_names[FW_JWT_NSTATUS] = {
     "revoked", "error",
     "invalid_dpop_proof", "use_dpop_nonce", "dpop_required",
     "key_mismatch", "cert_mismatch", "dpop_unavailable", "inactive",
-    "introspection_unavailable"
+    "introspection_unavailable", "unavailable"
 };
 
 

@@ -84,6 +84,7 @@ enum {
     FW_JWT_DPOP_UNAVAILABLE,  /* the replay zone is full */
     FW_JWT_INACTIVE,          /* introspection: "active" is false */
     FW_JWT_INTROSPECTION_FAILED,  /* the endpoint down, slow or garbled */
+    FW_JWT_UNAVAILABLE,       /* Redis cannot check, failure closed */
     FW_JWT_NSTATUS
 };
 
