@@ -32,11 +32,21 @@ static int fw_audit_redact_is_type(const u_char *s, size_t len);
 static int fw_audit_redact_is_keyword(const u_char *s, size_t len);
 static int fw_audit_redact_is_name(const u_char *s, size_t len);
 static int fw_audit_redact_is_digits(const u_char *s, size_t len);
+static int fw_audit_redact_is_secret(const u_char *s, size_t len);
 static size_t fw_audit_redact_decode(const u_char *s, size_t len,
     u_char *out);
 static void fw_audit_rw_mem(fw_audit_rw_t *w, const u_char *s, size_t len);
 static void fw_audit_rw_hash(fw_audit_rw_t *w, const fw_audit_redactor_t *rd,
     const u_char *s, size_t len, const char *nokey);
+
+
+/* query parameters that carry credentials: their values never go into a
+   record, whatever the mode ("*") */
+static const char *const  fw_audit_redact_secrets[] = {
+    "access_token", "id_token", "refresh_token", "token", "client_secret",
+    "client_assertion", "assertion", "subject_token", "actor_token",
+    "password", "api_key", "apikey", "sig", "signature", NULL
+};
 
 
 static const char *const  fw_audit_redact_modes[] = {
@@ -222,6 +232,34 @@ fw_audit_redact_is_digits(const u_char *s, size_t len)
     }
 
     return 1;
+}
+
+
+static int
+fw_audit_redact_is_secret(const u_char *s, size_t len)
+{
+    size_t              i, n;
+    const char *const  *p;
+
+    for (p = fw_audit_redact_secrets; *p; p++) {
+        n = strlen(*p);
+
+        if (n != len) {
+            continue;
+        }
+
+        for (i = 0; i < n; i++) {
+            if ((s[i] | 0x20) != (*p)[i] && s[i] != (u_char) (*p)[i]) {
+                break;
+            }
+        }
+
+        if (i == n) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -516,6 +554,8 @@ size_t
 fw_audit_redact_query(const fw_audit_redactor_t *rd, int mode,
     const u_char *v, size_t len, u_char *out, size_t size)
 {
+    int             secret;
+    size_t          n;
     u_char         *mark;
     const u_char   *p, *end, *par, *eq;
     fw_audit_rw_t   w;
@@ -524,17 +564,13 @@ fw_audit_redact_query(const fw_audit_redactor_t *rd, int mode,
         return 0;
     }
 
-    if (mode == FW_AUDIT_R_KEEP) {
-        len = len < size ? len : size;
-        memcpy(out, v, len);
-        return len;
-    }
-
-    if (mode != FW_AUDIT_R_HASH && mode != FW_AUDIT_R_NAMES) {
+    if (mode != FW_AUDIT_R_KEEP && mode != FW_AUDIT_R_HASH
+        && mode != FW_AUDIT_R_NAMES)
+    {
         return 0;
     }
 
-    if (rd == NULL || rd->hmac == NULL) {
+    if (mode == FW_AUDIT_R_HASH && (rd == NULL || rd->hmac == NULL)) {
         mode = FW_AUDIT_R_NAMES;
     }
 
@@ -564,20 +600,34 @@ fw_audit_redact_query(const fw_audit_redactor_t *rd, int mode,
         }
 
         eq = memchr(par, '=', p - par);
+        secret = eq && fw_audit_redact_is_secret(par, eq - par);
 
-        if (eq && fw_audit_redact_is_name(par, eq - par)) {
-            fw_audit_rw_mem(&w, par, eq + 1 - par);
-            par = eq + 1;
-        }
+        if (mode == FW_AUDIT_R_KEEP && !secret) {
+            /* a kept value may be cut, as any kept value */
+            n = w.full ? 0 : (size_t) (w.end - w.p);
 
-        if (par == p) {
-            /* "name=": no value */
+            if (n < (size_t) (p - par)) {
+                fw_audit_rw_mem(&w, par, n);
+                break;
+            }
 
-        } else if (mode == FW_AUDIT_R_HASH) {
-            fw_audit_rw_hash(&w, rd, par, p - par, "*");
+            fw_audit_rw_mem(&w, par, p - par);
 
         } else {
-            fw_audit_rw_mem(&w, (const u_char *) "*", 1);
+            if (eq && fw_audit_redact_is_name(par, eq - par)) {
+                fw_audit_rw_mem(&w, par, eq + 1 - par);
+                par = eq + 1;
+            }
+
+            if (par == p) {
+                /* "name=": no value */
+
+            } else if (mode == FW_AUDIT_R_HASH && !secret) {
+                fw_audit_rw_hash(&w, rd, par, p - par, "*");
+
+            } else {
+                fw_audit_rw_mem(&w, (const u_char *) "*", 1);
+            }
         }
 
         if (w.full) {

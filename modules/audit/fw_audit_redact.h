@@ -100,6 +100,8 @@ size_t fw_audit_redact_path(const fw_audit_redactor_t *rd, int mode,
  * ("name=*").  A name is kept when it looks like a parameter name
  * (letters, digits, "_", "-", ".", ":"; a letter or "_" first); a
  * parameter without "=", or whose name is not one, is written as a value.
+ * The value of a credential ("access_token", "client_secret", ...) is "*"
+ * in every mode, "keep" too.
  */
 size_t fw_audit_redact_query(const fw_audit_redactor_t *rd, int mode,
     const u_char *v, size_t len, u_char *out, size_t size);

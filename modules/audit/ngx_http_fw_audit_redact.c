@@ -321,8 +321,10 @@ ngx_http_fw_audit_redact_event(ngx_http_request_t *r,
         v = &ev->v[f];
         mode = (int) alcf->redact[f];
 
-        if (v->len == 0 || mode == FW_AUDIT_R_KEEP
-            || mode == FW_AUDIT_R_DIGEST)
+        /* a kept query still loses its credentials' values */
+
+        if (v->len == 0 || mode == FW_AUDIT_R_DIGEST
+            || (mode == FW_AUDIT_R_KEEP && f != FW_AUDIT_F_QUERY))
         {
             continue;
         }

@@ -380,6 +380,24 @@ test_queries(void **state)
     assert_string_equal(run_query(&rd, FW_AUDIT_R_PREFIX, "family=Smith",
                                   512), "");
 
+    /* credentials: never, in any mode */
+    assert_string_equal(run_query(&rd, FW_AUDIT_R_KEEP,
+                                  "family=Smith&access_token=eyJ.x.y"
+                                  "&Client_Secret=s3&sig=ab&&_count=2",
+                                  512),
+                        "family=Smith&access_token=*&Client_Secret=*"
+                        "&sig=*&_count=2");
+    snprintf(want, sizeof(want), "access_token=*&family=%s", h1);
+    assert_string_equal(run_query(&rd, FW_AUDIT_R_HASH,
+                                  "access_token=eyJ.x.y&family=Smith", 512),
+                        want);
+    assert_string_equal(run_query(&none, FW_AUDIT_R_KEEP, "token=abc",
+                                  512), "token=*");
+
+    /* keep cuts a long value, as the record does */
+    assert_string_equal(run_query(&rd, FW_AUDIT_R_KEEP, "a=1&bb=22222", 8),
+                        "a=1&bb=2");
+
     /* a small buffer: whole parameters only */
     assert_string_equal(run_query(&rd, FW_AUDIT_R_NAMES, "aa=1&bb=2", 8),
                         "aa=*");
