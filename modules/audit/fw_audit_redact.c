@@ -316,34 +316,52 @@ size_t
 fw_audit_redact_hash(const fw_audit_redactor_t *rd, const u_char *v,
     size_t len, u_char *out)
 {
-    int     n;
-    u_char  mac[FW_AUDIT_MAC_LEN], dec[FW_AUDIT_R_DECODE_MAX];
-    char    head[32];
+    int        rc;
+    size_t     n, dlen;
+    u_char     mac[FW_AUDIT_MAC_LEN], dec[FW_AUDIT_R_DECODE_MAX];
+    u_char     digits[20], *p;
+    uint64_t   e;
 
     if (rd == NULL || rd->hmac == NULL) {
         return 0;
     }
 
+    dlen = 0;
+
     if (len <= sizeof(dec) && memchr(v, '%', len) != NULL) {
-        len = fw_audit_redact_decode(v, len, dec);
-        v = dec;
+        dlen = fw_audit_redact_decode(v, len, dec);
+        rc = fw_audit_hmac_run(rd->hmac, dec, dlen, mac);
+        OPENSSL_cleanse(dec, dlen);
+
+    } else {
+        rc = fw_audit_hmac_run(rd->hmac, v, len, mac);
     }
 
-    if (fw_audit_hmac_run(rd->hmac, v, len, mac) != FW_AUDIT_OK) {
-        OPENSSL_cleanse(dec, sizeof(dec));
+    if (rc != FW_AUDIT_OK) {
+        OPENSSL_cleanse(mac, sizeof(mac));
         return 0;
     }
 
-    n = snprintf(head, sizeof(head), "fwh-%llu-",
-                 (unsigned long long) rd->epoch);
+    /* "fwh-" epoch "-" hex */
 
-    memcpy(out, head, (size_t) n);
-    fw_hex_encode(mac, FW_AUDIT_R_HEX / 2, out + n);
+    p = digits + sizeof(digits);
+    e = rd->epoch;
 
-    OPENSSL_cleanse(dec, sizeof(dec));
+    do {
+        *--p = (u_char) ('0' + e % 10);
+        e /= 10;
+    } while (e);
+
+    n = digits + sizeof(digits) - p;
+
+    memcpy(out, "fwh-", 4);
+    memcpy(out + 4, p, n);
+    out[4 + n] = '-';
+    fw_hex_encode(mac, FW_AUDIT_R_HEX / 2, out + 5 + n);
+
     OPENSSL_cleanse(mac, sizeof(mac));
 
-    return (size_t) n + FW_AUDIT_R_HEX;
+    return 5 + n + FW_AUDIT_R_HEX;
 }
 
 
