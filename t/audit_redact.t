@@ -166,6 +166,7 @@ sub main::modes {
                    patient => $h })
             || FwAudit::fields($by{defaults}, {
                    patient => $h, id => $h, user => 'Simpson',
+                   fhir_user => "Patient/$h",
                    compartment => "Patient/$h",
                    path => "/defaults/Patient/$h/_history/2",
                    query => qr/^family=\Q$hs\E&given=$HASH&access_token=\*$/ })
@@ -183,6 +184,7 @@ sub main::no_key {
         return $e if $e;
         return FwAudit::fields($r[0], {
                    patient => undef, id => undef, compartment => undef,
+                   fhir_user => undef,
                    path => '/nk/Patient/*/_history/2',
                    query => 'family=*&given=*', user => 'Simpson' })
             || FwAudit::fields($r[1], {
@@ -274,6 +276,7 @@ fw_audit_field user $http_x_user;
 fw_audit_field patient $http_x_patient;
 fw_audit_field id $http_x_patient;
 fw_audit_field compartment $http_x_compartment;
+fw_audit_field fhir_user $http_x_fhir_user;
 location /keep/ {
     fw_audit_redact patient keep;
     fw_audit_redact id keep;
@@ -310,7 +313,8 @@ location /defaults/ { return 200 "ok\n"; }
 location /legacy/ { fw_audit_query hash; return 200 "ok\n"; }
 location = /done { fw_audit_log off; return 200 "done\n"; }
 --- more_headers eval
-"X-User: Simpson\nX-Patient: $::MRN\nX-Compartment: Patient/$::MRN"
+"X-User: Simpson\nX-Patient: $::MRN\nX-Compartment: Patient/$::MRN\n"
+. "X-Fhir-User: Patient/$::MRN"
 --- request eval
 [map({ "GET /$_/Patient/$::MRN/_history/2?family=Simpson&given=Homer"
        . "&access_token=$::TOKEN" }
@@ -328,11 +332,13 @@ fw_audit_field user $http_x_user;
 fw_audit_field patient $http_x_patient;
 fw_audit_field id $http_x_patient;
 fw_audit_field compartment $http_x_compartment;
+fw_audit_field fhir_user $http_x_fhir_user;
 location /nk/ { return 200 "ok\n"; }
 location /nk/legacy/ { fw_audit_query hash; return 200 "ok\n"; }
 location = /done { fw_audit_log off; return 200 "done\n"; }
 --- more_headers eval
-"X-User: Simpson\nX-Patient: $::MRN\nX-Compartment: Patient/$::MRN"
+"X-User: Simpson\nX-Patient: $::MRN\nX-Compartment: Patient/$::MRN\n"
+. "X-Fhir-User: Patient/$::MRN"
 --- request eval
 ["GET /nk/Patient/$::MRN/_history/2?family=$::NAME&given=Homer",
  "GET /nk/Patient/$::MRN",

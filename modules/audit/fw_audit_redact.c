@@ -33,6 +33,8 @@ static int fw_audit_redact_is_keyword(const u_char *s, size_t len);
 static int fw_audit_redact_is_name(const u_char *s, size_t len);
 static int fw_audit_redact_is_digits(const u_char *s, size_t len);
 static int fw_audit_redact_is_secret(const u_char *s, size_t len);
+static int fw_audit_redact_has(const u_char *s, size_t len,
+    const char *what);
 static size_t fw_audit_redact_decode(const u_char *s, size_t len,
     u_char *out);
 static void fw_audit_rw_mem(fw_audit_rw_t *w, const u_char *s, size_t len);
@@ -50,7 +52,7 @@ static const char *const  fw_audit_redact_secrets[] = {
 
 
 static const char *const  fw_audit_redact_modes[] = {
-    NULL, "keep", "hash", "drop", "prefix", "names", "digest"
+    NULL, "keep", "hash", "drop", "prefix", "names", "digest", "patients"
 };
 
 
@@ -108,7 +110,7 @@ fw_audit_redact_mode(const u_char *name, size_t len)
 const char *
 fw_audit_redact_mode_name(int mode)
 {
-    if (mode < FW_AUDIT_R_KEEP || mode > FW_AUDIT_R_DIGEST) {
+    if (mode < FW_AUDIT_R_KEEP || mode > FW_AUDIT_R_PATIENTS) {
         return "unset";
     }
 
@@ -232,6 +234,23 @@ fw_audit_redact_is_digits(const u_char *s, size_t len)
     }
 
     return 1;
+}
+
+
+static int
+fw_audit_redact_has(const u_char *s, size_t len, const char *what)
+{
+    size_t  i, n;
+
+    n = strlen(what);
+
+    for (i = 0; i + n <= len; i++) {
+        if (memcmp(s + i, what, n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -407,6 +426,13 @@ fw_audit_redact_value(const fw_audit_redactor_t *rd, int mode,
 
     if (len == 0) {
         return 0;
+    }
+
+    if (mode == FW_AUDIT_R_PATIENTS) {
+        /* "Patient/123", "https://h/fhir/RelatedPerson/9": a patient */
+        mode = (fw_audit_redact_has(v, len, "Patient/")
+                || fw_audit_redact_has(v, len, "RelatedPerson/"))
+               ? FW_AUDIT_R_HASH : FW_AUDIT_R_KEEP;
     }
 
     switch (mode) {

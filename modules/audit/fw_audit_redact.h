@@ -43,6 +43,9 @@
 #define FW_AUDIT_R_NAMES    5     /* query: the parameter names only */
 #define FW_AUDIT_R_DIGEST   6     /* query: one HMAC of the whole query
                                      (fw_audit_query hash) */
+#define FW_AUDIT_R_PATIENTS 7     /* hash a reference to a Patient or a
+                                     RelatedPerson, keep any other (the
+                                     default of fhir_user) */
 
 /* "fwh-" 20 digits "-" 24 hex */
 #define FW_AUDIT_R_HASH_MAX   (4 + 20 + 1 + 24)

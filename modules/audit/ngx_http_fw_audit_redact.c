@@ -155,7 +155,8 @@ ngx_http_fw_audit_redact_merge(ngx_http_fw_audit_loc_conf_t *prev,
     ngx_uint_t  f, i, def;
 
     for (f = 0; f < FW_AUDIT_F_MAX; f++) {
-        def = FW_AUDIT_R_KEEP;
+        def = (f == FW_AUDIT_F_FHIR_USER) ? FW_AUDIT_R_PATIENTS
+                                          : FW_AUDIT_R_KEEP;
 
         for (i = 0; i < sizeof(ngx_http_fw_audit_redact_hashed)
                         / sizeof(ngx_http_fw_audit_redact_hashed[0]); i++)

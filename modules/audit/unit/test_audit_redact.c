@@ -209,6 +209,19 @@ test_values(void **state)
     expected(3, "urn:x/p1", want);
     assert_string_equal(run_value(&rd, FW_AUDIT_R_HASH, "urn:x/p1"), want);
 
+    /* fhir_user's default: a patient's reference hashed, others kept */
+    assert_string_equal(run_value(&rd, FW_AUDIT_R_PATIENTS, "Patient/p1"),
+                        ref);
+    assert_string_equal(run_value(&rd, FW_AUDIT_R_PATIENTS,
+                                  "Practitioner/dr-grey"),
+                        "Practitioner/dr-grey");
+    expected(3, "https://h/fhir/RelatedPerson/9", want);
+    assert_string_equal(run_value(&rd, FW_AUDIT_R_PATIENTS,
+                                  "https://h/fhir/RelatedPerson/9"), want);
+    assert_string_equal(run_value(&none, FW_AUDIT_R_PATIENTS, "Patient/p1"),
+                        "");
+    expected(3, "p1", want);
+
     /* no key: a hash is a drop */
     assert_string_equal(run_value(&none, FW_AUDIT_R_HASH, "p1"), "");
     assert_string_equal(run_value(&none, FW_AUDIT_R_KEEP, "p1"), "p1");
