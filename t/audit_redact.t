@@ -443,3 +443,39 @@ GET /
 --- must_die
 --- error_log
 the redaction of "query" is duplicate (or given by "fw_audit_query" too)
+
+
+
+=== TEST 12: a header named like a credential never goes into a field
+--- config
+fw_audit_field purpose $http_x_api_token;
+--- request
+GET /
+--- must_die
+--- error_log
+"$http_x_api_token" may carry a secret or a body and never goes into an audit record
+
+
+
+=== TEST 13: nor an argument
+--- config
+fw_audit_field purpose $arg_Access_Token;
+--- request
+GET /
+--- must_die
+--- error_log
+"$arg_Access_Token" may carry a secret or a body and never goes into an audit record
+
+
+
+=== TEST 14: a header that is not one is accepted
+--- config
+fw_audit_log logs/audit.log;
+fw_audit_field purpose $http_x_purpose;
+location = /p { return 200 "ok\n"; }
+--- more_headers
+X-Purpose: TREAT
+--- request
+GET /p
+--- response_body
+ok

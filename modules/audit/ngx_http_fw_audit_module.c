@@ -727,7 +727,7 @@ ngx_http_fw_audit_secret_var(ngx_str_t *value)
 {
     u_char             low[64];
     size_t             len;
-    ngx_uint_t         i;
+    ngx_uint_t         i, k;
     static ngx_str_t   exact[] = {
         ngx_string("$http_authorization"),
         ngx_string("$http_proxy_authorization"),
@@ -746,6 +746,25 @@ ngx_http_fw_audit_secret_var(ngx_str_t *value)
         ngx_string("$fw_jwt_header_"),
         ngx_string("$ssl_client_raw_cert"),
         ngx_string("$ssl_client_cert"),
+        ngx_null_string
+    };
+    static ngx_str_t   from[] = {
+        ngx_string("$http_"),
+        ngx_string("$arg_"),
+        ngx_string("$sent_http_"),
+        ngx_string("$upstream_http_"),
+        ngx_null_string
+    };
+    static ngx_str_t   word[] = {
+        ngx_string("token"),
+        ngx_string("secret"),
+        ngx_string("passw"),
+        ngx_string("api_key"),
+        ngx_string("apikey"),
+        ngx_string("authoriz"),
+        ngx_string("signature"),
+        ngx_string("assertion"),
+        ngx_string("session"),
         ngx_null_string
     };
 
@@ -769,6 +788,25 @@ ngx_http_fw_audit_secret_var(ngx_str_t *value)
             && ngx_strncmp(low, prefix[i].data, prefix[i].len) == 0)
         {
             return 1;
+        }
+    }
+
+    /* a header or an argument named like a credential */
+
+    for (i = 0; from[i].len; i++) {
+        if (len < from[i].len
+            || ngx_strncmp(low, from[i].data, from[i].len) != 0)
+        {
+            continue;
+        }
+
+        for (k = 0; word[k].len; k++) {
+            if (ngx_strlcasestrn(low + from[i].len, low + len,
+                                 word[k].data, word[k].len - 1)
+                != NULL)
+            {
+                return 1;
+            }
         }
     }
 
