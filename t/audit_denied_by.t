@@ -313,6 +313,8 @@ sub main::http_config {
     my ($m, $set) = @_;
     my $c = <<'_EOC_';
     fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
+    # the records are matched to the requests by their path
+    fw_audit_redact path keep;
     limit_req_zone $uri zone=one_rps:1m rate=1r/m;
 _EOC_
     if ($m =~ /^webhook|^webvote/) {
