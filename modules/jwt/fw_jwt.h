@@ -154,15 +154,24 @@ typedef struct {
 } fw_jwt_keyset_t;
 
 
-/* a decoded (and, after fw_jwt_verify(), verified) token */
+typedef struct fw_jwt_doc_s  fw_jwt_doc_t;
+
+
+/*
+ * A decoded (and, after fw_jwt_verify(), verified) token.  "header" and
+ * "payload" are documents given to the token (tests, introspection); a
+ * decoded token has its segments in "doc", parsed by jansson only when
+ * fw_jwt_token_header() or fw_jwt_token_payload() asks.
+ */
 typedef struct {
     json_t         *header;
     json_t         *payload;
+    fw_jwt_doc_t   *doc;
     int             alg;
     const char     *kid;         /* in header */
     size_t          kid_len;
     size_t          signed_len;  /* header "." payload */
-    u_char         *sig;         /* decoded signature (malloc) */
+    u_char         *sig;         /* decoded signature (in doc) */
     size_t          sig_len;
 } fw_jwt_token_t;
 
