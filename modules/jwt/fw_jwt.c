@@ -493,7 +493,8 @@ fw_jwt_verify(const fw_jwt_keyset_t *ks, fw_jwt_token_t *t,
     const u_char *tok)
 {
     int                  matched;
-    size_t               i;
+    size_t               i, h;
+    uint32_t             s;
     unsigned             bit;
     const fw_jwt_key_t  *k;
 
@@ -504,6 +505,49 @@ fw_jwt_verify(const fw_jwt_keyset_t *ks, fw_jwt_token_t *t,
     }
 
     matched = 0;
+
+    if (t->kid != NULL && ks->kid_slots != NULL
+        && ks->kid_nkeys == ks->nkeys)
+    {
+        /* the keys of this kid (the hash), then those without a kid */
+
+        h = fw_jwt_kid_hash((const u_char *) t->kid, t->kid_len)
+            & ks->kid_mask;
+
+        while ((s = ks->kid_slots[h]) != 0) {
+            k = &ks->keys[s - 1];
+            h = (h + 1) & ks->kid_mask;
+
+            if (k->kid_len != t->kid_len
+                || memcmp(k->kid, t->kid, t->kid_len) != 0
+                || !(k->algs & bit))
+            {
+                continue;
+            }
+
+            matched = 1;
+
+            if (fw_jwt_verify_key(k, t, tok) == FW_OK) {
+                return FW_JWT_VALID;
+            }
+        }
+
+        for (i = 0; ks->nanon && i < ks->nkeys; i++) {
+            k = &ks->keys[i];
+
+            if (k->kid != NULL || !(k->algs & bit)) {
+                continue;
+            }
+
+            matched = 1;
+
+            if (fw_jwt_verify_key(k, t, tok) == FW_OK) {
+                return FW_JWT_VALID;
+            }
+        }
+
+        return matched ? FW_JWT_BAD_SIGNATURE : FW_JWT_UNKNOWN_KEY;
+    }
 
     for (i = 0; i < ks->nkeys; i++) {
         k = &ks->keys[i];
