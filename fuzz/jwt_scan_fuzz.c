@@ -17,17 +17,22 @@
 #include "fw_jwt_scan.h"
 
 
-#define NNAMES  (FW_JWT_SH_N + FW_JWT_SP_N)
+#define NEXTRA  9
+#define NNAMES  (FW_JWT_SH_N + FW_JWT_SP_N + NEXTRA)
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void fuzz_init(void);
 static void fuzz_same(const fw_jwt_scan_val_t *v, json_t *j);
+static void fuzz_members(const fw_jwt_scan_val_t *v, json_t *j);
 static void fuzz_claims(const u_char *json, size_t n);
 static void fuzz_fail(const char *what);
 
 
 static const char  *names[NNAMES];
+static const char *const  extra[NEXTRA] = {
+    "kty", "crv", "x", "y", "e", "n", "jkt", "x5t#S256", "a"
+};
 
 
 static void
@@ -54,6 +59,36 @@ fuzz_init(void)
     for (i = 0; i < FW_JWT_SP_N; i++) {
         names[FW_JWT_SH_N + i] = fw_jwt_scan_payload_names[i];
     }
+
+    for (i = 0; i < NEXTRA; i++) {
+        names[FW_JWT_SH_N + FW_JWT_SP_N + i] = extra[i];
+    }
+}
+
+
+/* fw_jwt_scan_members() of an object member (jwk, cnf) */
+
+static void
+fuzz_members(const fw_jwt_scan_val_t *v, json_t *j)
+{
+    size_t             i;
+    u_char            *strs;
+    fw_jwt_scan_val_t  m[NNAMES];
+
+    strs = malloc(v->raw_len + 1);
+    if (strs == NULL) {
+        abort();
+    }
+
+    if (fw_jwt_scan_members(v, names, NNAMES, m, strs) != FW_OK) {
+        fuzz_fail("an accepted member object refused");
+    }
+
+    for (i = 0; i < NNAMES; i++) {
+        fuzz_same(&m[i], json_object_get(j, names[i]));
+    }
+
+    free(strs);
 }
 
 
@@ -127,6 +162,14 @@ fuzz_same(const fw_jwt_scan_val_t *v, json_t *j)
             fuzz_fail("array longer");
         }
 
+        break;
+
+    case JSON_OBJECT:
+        if (v->type != FW_JWT_SV_OBJECT) {
+            fuzz_fail("types differ (object)");
+        }
+
+        fuzz_members(v, j);
         break;
 
     default:

@@ -66,7 +66,8 @@ const char *const  fw_jwt_scan_header_names[FW_JWT_SH_N] = {
 };
 
 const char *const  fw_jwt_scan_payload_names[FW_JWT_SP_N] = {
-    "exp", "nbf", "iat", "iss", "aud", "sub", "jti", "scope", "scp", "cnf"
+    "exp", "nbf", "iat", "iss", "aud", "sub", "jti", "scope", "scp", "cnf",
+    "htm", "htu", "ath", "nonce"
 };
 
 
@@ -681,13 +682,17 @@ fw_jwt_scan_object(fw_jwt_scan_state_t *st, int depth)
         key = raw;
         klen = len;
 
-        if (st->keys != NULL) {
-            if (escaped) {
-                key = st->str;
-                klen = fw_jwt_scan_unescape(raw, len, st->str);
-                st->str += klen;
-            }
+        if (escaped && st->str != NULL) {
+            key = st->str;
+            klen = fw_jwt_scan_unescape(raw, len, st->str);
+            st->str += klen;
 
+        } else if (escaped) {
+            /* fw_jwt_scan_next(): keys are not read */
+            key = NULL;
+        }
+
+        if (st->keys != NULL) {
             if (st->nkeys == st->maxkeys) {
                 return FW_ERROR;
             }
@@ -708,7 +713,7 @@ fw_jwt_scan_object(fw_jwt_scan_state_t *st, int depth)
 
         v = NULL;
 
-        if (depth == 1 && st->keys != NULL) {
+        if (depth == 1 && st->names != NULL && key != NULL) {
             for (i = 0; i < st->nnames; i++) {
                 if (strlen(st->names[i]) == klen
                     && memcmp(st->names[i], key, klen) == 0)
@@ -973,6 +978,36 @@ fw_jwt_scan_next(const fw_jwt_scan_val_t *arr, size_t *pos,
     *pos = st.p - arr->raw;
 
     return 1;
+}
+
+
+int
+fw_jwt_scan_members(const fw_jwt_scan_val_t *obj, const char *const *names,
+    size_t nnames, fw_jwt_scan_val_t *vals, u_char *strs)
+{
+    size_t               i;
+    fw_jwt_scan_state_t  st;
+
+    for (i = 0; i < nnames; i++) {
+        memset(&vals[i], 0, sizeof(fw_jwt_scan_val_t));
+    }
+
+    if (obj->type != FW_JWT_SV_OBJECT) {
+        return FW_ERROR;
+    }
+
+    /* the text was accepted: no duplicate check; depth 1 is this object */
+
+    memset(&st, 0, sizeof(fw_jwt_scan_state_t));
+    st.p = obj->raw;
+    st.end = obj->raw + obj->raw_len;
+    st.str = strs;
+    st.str_end = strs + obj->raw_len + 1;
+    st.names = names;
+    st.nnames = nnames;
+    st.vals = vals;
+
+    return fw_jwt_scan_value(&st, 1, NULL);
 }
 
 

@@ -78,6 +78,10 @@ enum {
     FW_JWT_SP_SCOPE,
     FW_JWT_SP_SCP,
     FW_JWT_SP_CNF,
+    FW_JWT_SP_HTM,              /* DPoP proofs (RFC 9449) */
+    FW_JWT_SP_HTU,
+    FW_JWT_SP_ATH,
+    FW_JWT_SP_NONCE,
     FW_JWT_SP_N
 };
 
@@ -127,6 +131,15 @@ int fw_jwt_scan(const u_char *json, size_t len, const char *const *names,
  */
 int fw_jwt_scan_next(const fw_jwt_scan_val_t *arr, size_t *pos,
     fw_jwt_scan_val_t *elem);
+
+/*
+ * The members called names[i] of an object "obj" that fw_jwt_scan()
+ * reported (a member of the top level: the header's "jwk", the payload's
+ * "cnf"); "strs" holds obj->raw_len + 1 bytes for unescaped strings.
+ */
+int fw_jwt_scan_members(const fw_jwt_scan_val_t *obj,
+    const char *const *names, size_t nnames, fw_jwt_scan_val_t *vals,
+    u_char *strs);
 
 /* 1 when the JSON string text "raw" (without quotes) unescapes to s */
 int fw_jwt_scan_str_eq(const u_char *raw, size_t raw_len, const u_char *s,

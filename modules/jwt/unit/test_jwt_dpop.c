@@ -45,6 +45,7 @@ static int verify(const char *p, fw_jwt_dpop_proof_t *out);
 static void setup_rq(void);
 static int teardown(void **state);
 static void test_status_names(void **state);
+static void test_escaped(void **state);
 
 
 static fw_jwt_dpop_req_t  rq;
@@ -724,6 +725,76 @@ test_cnf(void **state)
 }
 
 
+/*
+ * The proof is read by the claims scanner, not jansson: escaped member
+ * names and values in the jwk and the payload mean what they say
+ */
+
+static void
+test_escaped(void **state)
+{
+    char                 *p, *pl, *ath, *jwk, *esc, *q;
+    u_char                jkt[FW_JWT_THUMB_LEN + 1];
+    json_t               *j;
+    EVP_PKEY             *pkey;
+    fw_jwt_dpop_proof_t   out, plain;
+
+    setup_rq();
+    ath = ath_of(TOKEN);
+    pkey = load_key("t/keys/jwt/ec256.key");
+    jwk = jwk_of(pkey);
+
+    pl = payload("GET", HTU, NOW, ath, NULL, "j-esc");
+    p = proof("ES256", "t/keys/jwt/ec256.key", "dpop+jwt", NULL, pl);
+    assert_int_equal(verify(p, &plain), FW_JWT_DPOP_OK);
+    free(p);
+    free(pl);
+
+    /* "kty" as "k\u0074y", "EC" as "\u0045C", white space inside */
+    esc = malloc(strlen(jwk) + 64);
+    q = strstr(jwk, "\"kty\":\"EC\"");
+    assert_non_null(q);
+    sprintf(esc, "{ \"k\\u0074y\" : \"\\u0045C\" %s", q + 10);
+
+    pl = malloc(1024);
+    snprintf(pl, 1024, "{\"jti\":\"j\\u002desc\",\"htm\":\"G\\u0045T\","
+             "\"htu\":\"https:\\/\\/api.example.org\\/fhir\\/Patient\","
+             "\"iat\":%d.0,\"ath\":\"%s\"}", NOW, ath);
+
+    p = proof("ES256", "t/keys/jwt/ec256.key", "dpop\\u002bjwt", esc, pl);
+    assert_int_equal(verify(p, &out), FW_JWT_DPOP_OK);
+
+    /* the same key, the same jti: the same thumbprint and replay key */
+    assert_string_equal((char *) out.jkt, (char *) plain.jkt);
+    assert_memory_equal(out.replay, plain.replay, 32);
+    assert_int_equal(out.iat, NOW);
+
+    j = json_loads(esc, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(fw_jwt_jwk_thumbprint(j, jkt), FW_JWT_DPOP_OK);
+    assert_string_equal((char *) jkt, (char *) plain.jkt);
+    json_decref(j);
+    free(p);
+
+    /* an escaped private member is still one */
+    sprintf(esc, "%.*s,\"\\u0064\":\"AAAA\"}", (int) strlen(jwk) - 1, jwk);
+    p = proof("ES256", "t/keys/jwt/ec256.key", "dpop+jwt", esc, pl);
+    assert_int_equal(verify(p, &out), FW_JWT_DPOP_PRIVATE);
+    free(p);
+
+    /* a typ that unescapes to something else */
+    p = proof("ES256", "t/keys/jwt/ec256.key", "dpop\\u002Bjw", NULL, pl);
+    assert_int_equal(verify(p, &out), FW_JWT_DPOP_TYP);
+    free(p);
+
+    free(pl);
+    free(esc);
+    free(jwk);
+    free(ath);
+    EVP_PKEY_free(pkey);
+}
+
+
 static void
 test_status_names(void **state)
 {
@@ -767,6 +838,7 @@ main(void)
         cmocka_unit_test(test_htu),
         cmocka_unit_test(test_cnf),
         cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_escaped),
     };
 
     assert_int_equal(fw_jwt_init(), FW_OK);

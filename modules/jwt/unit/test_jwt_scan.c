@@ -25,15 +25,20 @@
 #include "fw_jwt_scan.h"
 
 
-#define NNAMES  (FW_JWT_SH_N + FW_JWT_SP_N)
+#define NEXTRA  9
+#define NNAMES  (FW_JWT_SH_N + FW_JWT_SP_N + NEXTRA)
 
 
 static const char *names[NNAMES];
+static const char *const  extra[NEXTRA] = {
+    "kty", "crv", "x", "y", "e", "n", "jkt", "x5t#S256", "a"
+};
 static size_t      ncompared, naccepted;
 
 
 static void init_names(void);
 static void same_value(const fw_jwt_scan_val_t *v, json_t *j);
+static void same_members(const fw_jwt_scan_val_t *v, json_t *j);
 static int diff_json(const u_char *d, size_t n);
 static int old_decode(const u_char *tok, size_t len);
 static void diff_token(const u_char *tok, size_t len);
@@ -61,6 +66,32 @@ init_names(void)
     for (i = 0; i < FW_JWT_SP_N; i++) {
         names[FW_JWT_SH_N + i] = fw_jwt_scan_payload_names[i];
     }
+
+    /* members of jwk and cnf, and short names the edge cases use */
+    for (i = 0; i < NEXTRA; i++) {
+        names[FW_JWT_SH_N + FW_JWT_SP_N + i] = extra[i];
+    }
+}
+
+
+/* fw_jwt_scan_members() of an object member (jwk, cnf) */
+
+static void
+same_members(const fw_jwt_scan_val_t *v, json_t *j)
+{
+    size_t             i;
+    u_char            *strs;
+    fw_jwt_scan_val_t  m[NNAMES];
+
+    strs = malloc(v->raw_len + 1);
+    assert_non_null(strs);
+    assert_int_equal(fw_jwt_scan_members(v, names, NNAMES, m, strs), FW_OK);
+
+    for (i = 0; i < NNAMES; i++) {
+        same_value(&m[i], json_object_get(j, names[i]));
+    }
+
+    free(strs);
 }
 
 
@@ -111,6 +142,7 @@ same_value(const fw_jwt_scan_val_t *v, json_t *j)
 
     case JSON_OBJECT:
         assert_int_equal(v->type, FW_JWT_SV_OBJECT);
+        same_members(v, j);
         break;
 
     case JSON_ARRAY:
