@@ -711,6 +711,57 @@ fw_jwt_cnf_get(json_t *payload, const char *name, fw_jwt_str_t *value)
 
 
 int
+fw_jwt_token_cnf(fw_jwt_token_t *t, const char *name, fw_jwt_str_t *value)
+{
+    u_char             strs[1024];
+    fw_jwt_scan_val_t  cnf, v;
+
+    if (t->payload != NULL || t->doc == NULL) {
+        /* a document given to the token (introspection) */
+        return fw_jwt_cnf_get(fw_jwt_token_payload(t), name, value);
+    }
+
+    cnf = t->doc->p[FW_JWT_SP_CNF];
+
+    if (cnf.type == FW_JWT_SV_ABSENT) {
+        return 0;
+    }
+
+    if (cnf.type != FW_JWT_SV_OBJECT) {
+        return -1;
+    }
+
+    if (cnf.raw_len >= sizeof(strs)
+        || fw_jwt_scan_members(&cnf, &name, 1, &v, strs) != FW_OK)
+    {
+        goto json;
+    }
+
+    if (v.type == FW_JWT_SV_ABSENT) {
+        return 0;
+    }
+
+    if (v.type != FW_JWT_SV_STRING || v.len == 0) {
+        return -1;
+    }
+
+    if (v.str != v.raw) {
+        /* unescaped into strs, which does not outlive this call */
+        goto json;
+    }
+
+    value->data = v.str;
+    value->len = v.len;
+
+    return 1;
+
+json:
+
+    return fw_jwt_cnf_get(fw_jwt_token_payload(t), name, value);
+}
+
+
+int
 fw_jwt_x5t_match(const fw_jwt_str_t *x5t, const u_char *der, size_t len)
 {
     u_char  digest[32], b64[FW_JWT_THUMB_LEN + 1];

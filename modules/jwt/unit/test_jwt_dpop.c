@@ -23,6 +23,7 @@
 #include "fw_codec.h"
 #include "fw_jwt.h"
 #include "fw_jwt_dpop.h"
+#include "fw_jwt_scan.h"
 
 
 #define NOW     1700000000
@@ -46,6 +47,7 @@ static void setup_rq(void);
 static int teardown(void **state);
 static void test_status_names(void **state);
 static void test_escaped(void **state);
+static void test_token_cnf(void **state);
 
 
 static fw_jwt_dpop_req_t  rq;
@@ -795,6 +797,82 @@ test_escaped(void **state)
 }
 
 
+/* fw_jwt_token_cnf() on the scan gives what fw_jwt_cnf_get() gives */
+
+static void
+test_token_cnf(void **state)
+{
+    int             i, k, rc, want;
+    char           *pl, *tok, *big;
+    size_t          n;
+    json_t         *j;
+    EVP_PKEY       *pkey;
+    fw_jwt_str_t    v, w;
+    fw_jwt_token_t  t;
+    static const char  *names[] = { "jkt", "x5t#S256" };
+    static const char  *payloads[] = {
+        "{\"sub\":\"a\"}",
+        "{\"cnf\":{\"jkt\":\"abc\"}}",
+        "{\"cnf\":{\"x5t#S256\":\"xyz\",\"jkt\":\"k\"}}",
+        "{\"cnf\":{\"jkt\":\"a\\u0062c\"}}",
+        "{\"cnf\":{\"j\\u006bt\":\"abc\"}}",
+        "{\"cnf\":{\"jkt\":\"\"}}",
+        "{\"cnf\":{\"jkt\":5}}",
+        "{\"cnf\":{\"jkt\":null}}",
+        "{\"cnf\":\"jkt\"}",
+        "{\"cnf\":null}",
+        "{\"cnf\":[\"jkt\"]}",
+        "{\"cnf\":{}}",
+        "{\"cnf\":{\"a\":{\"jkt\":\"deep\"}}}",
+        NULL                /* big: a cnf of more than 1024 bytes */
+    };
+
+    big = malloc(4096);
+    assert_non_null(big);
+    n = (size_t) snprintf(big, 4096, "{\"cnf\":{\"pad\":\"");
+    memset(big + n, 'p', 2000);
+    n += 2000;
+    snprintf(big + n, 4096 - n, "\",\"jkt\":\"long\"}}");
+
+    pkey = load_key("t/keys/jwt/ec256.key");
+
+    for (i = 0; i < (int) (sizeof(payloads) / sizeof(payloads[0])); i++) {
+        pl = (char *) (payloads[i] ? payloads[i] : big);
+
+        for (k = 0; k < 2; k++) {
+            tok = sign("ES256", "{\"alg\":\"ES256\"}", pl, pkey);
+            assert_int_equal(fw_jwt_decode(&t, (u_char *) tok, strlen(tok),
+                                           FW_JWT_DEFAULT_MAX),
+                             FW_JWT_VALID);
+
+            rc = fw_jwt_token_cnf(&t, names[k], &v);
+
+            /* no document is made for a token without cnf */
+            if (strstr(pl, "cnf") == NULL) {
+                assert_null(t.doc->payload);
+            }
+
+            j = json_loads(pl, 0, NULL);
+            assert_non_null(j);
+            want = fw_jwt_cnf_get(j, names[k], &w);
+            assert_int_equal(rc, want);
+
+            if (rc == 1) {
+                assert_int_equal(v.len, w.len);
+                assert_memory_equal(v.data, w.data, v.len);
+            }
+
+            json_decref(j);
+            fw_jwt_token_free(&t);
+            free(tok);
+        }
+    }
+
+    EVP_PKEY_free(pkey);
+    free(big);
+}
+
+
 static void
 test_status_names(void **state)
 {
@@ -839,6 +917,7 @@ main(void)
         cmocka_unit_test(test_cnf),
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_escaped),
+        cmocka_unit_test(test_token_cnf),
     };
 
     assert_int_equal(fw_jwt_init(), FW_OK);
