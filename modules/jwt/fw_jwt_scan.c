@@ -713,9 +713,11 @@ fw_jwt_scan_object(fw_jwt_scan_state_t *st, int depth)
 
         v = NULL;
 
-        if (depth == 1 && st->names != NULL && key != NULL) {
+        if (depth == 1 && st->names != NULL && key != NULL && klen > 0) {
             for (i = 0; i < st->nnames; i++) {
-                if (strlen(st->names[i]) == klen
+                /* the first byte first: most keys are not asked for */
+                if (st->names[i][0] == key[0]
+                    && strlen(st->names[i]) == klen
                     && memcmp(st->names[i], key, klen) == 0)
                 {
                     v = &st->vals[i];
