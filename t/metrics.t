@@ -728,3 +728,73 @@ FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
 [alert]
 [emerg]
 --- timeout: 15
+
+
+
+=== TEST 18: FHIR interactions by outcome, each by exactly its requests
+(a request refused before its interaction is known, the unknown type, is
+not in the family; fhirwall_checks_total has it)
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes off;
+        fw_fhir_deny_types Observation;
+        fw_fhir_deny_interactions delete history-system;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /fhir/Patient/1", "GET /fhir/Patient/1",
+ "GET /fhir/Patient/1/_history/2", "GET /fhir/Patient?name=x",
+ "GET /fhir/metadata", "POST /fhir/Patient\n{}", "DELETE /fhir/Patient/1",
+ "GET /fhir/_history", "GET /fhir/Observation/1", "GET /fhir/Nothing/1",
+ "GET /fhir/Patient/1/_history", "PUT /fhir/Patient/1\n{}", $::SCRAPE]
+--- more_headers eval
+["", "", "", "", "", "Content-Type: application/fhir+json", "", "", "",
+ "", "", "Content-Type: application/fhir+json", ""]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 405, 405, 404, 404, 200, 200, 200]
+--- response_body_like eval
+[".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*",
+main::has(
+'# TYPE fhirwall_fhir_interactions_total counter',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 2',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="vread",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="capabilities",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="create",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="delete",outcome="allowed"} 0',
+'fhirwall_fhir_interactions_total{interaction="delete",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="history-system",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="history-instance",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="update",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="patch",outcome="allowed"} 0',
+'fhirwall_fhir_interactions_total{interaction="batch",outcome="refused"} 0',
+'fhirwall_fhir_interactions_total{interaction="search-compartment",outcome="allowed"} 0',
+'fhirwall_checks_total{module="fhir",outcome="passed",reason="ok"} 8',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="not-allowed"} 2',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="unknown-type"} 1')]
+--- response_body_unlike eval
+["^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$",
+ "^\$", "^\$", qr/interaction="none"/]
+
+
+
+=== TEST 19: no FHIR location, no FHIR interactions family
+--- config
+    location /t {
+        return 204;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /t", $::SCRAPE]
+--- error_code eval
+[204, 200]
+--- response_body_unlike eval
+[qr/fhirwall_fhir_interactions_total/,
+ qr/fhirwall_fhir_interactions_total/]
