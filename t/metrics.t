@@ -616,10 +616,10 @@ the PING within connect_timeout=10s; resumed, each reconnection
 succeeds: one attempt and one reconnection per module.  The webhook
 message is stored, its check times out (503), then is a replay (409).)
 --- http_config
-    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=100ms;
+    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=500ms;
     fw_ratelimit_policy metrics_rc limit=100 window=60s key=$remote_addr;
-    fw_lockout_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=100ms;
-    fw_webhook_replay_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=100ms;
+    fw_lockout_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=500ms;
+    fw_webhook_replay_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=500ms;
 --- config
     location /rl {
         fw_ratelimit metrics_rc;
