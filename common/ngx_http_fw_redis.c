@@ -111,7 +111,7 @@ static ngx_int_t ngx_http_fw_redis_address(ngx_conf_t *cf,
     ngx_http_fw_redis_conf_t *rcf, ngx_str_t *arg, ngx_str_t *name);
 static void ngx_http_fw_redis_reconnect(ngx_event_t *ev);
 static ngx_int_t ngx_http_fw_redis_metrics_zone(ngx_conf_t *cf,
-    ngx_http_fw_redis_conf_t *rcf, const char *module);
+    ngx_http_fw_redis_conf_t *rcf);
 static void ngx_http_fw_redis_count(ngx_http_fw_redis_t *rds, ngx_uint_t m);
 static ngx_int_t ngx_http_fw_redis_parse_time(ngx_conf_t *cf,
     ngx_str_t *v, size_t skip, ngx_msec_t *out);
@@ -347,8 +347,7 @@ invalid:
 
 
 ngx_int_t
-ngx_http_fw_redis_conf_finish(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf,
-    const char *module)
+ngx_http_fw_redis_conf_finish(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf)
 {
     if (rcf->name.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -375,40 +374,62 @@ ngx_http_fw_redis_conf_finish(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf,
         rcf->backoff = NGX_HTTP_FW_REDIS_BACKOFF_MIN;
     }
 
-    return ngx_http_fw_redis_metrics_zone(cf, rcf, module);
+    return ngx_http_fw_redis_metrics_zone(cf, rcf);
 }
 
 
 /*
  * The zone "fhirwall_metrics_redis_<module>": one block per module (each
  * .so has its own copy of this file, so the tag differs), its series
- * labelled with the module; the metrics module renders the families of
- * every such zone together.
+ * labelled with the module, the word after "fw_" in the directive's name
+ * (a fixed string of ours, never a value from a request); the metrics
+ * module renders the families of every such zone together.
  */
 
 static ngx_uint_t  ngx_http_fw_redis_metrics_tag;
 
 static ngx_int_t
-ngx_http_fw_redis_metrics_zone(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf,
-    const char *module)
+ngx_http_fw_redis_metrics_zone(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf)
 {
-    u_char             *zname;
-    size_t              len;
+    u_char             *zname, *module;
+    size_t              len, n;
+    ngx_str_t          *name;
     const char        **lv;
     fw_metric_desc_t   *d;
 
-    len = sizeof("redis_") - 1 + ngx_strlen(module);
+    name = &((ngx_str_t *) cf->args->elts)[0];
+
+    /* "fw_ratelimit_redis": "ratelimit" */
+
+    n = 0;
+
+    if (name->len > 3 && ngx_strncmp(name->data, "fw_", 3) == 0) {
+        while (3 + n < name->len && n < 16
+               && name->data[3 + n] >= 'a' && name->data[3 + n] <= 'z')
+        {
+            n++;
+        }
+    }
+
+    len = sizeof("redis_") - 1 + (n ? n : sizeof("other") - 1);
 
     zname = ngx_pnalloc(cf->pool, len + 1);
+    module = ngx_pnalloc(cf->pool, 17);
     d = ngx_pcalloc(cf->pool, 2 * sizeof(fw_metric_desc_t));
     lv = ngx_palloc(cf->pool, sizeof(const char *));
 
-    if (zname == NULL || d == NULL || lv == NULL) {
+    if (zname == NULL || module == NULL || d == NULL || lv == NULL) {
         return NGX_ERROR;
     }
 
+    if (n) {
+        ngx_cpystrn(module, name->data + 3, n + 1);
+    } else {
+        ngx_cpystrn(module, (u_char *) "other", sizeof("other"));
+    }
+
     ngx_sprintf(zname, "redis_%s%Z", module);
-    lv[0] = module;
+    lv[0] = (const char *) module;
 
     d[0].name = "fhirwall_redis_reconnect_attempts_total";
     d[0].help = "Connection attempts of a worker's Redis client after its "

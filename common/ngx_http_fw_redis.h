@@ -26,7 +26,8 @@
  *
  * Metrics: with the metrics module loaded, each module's client counts
  * its reconnection attempts and the reconnections that succeeded in the
- * zone "fhirwall_metrics_redis_<module>" (ngx_http_fw_redis_conf_finish()),
+ * zone "fhirwall_metrics_redis_<module>" (ngx_http_fw_redis_conf_finish(),
+ * <module> from the name of the module's directive, "fw_<module>_..."),
  * rendered as fhirwall_redis_reconnect_attempts_total{module="..."} and
  * fhirwall_redis_reconnects_total{module="..."} (docs/metrics.md).
  */
@@ -87,12 +88,13 @@ ngx_int_t ngx_http_fw_redis_parse_arg(ngx_conf_t *cf,
     ngx_http_fw_redis_conf_t *rcf, ngx_str_t *arg);
 
 /*
- * Applies the defaults and adds the metrics zone of the client of
- * "module" (a fixed name: "ratelimit", "webhook", "lockout": the label of
- * its series); NGX_ERROR (logged) if no address was given.
+ * Applies the defaults and adds the metrics zone of the client, named
+ * after the module of the directive being parsed ("fw_<module>_...":
+ * "ratelimit", "webhook", "lockout", "jwt": the label of its series);
+ * NGX_ERROR (logged) if no address was given.
  */
 ngx_int_t ngx_http_fw_redis_conf_finish(ngx_conf_t *cf,
-    ngx_http_fw_redis_conf_t *rcf, const char *module);
+    ngx_http_fw_redis_conf_t *rcf);
 
 ngx_http_fw_redis_t *ngx_http_fw_redis_create(ngx_cycle_t *cycle,
     ngx_http_fw_redis_conf_t *rcf);

@@ -1134,7 +1134,7 @@ ngx_http_fw_lockout_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    if (ngx_http_fw_redis_conf_finish(cf, lmcf->redis, "lockout") != NGX_OK) {
+    if (ngx_http_fw_redis_conf_finish(cf, lmcf->redis) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

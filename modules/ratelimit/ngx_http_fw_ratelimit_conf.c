@@ -222,9 +222,7 @@ ngx_http_fw_ratelimit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    if (ngx_http_fw_redis_conf_finish(cf, rmcf->redis, "ratelimit")
-        != NGX_OK)
-    {
+    if (ngx_http_fw_redis_conf_finish(cf, rmcf->redis) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

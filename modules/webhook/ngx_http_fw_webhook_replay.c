@@ -443,7 +443,7 @@ ngx_http_fw_webhook_replay_redis_conf(ngx_conf_t *cf, ngx_command_t *cmd,
         }
     }
 
-    if (ngx_http_fw_redis_conf_finish(cf, wmcf->redis, "webhook") != NGX_OK) {
+    if (ngx_http_fw_redis_conf_finish(cf, wmcf->redis) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
