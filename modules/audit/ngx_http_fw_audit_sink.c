@@ -105,7 +105,7 @@ ngx_http_fw_audit_sink_lifecycle(ngx_http_fw_audit_sink_t *s,
 }
 
 
-void
+ngx_int_t
 ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
     size_t len, size_t size, int kind, ngx_log_t *log)
 {
@@ -125,12 +125,11 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
         if (ngx_http_fw_audit_sink_put(s, buf, len, log) != NGX_OK) {
             s->lost++;
             ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
-
-        } else {
-            ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
+            return NGX_ERROR;
         }
 
-        return;
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
+        return NGX_OK;
     }
 
     if (!s->started) {
@@ -143,7 +142,7 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
             fw_audit_chain_lost(s->chain, 1);
             s->lost++;
             ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
-            return;
+            return NGX_ERROR;
         }
     }
 
@@ -155,18 +154,20 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "fw_audit: sealing a record for \"%V\" failed",
                       &s->name);
-        return;
+        return NGX_ERROR;
     }
 
-    if (ngx_http_fw_audit_sink_put(s, buf, len, log) == NGX_OK) {
-        fw_audit_chain_commit(s->chain);
-        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
-
-    } else {
+    if (ngx_http_fw_audit_sink_put(s, buf, len, log) != NGX_OK) {
         fw_audit_chain_lost(s->chain, 1);
         s->lost++;
         ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
+        return NGX_ERROR;
     }
+
+    fw_audit_chain_commit(s->chain);
+    ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
+
+    return NGX_OK;
 }
 
 
