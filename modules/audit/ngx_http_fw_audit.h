@@ -65,6 +65,7 @@ typedef struct {
     ngx_uint_t                   lost;
     unsigned                     failed:1;
     unsigned                     started:1;
+    unsigned                     frag:1;    /* ends inside a record */
 } ngx_http_fw_audit_sink_t;
 
 

@@ -12,6 +12,8 @@ static ngx_int_t ngx_http_fw_audit_sink_put(ngx_http_fw_audit_sink_t *s,
     u_char *data, size_t len, ngx_log_t *log);
 static ngx_int_t ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s,
     u_char *data, size_t len, ngx_log_t *log);
+static void ngx_http_fw_audit_sink_take_back(ngx_http_fw_audit_sink_t *s,
+    ngx_fd_t fd, u_char *data, size_t n, ngx_log_t *log);
 static void ngx_http_fw_audit_flush_handler(ngx_event_t *ev);
 static void ngx_http_fw_audit_reopen_flush(ngx_open_file_t *file,
     ngx_log_t *log);
@@ -238,6 +240,22 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
         }
     }
 
+    if (s->frag) {
+        /* a fragment no longer the file's end: the record after it
+           begins a line of its own */
+
+        do {
+            n = write(fd, "\n", 1);
+        } while (n == -1 && ngx_errno == NGX_EINTR);
+
+        if (n != 1) {
+            len = 1;
+            goto failed;
+        }
+
+        s->frag = 0;
+    }
+
     do {
         n = write(fd, data, len);
     } while (n == -1 && ngx_errno == NGX_EINTR);
@@ -274,6 +292,12 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
         return NGX_OK;
     }
 
+    if (n > 0) {
+        ngx_http_fw_audit_sink_take_back(s, fd, data, (size_t) n, log);
+    }
+
+failed:
+
     err = n == -1 ? ngx_errno : 0;
 
     ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_ERRORS, 1);
@@ -295,6 +319,71 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
     }
 
     return NGX_ERROR;
+}
+
+
+/*
+ * A short write (a disk full mid-record) left the start of a record at
+ * the end of the file: it is taken back (ftruncate), so that the log holds
+ * whole records only, if those bytes are still the file's last (another
+ * worker may have written after them; the descriptor is write-only, so
+ * they are read through /proc/self/fd).  Else the next write begins with
+ * a newline, and the verifier names the fragment as a record cut short.
+ */
+
+static void
+ngx_http_fw_audit_sink_take_back(ngx_http_fw_audit_sink_t *s, ngx_fd_t fd,
+    u_char *data, size_t n, ngx_log_t *log)
+{
+    off_t            end;
+    u_char           tail[1024], proc[64];
+    size_t           k, chunk;
+    ngx_fd_t         rfd;
+    ngx_uint_t       same;
+    ngx_file_info_t  fi;
+
+    s->frag = 1;
+
+    if (s->file == NULL || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || !ngx_is_file(&fi) || ngx_file_size(&fi) < (off_t) n)
+    {
+        return;
+    }
+
+    end = ngx_file_size(&fi);
+
+    (void) ngx_snprintf(proc, sizeof(proc), "/proc/self/fd/%d%Z", fd);
+
+    rfd = open((char *) proc, O_RDONLY|O_CLOEXEC);
+    if (rfd == NGX_INVALID_FILE) {
+        return;
+    }
+
+    same = 1;
+
+    for (k = 0; same && k < n; k += chunk) {
+        chunk = ngx_min(n - k, sizeof(tail));
+
+        if (pread(rfd, tail, chunk, end - (off_t) (n - k)) != (ssize_t) chunk
+            || ngx_memcmp(tail, data + k, chunk) != 0)
+        {
+            same = 0;
+        }
+    }
+
+    (void) close(rfd);
+
+    if (!same) {
+        return;
+    }
+
+    if (ftruncate(fd, end - (off_t) n) == -1) {
+        ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                      "fw_audit: ftruncate(\"%V\") failed", &s->name);
+        return;
+    }
+
+    s->frag = 0;
 }
 
 
