@@ -412,6 +412,22 @@ sub main::disk_full {
         my @e = FwAudit::lines('sink-errors.log');
         my $inc = grep { /\[crit\].*fw_audit: write\(\) to .* (was incomplete|failed)/ } @e;
         return "the failure was logged $inc times" unless $inc == 1;
+        # room again: the worker tries the sink before it refuses, so it
+        # serves at once (no 503 first), and says so once
+        unlink "$TMPFS/filler";
+        for my $j (1 .. 3) {
+            $r = fetch('GET', '/t/small.txt', "g$j");
+            return "g$j: " . ($r->{status} // '-') . " once there is room"
+                unless $r->{complete} && ($r->{status} // 0) == 200;
+            return "g$j: not in the log when answered"
+                unless records_of("g$j", $log) == 1;
+        }
+        @e = FwAudit::lines('sink-errors.log');
+        my $ok = grep { /\[notice\].*fw_audit: .* is writable again/ } @e;
+        return "the recovery was logged $ok times" unless $ok == 1;
+        ($rc, $out) = FwAudit::verify('--allow-open', $log);
+        return "verifier after the recovery: $out"
+            if $rc != 0 || $out =~ /modified|cut short/;
         return '';
     });
 }
@@ -578,7 +594,7 @@ qr/\A(??{ main::client_gone() })/
 
 
 
-=== TEST 5: a full disk: the short write is taken back
+=== TEST 5: a full disk: the short write is taken back; room again, served at once
 --- http_config
 fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
 --- config

@@ -63,6 +63,7 @@ typedef struct {
     ngx_fd_t                     seen_fd;
     ngx_msec_t                   last_sync;
     ngx_uint_t                   lost;
+    ngx_msec_t                   tried;     /* failed: the last write */
     unsigned                     failed:1;
     unsigned                     started:1;
     unsigned                     frag:1;    /* ends inside a record */
@@ -126,6 +127,8 @@ void ngx_http_fw_audit_sink_lifecycle(ngx_http_fw_audit_sink_t *s,
     ngx_http_fw_audit_main_conf_t *amcf, int kind, ngx_log_t *log);
 ngx_int_t ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s,
     u_char *buf, size_t len, size_t size, int kind, ngx_log_t *log);
+ngx_int_t ngx_http_fw_audit_sink_probe(ngx_http_fw_audit_sink_t *s,
+    size_t room, ngx_log_t *log);
 void ngx_http_fw_audit_sink_flush(ngx_http_fw_audit_sink_t *s,
     ngx_log_t *log);
 char *ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd,

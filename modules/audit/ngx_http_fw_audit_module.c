@@ -229,9 +229,15 @@ ngx_http_fw_audit_preaccess_handler(ngx_http_request_t *r)
                whether the sink works before anything is served */
             ngx_http_fw_audit_sink_lifecycle(s[i], amcf, FW_AUDIT_KIND_START,
                                              r->connection->log);
-        }
 
-        failed |= s[i]->failed;
+            failed |= s[i]->failed;
+
+        } else if (s[i]->failed) {
+            /* tried before refusing: served again once it works */
+            failed |= (ngx_http_fw_audit_sink_probe(s[i], alcf->max_record,
+                                                    r->connection->log)
+                       != NGX_OK);
+        }
     }
 
     if (!failed) {

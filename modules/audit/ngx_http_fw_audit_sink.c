@@ -300,6 +300,8 @@ failed:
 
     err = n == -1 ? ngx_errno : 0;
 
+    s->tried = ngx_current_msec;
+
     ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_ERRORS, 1);
     ngx_http_fw_audit_gauge(NGX_HTTP_FW_AUDIT_M_FAILING, 1);
 
@@ -384,6 +386,77 @@ ngx_http_fw_audit_sink_take_back(ngx_http_fw_audit_sink_t *s, ngx_fd_t fd,
     }
 
     s->frag = 0;
+}
+
+
+/*
+ * A sink that failed: may a record be tried again?  Asked before a
+ * fail-closed location refuses a request, so that a worker serves again
+ * as soon as the sink works (and not only after a refusal's record went
+ * through).  A regular file: room for a record is reserved at its end
+ * (fallocate, FALLOC_FL_KEEP_SIZE: nothing is written; or, where the file
+ * system cannot, statfs() says whether there is room); a device, a pipe:
+ * an empty write, at most once a second.  NGX_OK: the record is to be
+ * tried (it is written before the answer's last byte, which is cut if
+ * it fails).
+ */
+
+ngx_int_t
+ngx_http_fw_audit_sink_probe(ngx_http_fw_audit_sink_t *s, size_t room,
+    ngx_log_t *log)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_msec_t       now;
+    ngx_file_info_t  fi;
+#if (NGX_LINUX)
+    struct statfs    fs;
+#endif
+
+    fd = s->file ? s->file->fd : s->std_fd;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        return NGX_ERROR;
+    }
+
+#if (NGX_LINUX)
+
+    if (ngx_is_file(&fi)) {
+
+        if (fallocate(fd, FALLOC_FL_KEEP_SIZE, ngx_file_size(&fi),
+                      (off_t) room)
+            == 0)
+        {
+            return NGX_OK;
+        }
+
+        if (ngx_errno != EOPNOTSUPP && ngx_errno != ENOSYS) {
+            return NGX_ERROR;
+        }
+
+        if (fstatfs(fd, &fs) == -1) {
+            return NGX_ERROR;
+        }
+
+        return (off_t) fs.f_bavail * (off_t) fs.f_bsize >= (off_t) room
+               ? NGX_OK : NGX_ERROR;
+    }
+
+#endif
+
+    now = ngx_current_msec;
+
+    if (now - s->tried < 1000) {
+        return NGX_ERROR;
+    }
+
+    s->tried = now;
+
+    do {
+        n = write(fd, "", 0);
+    } while (n == -1 && ngx_errno == NGX_EINTR);
+
+    return n == 0 ? NGX_OK : NGX_ERROR;
 }
 
 
