@@ -75,6 +75,13 @@ struct fw_audit_verifier_s {
     uint64_t             records;
     uint64_t             errors;
     uint64_t             warnings;
+
+    /* a line that is the start of a record, not sealed: a warning once a
+       line follows it in its file (a writer's failed write), else an
+       error (the file's last record cut) */
+    const char          *frag_file;
+    uint64_t             frag_line;
+    size_t               frag_len;
 };
 
 
@@ -92,6 +99,7 @@ static size_t fw_audit_vfragment(fw_audit_verifier_t *v, const u_char *line,
     size_t len);
 static void fw_audit_vcut(fw_audit_verifier_t *v, const char *file,
     uint64_t lineno, size_t len);
+static void fw_audit_vfrag_end(fw_audit_verifier_t *v, const char *file);
 static void fw_audit_vcheck_order(fw_audit_verifier_t *v,
     fw_audit_vchain_t *c);
 static int fw_audit_vrec_cmp(const void *a, const void *b);
@@ -379,12 +387,30 @@ fw_audit_verifier_add(fw_audit_verifier_t *v, const char *file,
         len--;
     }
 
+    fw_audit_vfrag_end(v, file);
+
     if (fw_audit_parse_line(line, len, &l, &err) != FW_AUDIT_OK) {
         cut = fw_audit_vfragment(v, line, len);
 
         if (cut) {
             fw_audit_vcut(v, file, lineno, cut);
             fw_audit_verifier_add(v, file, lineno, line + cut, len - cut);
+            return;
+        }
+
+        if (len > 1 && line[0] == '{' && line[1] == '"'
+            && memcmp(err, "no MAC", 6) == 0)
+        {
+            /*
+             * the start of a record, a line of its own: what a failed
+             * write left when it could not be taken back (the writer's
+             * next record follows it).  Nothing is hidden by it: a
+             * record that was written and then cut is missing from its
+             * chain, an error there; the file's last line is an error
+             */
+            v->frag_file = file;
+            v->frag_line = lineno;
+            v->frag_len = len;
             return;
         }
 
@@ -526,10 +552,37 @@ fw_audit_vcut(fw_audit_verifier_t *v, const char *file, uint64_t lineno,
 }
 
 
+/* a fragment line before this one: "file" goes on after it, or not */
+
+static void
+fw_audit_vfrag_end(fw_audit_verifier_t *v, const char *file)
+{
+    if (v->frag_file == NULL) {
+        return;
+    }
+
+    if (v->frag_file == file) {
+        fw_audit_vreport(v, FW_AUDIT_V_WARNING, v->frag_file, v->frag_line,
+                         "a record cut short (%zu bytes, a failed write), "
+                         "not sealed, then more records", v->frag_len);
+    } else {
+        fw_audit_vreport(v, FW_AUDIT_V_ERROR, v->frag_file, v->frag_line,
+                         "not a sealed audit record: the file's last "
+                         "record, cut short");
+    }
+
+    v->frag_file = NULL;
+}
+
+
 void
 fw_audit_verifier_partial(fw_audit_verifier_t *v, const char *file,
     uint64_t lineno)
 {
+    if (v->frag_file == file && v->frag_line == lineno) {
+        v->frag_file = NULL;
+    }
+
     fw_audit_vreport(v, FW_AUDIT_V_ERROR, file, lineno,
                      "the file ends inside this line: truncated");
 }
@@ -718,6 +771,8 @@ fw_audit_verifier_finish(fw_audit_verifier_t *v, uint64_t *records,
     uint64_t *chains, uint64_t *warnings)
 {
     size_t  i;
+
+    fw_audit_vfrag_end(v, NULL);
 
     for (i = 0; i < v->nchains; i++) {
         if (v->chains[i].nrecs) {
