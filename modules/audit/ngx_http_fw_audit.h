@@ -48,6 +48,7 @@ typedef struct {
     ngx_str_t                    name;
     ngx_open_file_t             *file;      /* NULL: stdout or stderr */
     ngx_fd_t                     std_fd;
+    ngx_fd_t                     read_fd;   /* the file, to read back */
     ngx_uint_t                   format;
     ngx_uint_t                   mode;
     size_t                       buffer_size;

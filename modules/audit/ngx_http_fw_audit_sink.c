@@ -329,7 +329,8 @@ failed:
  * the end of the file: it is taken back (ftruncate), so that the log holds
  * whole records only, if those bytes are still the file's last (another
  * worker may have written after them; the descriptor is write-only, so
- * they are read through /proc/self/fd).  Else the next write begins with
+ * they are read through a descriptor the master opened for reading, or,
+ * after a reopen, through /proc/self/fd).  Else the next write begins with
  * a newline, and the verifier names the fragment as a record cut short.
  */
 
@@ -342,7 +343,7 @@ ngx_http_fw_audit_sink_take_back(ngx_http_fw_audit_sink_t *s, ngx_fd_t fd,
     size_t           k, chunk;
     ngx_fd_t         rfd;
     ngx_uint_t       same;
-    ngx_file_info_t  fi;
+    ngx_file_info_t  fi, rfi;
 
     s->frag = 1;
 
@@ -354,9 +355,22 @@ ngx_http_fw_audit_sink_take_back(ngx_http_fw_audit_sink_t *s, ngx_fd_t fd,
 
     end = ngx_file_size(&fi);
 
-    (void) ngx_snprintf(proc, sizeof(proc), "/proc/self/fd/%d%Z", fd);
+    /* the master's read descriptor while it is the same file, else one
+       of this worker's own (a file reopened on USR1 is the worker's) */
 
-    rfd = open((char *) proc, O_RDONLY|O_CLOEXEC);
+    rfd = NGX_INVALID_FILE;
+
+    if (s->read_fd != NGX_INVALID_FILE
+        && ngx_fd_info(s->read_fd, &rfi) != NGX_FILE_ERROR
+        && rfi.st_dev == fi.st_dev && rfi.st_ino == fi.st_ino)
+    {
+        rfd = s->read_fd;
+
+    } else {
+        (void) ngx_snprintf(proc, sizeof(proc), "/proc/self/fd/%d%Z", fd);
+        rfd = open((char *) proc, O_RDONLY|O_CLOEXEC);
+    }
+
     if (rfd == NGX_INVALID_FILE) {
         return;
     }
@@ -373,7 +387,9 @@ ngx_http_fw_audit_sink_take_back(ngx_http_fw_audit_sink_t *s, ngx_fd_t fd,
         }
     }
 
-    (void) close(rfd);
+    if (rfd != s->read_fd) {
+        (void) close(rfd);
+    }
 
     if (!same) {
         return;
@@ -685,6 +701,8 @@ ngx_http_fw_audit_log_sink(ngx_conf_t *cf, ngx_str_t *value,
     ngx_fd_t                        fd;
     ngx_str_t                       name;
     ngx_uint_t                      i;
+    ngx_pool_cleanup_t             *cln;
+    ngx_pool_cleanup_file_t        *clnf;
     ngx_http_fw_audit_sink_t       *sink, **sp;
     ngx_http_fw_audit_main_conf_t  *amcf;
 
@@ -725,6 +743,7 @@ ngx_http_fw_audit_log_sink(ngx_conf_t *cf, ngx_str_t *value,
     sink->flush = want->flush;
     sink->fsync = want->fsync;
     sink->seen_fd = NGX_INVALID_FILE;
+    sink->read_fd = NGX_INVALID_FILE;
 
     if (ngx_strcmp(name.data, "stdout") == 0) {
         sink->std_fd = ngx_stdout;
@@ -749,6 +768,24 @@ ngx_http_fw_audit_log_sink(ngx_conf_t *cf, ngx_str_t *value,
                   (mode_t) sink->mode);
         if (fd != NGX_INVALID_FILE) {
             (void) close(fd);
+        }
+
+        /* opened by the master, so that an unprivileged worker can read
+           back what a short write left (closed with the configuration) */
+
+        cln = ngx_pool_cleanup_add(cf->pool, sizeof(ngx_pool_cleanup_file_t));
+        if (cln == NULL) {
+            return NULL;
+        }
+
+        sink->read_fd = open((char *) name.data, O_RDONLY|O_CLOEXEC);
+
+        if (sink->read_fd != NGX_INVALID_FILE) {
+            clnf = cln->data;
+            clnf->fd = sink->read_fd;
+            clnf->name = name.data;
+            clnf->log = cf->log;
+            cln->handler = ngx_pool_cleanup_file;
         }
 
         sink->file = ngx_conf_open_file(cf->cycle, &name);
