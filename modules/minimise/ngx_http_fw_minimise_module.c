@@ -87,7 +87,8 @@ static ngx_int_t ngx_http_fw_min_token(ngx_str_t *v, ngx_str_t *match);
 static ngx_int_t ngx_http_fw_min_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_min_query(ngx_http_request_t *r,
     ngx_http_fw_min_ctx_t *ctx);
-static void ngx_http_fw_min_identity(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_min_identity(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_fw_min_is_range(ngx_table_elt_t *h);
 static ngx_int_t ngx_http_fw_min_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_min_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -354,7 +355,9 @@ ngx_http_fw_min_handler(ngx_http_request_t *r)
                                       "search with GET under this profile");
     }
 
-    ngx_http_fw_min_identity(r);
+    if (ngx_http_fw_min_identity(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return ngx_http_fw_min_query(r, ctx);
 }
@@ -453,14 +456,18 @@ ngx_http_fw_min_query(ngx_http_request_t *r, ngx_http_fw_min_ctx_t *ctx)
 /*
  * The upstream is asked for identity: every Accept-Encoding line sent on
  * becomes "identity"; the one nginx reads for the client's answer (gzip)
- * is a copy that keeps the client's value.
+ * is a copy that keeps the client's value.  Range and If-Range are not
+ * sent on (the filtered body's offsets are not the upstream's): the list
+ * is rebuilt without them, so that the entries r->headers_in points at
+ * stay where they are (a copy of each is in the new list).
  */
-static void
+static ngx_int_t
 ngx_http_fw_min_identity(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, n;
+    ngx_list_t        old;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t  *h, *nh;
 #if (NGX_HTTP_GZIP)
     ngx_table_elt_t  *copy;
 
@@ -476,28 +483,70 @@ ngx_http_fw_min_identity(ngx_http_request_t *r)
     }
 #endif
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    n = 0;
 
-    for (i = 0; /* void */; i++) {
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
+        for (i = 0; i < part->nelts; i++) {
+            if (ngx_http_fw_min_is_range(&h[i])) {
+                n++;
+
+            } else if (h[i].key.len == 15
+                       && ngx_strncasecmp(h[i].key.data,
+                                          (u_char *) "Accept-Encoding", 15)
+                          == 0)
+            {
+                ngx_str_set(&h[i].value, "identity");
             }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == 15
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept-Encoding",
-                               15) == 0)
-        {
-            ngx_str_set(&h[i].value, "identity");
         }
     }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    old = r->headers_in.headers;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (part = &old.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (ngx_http_fw_min_is_range(&h[i])) {
+                continue;
+            }
+
+            nh = ngx_list_push(&r->headers_in.headers);
+            if (nh == NULL) {
+                return NGX_ERROR;
+            }
+
+            *nh = h[i];
+        }
+    }
+
+    r->headers_in.range = NULL;
+    r->headers_in.if_range = NULL;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_fw_min_is_range(ngx_table_elt_t *h)
+{
+    return (h->key.len == 5
+            && ngx_strncasecmp(h->key.data, (u_char *) "Range", 5) == 0)
+           || (h->key.len == 8
+               && ngx_strncasecmp(h->key.data, (u_char *) "If-Range", 8)
+                  == 0);
 }
 
 
@@ -541,6 +590,18 @@ ngx_http_fw_min_header_filter(ngx_http_request_t *r)
         || r->headers_out.status == NGX_HTTP_NOT_MODIFIED)
     {
         return ngx_http_next_header_filter(r);
+    }
+
+    if (r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT) {
+        /* a part of a body cannot be filtered (Range is not sent on) */
+        ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_BAD_UPSTREAM);
+        ngx_http_fw_mark_denied(r, "minimise", FW_VOCAB_MINIMISE_BAD_UPSTREAM);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_minimise: the upstream answered 206: refused");
+
+        return ngx_http_fw_min_error(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                     "exception",
+                                     "the upstream answered a range");
     }
 
     ct = r->headers_out.content_type.data;
@@ -629,6 +690,7 @@ ngx_http_fw_min_header_filter(ngx_http_request_t *r)
     ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_FILTERED);
 
     ngx_http_clear_content_length(r);
+    /* and r->allow_ranges: nginx's range filter (after this one) passes */
     ngx_http_clear_accept_ranges(r);
     ngx_http_weak_etag(r);
 
