@@ -30,6 +30,7 @@
 #endif
 
 #include "fw_minimise.h"
+#include "fw_minimise_rules.h"
 
 
 /* f->state */
@@ -119,15 +120,6 @@ static const u_char  fw_min_name_char[256] = {
     ['y'] = 1, ['z'] = 1
 };
 
-/* a rule's last name, hashed to one of 256 bits: most keys match none */
-#define fw_min_leaf_hash(s, n)  (((n) * 31 + (s)[0] * 7 + (s)[(n) - 1]) & 255)
-#define fw_min_bloom_has(b, h)  ((b)[(h) >> 6] & (1ULL << ((h) & 63)))
-
-/* fw_min_res_t.kind: where resources are nested */
-#define K_OTHER      0
-#define K_BUNDLE     1
-#define K_PARAMETERS 2
-
 
 
 static int fw_min_fail(fw_min_filter_t *f, const char *err);
@@ -145,10 +137,6 @@ static void fw_min_elem_action(fw_min_filter_t *f);
 static int fw_min_value(fw_min_filter_t *f, u_char c);
 static int fw_min_string_end(fw_min_filter_t *f);
 static int fw_min_start_res(fw_min_filter_t *f);
-static int fw_min_has(const u_char *list, size_t llen, const u_char *name,
-    size_t len);
-static int fw_min_res_position(fw_min_res_t *res, size_t len);
-static int fw_min_coding_parent(const u_char *p, size_t len);
 
 
 void
@@ -410,103 +398,6 @@ fw_min_close(fw_min_filter_t *f, int kind)
 }
 
 
-static int
-fw_min_has(const u_char *list, size_t llen, const u_char *name, size_t len)
-{
-    const u_char  *p, *end;
-
-    end = list + llen;
-    p = list;
-
-    while (p + len + 2 <= end) {
-        if (p[0] == ',' && p[len + 1] == ',' && memcmp(p + 1, name, len) == 0)
-        {
-            return 1;
-        }
-
-        p = memchr(p + 1, ',', (size_t) (end - p - 1));
-        if (p == NULL) {
-            return 0;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * Coding-typed parents: their "display" is a code's label, kept: coding,
- * tag, security, class, valueCoding, code, modality, eventCoding, concept,
- * contains, type
- */
-static int
-fw_min_coding_parent(const u_char *p, size_t len)
-{
-    switch (len) {
-    case 3:
-        return memcmp(p, "tag", 3) == 0;
-    case 4:
-        return memcmp(p, "code", 4) == 0 || memcmp(p, "type", 4) == 0;
-    case 5:
-        return memcmp(p, "class", 5) == 0;
-    case 6:
-        return memcmp(p, "coding", 6) == 0;
-    case 7:
-        return memcmp(p, "concept", 7) == 0;
-    case 8:
-        return memcmp(p, "security", 8) == 0
-               || memcmp(p, "modality", 8) == 0
-               || memcmp(p, "contains", 8) == 0;
-    case 11:
-        return memcmp(p, "valueCoding", 11) == 0
-               || memcmp(p, "eventCoding", 11) == 0;
-    }
-
-    return 0;
-}
-
-
-/* 1 if the path (of length len) in this resource holds a resource */
-static int
-fw_min_res_position(fw_min_res_t *res, size_t len)
-{
-    const u_char  *p;
-
-    p = res->path;
-
-    if (res->kind == K_OTHER) {
-        return 0;
-    }
-
-    if (res->kind == K_BUNDLE) {
-        return (len == 14 && memcmp(p, "entry.resource", 14) == 0)
-               || (len == 22 && memcmp(p, "entry.response.outcome", 22) == 0)
-               || (len == 6 && memcmp(p, "issues", 6) == 0);
-    }
-
-    if (res->kind == K_PARAMETERS) {
-        /* parameter(.part)*.resource */
-        if (len < 18 || memcmp(p, "parameter", 9) != 0
-            || memcmp(p + len - 9, ".resource", 9) != 0)
-        {
-            return 0;
-        }
-
-        p += 9;
-        len -= 18;
-
-        while (len >= 5 && memcmp(p, ".part", 5) == 0) {
-            p += 5;
-            len -= 5;
-        }
-
-        return len == 0;
-    }
-
-    return 0;
-}
-
-
 /* 1 if the key (in f->key) has a byte that is not [A-Za-z0-9_] */
 static inline int
 fw_min_key_bad(const u_char *k, size_t kl)
@@ -545,11 +436,11 @@ fw_min_key_bad(const u_char *k, size_t kl)
 static int
 fw_min_decide(fw_min_filter_t *f)
 {
-    size_t                   i, kl, nl, base, cand, pl, h;
+    size_t                   kl, nl, base, cand, pl, h;
     const u_char            *k, *nm, *parent;
     fw_min_frame_t          *fr;
     fw_min_res_t            *res;
-    const fw_min_rule_t     *r, *year, *keep;
+    const fw_min_rule_t     *year, *keep;
     const fw_min_profile_t  *prof;
 
     fr = &f->frames[f->depth - 1];
@@ -665,41 +556,12 @@ fw_min_decide(fw_min_filter_t *f)
 
     h = nl ? fw_min_leaf_hash(nm, nl) : 0;
 
-    for (i = fw_min_bloom_has(res->bloom, h) ? 0 : res->nrules;
-         i < res->nrules;
-         i++)
+    if (fw_min_bloom_has(res->bloom, h)
+        && fw_min_rules_match(prof, res, nm, nl,
+                              cand == PATH_OVER ? 0 : cand, &year, &keep))
     {
-        r = &prof->rules[res->rules[i]];
-
-        /* its last name must be this one */
-        if ((size_t) (r->path_len - r->leaf) != nl
-            || r->path[r->leaf] != nm[0])
-        {
-            continue;
-        }
-
-        if (r->anywhere) {
-            if (r->path_len != nl || memcmp(r->path, nm, nl) != 0) {
-                continue;
-            }
-
-        } else if (cand == PATH_OVER || r->path_len != cand
-                   || memcmp(r->path, res->path, cand) != 0)
-        {
-            continue;
-        }
-
-        if (r->action == FW_MIN_DROP) {
-            f->vact = VA_SKIP;
-            return 0;
-        }
-
-        if (r->action == FW_MIN_YEAR) {
-            year = r;
-
-        } else {
-            keep = r;
-        }
+        f->vact = VA_SKIP;
+        return 0;
     }
 
     if (prof->display && nl == 7 && memcmp(nm, "display", 7) == 0) {
@@ -900,10 +762,9 @@ fw_min_value(fw_min_filter_t *f, u_char c)
 static int
 fw_min_start_res(fw_min_filter_t *f)
 {
-    size_t                   i, h;
+    size_t                   i;
     fw_min_frame_t          *fr;
     fw_min_res_t            *res;
-    const fw_min_rule_t     *r;
     const fw_min_profile_t  *prof;
 
     if (f->slen == 0 || f->slen > FW_MIN_NAME_MAX || f->sbad
@@ -935,35 +796,7 @@ fw_min_start_res(fw_min_filter_t *f)
     if (res->type_len != f->slen
         || memcmp(res->type, f->sbuf, f->slen) != 0)
     {
-        memcpy(res->type, f->sbuf, f->slen);
-        res->type_len = (uint16_t) f->slen;
-        res->visible = (uint8_t) fw_min_type_visible(prof, res->type,
-                                                     f->slen);
-        res->elements = fw_min_elements_for(prof, res->type, f->slen);
-        res->nrules = 0;
-        memset(res->bloom, 0, sizeof(res->bloom));
-
-        for (i = 0; i < prof->nrules; i++) {
-            r = &prof->rules[i];
-
-            if (r->type_len == 0
-                || (r->type_len == f->slen
-                    && memcmp(r->type, res->type, f->slen) == 0))
-            {
-                res->rules[res->nrules++] = (uint8_t) i;
-                h = fw_min_leaf_hash(r->path + r->leaf,
-                                     (size_t) (r->path_len - r->leaf));
-                res->bloom[h >> 6] |= 1ULL << (h & 63);
-            }
-        }
-
-        res->subset = (res->elements || !res->visible || res->nrules
-                       || prof->display);
-
-        res->kind = (f->slen == 6 && memcmp(res->type, "Bundle", 6) == 0)
-                    ? K_BUNDLE
-                    : (f->slen == 10 && memcmp(res->type, "Parameters", 10)
-                       == 0) ? K_PARAMETERS : K_OTHER;
+        fw_min_res_rules(prof, res, f->sbuf, f->slen);
     }
 
     fr->role = R_RES;
