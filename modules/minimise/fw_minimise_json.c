@@ -45,6 +45,21 @@
 #define S_END        8
 #define S_ERROR      9
 #define S_ARR_FIRST  10
+#define S_SKIP       11      /* a skipped container: fw_min_skip() */
+
+/* f->sk, in a skipped container */
+#define SK_VALUE     0
+#define SK_ARR_FIRST 1
+#define SK_OBJ_FIRST 2
+#define SK_OBJ_KEY   3
+#define SK_COLON     4
+#define SK_AFTER     5
+#define SK_STRING    6
+#define SK_KEY       7
+#define SK_ESCAPE    8
+#define SK_UHEX      9
+#define SK_NUMBER    10
+#define SK_LITERAL   11
 
 /* f->str */
 #define STR_KEY      0
@@ -104,6 +119,37 @@ static const u_char  fw_min_str_stop[256] = {
     ['"'] = 1, ['\\'] = 1
 };
 
+/* byte classes of the skipper */
+#define C_OTHER      0
+#define C_WS         1
+#define C_QUOTE      2
+#define C_OBJ        3
+#define C_ARR        4
+#define C_CLOSE_OBJ  5
+#define C_CLOSE_ARR  6
+#define C_COMMA      7
+#define C_COLON      8
+#define C_NUM        9
+#define C_LIT        10
+
+static const u_char  fw_min_class[256] = {
+    [' '] = C_WS, ['\t'] = C_WS, ['\n'] = C_WS, ['\r'] = C_WS,
+    ['"'] = C_QUOTE, ['{'] = C_OBJ, ['['] = C_ARR, ['}'] = C_CLOSE_OBJ,
+    [']'] = C_CLOSE_ARR, [','] = C_COMMA, [':'] = C_COLON,
+    ['-'] = C_NUM, ['0'] = C_NUM, ['1'] = C_NUM, ['2'] = C_NUM,
+    ['3'] = C_NUM, ['4'] = C_NUM, ['5'] = C_NUM, ['6'] = C_NUM,
+    ['7'] = C_NUM, ['8'] = C_NUM, ['9'] = C_NUM,
+    ['t'] = C_LIT, ['f'] = C_LIT, ['n'] = C_LIT
+};
+
+/* [0-9A-Fa-f] */
+static const u_char  fw_min_hex[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+    ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1
+};
+
 /* [A-Za-z0-9_] */
 static const u_char  fw_min_name_char[256] = {
     ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
@@ -129,8 +175,7 @@ static void fw_min_open(fw_min_filter_t *f, size_t idx);
 static inline void fw_min_write_key(fw_min_filter_t *f);
 static inline int fw_min_key_bad(const u_char *k, size_t kl);
 static void fw_min_write_elem(fw_min_filter_t *f);
-static int fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy,
-    int role);
+static int fw_min_push(fw_min_filter_t *f, int kind, int lazy, int role);
 static int fw_min_close(fw_min_filter_t *f, int kind);
 static int fw_min_decide(fw_min_filter_t *f);
 static void fw_min_elem_action(fw_min_filter_t *f);
@@ -272,7 +317,7 @@ fw_min_write_elem(fw_min_filter_t *f)
 
 
 static int
-fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy, int role)
+fw_min_push(fw_min_filter_t *f, int kind, int lazy, int role)
 {
     fw_min_frame_t  *fr, *parent;
 
@@ -285,15 +330,10 @@ fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy, int role)
 
     memset(fr, 0, sizeof(fw_min_frame_t));
     fr->kind = (uint8_t) kind;
-    fr->silent = (uint8_t) silent;
     fr->role = (uint8_t) role;
     fr->first = 1;
     fr->res = parent ? parent->res : 0;
     fr->pathlen = parent ? f->vpath : 0;
-
-    if (silent) {
-        return 0;
-    }
 
     if (lazy) {
         fr->keep = f->vrule;
@@ -339,56 +379,54 @@ fw_min_close(fw_min_filter_t *f, int kind)
         return fw_min_fail(f, "mismatched bracket");
     }
 
-    if (!fr->silent) {
-        res = &f->res[fr->res];
+    res = &f->res[fr->res];
 
-        switch (fr->role) {
+    switch (fr->role) {
 
-        case R_MUST:
-            return fw_min_fail(f, "a resource without a resourceType");
+    case R_MUST:
+        return fw_min_fail(f, "a resource without a resourceType");
 
-        case R_RES:
-            if (res->subset && !res->tagged) {
-                fw_min_write(f, ",\"meta\":{\"tag\":[", 16);
-                fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
-                fw_min_write(f, "]}", 2);
-            }
-
-            f->nres--;
-            break;
-
-        case R_META:
-            if (res->subset && !fr->tag) {
-                if (fr->members) {
-                    fw_min_write(f, ",", 1);
-                }
-
-                fw_min_write(f, "\"tag\":[", 7);
-                fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
-                fw_min_write(f, "]", 1);
-            }
-
-            break;
-
-        case R_TAG:
-            if (res->subset) {
-                if (fr->members) {
-                    fw_min_write(f, ",", 1);
-                }
-
-                fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
-            }
-
-            break;
+    case R_RES:
+        if (res->subset && !res->tagged) {
+            fw_min_write(f, ",\"meta\":{\"tag\":[", 16);
+            fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
+            fw_min_write(f, "]}", 2);
         }
 
-        if (fr->opened) {
-            fw_min_write(f, kind == '{' ? "}" : "]", 1);
+        f->nres--;
+        break;
+
+    case R_META:
+        if (res->subset && !fr->tag) {
+            if (fr->members) {
+                fw_min_write(f, ",", 1);
+            }
+
+            fw_min_write(f, "\"tag\":[", 7);
+            fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
+            fw_min_write(f, "]", 1);
         }
 
-        if (fr->keylen) {
-            f->keys_len = fr->keyoff;
+        break;
+
+    case R_TAG:
+        if (res->subset) {
+            if (fr->members) {
+                fw_min_write(f, ",", 1);
+            }
+
+            fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
         }
+
+        break;
+    }
+
+    if (fr->opened) {
+        fw_min_write(f, kind == '{' ? "}" : "]", 1);
+    }
+
+    if (fr->keylen) {
+        f->keys_len = fr->keyoff;
     }
 
     f->depth--;
@@ -446,11 +484,6 @@ fw_min_decide(fw_min_filter_t *f)
     fr = &f->frames[f->depth - 1];
     k = f->key;
     kl = f->key_len;
-
-    if (fr->silent) {
-        f->vact = VA_SKIP;
-        return 0;
-    }
 
     if (kl == 0) {
         return fw_min_fail(f, "an empty key");
@@ -616,10 +649,7 @@ fw_min_elem_action(fw_min_filter_t *f)
     f->vpath = fr->pathlen;
     f->vrole = R_NONE;
 
-    if (fr->silent) {
-        f->vact = VA_SKIP;
-
-    } else if (fr->role == R_RESARR) {
+    if (fr->role == R_RESARR) {
         f->vact = VA_RES;
         f->vrole = R_MUST;
 
@@ -679,7 +709,7 @@ fw_min_value(fw_min_filter_t *f, u_char c)
             || (c == '[' && f->frames[f->depth - 1].kind == '{'))
         {
             f->state = (c == '{') ? S_OBJ_FIRST : S_ARR_FIRST;
-            return fw_min_push(f, c, 0, 1, R_KEEP);
+            return fw_min_push(f, c, 1, R_KEEP);
         }
 
         act = VA_SKIP;
@@ -701,10 +731,22 @@ fw_min_value(fw_min_filter_t *f, u_char c)
         fw_min_write_elem(f);
     }
 
+    if (container && act == VA_SKIP) {
+        /* validated by fw_min_skip(), in one pass */
+        if (f->depth == FW_MIN_DEPTH_MAX) {
+            return fw_min_fail(f, "JSON nested too deep");
+        }
+
+        f->state = S_SKIP;
+        f->sk = (c == '{') ? SK_OBJ_FIRST : SK_ARR_FIRST;
+        f->sk_depth = 1;
+        f->sk_obj[0] = (c == '{');
+        return 0;
+    }
+
     if (container) {
         f->state = (c == '{') ? S_OBJ_FIRST : S_ARR_FIRST;
-        return fw_min_push(f, c, act == VA_SKIP, 0,
-                           act == VA_SKIP ? R_NONE : f->vrole);
+        return fw_min_push(f, c, 0, f->vrole);
     }
 
     f->key_silent = (act == VA_SKIP);
@@ -904,19 +946,363 @@ fw_min_str_scan(const u_char *p, const u_char *end)
 }
 
 
+/*
+ * One byte of a number (its state in f->sub): 1 if it is part of it, 0
+ * if the number ended before it (the byte is read again), -1 if it is
+ * malformed.
+ */
+static inline int
+fw_min_num(fw_min_filter_t *f, u_char c)
+{
+    switch (f->sub) {
+    case N_MINUS:
+        if (c == '0') {
+            f->sub = N_ZERO;
+        } else if (c >= '1' && c <= '9') {
+            f->sub = N_INT;
+        } else {
+            return fw_min_fail(f, "a bad number");
+        }
+        return 1;
+    case N_ZERO:
+    case N_INT:
+        if (c >= '0' && c <= '9' && f->sub == N_INT) {
+            return 1;
+        }
+        if (c == '.') {
+            f->sub = N_DOT;
+        } else if (c == 'e' || c == 'E') {
+            f->sub = N_E;
+        } else {
+            return 0;
+        }
+        return 1;
+    case N_DOT:
+        if (c >= '0' && c <= '9') {
+            f->sub = N_FRAC;
+            return 1;
+        }
+        return fw_min_fail(f, "a bad number");
+    case N_FRAC:
+        if (c >= '0' && c <= '9') {
+            return 1;
+        }
+        if (c == 'e' || c == 'E') {
+            f->sub = N_E;
+            return 1;
+        }
+        return 0;
+    case N_E:
+        if (c == '+' || c == '-') {
+            f->sub = N_ESIGN;
+            return 1;
+        }
+        /* fall through */
+    case N_ESIGN:
+        if (c >= '0' && c <= '9') {
+            f->sub = N_EXP;
+            return 1;
+        }
+        return fw_min_fail(f, "a bad number");
+    default: /* N_EXP */
+        return (c >= '0' && c <= '9') ? 1 : 0;
+    }
+}
+
+
+/* the first byte of a value in a skipped container (in f->sk) */
+static inline int
+fw_min_skip_value(fw_min_filter_t *f, u_char c)
+{
+    size_t  l;
+
+    switch (fw_min_class[c]) {
+
+    case C_QUOTE:
+        f->sk = SK_STRING;
+        return 0;
+
+    case C_OBJ:
+    case C_ARR:
+        if (f->depth + f->sk_depth >= FW_MIN_DEPTH_MAX) {
+            return fw_min_fail(f, "JSON nested too deep");
+        }
+
+        l = f->sk_depth++;
+
+        if (c == '{') {
+            f->sk_obj[l >> 6] |= 1ULL << (l & 63);
+            f->sk = SK_OBJ_FIRST;
+
+        } else {
+            f->sk_obj[l >> 6] &= ~(1ULL << (l & 63));
+            f->sk = SK_ARR_FIRST;
+        }
+
+        return 0;
+
+    case C_NUM:
+        f->sub = (c == '-') ? N_MINUS : (c == '0') ? N_ZERO : N_INT;
+        f->sk = SK_NUMBER;
+        return 0;
+
+    case C_LIT:
+        f->litstr = (c == 't') ? "true" : (c == 'f') ? "false" : "null";
+        f->lit = 1;
+        f->litlen = (uint8_t) strlen(f->litstr);
+        f->sk = SK_LITERAL;
+        return 0;
+    }
+
+    return fw_min_fail(f, "not a JSON value");
+}
+
+
+/* a closing bracket in a skipped container: 1 when the skip is over */
+static inline int
+fw_min_skip_close(fw_min_filter_t *f, u_char c)
+{
+    size_t  l;
+    int     obj;
+
+    l = f->sk_depth - 1;
+    obj = (f->sk_obj[l >> 6] >> (l & 63)) & 1;
+
+    if (obj != (c == '}')) {
+        return fw_min_fail(f, "mismatched bracket");
+    }
+
+    f->sk_depth--;
+    f->sk = SK_AFTER;
+
+    if (f->sk_depth == 0) {
+        f->state = S_AFTER;
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/* a structural byte (not whitespace) in a skipped container */
+static inline int
+fw_min_skip_token(fw_min_filter_t *f, u_char c)
+{
+    size_t  l;
+    u_char  cl;
+
+    cl = fw_min_class[c];
+
+    switch (f->sk) {
+
+    case SK_OBJ_FIRST:
+        if (cl == C_CLOSE_OBJ) {
+            return fw_min_skip_close(f, c);
+        }
+
+        /* fall through */
+
+    case SK_OBJ_KEY:
+        if (cl != C_QUOTE) {
+            return fw_min_fail(f, "a key was expected");
+        }
+
+        f->sk = SK_KEY;
+        f->slen = 0;
+        return 0;
+
+    case SK_COLON:
+        if (cl != C_COLON) {
+            return fw_min_fail(f, "':' was expected");
+        }
+
+        f->sk = SK_VALUE;
+        return 0;
+
+    case SK_AFTER:
+        if (cl == C_COMMA) {
+            l = f->sk_depth - 1;
+            f->sk = ((f->sk_obj[l >> 6] >> (l & 63)) & 1) ? SK_OBJ_KEY
+                                                           : SK_VALUE;
+            return 0;
+        }
+
+        if (cl == C_CLOSE_OBJ || cl == C_CLOSE_ARR) {
+            return fw_min_skip_close(f, c);
+        }
+
+        return fw_min_fail(f, "',' or a closing bracket was expected");
+
+    case SK_ARR_FIRST:
+        if (cl == C_CLOSE_ARR) {
+            return fw_min_skip_close(f, c);
+        }
+
+        /* fall through */
+
+    default: /* SK_VALUE */
+        return fw_min_skip_value(f, c);
+    }
+}
+
+
+/*
+ * A skipped container, validated in one pass as the tokenizer would
+ * (the same errors at the same bytes) without frames, decisions or
+ * output: strings by fw_min_str_scan(), the rest by a byte class table.
+ */
+static void
+fw_min_skip(fw_min_filter_t *f, const u_char **in, const u_char *end)
+{
+    int            rc;
+    size_t         n;
+    u_char         c;
+    const u_char  *p, *q;
+
+    p = *in;
+
+    while (p < end) {
+        c = *p;
+
+        switch (f->sk) {
+
+        case SK_STRING:
+            p = fw_min_str_scan(p, end);
+
+            if (p == end) {
+                goto done;
+            }
+
+            c = *p++;
+
+            if (c == '"') {
+                f->sk = SK_AFTER;
+                break;
+            }
+
+            if (c < 0x20) {
+                fw_min_fail(f, "a control character in a string");
+                goto done;
+            }
+
+            f->sk = SK_ESCAPE;
+            break;
+
+        case SK_KEY:
+            q = fw_min_str_scan(p, end);
+            n = (size_t) (q - p);
+
+            if (f->slen + n > FW_MIN_KEY_MAX) {
+                fw_min_fail(f, "a key too long");
+                goto done;
+            }
+
+            f->slen += n;
+            p = q;
+
+            if (p == end) {
+                goto done;
+            }
+
+            c = *p++;
+
+            if (c == '"') {
+                f->sk = SK_COLON;
+                break;
+            }
+
+            fw_min_fail(f, c < 0x20 ? "a control character in a string"
+                                    : "an escape in a key or resourceType");
+            goto done;
+
+        case SK_ESCAPE:
+            p++;
+
+            if (c == 'u') {
+                f->sk = SK_UHEX;
+                f->lit = 0;
+                break;
+            }
+
+            if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
+                fw_min_fail(f, "a bad escape in a string");
+                goto done;
+            }
+
+            f->sk = SK_STRING;
+            break;
+
+        case SK_UHEX:
+            p++;
+
+            if (!fw_min_hex[c]) {
+                fw_min_fail(f, "a bad \\u escape in a string");
+                goto done;
+            }
+
+            if (++f->lit == 4) {
+                f->sk = SK_STRING;
+            }
+
+            break;
+
+        case SK_NUMBER:
+            rc = fw_min_num(f, c);
+
+            if (rc < 0) {
+                goto done;
+            }
+
+            if (rc == 0) {
+                /* the byte after it is read again */
+                f->sk = SK_AFTER;
+                break;
+            }
+
+            p++;
+            break;
+
+        case SK_LITERAL:
+            p++;
+
+            if (c != (u_char) f->litstr[f->lit]) {
+                fw_min_fail(f, "a bad literal");
+                goto done;
+            }
+
+            if (++f->lit == f->litlen) {
+                f->sk = SK_AFTER;
+            }
+
+            break;
+
+        default:
+            p++;
+
+            if (fw_min_class[c] == C_WS) {
+                break;
+            }
+
+            if (fw_min_skip_token(f, c) != 0) {
+                goto done;
+            }
+        }
+    }
+
+done:
+
+    *in = p;
+}
+
+
 int
 fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
     u_char **out, u_char *oend)
 {
+    int            rc;
     u_char         c;
     size_t         n, room;
     const u_char  *p, *q;
-    static const char  hex[256] = {
-        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-        ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
-        ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1,
-        ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1
-    };
 
     p = *in;
     f->o = *out;
@@ -1219,7 +1605,7 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
             }
 
             /* \uXXXX */
-            if (!hex[c]) {
+            if (!fw_min_hex[c]) {
                 fw_min_fail(f, "a bad \\u escape in a string");
                 break;
             }
@@ -1238,74 +1624,24 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
             break;
 
         case S_NUMBER:
-            switch (f->sub) {
-            case N_MINUS:
-                if (c == '0') {
-                    f->sub = N_ZERO;
-                } else if (c >= '1' && c <= '9') {
-                    f->sub = N_INT;
-                } else {
-                    fw_min_fail(f, "a bad number");
-                }
-                break;
-            case N_ZERO:
-            case N_INT:
-                if (c >= '0' && c <= '9' && f->sub == N_INT) {
-                    break;
-                }
-                if (c == '.') {
-                    f->sub = N_DOT;
-                } else if (c == 'e' || c == 'E') {
-                    f->sub = N_E;
-                } else {
-                    f->state = S_AFTER;
-                }
-                break;
-            case N_DOT:
-                if (c >= '0' && c <= '9') {
-                    f->sub = N_FRAC;
-                } else {
-                    fw_min_fail(f, "a bad number");
-                }
-                break;
-            case N_FRAC:
-                if (c >= '0' && c <= '9') {
-                    break;
-                }
-                if (c == 'e' || c == 'E') {
-                    f->sub = N_E;
-                } else {
-                    f->state = S_AFTER;
-                }
-                break;
-            case N_E:
-                if (c == '+' || c == '-') {
-                    f->sub = N_ESIGN;
-                    break;
-                }
-                /* fall through */
-            case N_ESIGN:
-                if (c >= '0' && c <= '9') {
-                    f->sub = N_EXP;
-                } else {
-                    fw_min_fail(f, "a bad number");
-                }
-                break;
-            default: /* N_EXP */
-                if (!(c >= '0' && c <= '9')) {
-                    f->state = S_AFTER;
-                }
-            }
+            rc = fw_min_num(f, c);
 
-            if (f->state == S_NUMBER) {
+            if (rc > 0) {
                 p++;
 
                 if (!f->key_silent) {
                     fw_min_write(f, &c, 1);
                 }
+
+            } else if (rc == 0) {
+                /* the byte after the number is read again */
+                f->state = S_AFTER;
             }
 
-            /* else: the byte after the number is read again */
+            break;
+
+        case S_SKIP:
+            fw_min_skip(f, &p, end);
             break;
 
         case S_LITERAL:
