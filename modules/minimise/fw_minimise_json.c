@@ -49,8 +49,7 @@
 
 /* f->sk, in a skipped container */
 #define SK_VALUE     0
-#define SK_ARR_FIRST 1
-#define SK_OBJ_FIRST 2
+#define SK_FIRST     1       /* after '{' or '[' */
 #define SK_OBJ_KEY   3
 #define SK_COLON     4
 #define SK_AFTER     5
@@ -60,6 +59,7 @@
 #define SK_UHEX      9
 #define SK_NUMBER    10
 #define SK_LITERAL   11
+#define SK_NONE      0xff    /* fw_min_skip*(): the input ended, an error */
 
 /* f->str */
 #define STR_KEY      0
@@ -182,6 +182,19 @@ static void fw_min_elem_action(fw_min_filter_t *f);
 static int fw_min_value(fw_min_filter_t *f, u_char c);
 static int fw_min_string_end(fw_min_filter_t *f);
 static int fw_min_start_res(fw_min_filter_t *f);
+static inline int fw_min_num(fw_min_filter_t *f, u_char c);
+static inline int fw_min_skip_open(fw_min_filter_t *f, u_char c);
+static inline int fw_min_skip_close(fw_min_filter_t *f, u_char c);
+static int fw_min_skip_slow(fw_min_filter_t *f, const u_char **in,
+    const u_char *end);
+static inline int fw_min_skip_value(fw_min_filter_t *f, u_char c);
+static inline int fw_min_skip_string(fw_min_filter_t *f, const u_char **in,
+    const u_char *end);
+static inline int fw_min_skip_key(fw_min_filter_t *f, const u_char **in,
+    const u_char *end);
+static inline int fw_min_skip_token(fw_min_filter_t *f, int sk, u_char c);
+static void fw_min_skip(fw_min_filter_t *f, const u_char **in,
+    const u_char *end);
 
 
 void
@@ -733,15 +746,10 @@ fw_min_value(fw_min_filter_t *f, u_char c)
 
     if (container && act == VA_SKIP) {
         /* validated by fw_min_skip(), in one pass */
-        if (f->depth == FW_MIN_DEPTH_MAX) {
-            return fw_min_fail(f, "JSON nested too deep");
-        }
-
         f->state = S_SKIP;
-        f->sk = (c == '{') ? SK_OBJ_FIRST : SK_ARR_FIRST;
-        f->sk_depth = 1;
-        f->sk_obj[0] = (c == '{');
-        return 0;
+        f->sk = SK_FIRST;
+        f->sk_depth = 0;
+        return fw_min_skip_open(f, c);
     }
 
     if (container) {
@@ -1010,72 +1018,44 @@ fw_min_num(fw_min_filter_t *f, u_char c)
 }
 
 
-/* the first byte of a value in a skipped container (in f->sk) */
+/* a skipped container's bracket opens: 0, or -1 if nested too deep */
 static inline int
-fw_min_skip_value(fw_min_filter_t *f, u_char c)
+fw_min_skip_open(fw_min_filter_t *f, u_char c)
 {
     size_t  l;
 
-    switch (fw_min_class[c]) {
-
-    case C_QUOTE:
-        f->sk = SK_STRING;
-        return 0;
-
-    case C_OBJ:
-    case C_ARR:
-        if (f->depth + f->sk_depth >= FW_MIN_DEPTH_MAX) {
-            return fw_min_fail(f, "JSON nested too deep");
-        }
-
-        l = f->sk_depth++;
-
-        if (c == '{') {
-            f->sk_obj[l >> 6] |= 1ULL << (l & 63);
-            f->sk = SK_OBJ_FIRST;
-
-        } else {
-            f->sk_obj[l >> 6] &= ~(1ULL << (l & 63));
-            f->sk = SK_ARR_FIRST;
-        }
-
-        return 0;
-
-    case C_NUM:
-        f->sub = (c == '-') ? N_MINUS : (c == '0') ? N_ZERO : N_INT;
-        f->sk = SK_NUMBER;
-        return 0;
-
-    case C_LIT:
-        f->litstr = (c == 't') ? "true" : (c == 'f') ? "false" : "null";
-        f->lit = 1;
-        f->litlen = (uint8_t) strlen(f->litstr);
-        f->sk = SK_LITERAL;
-        return 0;
+    if (f->depth + f->sk_depth >= FW_MIN_DEPTH_MAX) {
+        return fw_min_fail(f, "JSON nested too deep");
     }
 
-    return fw_min_fail(f, "not a JSON value");
+    l = f->sk_depth++;
+
+    if (c == '{') {
+        f->sk_obj[l >> 6] |= 1ULL << (l & 63);
+
+    } else {
+        f->sk_obj[l >> 6] &= ~(1ULL << (l & 63));
+    }
+
+    return 0;
 }
+
+
+/* 1 if the innermost skipped container is an object */
+#define fw_min_skip_obj(f)                                                   \
+    (((f)->sk_obj[((f)->sk_depth - 1) >> 6] >> (((f)->sk_depth - 1) & 63))  \
+     & 1)
 
 
 /* a closing bracket in a skipped container: 1 when the skip is over */
 static inline int
 fw_min_skip_close(fw_min_filter_t *f, u_char c)
 {
-    size_t  l;
-    int     obj;
-
-    l = f->sk_depth - 1;
-    obj = (f->sk_obj[l >> 6] >> (l & 63)) & 1;
-
-    if (obj != (c == '}')) {
+    if ((int) fw_min_skip_obj(f) != (c == '}')) {
         return fw_min_fail(f, "mismatched bracket");
     }
 
-    f->sk_depth--;
-    f->sk = SK_AFTER;
-
-    if (f->sk_depth == 0) {
+    if (--f->sk_depth == 0) {
         f->state = S_AFTER;
         return 1;
     }
@@ -1084,61 +1064,226 @@ fw_min_skip_close(fw_min_filter_t *f, u_char c)
 }
 
 
-/* a structural byte (not whitespace) in a skipped container */
-static inline int
-fw_min_skip_token(fw_min_filter_t *f, u_char c)
+/*
+ * The byte-at-a-time parts of a skipped container (an escape, a number,
+ * a literal; in f->sk): SK_STRING or SK_AFTER when they end, else SK_NONE
+ * (the input ended, or an error).
+ */
+static int
+fw_min_skip_slow(fw_min_filter_t *f, const u_char **in, const u_char *end)
 {
-    size_t  l;
-    u_char  cl;
+    int            rc;
+    u_char         c;
+    const u_char  *p;
 
-    cl = fw_min_class[c];
+    for (p = *in; p < end; p++) {
+        c = *p;
 
-    switch (f->sk) {
+        switch (f->sk) {
 
-    case SK_OBJ_FIRST:
-        if (cl == C_CLOSE_OBJ) {
-            return fw_min_skip_close(f, c);
+        case SK_ESCAPE:
+            if (c == 'u') {
+                f->sk = SK_UHEX;
+                f->lit = 0;
+                break;
+            }
+
+            *in = p + 1;
+
+            if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
+                return fw_min_fail(f, "a bad escape in a string"), SK_NONE;
+            }
+
+            return SK_STRING;
+
+        case SK_UHEX:
+            if (!fw_min_hex[c]) {
+                *in = p + 1;
+                return fw_min_fail(f, "a bad \\u escape in a string"), SK_NONE;
+            }
+
+            if (++f->lit == 4) {
+                *in = p + 1;
+                return SK_STRING;
+            }
+
+            break;
+
+        case SK_NUMBER:
+            rc = fw_min_num(f, c);
+
+            if (rc <= 0) {
+                /* the byte after the number is read again */
+                *in = p;
+                return rc ? SK_NONE : SK_AFTER;
+            }
+
+            break;
+
+        default: /* SK_LITERAL */
+            if (c != (u_char) f->litstr[f->lit]) {
+                *in = p + 1;
+                return fw_min_fail(f, "a bad literal"), SK_NONE;
+            }
+
+            if (++f->lit == f->litlen) {
+                *in = p + 1;
+                return SK_AFTER;
+            }
+        }
+    }
+
+    *in = p;
+
+    return SK_NONE;
+}
+
+
+#define fw_min_skip_ws(p, end)                                               \
+    while (p < end && fw_min_class[*p] == C_WS) {                            \
+        p++;                                                                 \
+    }
+
+
+/* the first byte of a value in a skipped container: the next f->sk */
+static inline int
+fw_min_skip_value(fw_min_filter_t *f, u_char c)
+{
+    switch (fw_min_class[c]) {
+
+    case C_QUOTE:
+        return SK_STRING;
+
+    case C_OBJ:
+    case C_ARR:
+        return fw_min_skip_open(f, c) ? SK_NONE : SK_FIRST;
+
+    case C_NUM:
+        f->sub = (c == '-') ? N_MINUS : (c == '0') ? N_ZERO : N_INT;
+        return SK_NUMBER;
+
+    case C_LIT:
+        f->litstr = (c == 't') ? "true" : (c == 'f') ? "false" : "null";
+        f->lit = 1;
+        f->litlen = (uint8_t) strlen(f->litstr);
+        return SK_LITERAL;
+    }
+
+    return fw_min_fail(f, "not a JSON value"), SK_NONE;
+}
+
+
+/* a skipped string's bytes: SK_AFTER, SK_ESCAPE or SK_NONE (its end) */
+static inline int
+fw_min_skip_string(fw_min_filter_t *f, const u_char **in, const u_char *end)
+{
+    u_char         c;
+    const u_char  *p;
+
+    p = fw_min_str_scan(*in, end);
+    *in = p;
+
+    if (p == end) {
+        return SK_NONE;
+    }
+
+    c = *p++;
+    *in = p;
+
+    if (c == '"') {
+        return SK_AFTER;
+    }
+
+    if (c < 0x20) {
+        return fw_min_fail(f, "a control character in a string"), SK_NONE;
+    }
+
+    f->sk = SK_ESCAPE;
+
+    return SK_ESCAPE;
+}
+
+
+/* a key in a skipped container (f->slen bytes so far): SK_COLON or none */
+static inline int
+fw_min_skip_key(fw_min_filter_t *f, const u_char **in, const u_char *end)
+{
+    size_t         n;
+    u_char         c;
+    const u_char  *p, *q;
+
+    p = *in;
+    q = fw_min_str_scan(p, end);
+    n = (size_t) (q - p);
+
+    if (f->slen + n > FW_MIN_KEY_MAX) {
+        return fw_min_fail(f, "a key too long"), SK_NONE;
+    }
+
+    f->slen += n;
+    *in = q;
+
+    if (q == end) {
+        return SK_NONE;
+    }
+
+    c = *q++;
+    *in = q;
+
+    if (c != '"') {
+        fw_min_fail(f, c < 0x20 ? "a control character in a string"
+                                : "an escape in a key or resourceType");
+        return SK_NONE;
+    }
+
+    return SK_COLON;
+}
+
+
+/* a structural byte (not whitespace) of a skipped container: next f->sk */
+static inline int
+fw_min_skip_token(fw_min_filter_t *f, int sk, u_char c)
+{
+    switch (sk) {
+
+    case SK_FIRST:
+        /* after '{' or '[' */
+        if (c == (fw_min_skip_obj(f) ? '}' : ']')) {
+            return fw_min_skip_close(f, c) ? SK_NONE : SK_AFTER;
+        }
+
+        if (!fw_min_skip_obj(f)) {
+            return fw_min_skip_value(f, c);
         }
 
         /* fall through */
 
     case SK_OBJ_KEY:
-        if (cl != C_QUOTE) {
-            return fw_min_fail(f, "a key was expected");
+        if (c != '"') {
+            return fw_min_fail(f, "a key was expected"), SK_NONE;
         }
 
-        f->sk = SK_KEY;
         f->slen = 0;
-        return 0;
+        return SK_KEY;
 
     case SK_COLON:
-        if (cl != C_COLON) {
-            return fw_min_fail(f, "':' was expected");
+        if (c != ':') {
+            return fw_min_fail(f, "':' was expected"), SK_NONE;
         }
 
-        f->sk = SK_VALUE;
-        return 0;
+        return SK_VALUE;
 
     case SK_AFTER:
-        if (cl == C_COMMA) {
-            l = f->sk_depth - 1;
-            f->sk = ((f->sk_obj[l >> 6] >> (l & 63)) & 1) ? SK_OBJ_KEY
-                                                           : SK_VALUE;
-            return 0;
+        if (c == ',') {
+            return fw_min_skip_obj(f) ? SK_OBJ_KEY : SK_VALUE;
         }
 
-        if (cl == C_CLOSE_OBJ || cl == C_CLOSE_ARR) {
-            return fw_min_skip_close(f, c);
+        if (c == '}' || c == ']') {
+            return fw_min_skip_close(f, c) ? SK_NONE : SK_AFTER;
         }
 
-        return fw_min_fail(f, "',' or a closing bracket was expected");
-
-    case SK_ARR_FIRST:
-        if (cl == C_CLOSE_ARR) {
-            return fw_min_skip_close(f, c);
-        }
-
-        /* fall through */
+        return fw_min_fail(f, "',' or a closing bracket was expected"),
+               SK_NONE;
 
     default: /* SK_VALUE */
         return fw_min_skip_value(f, c);
@@ -1147,149 +1292,51 @@ fw_min_skip_token(fw_min_filter_t *f, u_char c)
 
 
 /*
- * A skipped container, validated in one pass as the tokenizer would
- * (the same errors at the same bytes) without frames, decisions or
- * output: strings by fw_min_str_scan(), the rest by a byte class table.
+ * A skipped container, validated in one pass as the tokenizer would (the
+ * same errors at the same bytes) without frames, decisions or output:
+ * strings and keys by fw_min_str_scan(), the rest one token a turn;
+ * f->sk says where it is when the input ends.
  */
 static void
 fw_min_skip(fw_min_filter_t *f, const u_char **in, const u_char *end)
 {
-    int            rc;
-    size_t         n;
-    u_char         c;
-    const u_char  *p, *q;
+    int            sk;
+    const u_char  *p;
 
     p = *in;
+    sk = f->sk;
 
-    while (p < end) {
-        c = *p;
+    while (sk != SK_NONE) {
+        f->sk = (uint8_t) sk;
 
-        switch (f->sk) {
+        switch (sk) {
 
         case SK_STRING:
-            p = fw_min_str_scan(p, end);
-
-            if (p == end) {
-                goto done;
-            }
-
-            c = *p++;
-
-            if (c == '"') {
-                f->sk = SK_AFTER;
-                break;
-            }
-
-            if (c < 0x20) {
-                fw_min_fail(f, "a control character in a string");
-                goto done;
-            }
-
-            f->sk = SK_ESCAPE;
+            sk = fw_min_skip_string(f, &p, end);
             break;
 
         case SK_KEY:
-            q = fw_min_str_scan(p, end);
-            n = (size_t) (q - p);
-
-            if (f->slen + n > FW_MIN_KEY_MAX) {
-                fw_min_fail(f, "a key too long");
-                goto done;
-            }
-
-            f->slen += n;
-            p = q;
-
-            if (p == end) {
-                goto done;
-            }
-
-            c = *p++;
-
-            if (c == '"') {
-                f->sk = SK_COLON;
-                break;
-            }
-
-            fw_min_fail(f, c < 0x20 ? "a control character in a string"
-                                    : "an escape in a key or resourceType");
-            goto done;
+            sk = fw_min_skip_key(f, &p, end);
+            break;
 
         case SK_ESCAPE:
-            p++;
-
-            if (c == 'u') {
-                f->sk = SK_UHEX;
-                f->lit = 0;
-                break;
-            }
-
-            if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
-                fw_min_fail(f, "a bad escape in a string");
-                goto done;
-            }
-
-            f->sk = SK_STRING;
-            break;
-
         case SK_UHEX:
-            p++;
-
-            if (!fw_min_hex[c]) {
-                fw_min_fail(f, "a bad \\u escape in a string");
-                goto done;
-            }
-
-            if (++f->lit == 4) {
-                f->sk = SK_STRING;
-            }
-
-            break;
-
         case SK_NUMBER:
-            rc = fw_min_num(f, c);
-
-            if (rc < 0) {
-                goto done;
-            }
-
-            if (rc == 0) {
-                /* the byte after it is read again */
-                f->sk = SK_AFTER;
-                break;
-            }
-
-            p++;
-            break;
-
         case SK_LITERAL:
-            p++;
-
-            if (c != (u_char) f->litstr[f->lit]) {
-                fw_min_fail(f, "a bad literal");
-                goto done;
-            }
-
-            if (++f->lit == f->litlen) {
-                f->sk = SK_AFTER;
-            }
-
+            sk = fw_min_skip_slow(f, &p, end);
             break;
 
         default:
-            p++;
+            fw_min_skip_ws(p, end);
 
-            if (fw_min_class[c] == C_WS) {
+            if (p == end) {
+                sk = SK_NONE;
                 break;
             }
 
-            if (fw_min_skip_token(f, c) != 0) {
-                goto done;
-            }
+            sk = fw_min_skip_token(f, sk, *p++);
         }
     }
-
-done:
 
     *in = p;
 }
