@@ -138,6 +138,9 @@ typedef struct {
     uint8_t          kind;           /* Bundle, Parameters: see json.c */
     uint64_t         bloom[4];       /* fw_min_leaf_hash() of its rules */
     uint8_t          rules[FW_MIN_RULES_MAX];
+    /* its rules by leaf hash (& 63): first and next index in rules[] */
+    uint8_t          head[64];
+    uint8_t          next[FW_MIN_RULES_MAX];
     const fw_min_elements_t  *elements;
     u_char           path[FW_MIN_RPATH_MAX + 1];
 } fw_min_res_t;

@@ -61,6 +61,26 @@
 #define SK_LITERAL   11
 #define SK_NONE      0xff    /* fw_min_skip*(): the input ended, an error */
 
+/* where fw_min_string() and fw_min_after() go on to */
+#define NEXT_NONE    0
+#define NEXT_COLON   1
+#define NEXT_KEY     3
+#define NEXT_VALUE   4
+
+/* the states where whitespace may come (and is dropped) */
+static const u_char  fw_min_ws_state[] = {
+    [S_VALUE] = 1, [S_OBJ_FIRST] = 1, [S_OBJ_KEY] = 1, [S_COLON] = 1,
+    [S_AFTER] = 1, [S_END] = 1, [S_ARR_FIRST] = 1, [S_STRING] = 0,
+    [S_NUMBER] = 0, [S_LITERAL] = 0, [S_ERROR] = 0, [S_SKIP] = 0
+};
+
+#define fw_min_str_start(f, what)                                            \
+    (f)->state = S_STRING;                                                   \
+    (f)->str = (what);                                                       \
+    (f)->sub = 0;                                                            \
+    (f)->slen = 0;                                                           \
+    (f)->sbad = 0
+
 /* f->str */
 #define STR_KEY      0
 #define STR_EMIT     1
@@ -195,6 +215,21 @@ static inline int fw_min_skip_key(fw_min_filter_t *f, const u_char **in,
 static inline int fw_min_skip_token(fw_min_filter_t *f, int sk, u_char c);
 static void fw_min_skip(fw_min_filter_t *f, const u_char **in,
     const u_char *end);
+static inline int fw_min_str_collect(fw_min_filter_t *f, const u_char *p,
+    size_t n, const u_char *end);
+static int fw_min_str_escape(fw_min_filter_t *f, u_char c);
+static inline int fw_min_string(fw_min_filter_t *f, const u_char **in,
+    const u_char *end, u_char *oend);
+static inline int fw_min_after(fw_min_filter_t *f, u_char c,
+    const u_char *p, const u_char *end, u_char *oend);
+static inline void fw_min_literal(fw_min_filter_t *f, u_char c);
+static inline size_t fw_min_number(fw_min_filter_t *f, u_char c);
+static inline int fw_min_value_next(fw_min_filter_t *f, const u_char *p,
+    const u_char *end, u_char *oend);
+static inline int fw_min_obj_key(fw_min_filter_t *f, u_char c);
+static inline int fw_min_arr_first(fw_min_filter_t *f, u_char c);
+static void fw_min_run(fw_min_filter_t *f, const u_char **in,
+    const u_char *end, u_char *oend);
 
 
 void
@@ -603,7 +638,7 @@ fw_min_decide(fw_min_filter_t *f)
     h = nl ? fw_min_leaf_hash(nm, nl) : 0;
 
     if (fw_min_bloom_has(res->bloom, h)
-        && fw_min_rules_match(prof, res, nm, nl,
+        && fw_min_rules_match(prof, res, h, nm, nl,
                               cand == PATH_OVER ? 0 : cand, &year, &keep))
     {
         f->vact = VA_SKIP;
@@ -1342,374 +1377,313 @@ fw_min_skip(fw_min_filter_t *f, const u_char **in, const u_char *end)
 }
 
 
-int
-fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
-    u_char **out, u_char *oend)
+/* a key's, resourceType's or date's run of plain bytes, kept in f */
+static inline int
+fw_min_str_collect(fw_min_filter_t *f, const u_char *p, size_t n,
+    const u_char *end)
 {
-    int            rc;
+    size_t  m;
+
+    if (f->slen + n > FW_MIN_KEY_MAX) {
+        if (f->str == STR_KEY) {
+            return fw_min_fail(f, "a key too long");
+        }
+
+        f->sbad |= (f->str == STR_RTYPE);
+    }
+
+    if (f->str == STR_KEY) {
+        if (n <= 16 && end - p >= 16 && f->slen + 16 <= sizeof(f->key)) {
+            memcpy(f->key + f->slen, p, 16);
+
+        } else {
+            memcpy(f->key + f->slen, p, n);
+        }
+
+    } else if (f->slen < FW_MIN_KEY_MAX) {
+        m = FW_MIN_KEY_MAX - f->slen;
+        memcpy(f->sbuf + f->slen, p, n < m ? n : m);
+    }
+
+    f->slen += n;
+
+    return 0;
+}
+
+
+/* the byte after a backslash (f->sub 1) or of a \uXXXX (f->sub 2) */
+static int
+fw_min_str_escape(fw_min_filter_t *f, u_char c)
+{
+    if (f->sub == 1) {
+        if (c == 'u') {
+            f->sub = 2;
+            f->lit = 0;
+            return 0;
+        }
+
+        if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
+            return fw_min_fail(f, "a bad escape in a string");
+        }
+
+        if (f->str == STR_EMIT) {
+            fw_min_write(f, "\\", 1);
+            fw_min_write(f, &c, 1);
+        }
+
+        f->sub = 0;
+        return 0;
+    }
+
+    if (!fw_min_hex[c]) {
+        return fw_min_fail(f, "a bad \\u escape in a string");
+    }
+
+    f->uhex[f->lit++] = c;
+
+    if (f->lit == 4) {
+        if (f->str == STR_EMIT) {
+            fw_min_write(f, "\\u", 2);
+            fw_min_write(f, f->uhex, 4);
+        }
+
+        f->sub = 0;
+    }
+
+    return 0;
+}
+
+
+/*
+ * In a string: a run of plain bytes written, skipped or collected, then
+ * its end (a key's ':' or a value's ',' follow at once: NEXT_COLON, or
+ * what fw_min_after() says, with *in past them) or an escape.
+ */
+static inline int
+fw_min_string(fw_min_filter_t *f, const u_char **in, const u_char *end,
+    u_char *oend)
+{
     u_char         c;
     size_t         n, room;
     const u_char  *p, *q;
 
     p = *in;
+
+    if (f->sub) {
+        *in = p + 1;
+        fw_min_str_escape(f, *p);
+        return NEXT_NONE;
+    }
+
+    room = (size_t) (oend - f->o);
+
+    if (room < FW_MIN_OUT_RESERVE) {
+        return NEXT_NONE;
+    }
+
+    q = fw_min_str_scan(p, end);
+    n = (size_t) (q - p);
+
+    if (f->str == STR_EMIT) {
+        if (n > room - 64) {
+            n = room - 64;
+            q = p + n;
+        }
+
+        memcpy(f->o, p, n);
+        f->o += n;
+
+    } else if (f->str != STR_SKIP && fw_min_str_collect(f, p, n, end) != 0) {
+        return NEXT_NONE;
+    }
+
+    *in = q;
+
+    if (q == end || n == room - 64) {
+        return NEXT_NONE;
+    }
+
+    c = *q++;
+    *in = q;
+
+    if (c == '"') {
+        if (f->str == STR_KEY) {
+            /* the key, then most often its ':' */
+            f->key_len = f->slen;
+            f->state = S_COLON;
+
+            if (q < end && *q == ':') {
+                *in = q + 1;
+                return NEXT_COLON;
+            }
+
+            return NEXT_NONE;
+        }
+
+        if (fw_min_string_end(f) == 0 && f->state == S_AFTER && q < end
+            && *q == ',')
+        {
+            /* the ',' after it: the next key or element */
+            *in = q + 1;
+            return fw_min_after(f, ',', q + 1, end, oend);
+        }
+
+        return NEXT_NONE;
+    }
+
+    if (c < 0x20) {
+        return fw_min_fail(f, "a control character in a string"), NEXT_NONE;
+    }
+
+    /* a backslash */
+    if (f->str == STR_KEY || f->str == STR_RTYPE) {
+        return fw_min_fail(f, "an escape in a key or resourceType"),
+               NEXT_NONE;
+    }
+
+    f->sbad = 1;
+    f->sub = 1;
+
+    return NEXT_NONE;
+}
+
+
+/*
+ * A ',' or a closing bracket after a value (p: the byte after it): the
+ * next key's quote (NEXT_KEY) or the next element's first byte
+ * (NEXT_VALUE) when they follow at once.
+ */
+static inline int
+fw_min_after(fw_min_filter_t *f, u_char c, const u_char *p,
+    const u_char *end, u_char *oend)
+{
+    if (c == ',') {
+        if (f->frames[f->depth - 1].kind == '{') {
+            f->state = S_OBJ_KEY;
+            return (p < end && *p == '"') ? NEXT_KEY : NEXT_NONE;
+        }
+
+        fw_min_elem_action(f);
+        f->state = S_VALUE;
+
+        return fw_min_value_next(f, p, end, oend) ? NEXT_VALUE : NEXT_NONE;
+    }
+
+    if (c == '}' || c == ']') {
+        fw_min_close(f, c == '}' ? '{' : '[');
+        return NEXT_NONE;
+    }
+
+    return fw_min_fail(f, "',' or a closing bracket was expected"),
+           NEXT_NONE;
+}
+
+
+/* a byte of true, false or null */
+static inline void
+fw_min_literal(fw_min_filter_t *f, u_char c)
+{
+    if (c != (u_char) f->litstr[f->lit]) {
+        fw_min_fail(f, "a bad literal");
+        return;
+    }
+
+    if (++f->lit == f->litlen) {
+        if (!f->key_silent) {
+            fw_min_write(f, f->litstr, f->litlen);
+        }
+
+        f->state = S_AFTER;
+    }
+}
+
+
+/*
+ * A byte of a number or a literal: 1 if it is part of it (a number's
+ * bytes are written as they come, a literal's when it is whole), else 0.
+ */
+static inline size_t
+fw_min_number(fw_min_filter_t *f, u_char c)
+{
+    int  rc;
+
+    if (f->state == S_LITERAL) {
+        fw_min_literal(f, c);
+        return 1;
+    }
+
+    rc = fw_min_num(f, c);
+
+    if (rc > 0) {
+        if (!f->key_silent) {
+            fw_min_write(f, &c, 1);
+        }
+
+        return 1;
+    }
+
+    if (rc == 0) {
+        /* the byte after the number is read again */
+        f->state = S_AFTER;
+    }
+
+    return 0;
+}
+
+
+/* 1 if a value's first byte is at p and may be read at once */
+static inline int
+fw_min_value_next(fw_min_filter_t *f, const u_char *p, const u_char *end,
+    u_char *oend)
+{
+    return p < end && !ws(*p)
+           && (size_t) (oend - f->o) >= FW_MIN_OUT_RESERVE;
+}
+
+
+/* '}' or a key's quote in an object (its first member or after ',') */
+static inline int
+fw_min_obj_key(fw_min_filter_t *f, u_char c)
+{
+    if (c == '}' && f->state == S_OBJ_FIRST) {
+        fw_min_close(f, '{');
+        return 0;
+    }
+
+    if (c != '"') {
+        return fw_min_fail(f, "a key was expected"), 0;
+    }
+
+    return 1;
+}
+
+
+/* the byte after '[': 1 if it closes the array, else a value follows */
+static inline int
+fw_min_arr_first(fw_min_filter_t *f, u_char c)
+{
+    if (c == ']') {
+        fw_min_close(f, '[');
+        return 1;
+    }
+
+    fw_min_elem_action(f);
+    f->state = S_VALUE;
+
+    return 0;
+}
+
+
+int
+fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
+    u_char **out, u_char *oend)
+{
+    const u_char  *p;
+
+    p = *in;
     f->o = *out;
 
-    /*
-     * One turn of this loop per token at most: a state that ends with the
-     * next token's first byte in hand goes straight to its code (the
-     * gotos below), as long as it wrote nothing (every step that writes
-     * is preceded by the output room check at the top).
-     */
-
-    while (p < end && f->state != S_ERROR) {
-
-        room = (size_t) (oend - f->o);
-
-        if (room < FW_MIN_OUT_RESERVE) {
-            break;
-        }
-
-        c = *p;
-
-        switch (f->state) {
-
-        case S_END:
-            if (!ws(c)) {
-                fw_min_fail(f, "data after the resource");
-                break;
-            }
-
-            p++;
-            break;
-
-        case S_ARR_FIRST:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-            if (c == ']') {
-                p++;
-                fw_min_close(f, '[');
-                break;
-            }
-
-            fw_min_elem_action(f);
-            f->state = S_VALUE;
-            goto value;
-
-        case S_VALUE:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-        value:
-            p++;
-
-            if (fw_min_value(f, c) != 0) {
-                break;
-            }
-
-            if (f->state == S_STRING && p < end) {
-                goto string;
-            }
-
-            break;
-
-        case S_OBJ_FIRST:
-        case S_OBJ_KEY:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-            p++;
-
-            if (c == '}' && f->state == S_OBJ_FIRST) {
-                fw_min_close(f, '{');
-                break;
-            }
-
-            if (c != '"') {
-                fw_min_fail(f, "a key was expected");
-                break;
-            }
-
-        key:
-            f->state = S_STRING;
-            f->str = STR_KEY;
-            f->sub = 0;
-            f->slen = 0;
-            f->sbad = 0;
-
-            if (p == end) {
-                break;
-            }
-
-            goto string;
-
-        case S_COLON:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-            p++;
-
-            if (c != ':') {
-                fw_min_fail(f, "':' was expected");
-                break;
-            }
-
-        colon:
-            if (fw_min_decide(f) != 0) {
-                break;
-            }
-
-            f->state = S_VALUE;
-
-            if (p < end && !ws(*p)) {
-                room = (size_t) (oend - f->o);
-
-                if (room < FW_MIN_OUT_RESERVE) {
-                    break;
-                }
-
-                c = *p;
-                goto value;
-            }
-
-            break;
-
-        case S_AFTER:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-            p++;
-
-        after:
-            if (c == ',') {
-                if (f->frames[f->depth - 1].kind == '{') {
-                    f->state = S_OBJ_KEY;
-
-                    if (p < end && *p == '"') {
-                        p++;
-                        goto key;
-                    }
-
-                } else {
-                    fw_min_elem_action(f);
-                    f->state = S_VALUE;
-
-                    if (p < end && !ws(*p)) {
-                        room = (size_t) (oend - f->o);
-
-                        if (room < FW_MIN_OUT_RESERVE) {
-                            break;
-                        }
-
-                        c = *p;
-                        goto value;
-                    }
-                }
-
-                break;
-            }
-
-            if (c == '}' || c == ']') {
-                fw_min_close(f, c == '}' ? '{' : '[');
-                break;
-            }
-
-            fw_min_fail(f, "',' or a closing bracket was expected");
-            break;
-
-        case S_STRING:
-        string:
-            if (f->sub == 0) {
-                /* a run of plain bytes */
-                room = (size_t) (oend - f->o);
-
-                if (room < FW_MIN_OUT_RESERVE) {
-                    break;
-                }
-
-                q = fw_min_str_scan(p, end);
-                n = (size_t) (q - p);
-
-                if (f->str == STR_EMIT) {
-                    if (n > room - 64) {
-                        n = room - 64;
-                        q = p + n;
-                    }
-
-                    memcpy(f->o, p, n);
-                    f->o += n;
-
-                } else if (f->str != STR_SKIP) {
-                    if (f->slen + n > FW_MIN_KEY_MAX) {
-                        if (f->str == STR_KEY) {
-                            fw_min_fail(f, "a key too long");
-                            break;
-                        }
-
-                        f->sbad |= (f->str == STR_RTYPE);
-                    }
-
-                    if (f->str == STR_KEY) {
-                        if (n <= 16 && end - p >= 16
-                            && f->slen + 16 <= sizeof(f->key))
-                        {
-                            memcpy(f->key + f->slen, p, 16);
-
-                        } else {
-                            memcpy(f->key + f->slen, p, n);
-                        }
-
-                    } else if (f->slen < FW_MIN_KEY_MAX) {
-                        size_t  m = FW_MIN_KEY_MAX - f->slen;
-
-                        memcpy(f->sbuf + f->slen, p, n < m ? n : m);
-                    }
-
-                    f->slen += n;
-                }
-
-                p = q;
-
-                if (p == end || n == room - 64) {
-                    break;
-                }
-
-                c = *p++;
-
-                if (c == '"') {
-                    if (f->str == STR_KEY) {
-                        /* the key, then most often its ':' */
-                        f->key_len = f->slen;
-                        f->state = S_COLON;
-
-                        if (p < end && *p == ':') {
-                            p++;
-                            goto colon;
-                        }
-
-                        break;
-                    }
-
-                    if (fw_min_string_end(f) != 0) {
-                        break;
-                    }
-
-                    if (f->state == S_AFTER && p < end && *p == ',') {
-                        c = *p++;
-                        goto after;
-                    }
-
-                    break;
-                }
-
-                if (c < 0x20) {
-                    fw_min_fail(f, "a control character in a string");
-                    break;
-                }
-
-                /* a backslash */
-                if (f->str == STR_KEY || f->str == STR_RTYPE) {
-                    fw_min_fail(f, "an escape in a key or resourceType");
-                    break;
-                }
-
-                f->sbad = 1;
-                f->sub = 1;
-                break;
-            }
-
-            p++;
-
-            if (f->sub == 1) {
-                if (c == 'u') {
-                    f->sub = 2;
-                    f->lit = 0;
-                    break;
-                }
-
-                if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
-                    fw_min_fail(f, "a bad escape in a string");
-                    break;
-                }
-
-                if (f->str == STR_EMIT) {
-                    fw_min_write(f, "\\", 1);
-                    fw_min_write(f, &c, 1);
-                }
-
-                f->sub = 0;
-                break;
-            }
-
-            /* \uXXXX */
-            if (!fw_min_hex[c]) {
-                fw_min_fail(f, "a bad \\u escape in a string");
-                break;
-            }
-
-            f->uhex[f->lit++] = c;
-
-            if (f->lit == 4) {
-                if (f->str == STR_EMIT) {
-                    fw_min_write(f, "\\u", 2);
-                    fw_min_write(f, f->uhex, 4);
-                }
-
-                f->sub = 0;
-            }
-
-            break;
-
-        case S_NUMBER:
-            rc = fw_min_num(f, c);
-
-            if (rc > 0) {
-                p++;
-
-                if (!f->key_silent) {
-                    fw_min_write(f, &c, 1);
-                }
-
-            } else if (rc == 0) {
-                /* the byte after the number is read again */
-                f->state = S_AFTER;
-            }
-
-            break;
-
-        case S_SKIP:
-            fw_min_skip(f, &p, end);
-            break;
-
-        case S_LITERAL:
-            p++;
-
-            if (c != (u_char) f->litstr[f->lit]) {
-                fw_min_fail(f, "a bad literal");
-                break;
-            }
-
-            if (++f->lit == f->litlen) {
-                if (!f->key_silent) {
-                    fw_min_write(f, f->litstr, f->litlen);
-                }
-
-                f->state = S_AFTER;
-            }
-
-            break;
-        }
-    }
+    fw_min_run(f, &p, end, oend);
 
     f->in_total += (size_t) (p - *in);
     f->out_total += (size_t) (f->o - *out);
@@ -1721,6 +1695,134 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
     }
 
     return (f->state == S_END) ? FW_MIN_DONE : FW_MIN_AGAIN;
+}
+
+
+/*
+ * The state loop of fw_min_filter(): one turn per token at most.  A state
+ * that ends with the next token's first byte in hand goes straight to its
+ * code (the gotos), as long as it wrote nothing (every step that writes
+ * is preceded by the output room check at the top).  Whitespace between
+ * tokens is dropped here.
+ */
+static void
+fw_min_run(fw_min_filter_t *f, const u_char **in, const u_char *end,
+    u_char *oend)
+{
+    int            next;
+    u_char         c;
+    const u_char  *p;
+
+    p = *in;
+
+    while (p < end && f->state != S_ERROR) {
+        if ((size_t) (oend - f->o) < FW_MIN_OUT_RESERVE) {
+            break;
+        }
+
+        c = *p;
+
+        if (fw_min_class[c] == C_WS && fw_min_ws_state[f->state]) {
+            p++;
+            continue;
+        }
+
+        switch (f->state) {
+
+        case S_END:
+            fw_min_fail(f, "data after the resource");
+            break;
+
+        case S_ARR_FIRST:
+            if (fw_min_arr_first(f, c)) {
+                p++;
+                break;
+            }
+
+            /* fall through */
+
+        case S_VALUE:
+        value:
+            p++;
+
+            if (fw_min_value(f, c) == 0 && f->state == S_STRING && p < end) {
+                goto string;
+            }
+
+            break;
+
+        case S_OBJ_FIRST:
+        case S_OBJ_KEY:
+            p++;
+
+            if (!fw_min_obj_key(f, c)) {
+                break;
+            }
+
+        key:
+            fw_min_str_start(f, STR_KEY);
+
+            if (p < end) {
+                goto string;
+            }
+
+            break;
+
+        case S_COLON:
+            p++;
+
+            if (c != ':') {
+                fw_min_fail(f, "':' was expected");
+                break;
+            }
+
+        colon:
+            f->state = S_VALUE;
+
+            if (fw_min_decide(f) != 0 || !fw_min_value_next(f, p, end, oend))
+            {
+                break;
+            }
+
+            c = *p;
+            goto value;
+
+        case S_AFTER:
+            p++;
+            next = fw_min_after(f, c, p, end, oend);
+            goto next;
+
+        case S_STRING:
+        string:
+            next = fw_min_string(f, &p, end, oend);
+
+        next:
+            if (next == NEXT_COLON) {
+                goto colon;
+            }
+
+            if (next == NEXT_KEY) {
+                p++;
+                goto key;
+            }
+
+            if (next == NEXT_VALUE) {
+                c = *p;
+                goto value;
+            }
+
+            break;
+
+        case S_SKIP:
+            fw_min_skip(f, &p, end);
+            break;
+
+        default: /* S_NUMBER, S_LITERAL */
+            p += fw_min_number(f, c);
+        }
+    }
+
+    *in = p;
 }
 
 

@@ -18,6 +18,7 @@ fw_min_res_rules(const fw_min_profile_t *prof, fw_min_res_t *res,
     const u_char *type, size_t len)
 {
     size_t               i, h;
+    uint8_t              tail[64];
     const fw_min_rule_t  *r;
 
     memcpy(res->type, type, len);
@@ -26,6 +27,7 @@ fw_min_res_rules(const fw_min_profile_t *prof, fw_min_res_t *res,
     res->elements = fw_min_elements_for(prof, res->type, len);
     res->nrules = 0;
     memset(res->bloom, 0, sizeof(res->bloom));
+    memset(res->head, 0xff, sizeof(res->head));
 
     for (i = 0; i < prof->nrules; i++) {
         r = &prof->rules[i];
@@ -33,10 +35,21 @@ fw_min_res_rules(const fw_min_profile_t *prof, fw_min_res_t *res,
         if (r->type_len == 0
             || (r->type_len == len && memcmp(r->type, res->type, len) == 0))
         {
-            res->rules[res->nrules++] = (uint8_t) i;
             h = fw_min_leaf_hash(r->path + r->leaf,
                                  (size_t) (r->path_len - r->leaf));
             res->bloom[h >> 6] |= 1ULL << (h & 63);
+
+            /* chained in the profile's order */
+            if (res->head[h & 63] == 0xff) {
+                res->head[h & 63] = (uint8_t) res->nrules;
+
+            } else {
+                res->next[tail[h & 63]] = (uint8_t) res->nrules;
+            }
+
+            tail[h & 63] = (uint8_t) res->nrules;
+            res->next[res->nrules] = 0xff;
+            res->rules[res->nrules++] = (uint8_t) i;
         }
     }
 
@@ -52,13 +65,13 @@ fw_min_res_rules(const fw_min_profile_t *prof, fw_min_res_t *res,
 
 int
 fw_min_rules_match(const fw_min_profile_t *prof, fw_min_res_t *res,
-    const u_char *nm, size_t nl, size_t cand, const fw_min_rule_t **year,
-    const fw_min_rule_t **keep)
+    size_t h, const u_char *nm, size_t nl, size_t cand,
+    const fw_min_rule_t **year, const fw_min_rule_t **keep)
 {
     size_t               i;
     const fw_min_rule_t  *r;
 
-    for (i = 0; i < res->nrules; i++) {
+    for (i = res->head[h & 63]; i != 0xff; i = res->next[i]) {
         r = &prof->rules[res->rules[i]];
 
         /* its last name must be this one */

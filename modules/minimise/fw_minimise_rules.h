@@ -28,13 +28,14 @@ void fw_min_res_rules(const fw_min_profile_t *prof, fw_min_res_t *res,
     const u_char *type, size_t len);
 
 /*
- * The rules of the resource whose last name is nm (the member's path in
- * res->path, cand bytes; 0: too long to match a path): 1 if one drops
- * it, else 0 with *year and *keep set to the last such rule that matches.
+ * The rules of the resource whose last name is nm (its leaf hash h; the
+ * member's path in res->path, cand bytes; 0: too long to match a path):
+ * 1 if one drops it, else 0 with *year and *keep set to the last such
+ * rule that matches.  Only the rules of h's chain are looked at.
  */
 int fw_min_rules_match(const fw_min_profile_t *prof, fw_min_res_t *res,
-    const u_char *nm, size_t nl, size_t cand, const fw_min_rule_t **year,
-    const fw_min_rule_t **keep);
+    size_t h, const u_char *nm, size_t nl, size_t cand,
+    const fw_min_rule_t **year, const fw_min_rule_t **keep);
 
 /* 1 if ",name," is in list (",a,b,") */
 int fw_min_has(const u_char *list, size_t llen, const u_char *name,
