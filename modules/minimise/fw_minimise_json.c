@@ -75,11 +75,13 @@ static const u_char  fw_min_ws_state[] = {
 };
 
 #define fw_min_str_start(f, what)                                            \
-    (f)->state = S_STRING;                                                   \
-    (f)->str = (what);                                                       \
-    (f)->sub = 0;                                                            \
-    (f)->slen = 0;                                                           \
-    (f)->sbad = 0
+    do {                                                                     \
+        (f)->state = S_STRING;                                               \
+        (f)->str = (what);                                                   \
+        (f)->sub = 0;                                                        \
+        (f)->slen = 0;                                                       \
+        (f)->sbad = 0;                                                       \
+    } while (0)
 
 /* f->str */
 #define STR_KEY      0
@@ -197,9 +199,14 @@ static inline int fw_min_key_bad(const u_char *k, size_t kl);
 static void fw_min_write_elem(fw_min_filter_t *f);
 static int fw_min_push(fw_min_filter_t *f, int kind, int lazy, int role);
 static int fw_min_close(fw_min_filter_t *f, int kind);
+static int fw_min_key_check(fw_min_filter_t *f, fw_min_frame_t *fr,
+    const u_char *k, size_t kl);
+static inline size_t fw_min_key_path(fw_min_res_t *res, size_t base,
+    const u_char *nm, size_t nl);
 static int fw_min_decide(fw_min_filter_t *f);
 static void fw_min_elem_action(fw_min_filter_t *f);
 static int fw_min_value(fw_min_filter_t *f, u_char c);
+static int fw_min_scalar(fw_min_filter_t *f, int act, u_char c);
 static int fw_min_string_end(fw_min_filter_t *f);
 static int fw_min_start_res(fw_min_filter_t *f);
 static inline int fw_min_num(fw_min_filter_t *f, u_char c);
@@ -518,21 +525,14 @@ fw_min_key_bad(const u_char *k, size_t kl)
 }
 
 
-/* the key of the top object is in f->key: what happens to its value */
+/*
+ * A key's checks before the profile's: 0, 1 if it is a resource's
+ * resourceType (f->vact is set), -1 if it is malformed or out of place.
+ */
 static int
-fw_min_decide(fw_min_filter_t *f)
+fw_min_key_check(fw_min_filter_t *f, fw_min_frame_t *fr, const u_char *k,
+    size_t kl)
 {
-    size_t                   kl, nl, base, cand, pl, h;
-    const u_char            *k, *nm, *parent;
-    fw_min_frame_t          *fr;
-    fw_min_res_t            *res;
-    const fw_min_rule_t     *year, *keep;
-    const fw_min_profile_t  *prof;
-
-    fr = &f->frames[f->depth - 1];
-    k = f->key;
-    kl = f->key_len;
-
     if (kl == 0) {
         return fw_min_fail(f, "an empty key");
     }
@@ -545,7 +545,7 @@ fw_min_decide(fw_min_filter_t *f)
         if (fr->first && fr->role == R_MUST) {
             fr->first = 0;
             f->vact = VA_RTYPE;
-            return 0;
+            return 1;
         }
 
         return fw_min_fail(f, "resourceType out of place");
@@ -557,6 +557,59 @@ fw_min_decide(fw_min_filter_t *f)
     }
 
     fr->first = 0;
+
+    return 0;
+}
+
+
+/* the path of a member (name nm) inside its resource: its length */
+static inline size_t
+fw_min_key_path(fw_min_res_t *res, size_t base, const u_char *nm, size_t nl)
+{
+    if (base == PATH_OVER || base + 1 + nl > FW_MIN_RPATH_MAX) {
+        return PATH_OVER;
+    }
+
+    if (base) {
+        res->path[base] = '.';
+    }
+
+    if (nl <= 16 && base + 1 + 16 <= sizeof(res->path)) {
+        /* fixed-size: past the path is free, f->key has 16 bytes */
+        memcpy(res->path + (base ? base + 1 : 0), nm, 16);
+
+    } else {
+        memcpy(res->path + (base ? base + 1 : 0), nm, nl);
+    }
+
+    return base ? base + 1 + nl : nl;
+}
+
+
+/* the key of the top object is in f->key: what happens to its value */
+static int
+fw_min_decide(fw_min_filter_t *f)
+{
+    size_t                   kl, nl, base, cand, h;
+    const u_char            *k, *nm;
+    fw_min_frame_t          *fr;
+    fw_min_res_t            *res;
+    const fw_min_rule_t     *year, *keep;
+    const fw_min_profile_t  *prof;
+
+    fr = &f->frames[f->depth - 1];
+    k = f->key;
+    kl = f->key_len;
+
+    switch (fw_min_key_check(f, fr, k, kl)) {
+    case 0:
+        break;
+    case 1:
+        return 0;
+    default:
+        return FW_MIN_ERROR;
+    }
+
     prof = f->prof;
     res = &f->res[fr->res];
 
@@ -568,28 +621,8 @@ fw_min_decide(fw_min_filter_t *f)
         nl--;
     }
 
-    /* the path of this member inside its resource */
     base = fr->pathlen;
-
-    if (base == PATH_OVER || base + 1 + nl > FW_MIN_RPATH_MAX) {
-        cand = PATH_OVER;
-
-    } else {
-        cand = base ? base + 1 + nl : nl;
-
-        if (base) {
-            res->path[base] = '.';
-        }
-
-        if (nl <= 16 && base + 1 + 16 <= sizeof(res->path)) {
-            /* fixed-size: past the path is free, f->key has 16 bytes */
-            memcpy(res->path + (base ? base + 1 : 0), nm, 16);
-
-        } else {
-            memcpy(res->path + (base ? base + 1 : 0), nm, nl);
-        }
-    }
-
+    cand = fw_min_key_path(res, base, nm, nl);
     f->vpath = (uint16_t) cand;
     f->vrole = R_NONE;
     f->vact = VA_EMIT;
@@ -645,25 +678,11 @@ fw_min_decide(fw_min_filter_t *f)
         return 0;
     }
 
-    if (prof->display && nl == 7 && memcmp(nm, "display", 7) == 0) {
-        /* the parent element's name: the last segment of its path */
-        if (base == PATH_OVER || base == 0) {
-            f->vact = VA_SKIP;
-            return 0;
-        }
-
-        parent = res->path + base;
-        pl = 0;
-
-        while (parent > res->path && parent[-1] != '.') {
-            parent--;
-            pl++;
-        }
-
-        if (!fw_min_coding_parent(parent, pl)) {
-            f->vact = VA_SKIP;
-            return 0;
-        }
+    if (prof->display && nl == 7 && memcmp(nm, "display", 7) == 0
+        && !fw_min_display_kept(res, base == PATH_OVER ? 0 : base))
+    {
+        f->vact = VA_SKIP;
+        return 0;
     }
 
     if (year) {
@@ -792,26 +811,22 @@ fw_min_value(fw_min_filter_t *f, u_char c)
         return fw_min_push(f, c, 0, f->vrole);
     }
 
+    return fw_min_scalar(f, act, c);
+}
+
+
+/* the first byte of a string, number or literal value (act: VA_*) */
+static int
+fw_min_scalar(fw_min_filter_t *f, int act, u_char c)
+{
     f->key_silent = (act == VA_SKIP);
 
     if (c == '"') {
-        f->state = S_STRING;
-        f->sub = 0;
-        f->slen = 0;
-        f->sbad = 0;
+        fw_min_str_start(f, act == VA_RTYPE ? STR_RTYPE
+                            : act == VA_YEAR ? STR_YEAR
+                            : act == VA_SKIP ? STR_SKIP : STR_EMIT);
 
-        switch (act) {
-        case VA_RTYPE:
-            f->str = STR_RTYPE;
-            break;
-        case VA_YEAR:
-            f->str = STR_YEAR;
-            break;
-        case VA_SKIP:
-            f->str = STR_SKIP;
-            break;
-        default:
-            f->str = STR_EMIT;
+        if (f->str == STR_EMIT) {
             fw_min_write(f, "\"", 1);
         }
 

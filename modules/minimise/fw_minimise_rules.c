@@ -203,3 +203,26 @@ fw_min_res_position(fw_min_res_t *res, size_t len)
 
     return 0;
 }
+
+
+int
+fw_min_display_kept(fw_min_res_t *res, size_t base)
+{
+    size_t         pl;
+    const u_char  *parent;
+
+    if (base == 0) {
+        return 0;
+    }
+
+    /* the parent element's name: the last segment of its path */
+    parent = res->path + base;
+    pl = 0;
+
+    while (parent > res->path && parent[-1] != '.') {
+        parent--;
+        pl++;
+    }
+
+    return fw_min_coding_parent(parent, pl);
+}

@@ -47,6 +47,13 @@ int fw_min_res_position(fw_min_res_t *res, size_t len);
 /* 1 if a "display" under this parent element is a code's label */
 int fw_min_coding_parent(const u_char *p, size_t len);
 
+/*
+ * safe-harbor's display rule: 1 if the "display" of the element whose
+ * path in res->path is base bytes long is kept (0: the resource's top
+ * level, or a path too long) because that element is a Coding.
+ */
+int fw_min_display_kept(fw_min_res_t *res, size_t base);
+
 
 #pragma GCC visibility pop
 
