@@ -54,6 +54,7 @@ typedef struct {
     uint8_t          anywhere;       /* the name at any depth */
     uint16_t         leaf;           /* where its last name starts */
     const char      *keep;           /* KEEP_ONLY: ",a,b," */
+    size_t           keep_len;
 } fw_min_rule_t;
 
 

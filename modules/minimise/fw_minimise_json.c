@@ -196,7 +196,7 @@ static inline void fw_min_write(fw_min_filter_t *f, const void *s,
 static void fw_min_open(fw_min_filter_t *f, size_t idx);
 static inline void fw_min_write_key(fw_min_filter_t *f);
 static inline int fw_min_key_bad(const u_char *k, size_t kl);
-static void fw_min_write_elem(fw_min_filter_t *f);
+static inline void fw_min_write_elem(fw_min_filter_t *f);
 static int fw_min_push(fw_min_filter_t *f, int kind, int lazy, int role);
 static int fw_min_close(fw_min_filter_t *f, int kind);
 static int fw_min_key_check(fw_min_filter_t *f, fw_min_frame_t *fr,
@@ -345,7 +345,7 @@ fw_min_write_key(fw_min_filter_t *f)
 }
 
 
-static void
+static inline void
 fw_min_write_elem(fw_min_filter_t *f)
 {
     fw_min_frame_t  *fr;
@@ -652,8 +652,8 @@ fw_min_decide(fw_min_filter_t *f)
         }
 
     } else if (fr->role == R_KEEP) {
-        if (!fw_min_has((const u_char *) fr->keep->keep,
-                        strlen(fr->keep->keep), nm, nl)
+        if (!fw_min_has((const u_char *) fr->keep->keep, fr->keep->keep_len,
+                        nm, nl)
             || nm != k)
         {
             f->vact = VA_SKIP;
@@ -1505,7 +1505,14 @@ fw_min_string(fw_min_filter_t *f, const u_char **in, const u_char *end,
             q = p + n;
         }
 
-        memcpy(f->o, p, n);
+        if (n <= 16 && end - p >= 16) {
+            /* a fixed-size copy: the output reserve has room for it */
+            memcpy(f->o, p, 16);
+
+        } else {
+            memcpy(f->o, p, n);
+        }
+
         f->o += n;
 
     } else if (f->str != STR_SKIP && fw_min_str_collect(f, p, n, end) != 0) {

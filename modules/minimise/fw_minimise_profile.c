@@ -167,6 +167,7 @@ fw_min_add_rule(fw_min_profile_t *p, const char *type, const char *path,
     r->action = (uint8_t) action;
     r->anywhere = (uint8_t) anywhere;
     r->keep = keep;
+    r->keep_len = keep ? strlen(keep) : 0;
 
     for (r->leaf = (uint16_t) pl; r->leaf > 0; r->leaf--) {
         if (r->path[r->leaf - 1] == '.') {

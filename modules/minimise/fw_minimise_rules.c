@@ -113,19 +113,17 @@ fw_min_has(const u_char *list, size_t llen, const u_char *name, size_t len)
 {
     const u_char  *p, *end;
 
+    /* list is ",a,b,": p is at one of its commas */
     end = list + llen;
-    p = list;
 
-    while (p + len + 2 <= end) {
-        if (p[0] == ',' && p[len + 1] == ',' && memcmp(p + 1, name, len) == 0)
-        {
+    for (p = list; p + len + 2 <= end && *p == ','; /* void */ ) {
+        if (p[len + 1] == ',' && memcmp(p + 1, name, len) == 0) {
             return 1;
         }
 
-        p = memchr(p + 1, ',', (size_t) (end - p - 1));
-        if (p == NULL) {
-            return 0;
-        }
+        do {
+            p++;
+        } while (p < end && *p != ',');
     }
 
     return 0;
