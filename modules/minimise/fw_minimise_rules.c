@@ -113,17 +113,19 @@ fw_min_has(const u_char *list, size_t llen, const u_char *name, size_t len)
 {
     const u_char  *p, *end;
 
-    /* list is ",a,b,": p is at one of its commas */
     end = list + llen;
+    p = list;
 
-    for (p = list; p + len + 2 <= end && *p == ','; /* void */ ) {
-        if (p[len + 1] == ',' && memcmp(p + 1, name, len) == 0) {
+    while (p + len + 2 <= end) {
+        if (p[0] == ',' && p[len + 1] == ',' && memcmp(p + 1, name, len) == 0)
+        {
             return 1;
         }
 
-        do {
-            p++;
-        } while (p < end && *p != ',');
+        p = memchr(p + 1, ',', (size_t) (end - p - 1));
+        if (p == NULL) {
+            return 0;
+        }
     }
 
     return 0;
