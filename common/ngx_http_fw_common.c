@@ -10,6 +10,7 @@
 #include "ngx_http_fw_common.h"
 
 
+static ngx_uint_t ngx_http_fw_header_is(ngx_table_elt_t *h, ngx_str_t *name);
 static ngx_int_t ngx_http_fw_rank_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static void ngx_http_fw_mark_var(ngx_http_request_t *r,
@@ -206,9 +207,10 @@ ngx_int_t
 ngx_http_fw_set_request_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {
-    ngx_uint_t                  i, j, hash;
+    ngx_uint_t                  i, n, hash;
+    ngx_list_t                  old;
     ngx_list_part_t            *part;
-    ngx_table_elt_t            *h;
+    ngx_table_elt_t            *h, *nh;
     ngx_http_core_main_conf_t  *cmcf;
     u_char                      low[64];
 
@@ -231,31 +233,48 @@ ngx_http_fw_set_request_header(ngx_http_request_t *r, ngx_str_t *name,
     /*
      * Every client-sent entry of that name is removed from the list (upstream
      * modules forward every entry they find, whatever its hash), then ours
-     * is added.
+     * is added.  The list is rebuilt without them rather than compacted:
+     * the entries r->headers_in points at (Host, Authorization, User-Agent,
+     * ...) must not move, so the old list stays as it is and the new one
+     * holds a copy of each entry kept.
      */
 
-    part = &r->headers_in.headers.part;
+    n = 0;
 
-    while (part) {
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
         h = part->elts;
-        j = 0;
 
         for (i = 0; i < part->nelts; i++) {
-            if (h[i].key.len == name->len
-                && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
-            {
-                continue;
-            }
+            n += ngx_http_fw_header_is(&h[i], name);
+        }
+    }
 
-            if (j != i) {
-                h[j] = h[i];
-            }
+    if (n) {
+        old = r->headers_in.headers;
 
-            j++;
+        if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+                          sizeof(ngx_table_elt_t))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
-        part->nelts = j;
-        part = part->next;
+        for (part = &old.part; part; part = part->next) {
+            h = part->elts;
+
+            for (i = 0; i < part->nelts; i++) {
+                if (ngx_http_fw_header_is(&h[i], name)) {
+                    continue;
+                }
+
+                nh = ngx_list_push(&r->headers_in.headers);
+                if (nh == NULL) {
+                    return NGX_ERROR;
+                }
+
+                *nh = h[i];
+            }
+        }
     }
 
     if (value == NULL) {
@@ -282,6 +301,14 @@ ngx_http_fw_set_request_header(ngx_http_request_t *r, ngx_str_t *name,
 #endif
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_fw_header_is(ngx_table_elt_t *h, ngx_str_t *name)
+{
+    return h->key.len == name->len
+           && ngx_strncasecmp(h->key.data, name->data, name->len) == 0;
 }
 
 

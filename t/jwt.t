@@ -1081,3 +1081,27 @@ FwJwt::loc("        fw_jwt_secret_file ${\ FwJwt::key_path('hs-raw.secret')};")
  "Authorization: Bearer " . FwJwt::mint("-a", "HS256", "-k", FwJwt::key_path("hs-raw.secret"), "-E", "binary", "-O")]
 --- error_code eval
 [200, 401]
+
+
+
+=== TEST 44: a replaced client header leaves nginx's own entries in place
+Removing the client's X-Sub before Authorization must not shift the entry
+that r->headers_in.authorization points at ($http_authorization, the
+same for Host, Cookie, ...).
+--- config eval
+FwJwt::loc(<<"_EOC_");
+        fw_jwt_key_file $::rsa_pub;
+        fw_jwt_claim_header X-Sub sub;
+        add_header X-Seen-Auth "[\$http_authorization]";
+        add_header X-Seen-UA "[\$http_user_agent]";
+_EOC_
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["X-Sub: evil\r\nAuthorization: Bearer $::T{admin}\r\nX-After: z\r\nUser-Agent: ua1",
+ "X-Sub: a\r\nX-Sub: b\r\nUser-Agent: ua2\r\nAuthorization: Bearer $::T{admin}\r\nX-After: z"]
+--- response_body eval
+["ok sub=carol roles=\n", "ok sub=carol roles=\n"]
+--- response_headers eval
+["X-Seen-Auth: [Bearer $::T{admin}]\nX-Seen-UA: [ua1]",
+ "X-Seen-Auth: [Bearer $::T{admin}]\nX-Seen-UA: [ua2]"]
