@@ -212,6 +212,25 @@ my %Setup = (
         fresh_redis();
     },
 
+    # the script unknown to the server (restarted, SCRIPT FLUSH): EVAL
+    # once, then EVALSHA; counted by the server
+    noscript => sub {
+        fresh_redis();
+        FwRedis::cmd($port, 'SCRIPT', 'FLUSH');
+        FwRedis::cmd($port, 'CONFIG', 'RESETSTAT');
+        my $p2 = replica("127.0.0.1:$port", jti_loc());
+        my @st = map { (get($p2, $_))[0] } qw(a1 a2 a2);
+        is("@st", "200 200 401", 'replica B: NOSCRIPT, then EVALSHA');
+        FwRedis::stop_nginx($p2);
+
+        my $stats = FwRedis::cmd($port, 'INFO', 'commandstats');
+        my ($eval) = $stats =~ /cmdstat_eval:calls=(\d+)/;
+        my ($sha) = $stats =~ /cmdstat_evalsha:calls=(\d+)/;
+        is($eval // 0, 1, 'one EVAL (after the NOSCRIPT)');
+        is($sha // 0, 3, 'an EVALSHA a request');
+        FwRedis::cmd($port, 'SCRIPT', 'FLUSH');
+    },
+
     paused => sub {
         fresh_redis();
         FwRedis::pause($port);
@@ -710,3 +729,25 @@ invalid value "local"
 --- response_headers eval
 ["X-Before: unavailable\nX-JWT-Status: valid",
  "X-Before: unavailable\nX-JWT-Status: replayed"]
+
+
+
+=== TEST 23: the script flushed from the server: sent again with EVAL, the verdict as always
+--- http_config
+    # fw-test: noscript
+    fw_jwt_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config eval
+FwJwt::loc(<<"_EOC_");
+        fw_jwt_secret_file $::secret encoding=base64url;
+        fw_jwt_jti_replay zone=jti:1m redis;
+_EOC_
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::T{a3}", "Authorization: Bearer $::T{a3}"]
+--- error_code eval
+[200, 401]
+--- response_headers eval
+["X-JWT-Status: valid", "X-JWT-Status: replayed"]
+--- no_error_log
+redis cannot check tokens
