@@ -56,6 +56,14 @@ $P{$_} = mint("-a", "ES256", "-k", key_path("ec256.key"), "-D", "GET",
               "-U", "$O/t", "-A", $T{bound})
     for qw(p1 p2 p3);
 
+# a one-time bound token, and its proofs
+$T{bound_once} = mint("-a", "RS256", "-k", key_path("rsa.key"),
+                      "-c", "sub=alice", "-c", "jti=bound-1",
+                      "-B", key_path("ec256.key"));
+$P{$_} = mint("-a", "ES256", "-k", key_path("ec256.key"), "-D", "GET",
+              "-U", "$O/t", "-A", $T{bound_once})
+    for qw(q1 q2);
+
 our $secret = key_path("hs.secret");
 our $rsa_pub = key_path("rsa.pub");
 
@@ -751,3 +759,27 @@ _EOC_
 ["X-JWT-Status: valid", "X-JWT-Status: replayed"]
 --- no_error_log
 redis cannot check tokens
+
+
+
+=== TEST 24: the three checks in one EVALSHA: a one-time DPoP-bound token: a fresh proof cannot reuse the token, a reused proof is refused first
+--- http_config
+    fw_jwt_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config eval
+FwJwt::loc(main::dpop_loc()
+           . "        fw_jwt_jti_replay zone=jti:1m redis;\n"
+           . "        fw_jwt_revoke_redis;\n")
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: DPoP $::T{bound_once}\nDPoP: $::P{q1}",
+ "Authorization: DPoP $::T{bound_once}\nDPoP: $::P{q2}",
+ "Authorization: DPoP $::T{bound_once}\nDPoP: $::P{q1}"]
+--- error_code eval
+[200, 401, 401]
+--- response_headers eval
+["X-JWT-Status: valid", "X-JWT-Status: replayed",
+ "X-JWT-Status: invalid_dpop_proof"]
+--- no_error_log
+redis cannot check tokens
+[alert]
