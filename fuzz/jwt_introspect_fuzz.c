@@ -1,7 +1,8 @@
 /*
  * fhirwall JWT: libFuzzer harness for the introspection core (RFC 7662):
- * the answer's parser and its cache expiry, the JWS test and the form
- * encoding of the token, on the same input.
+ * the answer's parser and its cache expiry, the JWS test, the issuer read
+ * from a JWS (fw_jwt_introspect_issuers) and the form encoding of the
+ * token, on the same input.
  */
 
 
@@ -20,11 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int      rc;
-    u_char  *body;
-    size_t   n;
-    json_t  *payload;
-    time_t   until;
+    int            rc, jws;
+    u_char        *body;
+    size_t         n;
+    json_t        *payload;
+    time_t         until;
+    fw_jwt_str_t   iss[2];
 
     rc = fw_jwt_introspect_parse(data, size, &payload);
 
@@ -48,7 +50,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
-    (void) fw_jwt_is_jws(data, size);
+    jws = fw_jwt_is_jws(data, size);
+
+    iss[0].data = (const u_char *) "https://as.example";
+    iss[0].len = sizeof("https://as.example") - 1;
+    iss[1].data = (const u_char *) "";
+    iss[1].len = 0;
+
+    rc = fw_jwt_introspect_issuer(data, size, iss, 2, size);
+
+    if ((rc != 0 && rc != 1) || (rc && !jws)) {
+        abort();
+    }
 
     if (size > 4096) {
         return 0;

@@ -56,6 +56,14 @@ $P{$_} = mint("-a", "ES256", "-k", key_path("ec256.key"), "-D", "GET",
               "-U", "$O/t", "-A", $T{bound})
     for qw(p1 p2 p3);
 
+# a one-time bound token, and its proofs
+$T{bound_once} = mint("-a", "RS256", "-k", key_path("rsa.key"),
+                      "-c", "sub=alice", "-c", "jti=bound-1",
+                      "-B", key_path("ec256.key"));
+$P{$_} = mint("-a", "ES256", "-k", key_path("ec256.key"), "-D", "GET",
+              "-U", "$O/t", "-A", $T{bound_once})
+    for qw(q1 q2);
+
 our $secret = key_path("hs.secret");
 our $rsa_pub = key_path("rsa.pub");
 
@@ -210,6 +218,25 @@ my %Setup = (
         like($lines[0] // '', qr/redis cannot check tokens/, 'down first');
         like($lines[1] // '', qr/redis checks tokens again/, 'then up');
         fresh_redis();
+    },
+
+    # the script unknown to the server (restarted, SCRIPT FLUSH): EVAL
+    # once, then EVALSHA; counted by the server
+    noscript => sub {
+        fresh_redis();
+        FwRedis::cmd($port, 'SCRIPT', 'FLUSH');
+        FwRedis::cmd($port, 'CONFIG', 'RESETSTAT');
+        my $p2 = replica("127.0.0.1:$port", jti_loc());
+        my @st = map { (get($p2, $_))[0] } qw(a1 a2 a2);
+        is("@st", "200 200 401", 'replica B: NOSCRIPT, then EVALSHA');
+        FwRedis::stop_nginx($p2);
+
+        my $stats = FwRedis::cmd($port, 'INFO', 'commandstats');
+        my ($eval) = $stats =~ /cmdstat_eval:calls=(\d+)/;
+        my ($sha) = $stats =~ /cmdstat_evalsha:calls=(\d+)/;
+        is($eval // 0, 1, 'one EVAL (after the NOSCRIPT)');
+        is($sha // 0, 3, 'an EVALSHA a request');
+        FwRedis::cmd($port, 'SCRIPT', 'FLUSH');
     },
 
     paused => sub {
@@ -710,3 +737,49 @@ invalid value "local"
 --- response_headers eval
 ["X-Before: unavailable\nX-JWT-Status: valid",
  "X-Before: unavailable\nX-JWT-Status: replayed"]
+
+
+
+=== TEST 23: the script flushed from the server: sent again with EVAL, the verdict as always
+--- http_config
+    # fw-test: noscript
+    fw_jwt_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config eval
+FwJwt::loc(<<"_EOC_");
+        fw_jwt_secret_file $::secret encoding=base64url;
+        fw_jwt_jti_replay zone=jti:1m redis;
+_EOC_
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::T{a3}", "Authorization: Bearer $::T{a3}"]
+--- error_code eval
+[200, 401]
+--- response_headers eval
+["X-JWT-Status: valid", "X-JWT-Status: replayed"]
+--- no_error_log
+redis cannot check tokens
+
+
+
+=== TEST 24: the three checks in one EVALSHA: a one-time DPoP-bound token: a fresh proof cannot reuse the token, a reused proof is refused first
+--- http_config
+    fw_jwt_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config eval
+FwJwt::loc(main::dpop_loc()
+           . "        fw_jwt_jti_replay zone=jti:1m redis;\n"
+           . "        fw_jwt_revoke_redis;\n")
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: DPoP $::T{bound_once}\nDPoP: $::P{q1}",
+ "Authorization: DPoP $::T{bound_once}\nDPoP: $::P{q2}",
+ "Authorization: DPoP $::T{bound_once}\nDPoP: $::P{q1}"]
+--- error_code eval
+[200, 401, 401]
+--- response_headers eval
+["X-JWT-Status: valid", "X-JWT-Status: replayed",
+ "X-JWT-Status: invalid_dpop_proof"]
+--- no_error_log
+redis cannot check tokens
+[alert]

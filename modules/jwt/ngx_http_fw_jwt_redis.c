@@ -1,7 +1,8 @@
 /*
  * fhirwall JWT: the checks the replicas share through Redis.
  *
- * Once every local check of a token passed, one EVAL asks what applies
+ * Once every local check of a token passed, one EVALSHA (EVAL when the
+ * server does not know the script: NOSCRIPT) asks what applies
  * to the location, in this order:
  *   - revocation (fw_jwt_revoke_redis): the jti in a set, the sub in a
  *     sorted set whose score is the revocation time (a token with iat <=
@@ -80,6 +81,9 @@ static const char  ngx_http_fw_jwt_redis_script[] =
 
 /* a random part of the request ids, per worker (two replicas differ) */
 static u_char  ngx_http_fw_jwt_redis_seed[8];
+
+/* the script's SHA-1, hex, for EVALSHA */
+static u_char  ngx_http_fw_jwt_redis_sha[2 * 20 + 1];
 
 
 /* configuration */
@@ -247,6 +251,8 @@ ngx_int_t
 ngx_http_fw_jwt_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_fw_jwt_redis_main_t *rm)
 {
+    u_char  sha[20];
+
     if (rm->conf == NULL) {
         return NGX_OK;
     }
@@ -259,6 +265,18 @@ ngx_http_fw_jwt_redis_init_process(ngx_cycle_t *cycle,
                       "fw_jwt: RAND_bytes() failed");
         return NGX_ERROR;
     }
+
+    if (EVP_Digest(ngx_http_fw_jwt_redis_script,
+                   sizeof(ngx_http_fw_jwt_redis_script) - 1, sha, NULL,
+                   EVP_sha1(), NULL)
+        != 1)
+    {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "fw_jwt: the script's SHA-1 failed");
+        return NGX_ERROR;
+    }
+
+    *ngx_hex_dump(ngx_http_fw_jwt_redis_sha, sha, 20) = '\0';
 
     rm->failing = 0;
     rm->client = ngx_http_fw_redis_create(cycle, rm->conf);
@@ -300,6 +318,7 @@ ngx_http_fw_jwt_redis_reset(ngx_http_fw_jwt_redis_ctx_t *rctx)
 
     rctx->want = 0;
     rctx->answered = 0;
+    rctx->noscript = 0;
 }
 
 
@@ -307,8 +326,8 @@ ngx_int_t
 ngx_http_fw_jwt_redis_check(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
 {
-    size_t                        argvlen[NGX_HTTP_FW_JWT_REDIS_ARGC];
-    const char                   *argv[NGX_HTTP_FW_JWT_REDIS_ARGC], *err;
+    size_t                       *argvlen;
+    const char                  **argv, *err;
     ngx_http_fw_jwt_main_conf_t  *jmcf;
 
     if (ctx->redis.cmd) {
@@ -323,9 +342,17 @@ ngx_http_fw_jwt_redis_check(ngx_http_request_t *r,
 
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_jwt_module);
 
-    if (ngx_http_fw_jwt_redis_argv(r, jlcf, ctx, argv, argvlen) != NGX_OK) {
+    argv = ngx_palloc(r->pool, NGX_HTTP_FW_JWT_REDIS_ARGC * sizeof(char *));
+    argvlen = ngx_palloc(r->pool, NGX_HTTP_FW_JWT_REDIS_ARGC * sizeof(size_t));
+
+    if (argv == NULL || argvlen == NULL
+        || ngx_http_fw_jwt_redis_argv(r, jlcf, ctx, argv, argvlen) != NGX_OK)
+    {
         return NGX_ERROR;
     }
+
+    ctx->redis.argv = argv;
+    ctx->redis.argvlen = argvlen;
 
     ctx->redis.request = r;
     ctx->redis.cmd = ngx_http_fw_redis_send(jmcf->redis.client,
@@ -375,10 +402,10 @@ ngx_http_fw_jwt_redis_argv(ngx_http_request_t *r,
         argvlen[i] = 0;
     }
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = ngx_http_fw_jwt_redis_script;
-    argvlen[1] = sizeof(ngx_http_fw_jwt_redis_script) - 1;
+    argv[0] = "EVALSHA";
+    argvlen[0] = 7;
+    argv[1] = (const char *) ngx_http_fw_jwt_redis_sha;
+    argvlen[1] = 2 * 20;
     argv[2] = "4";
     argvlen[2] = 1;
 
@@ -582,6 +609,34 @@ ngx_http_fw_jwt_redis_reply(void *data, ngx_int_t status, redisReply *reply)
     ctx->redis.answered = 1;
 
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_jwt_module);
+
+    if (status == NGX_HTTP_FW_REDIS_OK && reply->type == REDIS_REPLY_ERROR
+        && reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
+        && !ctx->redis.noscript)
+    {
+        /* a server that restarted or flushed its scripts: EVAL, once */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "fw_jwt: redis NOSCRIPT, sending EVAL");
+
+        ctx->redis.noscript = 1;
+        ctx->redis.argv[0] = "EVAL";
+        ctx->redis.argvlen[0] = 4;
+        ctx->redis.argv[1] = ngx_http_fw_jwt_redis_script;
+        ctx->redis.argvlen[1] = sizeof(ngx_http_fw_jwt_redis_script) - 1;
+
+        ctx->redis.cmd = ngx_http_fw_redis_send(jmcf->redis.client,
+                                                NGX_HTTP_FW_JWT_REDIS_ARGC,
+                                                ctx->redis.argv,
+                                                ctx->redis.argvlen, 0,
+                                                ngx_http_fw_jwt_redis_reply,
+                                                ctx);
+        if (ctx->redis.cmd) {
+            ctx->redis.answered = 0;
+            return;
+        }
+
+        status = NGX_HTTP_FW_REDIS_FAILED;
+    }
 
     if (status == NGX_HTTP_FW_REDIS_TIMEOUT) {
         ctx->redis.verdict = ngx_http_fw_jwt_redis_failed(r, ctx,

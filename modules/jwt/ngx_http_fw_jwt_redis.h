@@ -2,7 +2,7 @@
  * fhirwall JWT: the checks shared by the replicas through Redis (common/'s
  * non-blocking client): one-time tokens (fw_jwt_jti_replay ... redis),
  * revocation sets (fw_jwt_revoke_redis) and DPoP proof replay
- * (fw_jwt_dpop_replay_redis), all in one EVAL once every other check of
+ * (fw_jwt_dpop_replay_redis), all in one EVALSHA once every other check of
  * the token passed.  The request waits for the answer on an event; a
  * Redis that cannot answer gets the location's fw_jwt_redis_failure.
  */
@@ -44,9 +44,12 @@ typedef struct {
 typedef struct {
     ngx_http_request_t        *request;
     ngx_http_fw_redis_cmd_t   *cmd;          /* while it is asked */
+    const char               **argv;         /* EVALSHA, or EVAL again */
+    size_t                    *argvlen;
     ngx_int_t                  verdict;      /* FW_JWT_* once answered */
     unsigned                   want:1;       /* the token waits for it */
     unsigned                   answered:1;
+    unsigned                   noscript:1;   /* sent again with EVAL */
 } ngx_http_fw_jwt_redis_ctx_t;
 
 
