@@ -97,9 +97,10 @@ size_t fw_audit_redact_value(const fw_audit_redactor_t *rd, int mode,
  * not a resource type at a type position (one of rd->types if given),
  * "_history", "_search", an operation "$name", "metadata" or a version
  * number after "_history" is hashed), prefix (up to and including the
- * first resource type, the rest cut).  The first "keep" bytes (the location's own prefix, configuration
- * rather than request data) are kept as they are.  Stops at a segment
- * that does not fit (never writes part of a segment).
+ * first resource type, the rest cut).  The first "keep" bytes (the
+ * location's own prefix, configuration rather than request data) are
+ * kept as they are.  Stops at a segment that does not fit (never writes
+ * part of a segment).
  */
 size_t fw_audit_redact_path(const fw_audit_redactor_t *rd, int mode,
     const u_char *v, size_t len, size_t keep, u_char *out, size_t size);
