@@ -75,6 +75,13 @@ struct fw_audit_verifier_s {
     uint64_t             records;
     uint64_t             errors;
     uint64_t             warnings;
+
+    /* a line that is the start of a record, not sealed: a warning once a
+       line follows it in its file (a writer's failed write), else an
+       error (the file's last record cut) */
+    const char          *frag_file;
+    uint64_t             frag_line;
+    size_t               frag_len;
 };
 
 
@@ -88,6 +95,11 @@ static fw_audit_vchain_t *fw_audit_vchain(fw_audit_verifier_t *v,
 static int fw_audit_vkey(fw_audit_verifier_t *v, fw_audit_vchain_t *c,
     uint64_t epoch, u_char *key);
 static void fw_audit_vcheck(fw_audit_verifier_t *v, fw_audit_vchain_t *c);
+static size_t fw_audit_vfragment(fw_audit_verifier_t *v, const u_char *line,
+    size_t len);
+static void fw_audit_vcut(fw_audit_verifier_t *v, const char *file,
+    uint64_t lineno, size_t len);
+static void fw_audit_vfrag_end(fw_audit_verifier_t *v, const char *file);
 static void fw_audit_vcheck_order(fw_audit_verifier_t *v,
     fw_audit_vchain_t *c);
 static int fw_audit_vrec_cmp(const void *a, const void *b);
@@ -363,6 +375,8 @@ void
 fw_audit_verifier_add(fw_audit_verifier_t *v, const char *file,
     uint64_t lineno, const u_char *line, size_t len)
 {
+    int                 mac_ok, key_ok;
+    size_t              cut;
     u_char              key[FW_AUDIT_MAC_LEN], mac[FW_AUDIT_MAC_LEN];
     const char         *err;
     fw_audit_line_t     l;
@@ -373,13 +387,37 @@ fw_audit_verifier_add(fw_audit_verifier_t *v, const char *file,
         len--;
     }
 
+    fw_audit_vfrag_end(v, file);
+
     if (fw_audit_parse_line(line, len, &l, &err) != FW_AUDIT_OK) {
+        cut = fw_audit_vfragment(v, line, len);
+
+        if (cut) {
+            fw_audit_vcut(v, file, lineno, cut);
+            fw_audit_verifier_add(v, file, lineno, line + cut, len - cut);
+            return;
+        }
+
+        if (len > 1 && line[0] == '{' && line[1] == '"'
+            && memcmp(err, "no MAC", 6) == 0)
+        {
+            /*
+             * the start of a record, a line of its own: what a failed
+             * write left when it could not be taken back (the writer's
+             * next record follows it).  Nothing is hidden by it: a
+             * record that was written and then cut is missing from its
+             * chain, an error there; the file's last line is an error
+             */
+            v->frag_file = file;
+            v->frag_line = lineno;
+            v->frag_len = len;
+            return;
+        }
+
         fw_audit_vreport(v, FW_AUDIT_V_ERROR, file, lineno,
                          "not a sealed audit record: %s", err);
         return;
     }
-
-    v->records++;
 
     c = fw_audit_vchain(v, l.chain, l.chain_len);
     if (c == NULL) {
@@ -387,6 +425,29 @@ fw_audit_verifier_add(fw_audit_verifier_t *v, const char *file,
                          "out of memory");
         return;
     }
+
+    key_ok = (fw_audit_vkey(v, c, l.epoch, key) == FW_AUDIT_OK);
+    mac_ok = 0;
+
+    if (key_ok) {
+        fw_audit_hmac(key, FW_AUDIT_MAC_LEN, line, l.msg_len, mac);
+        OPENSSL_cleanse(key, sizeof(key));
+
+        mac_ok = fw_ct_equal(mac, FW_AUDIT_MAC_LEN, l.mac, FW_AUDIT_MAC_LEN);
+
+        if (!mac_ok) {
+            cut = fw_audit_vfragment(v, line, len);
+
+            if (cut) {
+                fw_audit_vcut(v, file, lineno, cut);
+                fw_audit_verifier_add(v, file, lineno, line + cut,
+                                      len - cut);
+                return;
+            }
+        }
+    }
+
+    v->records++;
 
     if (c->nrecs == c->nalloc) {
         r = realloc(c->recs, (c->nalloc * 2 + 64) * sizeof(fw_audit_vrec_t));
@@ -407,11 +468,11 @@ fw_audit_verifier_add(fw_audit_verifier_t *v, const char *file,
     r->line = lineno;
     r->file = file;
     r->kind = l.kind;
+    r->mac_ok = mac_ok;
     memcpy(r->prev, l.prev, FW_AUDIT_MAC_LEN);
     memcpy(r->mac, l.mac, FW_AUDIT_MAC_LEN);
 
-    if (fw_audit_vkey(v, c, l.epoch, key) != FW_AUDIT_OK) {
-        r->mac_ok = 0;
+    if (!key_ok) {
         fw_audit_vreport(v, FW_AUDIT_V_ERROR, file, lineno,
                          "chain %.*s seq %llu: epoch %llu is implausible "
                          "(over %llu): record forged or modified",
@@ -422,12 +483,7 @@ fw_audit_verifier_add(fw_audit_verifier_t *v, const char *file,
         return;
     }
 
-    fw_audit_hmac(key, FW_AUDIT_MAC_LEN, line, l.msg_len, mac);
-    OPENSSL_cleanse(key, sizeof(key));
-
-    r->mac_ok = fw_ct_equal(mac, FW_AUDIT_MAC_LEN, l.mac, FW_AUDIT_MAC_LEN);
-
-    if (!r->mac_ok) {
+    if (!mac_ok) {
         fw_audit_vreport(v, FW_AUDIT_V_ERROR, file, lineno,
                          "chain %.*s seq %llu: record modified "
                          "(MAC mismatch under the key of epoch %llu)",
@@ -438,10 +494,95 @@ fw_audit_verifier_add(fw_audit_verifier_t *v, const char *file,
 }
 
 
+/*
+ * A line that is no sealed record, or whose MAC does not verify, may be
+ * what a short write left (a disk full mid-record: the start of a record,
+ * no newline) followed by the next record, written whole.  Returns where
+ * the first whole record that verifies begins, 0 if none does.
+ */
+
+static size_t
+fw_audit_vfragment(fw_audit_verifier_t *v, const u_char *line, size_t len)
+{
+    size_t              p;
+    u_char              key[FW_AUDIT_MAC_LEN], mac[FW_AUDIT_MAC_LEN];
+    const char         *err;
+    fw_audit_line_t     l;
+    fw_audit_vchain_t  *c;
+
+    for (p = 1; p + 1 < len; p++) {
+
+        if (line[p] != '{' || line[p + 1] != '"') {
+            continue;
+        }
+
+        if (fw_audit_parse_line(line + p, len - p, &l, &err) != FW_AUDIT_OK)
+        {
+            continue;
+        }
+
+        c = fw_audit_vchain(v, l.chain, l.chain_len);
+
+        if (c == NULL || fw_audit_vkey(v, c, l.epoch, key) != FW_AUDIT_OK) {
+            continue;
+        }
+
+        fw_audit_hmac(key, FW_AUDIT_MAC_LEN, line + p, l.msg_len, mac);
+        OPENSSL_cleanse(key, sizeof(key));
+
+        if (fw_ct_equal(mac, FW_AUDIT_MAC_LEN, l.mac, FW_AUDIT_MAC_LEN)) {
+            return p;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+fw_audit_vcut(fw_audit_verifier_t *v, const char *file, uint64_t lineno,
+    size_t len)
+{
+    /* the record cut short is lost: the next record of its chain says
+       so (its "lost" count), or the gap is an error there */
+
+    fw_audit_vreport(v, FW_AUDIT_V_WARNING, file, lineno,
+                     "a record cut short (%zu bytes, a failed write), then "
+                     "a whole record on the same line", len);
+}
+
+
+/* a fragment line before this one: "file" goes on after it, or not */
+
+static void
+fw_audit_vfrag_end(fw_audit_verifier_t *v, const char *file)
+{
+    if (v->frag_file == NULL) {
+        return;
+    }
+
+    if (v->frag_file == file) {
+        fw_audit_vreport(v, FW_AUDIT_V_WARNING, v->frag_file, v->frag_line,
+                         "a record cut short (%zu bytes, a failed write), "
+                         "not sealed, then more records", v->frag_len);
+    } else {
+        fw_audit_vreport(v, FW_AUDIT_V_ERROR, v->frag_file, v->frag_line,
+                         "not a sealed audit record: the file's last "
+                         "record, cut short");
+    }
+
+    v->frag_file = NULL;
+}
+
+
 void
 fw_audit_verifier_partial(fw_audit_verifier_t *v, const char *file,
     uint64_t lineno)
 {
+    if (v->frag_file == file && v->frag_line == lineno) {
+        v->frag_file = NULL;
+    }
+
     fw_audit_vreport(v, FW_AUDIT_V_ERROR, file, lineno,
                      "the file ends inside this line: truncated");
 }
@@ -630,6 +771,8 @@ fw_audit_verifier_finish(fw_audit_verifier_t *v, uint64_t *records,
     uint64_t *chains, uint64_t *warnings)
 {
     size_t  i;
+
+    fw_audit_vfrag_end(v, NULL);
 
     for (i = 0; i < v->nchains; i++) {
         if (v->chains[i].nrecs) {

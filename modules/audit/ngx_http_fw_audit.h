@@ -48,6 +48,7 @@ typedef struct {
     ngx_str_t                    name;
     ngx_open_file_t             *file;      /* NULL: stdout or stderr */
     ngx_fd_t                     std_fd;
+    ngx_fd_t                     read_fd;   /* the file, to read back */
     ngx_uint_t                   format;
     ngx_uint_t                   mode;
     size_t                       buffer_size;
@@ -63,8 +64,10 @@ typedef struct {
     ngx_fd_t                     seen_fd;
     ngx_msec_t                   last_sync;
     ngx_uint_t                   lost;
+    ngx_msec_t                   tried;     /* failed: the last write */
     unsigned                     failed:1;
     unsigned                     started:1;
+    unsigned                     frag:1;    /* ends inside a record */
 } ngx_http_fw_audit_sink_t;
 
 
@@ -108,7 +111,12 @@ typedef struct {
 
 
 typedef struct {
+    ngx_chain_t                 *held;      /* the answer's last byte */
+    ngx_chain_t                 *free;      /* held-back buffers to reuse */
+    ngx_chain_t                 *busy;
     unsigned                     refused:1;
+    unsigned                     hold:1;    /* the body filter holds back */
+    unsigned                     written:1; /* the record is written */
 } ngx_http_fw_audit_ctx_t;
 
 
@@ -125,12 +133,17 @@ ngx_int_t ngx_http_fw_audit_sink_start(ngx_http_fw_audit_sink_t *s,
     ngx_http_fw_audit_main_conf_t *amcf, ngx_log_t *log);
 void ngx_http_fw_audit_sink_lifecycle(ngx_http_fw_audit_sink_t *s,
     ngx_http_fw_audit_main_conf_t *amcf, int kind, ngx_log_t *log);
-void ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s,
+ngx_int_t ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s,
     u_char *buf, size_t len, size_t size, int kind, ngx_log_t *log);
+ngx_int_t ngx_http_fw_audit_sink_probe(ngx_http_fw_audit_sink_t *s,
+    size_t room, ngx_log_t *log);
 void ngx_http_fw_audit_sink_flush(ngx_http_fw_audit_sink_t *s,
     ngx_log_t *log);
 char *ngx_http_fw_audit_log(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+ngx_int_t ngx_http_fw_audit_request(ngx_http_request_t *r);
+ngx_int_t ngx_http_fw_audit_filter_init(ngx_conf_t *cf);
 
 void ngx_http_fw_audit_denial(ngx_http_request_t *r,
     ngx_http_fw_audit_main_conf_t *amcf, unsigned status,

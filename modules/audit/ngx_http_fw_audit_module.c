@@ -20,7 +20,7 @@ static ngx_int_t ngx_http_fw_audit_denied_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_fw_audit_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_fw_audit_log_handler(ngx_http_request_t *r);
-static void ngx_http_fw_audit_write(ngx_http_request_t *r,
+static ngx_int_t ngx_http_fw_audit_write(ngx_http_request_t *r,
     ngx_http_fw_audit_main_conf_t *amcf, ngx_http_fw_audit_loc_conf_t *alcf,
     fw_audit_event_t *ev);
 static ngx_int_t ngx_http_fw_audit_var_exists(ngx_conf_t *cf,
@@ -228,9 +228,15 @@ ngx_http_fw_audit_preaccess_handler(ngx_http_request_t *r)
                whether the sink works before anything is served */
             ngx_http_fw_audit_sink_lifecycle(s[i], amcf, FW_AUDIT_KIND_START,
                                              r->connection->log);
-        }
 
-        failed |= s[i]->failed;
+            failed |= s[i]->failed;
+
+        } else if (s[i]->failed) {
+            /* tried before refusing: served again once it works */
+            failed |= (ngx_http_fw_audit_sink_probe(s[i], alcf->max_record,
+                                                    r->connection->log)
+                       != NGX_OK);
+        }
     }
 
     if (!failed) {
@@ -323,19 +329,22 @@ ngx_http_fw_audit_add_variables(ngx_conf_t *cf)
 }
 
 
-/* the record of a request to the location's sinks */
+/* the record of a request to the location's sinks: NGX_ERROR when it is
+   lost on one of them */
 
-static void
+static ngx_int_t
 ngx_http_fw_audit_write(ngx_http_request_t *r,
     ngx_http_fw_audit_main_conf_t *amcf, ngx_http_fw_audit_loc_conf_t *alcf,
     fw_audit_event_t *ev)
 {
     int                         format;
     size_t                      len, reserve;
+    ngx_int_t                   rc;
     ngx_uint_t                  i;
     ngx_http_fw_audit_sink_t  **s;
 
     s = alcf->sinks->elts;
+    rc = NGX_OK;
 
     /*
      * the body is built once for each format in use; a record is sealed
@@ -357,29 +366,63 @@ ngx_http_fw_audit_write(ngx_http_request_t *r,
                 ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                               "fw_audit: the record does not fit in %uz "
                               "bytes", alcf->max_record);
-                return;
+                return NGX_ERROR;
             }
         }
 
         if (alcf->sinks->nelts == 1) {
-            ngx_http_fw_audit_sink_record(s[i], amcf->scratch, len,
-                                          alcf->max_record,
-                                          FW_AUDIT_KIND_REQUEST,
-                                          r->connection->log);
-            break;
+            return ngx_http_fw_audit_sink_record(s[i], amcf->scratch, len,
+                                                 alcf->max_record,
+                                                 FW_AUDIT_KIND_REQUEST,
+                                                 r->connection->log);
         }
 
         ngx_memcpy(amcf->scratch2, amcf->scratch, len);
-        ngx_http_fw_audit_sink_record(s[i], amcf->scratch2, len,
-                                      alcf->max_record,
-                                      FW_AUDIT_KIND_REQUEST,
-                                      r->connection->log);
+
+        if (ngx_http_fw_audit_sink_record(s[i], amcf->scratch2, len,
+                                          alcf->max_record,
+                                          FW_AUDIT_KIND_REQUEST,
+                                          r->connection->log)
+            != NGX_OK)
+        {
+            rc = NGX_ERROR;
+        }
     }
+
+    return rc;
 }
 
 
+/*
+ * the log phase: the record of a request the filters did not write before
+ * its answer's last byte (ngx_http_fw_audit_filter.c): no answer (499), an
+ * answer cut short, a subrequest
+ */
+
 static ngx_int_t
 ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_fw_audit_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_fw_audit_module);
+
+    if (r == r->main && ctx && ctx->written) {
+        return NGX_OK;
+    }
+
+    (void) ngx_http_fw_audit_request(r);
+
+    return NGX_OK;
+}
+
+
+/*
+ * the record of a request to its location's sinks: NGX_OK written (or
+ * buffered), NGX_ERROR lost on a sink, NGX_DECLINED not audited here
+ */
+
+ngx_int_t
+ngx_http_fw_audit_request(ngx_http_request_t *r)
 {
     u_char                         *q;
     unsigned                        status;
@@ -396,7 +439,7 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_fw_audit_module);
 
     if (alcf->sinks == NULL || (r != r->main && !alcf->subrequests)) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     amcf = ngx_http_get_module_main_conf(r, ngx_http_fw_audit_module);
@@ -407,8 +450,10 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
 
         if (amcf->scratch == NULL || amcf->scratch2 == NULL) {
             ngx_free(amcf->scratch);
+            ngx_free(amcf->scratch2);
             amcf->scratch = NULL;
-            return NGX_OK;
+            amcf->scratch2 = NULL;
+            return NGX_ERROR;
         }
     }
 
@@ -463,9 +508,7 @@ ngx_http_fw_audit_log_handler(ngx_http_request_t *r)
 
     ngx_http_fw_audit_denial(r, amcf, status, &ev);
 
-    ngx_http_fw_audit_write(r, amcf, alcf, &ev);
-
-    return NGX_OK;
+    return ngx_http_fw_audit_write(r, amcf, alcf, &ev);
 }
 
 
@@ -1087,7 +1130,8 @@ ngx_http_fw_audit_init(ngx_conf_t *cf)
 
     *h = ngx_http_fw_audit_log_handler;
 
-    return NGX_OK;
+    /* the record before the answer's last byte */
+    return ngx_http_fw_audit_filter_init(cf);
 }
 
 

@@ -12,6 +12,8 @@ static ngx_int_t ngx_http_fw_audit_sink_put(ngx_http_fw_audit_sink_t *s,
     u_char *data, size_t len, ngx_log_t *log);
 static ngx_int_t ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s,
     u_char *data, size_t len, ngx_log_t *log);
+static void ngx_http_fw_audit_sink_take_back(ngx_http_fw_audit_sink_t *s,
+    ngx_fd_t fd, u_char *data, size_t n, ngx_log_t *log);
 static void ngx_http_fw_audit_flush_handler(ngx_event_t *ev);
 static void ngx_http_fw_audit_reopen_flush(ngx_open_file_t *file,
     ngx_log_t *log);
@@ -105,7 +107,7 @@ ngx_http_fw_audit_sink_lifecycle(ngx_http_fw_audit_sink_t *s,
 }
 
 
-void
+ngx_int_t
 ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
     size_t len, size_t size, int kind, ngx_log_t *log)
 {
@@ -125,12 +127,11 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
         if (ngx_http_fw_audit_sink_put(s, buf, len, log) != NGX_OK) {
             s->lost++;
             ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
-
-        } else {
-            ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
+            return NGX_ERROR;
         }
 
-        return;
+        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
+        return NGX_OK;
     }
 
     if (!s->started) {
@@ -143,7 +144,7 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
             fw_audit_chain_lost(s->chain, 1);
             s->lost++;
             ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
-            return;
+            return NGX_ERROR;
         }
     }
 
@@ -155,18 +156,20 @@ ngx_http_fw_audit_sink_record(ngx_http_fw_audit_sink_t *s, u_char *buf,
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "fw_audit: sealing a record for \"%V\" failed",
                       &s->name);
-        return;
+        return NGX_ERROR;
     }
 
-    if (ngx_http_fw_audit_sink_put(s, buf, len, log) == NGX_OK) {
-        fw_audit_chain_commit(s->chain);
-        ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
-
-    } else {
+    if (ngx_http_fw_audit_sink_put(s, buf, len, log) != NGX_OK) {
         fw_audit_chain_lost(s->chain, 1);
         s->lost++;
         ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_LOST, 1);
+        return NGX_ERROR;
     }
+
+    fw_audit_chain_commit(s->chain);
+    ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_RECORDS, 1);
+
+    return NGX_OK;
 }
 
 
@@ -237,6 +240,22 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
         }
     }
 
+    if (s->frag) {
+        /* a fragment no longer the file's end: the record after it
+           begins a line of its own */
+
+        do {
+            n = write(fd, "\n", 1);
+        } while (n == -1 && ngx_errno == NGX_EINTR);
+
+        if (n != 1) {
+            len = 1;
+            goto failed;
+        }
+
+        s->frag = 0;
+    }
+
     do {
         n = write(fd, data, len);
     } while (n == -1 && ngx_errno == NGX_EINTR);
@@ -273,7 +292,15 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
         return NGX_OK;
     }
 
+    if (n > 0) {
+        ngx_http_fw_audit_sink_take_back(s, fd, data, (size_t) n, log);
+    }
+
+failed:
+
     err = n == -1 ? ngx_errno : 0;
+
+    s->tried = ngx_current_msec;
 
     ngx_http_fw_audit_count(NGX_HTTP_FW_AUDIT_M_ERRORS, 1);
     ngx_http_fw_audit_gauge(NGX_HTTP_FW_AUDIT_M_FAILING, 1);
@@ -294,6 +321,158 @@ ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s, u_char *data,
     }
 
     return NGX_ERROR;
+}
+
+
+/*
+ * A short write (a disk full mid-record) left the start of a record at
+ * the end of the file: it is taken back (ftruncate), so that the log holds
+ * whole records only, if those bytes are still the file's last (another
+ * worker may have written after them; the descriptor is write-only, so
+ * they are read through a descriptor the master opened for reading, or,
+ * after a reopen, through /proc/self/fd).  Else the next write begins with
+ * a newline, and the verifier names the fragment as a record cut short.
+ */
+
+static void
+ngx_http_fw_audit_sink_take_back(ngx_http_fw_audit_sink_t *s, ngx_fd_t fd,
+    u_char *data, size_t n, ngx_log_t *log)
+{
+    off_t            end;
+    u_char           tail[1024], proc[64];
+    size_t           k, chunk;
+    ngx_fd_t         rfd;
+    ngx_uint_t       same;
+    ngx_file_info_t  fi, rfi;
+
+    s->frag = 1;
+
+    if (s->file == NULL || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || !ngx_is_file(&fi) || ngx_file_size(&fi) < (off_t) n)
+    {
+        return;
+    }
+
+    end = ngx_file_size(&fi);
+
+    /* the master's read descriptor while it is the same file, else one
+       of this worker's own (a file reopened on USR1 is the worker's) */
+
+    rfd = NGX_INVALID_FILE;
+
+    if (s->read_fd != NGX_INVALID_FILE
+        && ngx_fd_info(s->read_fd, &rfi) != NGX_FILE_ERROR
+        && rfi.st_dev == fi.st_dev && rfi.st_ino == fi.st_ino)
+    {
+        rfd = s->read_fd;
+
+    } else {
+        (void) ngx_snprintf(proc, sizeof(proc), "/proc/self/fd/%d%Z", fd);
+        rfd = open((char *) proc, O_RDONLY|O_CLOEXEC);
+    }
+
+    if (rfd == NGX_INVALID_FILE) {
+        return;
+    }
+
+    same = 1;
+
+    for (k = 0; same && k < n; k += chunk) {
+        chunk = ngx_min(n - k, sizeof(tail));
+
+        if (pread(rfd, tail, chunk, end - (off_t) (n - k)) != (ssize_t) chunk
+            || ngx_memcmp(tail, data + k, chunk) != 0)
+        {
+            same = 0;
+        }
+    }
+
+    if (rfd != s->read_fd) {
+        (void) close(rfd);
+    }
+
+    if (!same) {
+        return;
+    }
+
+    if (ftruncate(fd, end - (off_t) n) == -1) {
+        ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                      "fw_audit: ftruncate(\"%V\") failed", &s->name);
+        return;
+    }
+
+    s->frag = 0;
+}
+
+
+/*
+ * A sink that failed: may a record be tried again?  Asked before a
+ * fail-closed location refuses a request, so that a worker serves again
+ * as soon as the sink works (and not only after a refusal's record went
+ * through).  A regular file: room for a record is reserved at its end
+ * (fallocate, FALLOC_FL_KEEP_SIZE: nothing is written; or, where the file
+ * system cannot, statfs() says whether there is room); a device, a pipe:
+ * an empty write, at most once a second.  NGX_OK: the record is to be
+ * tried (it is written before the answer's last byte, which is cut if
+ * it fails).
+ */
+
+ngx_int_t
+ngx_http_fw_audit_sink_probe(ngx_http_fw_audit_sink_t *s, size_t room,
+    ngx_log_t *log)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_msec_t       now;
+    ngx_file_info_t  fi;
+#if (NGX_LINUX)
+    struct statfs    fs;
+#endif
+
+    fd = s->file ? s->file->fd : s->std_fd;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        return NGX_ERROR;
+    }
+
+#if (NGX_LINUX)
+
+    if (ngx_is_file(&fi)) {
+
+        if (fallocate(fd, FALLOC_FL_KEEP_SIZE, ngx_file_size(&fi),
+                      (off_t) room)
+            == 0)
+        {
+            return NGX_OK;
+        }
+
+        if (ngx_errno != EOPNOTSUPP && ngx_errno != ENOSYS) {
+            return NGX_ERROR;
+        }
+
+        if (fstatfs(fd, &fs) == -1) {
+            return NGX_ERROR;
+        }
+
+        return (off_t) fs.f_bavail * (off_t) fs.f_bsize >= (off_t) room
+               ? NGX_OK : NGX_ERROR;
+    }
+
+#endif
+
+    now = ngx_current_msec;
+
+    if (now - s->tried < 1000) {
+        return NGX_ERROR;
+    }
+
+    s->tried = now;
+
+    do {
+        n = write(fd, "", 0);
+    } while (n == -1 && ngx_errno == NGX_EINTR);
+
+    return n == 0 ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -522,6 +701,8 @@ ngx_http_fw_audit_log_sink(ngx_conf_t *cf, ngx_str_t *value,
     ngx_fd_t                        fd;
     ngx_str_t                       name;
     ngx_uint_t                      i;
+    ngx_pool_cleanup_t             *cln;
+    ngx_pool_cleanup_file_t        *clnf;
     ngx_http_fw_audit_sink_t       *sink, **sp;
     ngx_http_fw_audit_main_conf_t  *amcf;
 
@@ -562,6 +743,7 @@ ngx_http_fw_audit_log_sink(ngx_conf_t *cf, ngx_str_t *value,
     sink->flush = want->flush;
     sink->fsync = want->fsync;
     sink->seen_fd = NGX_INVALID_FILE;
+    sink->read_fd = NGX_INVALID_FILE;
 
     if (ngx_strcmp(name.data, "stdout") == 0) {
         sink->std_fd = ngx_stdout;
@@ -586,6 +768,24 @@ ngx_http_fw_audit_log_sink(ngx_conf_t *cf, ngx_str_t *value,
                   (mode_t) sink->mode);
         if (fd != NGX_INVALID_FILE) {
             (void) close(fd);
+        }
+
+        /* opened by the master, so that an unprivileged worker can read
+           back what a short write left (closed with the configuration) */
+
+        cln = ngx_pool_cleanup_add(cf->pool, sizeof(ngx_pool_cleanup_file_t));
+        if (cln == NULL) {
+            return NULL;
+        }
+
+        sink->read_fd = open((char *) name.data, O_RDONLY|O_CLOEXEC);
+
+        if (sink->read_fd != NGX_INVALID_FILE) {
+            clnf = cln->data;
+            clnf->fd = sink->read_fd;
+            clnf->name = name.data;
+            clnf->log = cf->log;
+            cln->handler = ngx_pool_cleanup_file;
         }
 
         sink->file = ngx_conf_open_file(cf->cycle, &name);

@@ -20,6 +20,7 @@ receiver_port=$((pbase + 82))
 redis_port=$((pbase + 90))
 bare_port=$((pbase + 44))
 idp_port=$((pbase + 45))
+metrics_port=$((pbase + 89))
 
 drill_dirs=${DRILL_DIR:-/tmp/drill-$pbase}
 
@@ -45,8 +46,9 @@ drill_up() {
 
     sed -i -e "s/8443/$https_port/g" -e "s/8080/$http_port/g" \
         -e "s/8081/$upstream_port/g" -e "s/8082/$receiver_port/g" \
-        -e "s/6390/$redis_port/g" \
-        "$demo/gateway.conf" "$demo/ratelimit-http.conf" "$demo/webhook.conf"
+        -e "s/6390/$redis_port/g" -e "s/8089/$metrics_port/g" \
+        "$demo/gateway.conf" "$demo/ratelimit-http.conf" "$demo/webhook.conf" \
+        "$demo/metrics.conf"
     sed -i 's/^worker_processes .*/worker_processes  2;/' "$demo/gateway.conf"
 
     sed -i -e 's/per_ip      limit=300 /per_ip      limit=1000000000 /' \

@@ -38,6 +38,11 @@ typedef struct {
 } reports_t;
 
 
+/* the last record add() sealed and did not write (commit 0) */
+static char    lost_line[8192];
+static size_t  lost_len;
+
+
 static void
 report(void *data, int level, const char *file, uint64_t line,
     const char *msg)
@@ -85,6 +90,8 @@ add(log_t *log, fw_audit_chain_t *c, int format, int kind, int64_t now,
     assert_null(memchr(buf, '\n', len - 1));
 
     if (!commit) {
+        memcpy(lost_line, buf, len - 1);
+        lost_len = len - 1;
         fw_audit_chain_lost(c, 1);
         return;
     }
@@ -303,12 +310,99 @@ test_truncate(void **state)
     assert_int_equal(verify(&log, 1, &r, &w), 0);
     assert_int_equal(w, 1);
 
-    /* a line cut short */
+    /* a line cut short: as a failed write leaves one, a warning, but the
+       record is missing from its chain, an error */
     log.len[2] -= 10;
+    assert_true(verify(&log, 1, &r, NULL) > 0);
+    assert_non_null(strstr(r.out, "x.log:3: warning: a record cut short"));
+    assert_non_null(strstr(r.out, "x.log:4: error: chain gw-1-1000-abcd: "
+                                  "seq 2..2 missing"));
+
+    /* the last line cut short (and a newline added): an error */
+    log.len[log.n - 1] -= 10;
+    assert_true(verify(&log, 1, &r, NULL) > 0);
+    assert_non_null(strstr(r.out, "x.log:5: error: not a sealed audit "
+                                  "record"));
+
+    /* a line that is no record at all */
+    log.line[2][0] = 'X';
     assert_true(verify(&log, 1, &r, NULL) > 0);
     assert_non_null(strstr(r.out, "x.log:3: error: not a sealed audit "
                                   "record"));
     log_free(&log);
+}
+
+
+/*
+ * A disk full mid-record: write() wrote the start of a record only, then
+ * the next record came whole on the same line (an older writer, or one
+ * that could not take the fragment back).  Not a tamper alarm: the cut
+ * record is a warning, the one after it verifies and counts it lost.
+ */
+static void
+test_short_write(void **state)
+{
+    int                format, own_line;
+    char              *frag;
+    size_t             cut;
+    log_t              log;
+    reports_t          r;
+    uint64_t           w;
+    fw_audit_chain_t  *c;
+
+    for (format = FW_AUDIT_JSONL; format <= FW_AUDIT_FHIR; format++) {
+        for (own_line = 0; own_line <= 1; own_line++) {
+            memset(&log, 0, sizeof(log));
+            c = fw_audit_chain_create((u_char *) SECRET, SECRET_LEN,
+                                      (u_char *) "c5", 2, 0, 0);
+            add(&log, c, format, FW_AUDIT_KIND_START, 0, NULL, 1);
+            add(&log, c, format, FW_AUDIT_KIND_REQUEST, 0, "a", 1);
+            add(&log, c, format, FW_AUDIT_KIND_REQUEST, 0, "b", 0);
+            add(&log, c, format, FW_AUDIT_KIND_REQUEST, 0, "c", 1);
+            add(&log, c, format, FW_AUDIT_KIND_END, 0, NULL, 1);
+
+            /* "c" took the seq of "b" and counts it lost */
+            assert_non_null(strstr(log.line[2], "fwa1 req c5 0 2 1 "));
+
+            /* 380 bytes of "b": before "c" on its line, or a line of its
+               own (the writer ended it with a newline) */
+            cut = lost_len < 380 ? lost_len / 2 : 380;
+
+            if (own_line) {
+                frag = malloc(cut);
+                assert_non_null(frag);
+                memcpy(frag, lost_line, cut);
+                memmove(&log.line[3], &log.line[2], 3 * sizeof(char *));
+                memmove(&log.len[3], &log.len[2], 3 * sizeof(size_t));
+                log.line[2] = frag;
+                log.len[2] = cut;
+                log.n++;
+
+            } else {
+                frag = malloc(cut + log.len[2]);
+                assert_non_null(frag);
+                memcpy(frag, lost_line, cut);
+                memcpy(frag + cut, log.line[2], log.len[2]);
+                free(log.line[2]);
+                log.line[2] = frag;
+                log.len[2] += cut;
+            }
+
+            assert_int_equal(verify(&log, 0, &r, &w), 0);
+            assert_int_equal(w, 1);
+            assert_non_null(strstr(r.out, "x.log:3: warning: a record cut "
+                                          "short"));
+            assert_null(strstr(r.out, "modified"));
+
+            /* the record after the fragment is still checked: edit it */
+            log.line[own_line ? 3 : 2][cut + 20 - (own_line ? cut : 0)] ^= 1;
+            assert_true(verify(&log, 0, &r, NULL) > 0);
+            assert_non_null(strstr(r.out, ": error: "));
+
+            log_free(&log);
+            fw_audit_chain_destroy(c);
+        }
+    }
 }
 
 
@@ -593,6 +687,7 @@ main(void)
         cmocka_unit_test(test_partial),
         cmocka_unit_test(test_epoch_binding),
         cmocka_unit_test(test_lost),
+        cmocka_unit_test(test_short_write),
         cmocka_unit_test(test_many_chains),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_key_normalize),
