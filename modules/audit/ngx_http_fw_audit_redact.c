@@ -19,6 +19,8 @@ static size_t ngx_http_fw_audit_redact_keep(ngx_http_request_t *r,
     fw_audit_str_t *path);
 static ngx_uint_t ngx_http_fw_audit_redact_fhir(ngx_http_request_t *r,
     ngx_http_fw_audit_main_conf_t *amcf);
+static void ngx_http_fw_audit_redact_types(fw_audit_event_t *ev,
+    fw_audit_str_t *types, fw_audit_redactor_t *rd);
 
 
 /* the fields hashed unless configured otherwise */
@@ -303,6 +305,40 @@ ngx_http_fw_audit_redact_fhir(ngx_http_request_t *r,
 
 
 /*
+ * The FHIR module parsed the path: only its resource types (the type, the
+ * compartment's) stand at a type's place; an unknown type
+ * ("/fhir/Smithers") is hashed like an id.
+ */
+
+static void
+ngx_http_fw_audit_redact_types(fw_audit_event_t *ev, fw_audit_str_t *types,
+    fw_audit_redactor_t *rd)
+{
+    u_char          *slash;
+    fw_audit_str_t  *v;
+
+    v = &ev->v[FW_AUDIT_F_TYPE];
+
+    if (v->len) {
+        types[rd->ntypes++] = *v;
+    }
+
+    v = &ev->v[FW_AUDIT_F_COMPARTMENT];
+    slash = v->len ? ngx_strlchr((u_char *) v->data,
+                                 (u_char *) v->data + v->len, '/')
+                   : NULL;
+
+    if (slash) {
+        types[rd->ntypes].data = v->data;
+        types[rd->ntypes].len = slash - v->data;
+        rd->ntypes++;
+    }
+
+    rd->types = types;
+}
+
+
+/*
  * Rewrites the event's values as the location's redaction says, in
  * memory of the request's pool; a value that cannot be redacted is left
  * out, never written as it is.
@@ -326,33 +362,10 @@ ngx_http_fw_audit_redact_event(ngx_http_request_t *r,
     rd.types = NULL;
     rd.ntypes = 0;
 
-    /*
-     * the FHIR module parsed the path: only its resource types (the
-     * type, the compartment's) stand at a type's place; an unknown type
-     * ("/fhir/Smithers") is hashed like an id
-     */
-
     if (alcf->redact[FW_AUDIT_F_PATH] != FW_AUDIT_R_KEEP
         && ngx_http_fw_audit_redact_fhir(r, amcf))
     {
-        v = &ev->v[FW_AUDIT_F_TYPE];
-
-        if (v->len) {
-            types[rd.ntypes++] = *v;
-        }
-
-        v = &ev->v[FW_AUDIT_F_COMPARTMENT];
-        out = v->len ? ngx_strlchr((u_char *) v->data,
-                                   (u_char *) v->data + v->len, '/')
-                     : NULL;
-
-        if (out) {
-            types[rd.ntypes].data = v->data;
-            types[rd.ntypes].len = out - v->data;
-            rd.ntypes++;
-        }
-
-        rd.types = types;
+        ngx_http_fw_audit_redact_types(ev, types, &rd);
     }
 
     if (amcf->redact_keyed) {
