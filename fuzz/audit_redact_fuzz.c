@@ -150,6 +150,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t                n[2], len, bufsize, keep, i;
     const u_char         *in;
     fw_audit_redactor_t   rd;
+    static const fw_audit_str_t  types[] = {
+        { (const u_char *) "Patient", 7 },
+        { (const u_char *) "Observation", 11 }
+    };
     static const int      path_modes[] = {
         FW_AUDIT_R_KEEP, FW_AUDIT_R_HASH, FW_AUDIT_R_DROP, FW_AUDIT_R_PREFIX
     };
@@ -164,6 +168,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(key, 0x5a, sizeof(key));
 
     rd.epoch = data[0] >> 4;
+    rd.types = (data[0] & 0x40) ? types : NULL;
+    rd.ntypes = 2;
     rd.hmac = (data[0] & 0x08) ? NULL
                                : fw_audit_hmac_create(key, sizeof(key));
 

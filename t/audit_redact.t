@@ -85,10 +85,10 @@ sub leaks {
 
 sub main::no_identifier {
     return FwAudit::check(sub {
-        my @j = FwAudit::requests('audit.log', 6);
-        return "expected 5 JSON records, got " . scalar(@j) if @j != 5;
-        my @f = FwAudit::requests('audit.fhir', 5);
-        return "expected 5 AuditEvents, got " . scalar(@f) if @f != 5;
+        my @j = FwAudit::requests('audit.log', 7);
+        return "expected 6 JSON records, got " . scalar(@j) if @j != 6;
+        my @f = FwAudit::requests('audit.fhir', 6);
+        return "expected 6 AuditEvents, got " . scalar(@f) if @f != 6;
         my $e = leaks('audit.log') || leaks('audit.fhir');
         return $e if $e;
 
@@ -111,7 +111,10 @@ sub main::no_identifier {
              || FwAudit::fields($j[3], { path => qr{^/fhir/Binary/$HASH$} })
              || FwAudit::fields($j[4], {
                  path => '/fhir/Observation',
-                 query => "patient=$h&code=$hn" });
+                 query => "patient=$h&code=$hn" })
+             # not a resource type (404): a name at a type's place too
+             || FwAudit::fields($j[5], {
+                 path => "/fhir/$hn/$h", status => 404 });
         return "JSON: $e" if $e;
 
         # AuditEvent: the patient entity and the data entity
@@ -259,11 +262,12 @@ location = /done { return 200 "done\n"; }
  "GET /fhir/Patient/$::NAME",
  "GET /fhir/Binary/$::TOKEN",
  "GET /fhir/Observation?patient=$::MRN&code=$::NAME",
+ "GET /fhir/$::NAME/$::MRN",
  "GET /done"]
 --- error_code eval
-[200, 403, 403, 400, 200, 200]
+[200, 403, 403, 400, 200, 404, 200]
 --- response_body_like eval
-[".*", ".*", ".*", ".*", ".*", qr/\A(??{ main::no_identifier() })/]
+[".*", ".*", ".*", ".*", ".*", ".*", qr/\A(??{ main::no_identifier() })/]
 
 
 

@@ -35,6 +35,8 @@ static int fw_audit_redact_is_digits(const u_char *s, size_t len);
 static int fw_audit_redact_is_secret(const u_char *s, size_t len);
 static int fw_audit_redact_has(const u_char *s, size_t len,
     const char *what);
+static int fw_audit_redact_known(const fw_audit_redactor_t *rd,
+    const u_char *s, size_t len);
 static size_t fw_audit_redact_decode(const u_char *s, size_t len,
     u_char *out);
 static void fw_audit_rw_mem(fw_audit_rw_t *w, const u_char *s, size_t len);
@@ -234,6 +236,29 @@ fw_audit_redact_is_digits(const u_char *s, size_t len)
     }
 
     return 1;
+}
+
+
+/* a type the request is known to name, or any without that knowledge */
+
+static int
+fw_audit_redact_known(const fw_audit_redactor_t *rd, const u_char *s,
+    size_t len)
+{
+    unsigned  i;
+
+    if (rd == NULL || rd->types == NULL) {
+        return 1;
+    }
+
+    for (i = 0; i < rd->ntypes; i++) {
+        if (rd->types[i].len == len && memcmp(rd->types[i].data, s, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -551,7 +576,8 @@ fw_audit_redact_path(const fw_audit_redactor_t *rd, int mode,
                     ? FW_AUDIT_P_VID : FW_AUDIT_P_TYPE;
 
         } else if (state == FW_AUDIT_P_TYPE
-                   && fw_audit_redact_is_type(seg, p - seg))
+                   && fw_audit_redact_is_type(seg, p - seg)
+                   && fw_audit_redact_known(rd, seg, p - seg))
         {
             fw_audit_rw_mem(&w, seg, p - seg);
 

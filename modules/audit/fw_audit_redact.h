@@ -53,8 +53,14 @@
 
 
 typedef struct {
-    fw_audit_hmac_t  *hmac;       /* under R(epoch); NULL: no key */
-    uint64_t          epoch;
+    fw_audit_hmac_t        *hmac;     /* under R(epoch); NULL: no key */
+    uint64_t                epoch;
+
+    /* the path's resource types, when known (the FHIR module parsed the
+       request): a segment at a type's place is kept only if it is one of
+       them; NULL: any segment shaped like a type */
+    const fw_audit_str_t   *types;
+    unsigned                ntypes;
 } fw_audit_redactor_t;
 
 
@@ -88,12 +94,13 @@ size_t fw_audit_redact_value(const fw_audit_redactor_t *rd, int mode,
 
 /*
  * The path (without its query): keep, drop, hash (every segment that is
- * not a resource type at a type position, "_history", "_search", an
- * operation "$name", "metadata" or a version number after "_history" is
- * hashed), prefix (up to and including the first resource type, the rest
- * cut).  The first "keep" bytes (the location's own prefix, configuration
- * rather than request data) are kept as they are.  Stops at a segment
- * that does not fit (never writes part of a segment).
+ * not a resource type at a type position (one of rd->types if given),
+ * "_history", "_search", an operation "$name", "metadata" or a version
+ * number after "_history" is hashed), prefix (up to and including the
+ * first resource type, the rest cut).  The first "keep" bytes (the
+ * location's own prefix, configuration rather than request data) are
+ * kept as they are.  Stops at a segment that does not fit (never writes
+ * part of a segment).
  */
 size_t fw_audit_redact_path(const fw_audit_redactor_t *rd, int mode,
     const u_char *v, size_t len, size_t keep, u_char *out, size_t size);

@@ -17,6 +17,10 @@ static void ngx_http_fw_audit_redact_key(ngx_http_fw_audit_main_conf_t *amcf,
     uint64_t epoch, ngx_log_t *log);
 static size_t ngx_http_fw_audit_redact_keep(ngx_http_request_t *r,
     fw_audit_str_t *path);
+static ngx_uint_t ngx_http_fw_audit_redact_fhir(ngx_http_request_t *r,
+    ngx_http_fw_audit_main_conf_t *amcf);
+static void ngx_http_fw_audit_redact_types(fw_audit_event_t *ev,
+    fw_audit_str_t *types, fw_audit_redactor_t *rd);
 
 
 /* the fields hashed unless configured otherwise */
@@ -267,6 +271,73 @@ ngx_http_fw_audit_redact_keep(ngx_http_request_t *r, fw_audit_str_t *path)
 }
 
 
+/* whether the FHIR module decided on the request (its status is set) */
+
+static ngx_uint_t
+ngx_http_fw_audit_redact_fhir(ngx_http_request_t *r,
+    ngx_http_fw_audit_main_conf_t *amcf)
+{
+    ngx_uint_t                  i;
+    ngx_http_variable_value_t  *vv;
+    ngx_http_fw_audit_check_t  *c;
+
+    if (amcf->checks == NULL) {
+        return 0;
+    }
+
+    c = amcf->checks->elts;
+
+    for (i = 0; i < amcf->checks->nelts; i++) {
+        if (c[i].module.len != 4
+            || ngx_strncmp(c[i].module.data, "fhir", 4) != 0
+            || c[i].var == NULL || c[i].var->index < 0)
+        {
+            continue;
+        }
+
+        vv = ngx_http_get_indexed_variable(r, c[i].var->index);
+
+        return vv != NULL && !vv->not_found && vv->len != 0;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The FHIR module parsed the path: only its resource types (the type, the
+ * compartment's) stand at a type's place; an unknown type
+ * ("/fhir/Smithers") is hashed like an id.
+ */
+
+static void
+ngx_http_fw_audit_redact_types(fw_audit_event_t *ev, fw_audit_str_t *types,
+    fw_audit_redactor_t *rd)
+{
+    u_char          *slash;
+    fw_audit_str_t  *v;
+
+    v = &ev->v[FW_AUDIT_F_TYPE];
+
+    if (v->len) {
+        types[rd->ntypes++] = *v;
+    }
+
+    v = &ev->v[FW_AUDIT_F_COMPARTMENT];
+    slash = v->len ? ngx_strlchr((u_char *) v->data,
+                                 (u_char *) v->data + v->len, '/')
+                   : NULL;
+
+    if (slash) {
+        types[rd->ntypes].data = v->data;
+        types[rd->ntypes].len = slash - v->data;
+        rd->ntypes++;
+    }
+
+    rd->types = types;
+}
+
+
 /*
  * Rewrites the event's values as the location's redaction says, in
  * memory of the request's pool; a value that cannot be redacted is left
@@ -283,11 +354,19 @@ ngx_http_fw_audit_redact_event(ngx_http_request_t *r,
     size_t                size, n;
     uint64_t              epoch;
     ngx_uint_t            f;
-    fw_audit_str_t       *v;
+    fw_audit_str_t       *v, types[2];
     fw_audit_redactor_t   rd;
 
     rd.hmac = NULL;
     rd.epoch = 0;
+    rd.types = NULL;
+    rd.ntypes = 0;
+
+    if (alcf->redact[FW_AUDIT_F_PATH] != FW_AUDIT_R_KEEP
+        && ngx_http_fw_audit_redact_fhir(r, amcf))
+    {
+        ngx_http_fw_audit_redact_types(ev, types, &rd);
+    }
 
     if (amcf->redact_keyed) {
         epoch = fw_audit_redact_epoch(ev->time_ms, (int64_t) amcf->epoch);

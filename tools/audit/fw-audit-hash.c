@@ -228,6 +228,8 @@ main(int argc, char **argv)
     OPENSSL_cleanse(secret, sizeof(secret));
 
     rd.hmac = NULL;
+    rd.types = NULL;
+    rd.ntypes = 0;
 
     for (; i < argc; i++) {
         for (e = from; ; e++) {

@@ -33,6 +33,8 @@ redactor(fw_audit_redactor_t *rd, uint64_t epoch)
 
     rd->hmac = fw_audit_hmac_create(key, sizeof(key));
     rd->epoch = epoch;
+    rd->types = NULL;
+    rd->ntypes = 0;
     assert_non_null(rd->hmac);
 }
 
@@ -193,6 +195,8 @@ test_values(void **state)
     redactor(&rd, 3);
     none.hmac = NULL;
     none.epoch = 3;
+    none.types = NULL;
+    none.ntypes = 0;
 
     expected(3, "p1", want);
 
@@ -255,6 +259,8 @@ test_paths(void **state)
     redactor(&rd, 5);
     none.hmac = NULL;
     none.epoch = 0;
+    none.types = NULL;
+    none.ntypes = 0;
 
     expected(5, "MRN123", h1);
     expected(5, "Smith", h2);
@@ -313,6 +319,39 @@ test_paths(void **state)
                                  "/fhir/Patient/MRN123/_history/v1x", 6, 512),
                         want);
 
+    /* the FHIR module's types: another segment at a type's place is an
+       id, shaped like a type or not */
+    {
+        fw_audit_str_t  t[2];
+
+        t[0].data = (const u_char *) "Observation";
+        t[0].len = 11;
+        t[1].data = (const u_char *) "Patient";
+        t[1].len = 7;
+        rd.types = t;
+        rd.ntypes = 2;
+
+        snprintf(want, sizeof(want), "/fhir/Patient/%s/Observation", h1);
+        assert_string_equal(run_path(&rd, FW_AUDIT_R_HASH,
+                                     "/fhir/Patient/MRN123/Observation", 6,
+                                     512), want);
+
+        expected(5, "Smithers", h2);
+        snprintf(want, sizeof(want), "/fhir/%s/%s", h2, h1);
+        assert_string_equal(run_path(&rd, FW_AUDIT_R_HASH,
+                                     "/fhir/Smithers/MRN123", 6, 512), want);
+
+        rd.ntypes = 0;
+        assert_string_equal(run_path(&rd, FW_AUDIT_R_PREFIX,
+                                     "/fhir/Smithers/MRN123", 6, 512),
+                            "/fhir/");
+
+        rd.types = NULL;
+        snprintf(want, sizeof(want), "/fhir/Smithers/%s", h1);
+        assert_string_equal(run_path(&rd, FW_AUDIT_R_HASH,
+                                     "/fhir/Smithers/MRN123", 6, 512), want);
+    }
+
     /* prefix: up to the type */
     assert_string_equal(run_path(&rd, FW_AUDIT_R_PREFIX,
                                  "/fhir/Patient/MRN123/_history/2", 6, 512),
@@ -359,6 +398,8 @@ test_queries(void **state)
     redactor(&rd, 9);
     none.hmac = NULL;
     none.epoch = 0;
+    none.types = NULL;
+    none.ntypes = 0;
 
     expected(9, "Smith", h1);
     expected(9, "Patient/MRN123", h2);
