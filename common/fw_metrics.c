@@ -21,7 +21,10 @@ typedef struct {
 
 static int fw_metrics_name_ok(const char *s, size_t max);
 static int fw_metrics_lvalue_ok(const char *s);
-static size_t fw_metrics_desc_values(const fw_metric_desc_t *d);
+static const fw_metric_label_t *fw_metrics_l2(const fw_metric_label_t *l2,
+    size_t i);
+static size_t fw_metrics_desc_values(const fw_metric_desc_t *d,
+    const fw_metric_label_t *l2);
 static void fw_metrics_put(fw_metrics_out_t *o, const char *s, size_t len);
 static void fw_metrics_puts(fw_metrics_out_t *o, const char *s);
 static void fw_metrics_putf(fw_metrics_out_t *o, const char *fmt, ...)
@@ -29,6 +32,16 @@ static void fw_metrics_putf(fw_metrics_out_t *o, const char *fmt, ...)
 static void fw_metrics_head(fw_metrics_out_t *o, const char *name,
     const char *help, const char *type);
 static void fw_metrics_value(fw_metrics_out_t *o, uint64_t v, double scale);
+static int fw_metrics_label_ok(const char *label, const char *const *v,
+    size_t n, size_t max);
+static void fw_metrics_labels(fw_metrics_out_t *o, const fw_metric_shm_t *d,
+    size_t s, const char *le);
+static void fw_metrics_series_text(fw_metrics_out_t *o,
+    const fw_metrics_block_t *b, const fw_metric_shm_t *d, time_t now);
+static int fw_metrics_same_family(const fw_metric_shm_t *a,
+    const fw_metric_shm_t *b);
+static const fw_metric_shm_t *fw_metrics_family(const fw_metrics_block_t *b,
+    const char *name);
 
 
 static const char *const  fw_metrics_by[] = {
@@ -89,22 +102,62 @@ fw_metrics_lvalue_ok(const char *s)
 }
 
 
+static const fw_metric_label_t *
+fw_metrics_l2(const fw_metric_label_t *l2, size_t i)
+{
+    return (l2 && l2[i].label) ? &l2[i] : NULL;
+}
+
+
 static size_t
-fw_metrics_desc_values(const fw_metric_desc_t *d)
+fw_metrics_desc_values(const fw_metric_desc_t *d,
+    const fw_metric_label_t *l2)
 {
     size_t  series, per;
 
     series = d->label ? d->nlvalues : 1;
+    series *= (d->label && l2) ? l2->nlvalues : 1;
     per = (d->type == FW_METRIC_HISTOGRAM) ? d->nbounds + 2 : 1;
 
     return series * per;
 }
 
 
+static int
+fw_metrics_label_ok(const char *label, const char *const *v, size_t n,
+    size_t max)
+{
+    size_t  j;
+
+    if (!fw_metrics_name_ok(label, FW_METRICS_LABEL_MAX)
+        || strcmp(label, "le") == 0 || n == 0 || n > max || v == NULL)
+    {
+        return 0;
+    }
+
+    for (j = 0; j < n; j++) {
+        if (!fw_metrics_lvalue_ok(v[j])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 size_t
 fw_metrics_block_size(const fw_metric_desc_t *d, size_t n)
 {
-    size_t  i, j, values;
+    return fw_metrics_block_size2(d, NULL, n);
+}
+
+
+size_t
+fw_metrics_block_size2(const fw_metric_desc_t *d,
+    const fw_metric_label_t *l2, size_t n)
+{
+    size_t                    i, j, values;
+    const fw_metric_label_t  *e;
 
     if (n == 0 || n > FW_METRICS_MAX) {
         return 0;
@@ -122,20 +175,21 @@ fw_metrics_block_size(const fw_metric_desc_t *d, size_t n)
             return 0;
         }
 
-        if (d[i].label) {
-            if (!fw_metrics_name_ok(d[i].label, FW_METRICS_LABEL_MAX)
-                || strcmp(d[i].label, "le") == 0
-                || d[i].nlvalues == 0
-                || d[i].nlvalues > FW_METRICS_SERIES_MAX)
-            {
-                return 0;
-            }
+        if (d[i].label
+            && !fw_metrics_label_ok(d[i].label, d[i].lvalues, d[i].nlvalues,
+                                    FW_METRICS_SERIES_MAX))
+        {
+            return 0;
+        }
 
-            for (j = 0; j < d[i].nlvalues; j++) {
-                if (!fw_metrics_lvalue_ok(d[i].lvalues[j])) {
-                    return 0;
-                }
-            }
+        e = fw_metrics_l2(l2, i);
+
+        if (e
+            && (d[i].label == NULL || strcmp(d[i].label, e->label) == 0
+                || !fw_metrics_label_ok(e->label, e->lvalues, e->nlvalues,
+                                        FW_METRICS_SERIES2_MAX)))
+        {
+            return 0;
         }
 
         if (d[i].type == FW_METRIC_HISTOGRAM) {
@@ -152,7 +206,7 @@ fw_metrics_block_size(const fw_metric_desc_t *d, size_t n)
             }
         }
 
-        values += fw_metrics_desc_values(&d[i]);
+        values += fw_metrics_desc_values(&d[i], e);
     }
 
     return offsetof(fw_metrics_block_t, values) + values * sizeof(uint64_t);
@@ -163,11 +217,20 @@ int
 fw_metrics_block_init(void *mem, size_t size, const char *module,
     const fw_metric_desc_t *d, size_t n)
 {
-    size_t               i, j, need, offset, mlen;
-    fw_metric_shm_t     *s;
-    fw_metrics_block_t  *b;
+    return fw_metrics_block_init2(mem, size, module, d, NULL, n);
+}
 
-    need = fw_metrics_block_size(d, n);
+
+int
+fw_metrics_block_init2(void *mem, size_t size, const char *module,
+    const fw_metric_desc_t *d, const fw_metric_label_t *l2, size_t n)
+{
+    size_t                    i, j, need, offset, mlen;
+    fw_metric_shm_t          *s;
+    fw_metrics_block_t       *b;
+    const fw_metric_label_t  *e;
+
+    need = fw_metrics_block_size2(d, l2, n);
 
     if (need == 0 || size < need
         || !fw_metrics_name_ok(module, FW_METRICS_LABEL_MAX))
@@ -203,6 +266,7 @@ fw_metrics_block_init(void *mem, size_t size, const char *module,
         s->type = (uint32_t) d[i].type;
         s->scale = (d[i].scale > 0) ? d[i].scale : 1;
         s->nseries = 1;
+        s->nseries2 = 1;
 
         if (d[i].label) {
             memcpy(s->label, d[i].label, strlen(d[i].label));
@@ -214,13 +278,25 @@ fw_metrics_block_init(void *mem, size_t size, const char *module,
             }
         }
 
+        e = fw_metrics_l2(l2, i);
+
+        if (d[i].label && e) {
+            memcpy(s->label2, e->label, strlen(e->label));
+            s->nseries2 = (uint32_t) e->nlvalues;
+            s->nseries *= s->nseries2;
+
+            for (j = 0; j < e->nlvalues; j++) {
+                memcpy(s->lvalues2[j], e->lvalues[j], strlen(e->lvalues[j]));
+            }
+        }
+
         if (d[i].type == FW_METRIC_HISTOGRAM) {
             s->nbounds = (uint32_t) d[i].nbounds;
             memcpy(s->bounds, d[i].bounds, d[i].nbounds * sizeof(double));
         }
 
         s->offset = (uint32_t) offset;
-        offset += fw_metrics_desc_values(&d[i]);
+        offset += fw_metrics_desc_values(&d[i], e);
     }
 
     b->nvalues = (uint32_t) offset;
@@ -233,7 +309,7 @@ fw_metrics_block_init(void *mem, size_t size, const char *module,
 int
 fw_metrics_block_valid(const void *mem, size_t size)
 {
-    size_t                     i, per, end;
+    size_t                     i, j, per, end;
     const fw_metric_shm_t     *s;
     const fw_metrics_block_t  *b;
 
@@ -255,11 +331,28 @@ fw_metrics_block_valid(const void *mem, size_t size)
         if (memchr(s->name, '\0', FW_METRICS_NAME_MAX) == NULL
             || memchr(s->help, '\0', FW_METRICS_HELP_MAX) == NULL
             || memchr(s->label, '\0', FW_METRICS_LABEL_MAX) == NULL
-            || s->nseries == 0 || s->nseries > FW_METRICS_SERIES_MAX
+            || memchr(s->label2, '\0', FW_METRICS_LABEL_MAX) == NULL
+            || s->nseries2 == 0 || s->nseries2 > FW_METRICS_SERIES2_MAX
+            || s->nseries == 0 || s->nseries % s->nseries2
+            || s->nseries / s->nseries2 > FW_METRICS_SERIES_MAX
+            || (s->label[0] == '\0' && s->nseries != 1)
+            || (s->label2[0] == '\0' && s->nseries2 != 1)
             || s->nbounds > FW_METRICS_BUCKETS_MAX
             || s->type < FW_METRIC_COUNTER || s->type > FW_METRIC_AGE)
         {
             return 0;
+        }
+
+        for (j = 0; j < FW_METRICS_SERIES_MAX; j++) {
+            if (memchr(s->lvalues[j], '\0', FW_METRICS_LABEL_MAX) == NULL) {
+                return 0;
+            }
+        }
+
+        for (j = 0; j < FW_METRICS_SERIES2_MAX; j++) {
+            if (memchr(s->lvalues2[j], '\0', FW_METRICS_LABEL_MAX) == NULL) {
+                return 0;
+            }
         }
 
         per = (s->type == FW_METRIC_HISTOGRAM) ? s->nbounds + 2 : 1;
@@ -362,6 +455,25 @@ fw_metrics_get(const fw_metrics_block_t *b, size_t m, size_t s)
 }
 
 
+size_t
+fw_metrics_series(const fw_metrics_block_t *b, size_t m, size_t i, size_t j)
+{
+    const fw_metric_shm_t  *d;
+
+    if (b == NULL || m >= b->nmetrics) {
+        return (size_t) -1;
+    }
+
+    d = &b->metrics[m];
+
+    if (j >= d->nseries2 || i >= d->nseries / d->nseries2) {
+        return (size_t) -1;
+    }
+
+    return i * d->nseries2 + j;
+}
+
+
 static void
 fw_metrics_put(fw_metrics_out_t *o, const char *s, size_t len)
 {
@@ -420,15 +532,148 @@ fw_metrics_value(fw_metrics_out_t *o, uint64_t v, double scale)
 }
 
 
+/* the labels of series "s" ("{...}", nothing without any), "le" last */
+
+static void
+fw_metrics_labels(fw_metrics_out_t *o, const fw_metric_shm_t *d, size_t s,
+    const char *le)
+{
+    const char  *sep;
+
+    if (d->label[0] == '\0' && le == NULL) {
+        return;
+    }
+
+    sep = "{";
+
+    if (d->label[0]) {
+        fw_metrics_putf(o, "{%s=\"%s\"", d->label,
+                        d->lvalues[s / d->nseries2]);
+        sep = ",";
+    }
+
+    if (d->label2[0]) {
+        fw_metrics_putf(o, ",%s=\"%s\"", d->label2,
+                        d->lvalues2[s % d->nseries2]);
+    }
+
+    if (le) {
+        fw_metrics_putf(o, "%sle=\"%s\"", sep, le);
+    }
+
+    fw_metrics_puts(o, "}");
+}
+
+
+/* the lines of every series of metric "d" of block "b", no HELP or TYPE */
+
+static void
+fw_metrics_series_text(fw_metrics_out_t *o, const fw_metrics_block_t *b,
+    const fw_metric_shm_t *d, time_t now)
+{
+    char             le[32];
+    size_t           s, k, per;
+    uint64_t         v, cum, t;
+    const uint64_t  *p;
+
+    per = (d->type == FW_METRIC_HISTOGRAM) ? d->nbounds + 2 : 1;
+
+    for (s = 0; s < d->nseries; s++) {
+        p = &b->values[d->offset + s * per];
+
+        if (d->type != FW_METRIC_HISTOGRAM) {
+            fw_metrics_puts(o, d->name);
+            fw_metrics_labels(o, d, s, NULL);
+
+            v = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+            if (d->type == FW_METRIC_AGE) {
+                if (v == 0) {
+                    fw_metrics_puts(o, " NaN\n");
+                } else {
+                    fw_metrics_putf(o, " %lld\n",
+                                    (long long) now - (long long) v);
+                }
+                continue;
+            }
+
+            fw_metrics_value(o, v, d->scale);
+            continue;
+        }
+
+        cum = 0;
+
+        for (k = 0; k <= d->nbounds; k++) {
+            cum += __atomic_load_n(&p[k], __ATOMIC_RELAXED);
+
+            if (k < d->nbounds) {
+                snprintf(le, sizeof(le), "%g", d->bounds[k]);
+            } else {
+                memcpy(le, "+Inf", sizeof("+Inf"));
+            }
+
+            fw_metrics_putf(o, "%s_bucket", d->name);
+            fw_metrics_labels(o, d, s, le);
+            fw_metrics_value(o, cum, 1);
+        }
+
+        t = __atomic_load_n(&p[d->nbounds + 1], __ATOMIC_RELAXED);
+
+        fw_metrics_putf(o, "%s_sum", d->name);
+        fw_metrics_labels(o, d, s, NULL);
+        fw_metrics_value(o, t, d->scale);
+
+        fw_metrics_putf(o, "%s_count", d->name);
+        fw_metrics_labels(o, d, s, NULL);
+        fw_metrics_value(o, cum, 1);
+    }
+}
+
+
+static int
+fw_metrics_same_family(const fw_metric_shm_t *a, const fw_metric_shm_t *b)
+{
+    return a->type == b->type && strcmp(a->label, b->label) == 0
+           && strcmp(a->label2, b->label2) == 0
+           && (a->type != FW_METRIC_HISTOGRAM
+               || (a->nbounds == b->nbounds
+                   && memcmp(a->bounds, b->bounds,
+                             a->nbounds * sizeof(double)) == 0));
+}
+
+
+/* the first metric of that name in the block, NULL if none */
+
+static const fw_metric_shm_t *
+fw_metrics_family(const fw_metrics_block_t *b, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < b->nmetrics; i++) {
+        if (strcmp(b->metrics[i].name, name) == 0) {
+            return &b->metrics[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 size_t
 fw_metrics_render(u_char *buf, size_t size, const fw_metrics_block_t *b,
     time_t now)
 {
-    size_t                  i, s, k, per;
-    uint64_t                v, cum, t;
-    const uint64_t         *p;
+    return fw_metrics_render_blocks(buf, size, &b, 1, now);
+}
+
+
+size_t
+fw_metrics_render_blocks(u_char *buf, size_t size,
+    const fw_metrics_block_t *const *b, size_t n, time_t now)
+{
+    size_t                  i, j, k;
     fw_metrics_out_t        o;
-    const fw_metric_shm_t  *d;
+    const fw_metric_shm_t  *d, *e;
     static const char      *types[] = {
         "", "counter", "gauge", "histogram", "gauge"
     };
@@ -437,74 +682,36 @@ fw_metrics_render(u_char *buf, size_t size, const fw_metrics_block_t *b,
     o.size = size;
     o.len = 0;
 
-    for (i = 0; i < b->nmetrics; i++) {
-        d = &b->metrics[i];
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < b[i]->nmetrics; j++) {
+            d = &b[i]->metrics[j];
 
-        fw_metrics_head(&o, d->name, d->help, types[d->type]);
+            /* a family is rendered where it first appears */
 
-        per = (d->type == FW_METRIC_HISTOGRAM) ? d->nbounds + 2 : 1;
-
-        for (s = 0; s < d->nseries; s++) {
-            p = &b->values[d->offset + s * per];
-
-            if (d->type != FW_METRIC_HISTOGRAM) {
-                fw_metrics_puts(&o, d->name);
-
-                if (d->label[0]) {
-                    fw_metrics_putf(&o, "{%s=\"%s\"}", d->label,
-                                    d->lvalues[s]);
-                }
-
-                v = __atomic_load_n(p, __ATOMIC_RELAXED);
-
-                if (d->type == FW_METRIC_AGE) {
-                    if (v == 0) {
-                        fw_metrics_puts(&o, " NaN\n");
-                    } else {
-                        fw_metrics_putf(&o, " %lld\n",
-                            (long long) now - (long long) v);
-                    }
-                    continue;
-                }
-
-                fw_metrics_value(&o, v, d->scale);
+            if (fw_metrics_family(b[i], d->name) != d) {
                 continue;
             }
 
-            cum = 0;
-
-            for (k = 0; k <= d->nbounds; k++) {
-                cum += __atomic_load_n(&p[k], __ATOMIC_RELAXED);
-
-                fw_metrics_putf(&o, "%s_bucket{", d->name);
-
-                if (d->label[0]) {
-                    fw_metrics_putf(&o, "%s=\"%s\",", d->label,
-                                    d->lvalues[s]);
+            for (k = 0; k < i; k++) {
+                if (fw_metrics_family(b[k], d->name)) {
+                    break;
                 }
+            }
 
-                if (k < d->nbounds) {
-                    fw_metrics_putf(&o, "le=\"%g\"}", d->bounds[k]);
-                } else {
-                    fw_metrics_puts(&o, "le=\"+Inf\"}");
+            if (k < i) {
+                continue;
+            }
+
+            fw_metrics_head(&o, d->name, d->help, types[d->type]);
+            fw_metrics_series_text(&o, b[i], d, now);
+
+            for (k = i + 1; k < n; k++) {
+                e = fw_metrics_family(b[k], d->name);
+
+                if (e && fw_metrics_same_family(d, e)) {
+                    fw_metrics_series_text(&o, b[k], e, now);
                 }
-
-                fw_metrics_value(&o, cum, 1);
             }
-
-            t = __atomic_load_n(&p[d->nbounds + 1], __ATOMIC_RELAXED);
-
-            fw_metrics_putf(&o, "%s_sum", d->name);
-            if (d->label[0]) {
-                fw_metrics_putf(&o, "{%s=\"%s\"}", d->label, d->lvalues[s]);
-            }
-            fw_metrics_value(&o, t, d->scale);
-
-            fw_metrics_putf(&o, "%s_count", d->name);
-            if (d->label[0]) {
-                fw_metrics_putf(&o, "{%s=\"%s\"}", d->label, d->lvalues[s]);
-            }
-            fw_metrics_value(&o, cum, 1);
         }
     }
 

@@ -44,7 +44,10 @@
 #define FW_METRICS_NAME_MAX   64
 #define FW_METRICS_HELP_MAX   160
 #define FW_METRICS_LABEL_MAX  24
-#define FW_METRICS_SERIES_MAX 8
+/* values of a metric's first label, of its second, series in all */
+#define FW_METRICS_SERIES_MAX 24
+#define FW_METRICS_SERIES2_MAX 4
+#define FW_METRICS_NSERIES_MAX (FW_METRICS_SERIES_MAX * FW_METRICS_SERIES2_MAX)
 #define FW_METRICS_BUCKETS_MAX 16
 #define FW_METRICS_MAX        32
 
@@ -62,16 +65,32 @@ typedef struct {
 } fw_metric_desc_t;
 
 
+/*
+ * A metric's second label (fw_metrics_block_size2()): its series are then
+ * label x label2, the pair of values (i, j) is series i * nlvalues + j
+ * (fw_metrics_series()).
+ */
+typedef struct {
+    const char         *label;     /* NULL: none */
+    const char *const  *lvalues;
+    size_t              nlvalues;
+} fw_metric_label_t;
+
+
 /* a descriptor as kept in shared memory: no pointers */
 typedef struct {
     char                name[FW_METRICS_NAME_MAX];
     char                help[FW_METRICS_HELP_MAX];
     char                label[FW_METRICS_LABEL_MAX];
     char                lvalues[FW_METRICS_SERIES_MAX][FW_METRICS_LABEL_MAX];
+    char                label2[FW_METRICS_LABEL_MAX];
+    char                lvalues2[FW_METRICS_SERIES2_MAX]
+                                [FW_METRICS_LABEL_MAX];
     double              bounds[FW_METRICS_BUCKETS_MAX];
     double              scale;
     uint32_t            type;
     uint32_t            nseries;   /* 1 without a label */
+    uint32_t            nseries2;  /* values of label2, 1 without it */
     uint32_t            nbounds;
     uint32_t            offset;    /* its first value in values[] */
 } fw_metric_shm_t;
@@ -92,6 +111,11 @@ typedef struct {
    (a bad name, label, too many series or buckets) */
 size_t fw_metrics_block_size(const fw_metric_desc_t *d, size_t n);
 
+/* the same with second labels: "l2" NULL, or one for each descriptor (its
+   label NULL for a metric without a second label) */
+size_t fw_metrics_block_size2(const fw_metric_desc_t *d,
+    const fw_metric_label_t *l2, size_t n);
+
 /*
  * Initialises a block of "size" bytes (fw_metrics_block_size()) at "mem":
  * descriptors copied, values zero.  Returns 0, or -1 for invalid
@@ -99,6 +123,8 @@ size_t fw_metrics_block_size(const fw_metric_desc_t *d, size_t n);
  */
 int fw_metrics_block_init(void *mem, size_t size, const char *module,
     const fw_metric_desc_t *d, size_t n);
+int fw_metrics_block_init2(void *mem, size_t size, const char *module,
+    const fw_metric_desc_t *d, const fw_metric_label_t *l2, size_t n);
 
 /* 1 if the "size" bytes at "mem" hold a block that fw_metrics_render()
    can read safely */
@@ -118,6 +144,11 @@ void fw_metrics_observe(fw_metrics_block_t *b, size_t m, size_t s,
     double v);
 uint64_t fw_metrics_get(const fw_metrics_block_t *b, size_t m, size_t s);
 
+/* the series of the label values (i, j) of a metric with two labels (j 0
+   with one); out of range: an index that every update ignores */
+size_t fw_metrics_series(const fw_metrics_block_t *b, size_t m, size_t i,
+    size_t j);
+
 /*
  * Renders the block (HELP, TYPE, one line per series, a histogram's
  * buckets cumulative with _bucket, _sum, _count) into buf; writes at most
@@ -126,6 +157,16 @@ uint64_t fw_metrics_get(const fw_metrics_block_t *b, size_t m, size_t s);
  */
 size_t fw_metrics_render(u_char *buf, size_t size,
     const fw_metrics_block_t *b, time_t now);
+
+/*
+ * Renders "n" blocks like fw_metrics_render(), a metric that several of
+ * them have (the same name, type and labels: "fhirwall_redis_..." of each
+ * module that uses Redis) once, with one HELP and TYPE and the series of
+ * every block together, in the order of the blocks.  One of the same name
+ * that differs in type or labels from its first is left out.
+ */
+size_t fw_metrics_render_blocks(u_char *buf, size_t size,
+    const fw_metrics_block_t *const *b, size_t n, time_t now);
 
 
 /* ---------------------------------------------------------- outcomes */

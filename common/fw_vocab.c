@@ -80,7 +80,9 @@ static const fw_vocab_value_t  fw_vocab_jwt[] = {
     { FW_VOCAB_JWT_INACTIVE, D,
       "introspection answered \"active\": false (401)" },
     { FW_VOCAB_JWT_INTROSPECTION_FAILED, D,
-      "the introspection endpoint failed (503 or 401)" }
+      "the introspection endpoint failed (503 or 401)" },
+    { FW_VOCAB_JWT_UNAVAILABLE, D,
+      "Redis could not check the token, fw_jwt_redis_failure closed (503)" }
 };
 
 

@@ -67,6 +67,7 @@
 #define FW_VOCAB_JWT_DPOP_UNAVAILABLE   "dpop_unavailable"
 #define FW_VOCAB_JWT_INACTIVE           "inactive"
 #define FW_VOCAB_JWT_INTROSPECTION_FAILED  "introspection_unavailable"
+#define FW_VOCAB_JWT_UNAVAILABLE        "unavailable"
 #define FW_VOCAB_JWT_ERROR              "error"
 
 /* $fw_fhir_status (the core's verdicts give the denials) */

@@ -13,6 +13,7 @@
 typedef struct {
     const char              *module;
     const fw_metric_desc_t  *descs;
+    const fw_metric_label_t *l2;
     ngx_uint_t               n;
     size_t                   size;
 } ngx_http_fw_metrics_reg_t;
@@ -44,6 +45,15 @@ ngx_shm_zone_t *
 ngx_http_fw_metrics_zone(ngx_conf_t *cf, const char *module,
     const fw_metric_desc_t *d, ngx_uint_t n, void *tag)
 {
+    return ngx_http_fw_metrics_zone2(cf, module, module, d, NULL, n, tag);
+}
+
+
+ngx_shm_zone_t *
+ngx_http_fw_metrics_zone2(ngx_conf_t *cf, const char *zname,
+    const char *module, const fw_metric_desc_t *d,
+    const fw_metric_label_t *l2, ngx_uint_t n, void *tag)
+{
     size_t                      size;
     ngx_str_t                   name;
     ngx_shm_zone_t             *zone;
@@ -53,7 +63,7 @@ ngx_http_fw_metrics_zone(ngx_conf_t *cf, const char *module,
         return NULL;
     }
 
-    size = fw_metrics_block_size(d, n);
+    size = fw_metrics_block_size2(d, l2, n);
 
     if (size == 0) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -61,13 +71,13 @@ ngx_http_fw_metrics_zone(ngx_conf_t *cf, const char *module,
         return NGX_HTTP_FW_METRICS_ERROR;
     }
 
-    name.len = sizeof(NGX_HTTP_FW_METRICS_ZONE) - 1 + ngx_strlen(module);
+    name.len = sizeof(NGX_HTTP_FW_METRICS_ZONE) - 1 + ngx_strlen(zname);
     name.data = ngx_pnalloc(cf->pool, name.len);
     if (name.data == NULL) {
         return NGX_HTTP_FW_METRICS_ERROR;
     }
 
-    ngx_sprintf(name.data, NGX_HTTP_FW_METRICS_ZONE "%s", module);
+    ngx_sprintf(name.data, NGX_HTTP_FW_METRICS_ZONE "%s", zname);
 
     reg = ngx_palloc(cf->pool, sizeof(ngx_http_fw_metrics_reg_t));
     if (reg == NULL) {
@@ -76,6 +86,7 @@ ngx_http_fw_metrics_zone(ngx_conf_t *cf, const char *module,
 
     reg->module = module;
     reg->descs = d;
+    reg->l2 = l2;
     reg->n = n;
     reg->size = size;
 
@@ -118,8 +129,8 @@ ngx_http_fw_metrics_init_zone(ngx_shm_zone_t *zone, void *data)
         return NGX_ERROR;
     }
 
-    if (fw_metrics_block_init(fresh, reg->size, reg->module, reg->descs,
-                              reg->n)
+    if (fw_metrics_block_init2(fresh, reg->size, reg->module, reg->descs,
+                               reg->l2, reg->n)
         != 0)
     {
         ngx_free(fresh);

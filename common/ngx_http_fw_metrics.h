@@ -42,6 +42,16 @@
 ngx_shm_zone_t *ngx_http_fw_metrics_zone(ngx_conf_t *cf, const char *module,
     const fw_metric_desc_t *d, ngx_uint_t n, void *tag);
 
+/*
+ * The same, the zone "fhirwall_metrics_<name>" of a block of "module"
+ * (its metrics named "fhirwall_<module>_..."), with second labels
+ * (fw_metrics_block_size2(), "l2" may be NULL); "d" and "l2" must last
+ * as long as the configuration.
+ */
+ngx_shm_zone_t *ngx_http_fw_metrics_zone2(ngx_conf_t *cf, const char *name,
+    const char *module, const fw_metric_desc_t *d,
+    const fw_metric_label_t *l2, ngx_uint_t n, void *tag);
+
 /* 1 if ngx_http_fw_metrics_module is loaded in this configuration */
 ngx_int_t ngx_http_fw_metrics_loaded(ngx_conf_t *cf);
 

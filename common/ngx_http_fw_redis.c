@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "ngx_http_fw_common.h"
+#include "ngx_http_fw_metrics.h"
 #include "ngx_http_fw_redis.h"
 
 
@@ -19,6 +20,10 @@
 #define NGX_HTTP_FW_REDIS_READY       2
 
 #define NGX_HTTP_FW_REDIS_BACKOFF_MIN  100
+
+/* the client's metrics (ngx_http_fw_redis_metrics_zone()) */
+#define NGX_HTTP_FW_REDIS_M_ATTEMPTS   0
+#define NGX_HTTP_FW_REDIS_M_RECONNECTS 1
 #define NGX_HTTP_FW_REDIS_PASSWORD_MAX 4096
 
 
@@ -43,6 +48,7 @@ struct ngx_http_fw_redis_s {
     ngx_uint_t                     unsent;      /* queued, not written */
 
     unsigned                       initial:1;   /* first attempt */
+    unsigned                       retrying:1;  /* a reconnection attempt */
     unsigned                       want_write:1;
     unsigned                       in_write:1;
     unsigned                       exiting:1;
@@ -104,6 +110,9 @@ static ngx_int_t ngx_http_fw_redis_password(ngx_conf_t *cf,
 static ngx_int_t ngx_http_fw_redis_address(ngx_conf_t *cf,
     ngx_http_fw_redis_conf_t *rcf, ngx_str_t *arg, ngx_str_t *name);
 static void ngx_http_fw_redis_reconnect(ngx_event_t *ev);
+static ngx_int_t ngx_http_fw_redis_metrics_zone(ngx_conf_t *cf,
+    ngx_http_fw_redis_conf_t *rcf);
+static void ngx_http_fw_redis_count(ngx_http_fw_redis_t *rds, ngx_uint_t m);
 static ngx_int_t ngx_http_fw_redis_parse_time(ngx_conf_t *cf,
     ngx_str_t *v, size_t skip, ngx_msec_t *out);
 
@@ -365,7 +374,96 @@ ngx_http_fw_redis_conf_finish(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf)
         rcf->backoff = NGX_HTTP_FW_REDIS_BACKOFF_MIN;
     }
 
+    return ngx_http_fw_redis_metrics_zone(cf, rcf);
+}
+
+
+/*
+ * The zone "fhirwall_metrics_redis_<module>": one block per module (each
+ * .so has its own copy of this file, so the tag differs), its series
+ * labelled with the module, the word after "fw_" in the directive's name
+ * (a fixed string of ours, never a value from a request); the metrics
+ * module renders the families of every such zone together.
+ */
+
+static ngx_uint_t  ngx_http_fw_redis_metrics_tag;
+
+static ngx_int_t
+ngx_http_fw_redis_metrics_zone(ngx_conf_t *cf, ngx_http_fw_redis_conf_t *rcf)
+{
+    u_char             *zname, *module;
+    size_t              len, n;
+    ngx_str_t          *name;
+    const char        **lv;
+    fw_metric_desc_t   *d;
+
+    name = &((ngx_str_t *) cf->args->elts)[0];
+
+    /* "fw_ratelimit_redis": "ratelimit" */
+
+    n = 0;
+
+    if (name->len > 3 && ngx_strncmp(name->data, "fw_", 3) == 0) {
+        while (3 + n < name->len && n < 16
+               && name->data[3 + n] >= 'a' && name->data[3 + n] <= 'z')
+        {
+            n++;
+        }
+    }
+
+    len = sizeof("redis_") - 1 + (n ? n : sizeof("other") - 1);
+
+    zname = ngx_pnalloc(cf->pool, len + 1);
+    module = ngx_pnalloc(cf->pool, 17);
+    d = ngx_pcalloc(cf->pool, 2 * sizeof(fw_metric_desc_t));
+    lv = ngx_palloc(cf->pool, sizeof(const char *));
+
+    if (zname == NULL || module == NULL || d == NULL || lv == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (n) {
+        ngx_cpystrn(module, name->data + 3, n + 1);
+    } else {
+        ngx_cpystrn(module, (u_char *) "other", sizeof("other"));
+    }
+
+    ngx_sprintf(zname, "redis_%s%Z", module);
+    lv[0] = (const char *) module;
+
+    d[0].name = "fhirwall_redis_reconnect_attempts_total";
+    d[0].help = "Connection attempts of a worker's Redis client after its "
+                "connection was lost or its first attempt failed.";
+    d[1].name = "fhirwall_redis_reconnects_total";
+    d[1].help = "Reconnection attempts that succeeded: the client was "
+                "ready again (connected, authenticated, PING answered).";
+
+    d[0].type = FW_METRIC_COUNTER;
+    d[0].label = "module";
+    d[0].lvalues = lv;
+    d[0].nlvalues = 1;
+    d[1].type = FW_METRIC_COUNTER;
+    d[1].label = "module";
+    d[1].lvalues = lv;
+    d[1].nlvalues = 1;
+
+    rcf->metrics = ngx_http_fw_metrics_zone2(cf, (const char *) zname,
+                                             "redis", d, NULL, 2,
+                                             &ngx_http_fw_redis_metrics_tag);
+
+    if (rcf->metrics == NGX_HTTP_FW_METRICS_ERROR) {
+        rcf->metrics = NULL;
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
+}
+
+
+static void
+ngx_http_fw_redis_count(ngx_http_fw_redis_t *rds, ngx_uint_t m)
+{
+    fw_metrics_add(ngx_http_fw_metrics_block(rds->conf->metrics), m, 0, 1);
 }
 
 
@@ -718,6 +816,11 @@ ngx_http_fw_redis_up(ngx_http_fw_redis_t *rds)
     rds->state = NGX_HTTP_FW_REDIS_READY;
     rds->backoff = NGX_HTTP_FW_REDIS_BACKOFF_MIN;
     rds->initial = 0;
+
+    if (rds->retrying) {
+        rds->retrying = 0;
+        ngx_http_fw_redis_count(rds, NGX_HTTP_FW_REDIS_M_RECONNECTS);
+    }
 
     if (rds->logged == NGX_HTTP_FW_REDIS_DOWN) {
         ngx_log_error(NGX_LOG_NOTICE, rds->log, 0,
@@ -1334,6 +1437,9 @@ ngx_http_fw_redis_reconnect(ngx_event_t *ev)
     if (rds->exiting || rds->ac) {
         return;
     }
+
+    rds->retrying = 1;
+    ngx_http_fw_redis_count(rds, NGX_HTTP_FW_REDIS_M_ATTEMPTS);
 
     ngx_http_fw_redis_connect(rds);
 }

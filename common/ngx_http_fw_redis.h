@@ -23,6 +23,13 @@
  * it is not ready, ngx_http_fw_redis_send() refuses at once (returns
  * NULL), so callers apply their failure policy without waiting.  State
  * changes (down, up again) are logged once, not per command.
+ *
+ * Metrics: with the metrics module loaded, each module's client counts
+ * its reconnection attempts and the reconnections that succeeded in the
+ * zone "fhirwall_metrics_redis_<module>" (ngx_http_fw_redis_conf_finish(),
+ * <module> from the name of the module's directive, "fw_<module>_..."),
+ * rendered as fhirwall_redis_reconnect_attempts_total{module="..."} and
+ * fhirwall_redis_reconnects_total{module="..."} (docs/metrics.md).
  */
 
 #ifndef _NGX_HTTP_FW_REDIS_H_INCLUDED_
@@ -65,6 +72,7 @@ typedef struct {
     ngx_msec_t   timeout;          /* the default command timeout */
     ngx_msec_t   backoff;          /* the longest wait between attempts */
     ngx_int_t    max_pending;
+    ngx_shm_zone_t  *metrics;      /* NULL without the metrics module */
 } ngx_http_fw_redis_conf_t;
 
 
@@ -79,7 +87,12 @@ ngx_http_fw_redis_conf_t *ngx_http_fw_redis_conf_create(ngx_conf_t *cf);
 ngx_int_t ngx_http_fw_redis_parse_arg(ngx_conf_t *cf,
     ngx_http_fw_redis_conf_t *rcf, ngx_str_t *arg);
 
-/* applies the defaults; NGX_ERROR (logged) if no address was given */
+/*
+ * Applies the defaults and adds the metrics zone of the client, named
+ * after the module of the directive being parsed ("fw_<module>_...":
+ * "ratelimit", "webhook", "lockout", "jwt": the label of its series);
+ * NGX_ERROR (logged) if no address was given.
+ */
 ngx_int_t ngx_http_fw_redis_conf_finish(ngx_conf_t *cf,
     ngx_http_fw_redis_conf_t *rcf);
 

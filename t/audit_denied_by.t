@@ -97,6 +97,24 @@ our @Cases = (
     # an error_page to a proxied location keeps the refusal
     [jwt => 'error_page 401 = /b403up;', 'GET /jwt/errpage', '', 403, 'jwt',
      'missing'],
+    # satisfy any, overruled, then nginx's own 404 (try_files): nginx's
+    [jwt => 'satisfy any; allow 127.0.0.1; deny all; try_files /none =404;',
+     'GET /jwt/any404', '', 404, 'nginx', '404'],
+    # ... with a bad token: allow grants before the JWT check runs, so the
+    # token's status (read for the record) is no refusal
+    [jwt => 'satisfy any; allow 127.0.0.1; deny all; try_files /none =404;',
+     'GET /jwt/anysig', $tampered, 404, 'nginx', '404'],
+    [jwt => 'satisfy any; allow 127.0.0.1; deny all; try_files /none =404;',
+     'GET /jwt/anyexp', tok("-e", "-100"), 404, 'nginx', '404'],
+    # deny refuses, a valid token grants, then nginx's own 404
+    [jwt => 'satisfy any; deny all; try_files /none =404;',
+     'GET /jwt/anyok', $good, 404, 'nginx', '404'],
+    # satisfy any, both refuse: the JWT vote stands (nginx answers its 401)
+    [jwt => 'satisfy any; deny all;', 'GET /jwt/anydeny', '', 401, 'jwt',
+     'missing'],
+    # the standing vote, then an error_page to a proxied location
+    [jwt => 'satisfy any; deny all; error_page 401 = /b403up;',
+     'GET /jwt/anyerr', '', 403, 'jwt', 'missing'],
 
     # fhir: "fw_fhir R4" with the scopes of X-Scopes, the patient X-Patient
     [fhir => '', 'GET /fhir/Patient/a%2Fb', 'X-Scopes: user/*.rs', 400,
@@ -145,6 +163,14 @@ our @Cases = (
      200, undef, undef],
     [webhook => '', "POST /hook/replay\n$body", stripe($WH_NOW, $body),
      409, 'webhook', 'replay'],
+
+    # webhook and JWT under "satisfy any" (all five only): the signature
+    # check is no vote that a valid token could overrule (docs/webhook.md)
+    [webvote => 'satisfy any; fw_jwt on; try_files /none =404;',
+     "POST /hv/404\n$body", "$good\n" . stripe($WH_NOW, $body, 'whsec_x'),
+     401, 'webhook', 'invalid'],
+    [webvote => 'satisfy any; fw_jwt on;', "POST /hv/both\n$body",
+     stripe($WH_NOW + 4, $body, 'whsec_x'), 401, 'webhook', 'invalid'],
 
     # webhook: replays in Redis, which is down, failure=closed
     [webhook2 => 'fw_webhook_replay redis;', "POST /hook/redis\n$body",
@@ -236,7 +262,7 @@ sub main::config {
             $c .= "        fw_fhir R4;\n"
                 . "        fw_fhir_scopes \$http_x_scopes;\n"
                 . "        fw_fhir_patient \$http_x_patient;\n";
-        } elsif ($m =~ /^webhook/) {
+        } elsif ($m =~ /^webhook|^webvote/) {
             $c .= "        fw_webhook stripe;\n"
                 . "        fw_webhook_secret_file "
                 . "\$TEST_NGINX_HTML_DIR/wh.key;\n"
@@ -287,9 +313,11 @@ sub main::http_config {
     my ($m, $set) = @_;
     my $c = <<'_EOC_';
     fw_audit_key_file $TEST_NGINX_HTML_DIR/audit.key;
+    # the records are matched to the requests by their path
+    fw_audit_redact path keep;
     limit_req_zone $uri zone=one_rps:1m rate=1r/m;
 _EOC_
-    if ($m =~ /^webhook/) {
+    if ($m =~ /^webhook|^webvote/) {
         $c .= "    fw_webhook_replay_zone wh:1m;\n";
     }
     if ($m eq 'webhook2') {
@@ -396,6 +424,7 @@ add_block_preprocessor(sub {
 
     my $dir = $ENV{TEST_NGINX_FW_MODDIR} or die "TEST_NGINX_FW_MODDIR";
     (my $mod = $m) =~ s/\d+$//;
+    $mod = 'webhook' if $mod eq 'webvote';
     # "all five": the five, and the block's module when it is another one
     my @mods = $set eq 'all' ? qw(jwt fhir webhook ratelimit audit)
              : $m eq 'nginx' ? qw(audit) : ($mod, 'audit');
@@ -456,6 +485,12 @@ GET /done
 
 
 === TEST 6: webhook all five
+--- request
+GET /done
+
+
+
+=== TEST 6a: webvote all five
 --- request
 GET /done
 

@@ -42,9 +42,16 @@ our $JWKS = do {
     <$f>;
 };
 
+# a request sent "secs" later: its last bytes wait (a first packet's
+# delay_before is not applied, the request starts at once)
+sub main::later {
+    my ($secs, $req) = @_;
+    return ["", { value => $req, delay_before => $secs }];
+}
+
 # the last scrape waits a little: a proxied request is logged (counted)
 # when its upstream closes, which may be after the client has its answer
-our $SCRAPE = [{ value => "GET /metrics", delay_before => 0.5 }];
+our $SCRAPE = main::later(0.5, "GET /metrics");
 
 # the signature's first character changed: always a bad signature (the
 # last one may hold only padding bits, a malformed token)
@@ -80,6 +87,29 @@ sub main::reload {
     my $log = do { local $/; <$fh> };
     return $log =~ /reconfiguring/ ? '' : 'NO RELOAD HAPPENED';
 }
+
+# the test Redis paused (SIGSTOP: connections are accepted, nothing is
+# answered), resumed, stopped, started again; '' for a response_body_like
+sub main::redis_pause { FwRedis::pause(FwRedis::port()); return '' }
+sub main::redis_resume { FwRedis::resume(FwRedis::port()); return '' }
+sub main::redis_stop { FwRedis::stop(FwRedis::port()); return '' }
+sub main::redis_start { FwRedis::start(FwRedis::port()); return '' }
+
+# the reconnection attempts the error log shows (a debug log: each
+# "fw redis ...: connecting" but the first), as a pattern; a build
+# without debug logging shows none: any number of them then
+sub main::attempts_logged {
+    my $f = "$ENV{TEST_NGINX_SERVROOT}/logs/error.log";
+    open my $fh, '<', $f or die "$f: $!";
+    my $n = grep { /fw redis \S+: connecting$/ } <$fh>;
+    close $fh;
+    return $n ? $n - 1 : '[1-9]\d*';
+}
+
+our $WH = "webhook-id: msg_p5jXN8AQM9LWM0D4loKWxJek\r\n"
+    . "webhook-timestamp: 1614265330\r\n"
+    . "webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+our $WH_BODY = "{\"test\": 2432232314}";
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -576,3 +606,195 @@ whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 'fhirwall_jwt_cache_lookups_total{result="miss"} 2',
 'fhirwall_checks_total{module="jwt",outcome="passed",reason="valid"} 2')]
 --- timeout: 10
+
+
+
+=== TEST 16: Redis reconnections per client user, exactly one each
+(a paused Redis accepts the new connection but answers nothing: each
+module's command times out, its client reconnects once and waits for
+the PING within connect_timeout=10s; resumed, each reconnection
+succeeds: one attempt and one reconnection per module.  The webhook
+message is stored, its check times out (503), then is a replay (409).)
+--- http_config
+    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=500ms;
+    fw_ratelimit_policy metrics_rc limit=100 window=60s key=$remote_addr;
+    fw_lockout_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=500ms;
+    fw_webhook_replay_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=500ms;
+--- config
+    location /rl {
+        fw_ratelimit metrics_rc;
+        proxy_pass http://backend;
+    }
+    location /lo {
+        fw_lockout failures=3 window=1m lockout=30s max=1h;
+        proxy_pass http://backend;
+    }
+    location = /wh {
+        fw_webhook standard;
+        fw_webhook_secret_file $TEST_NGINX_HTML_DIR/std.key;
+        fw_webhook_test_now 1614265330;
+        fw_webhook_replay redis;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- user_files
+>>> std.key
+whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+--- init
+FwRedis::resume(FwRedis::port());
+FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
+--- request eval
+[main::later(0.5, "GET /metrics"),
+ "GET /rl", "GET /lo", "POST /wh\n$::WH_BODY",
+ "GET /rl", "GET /lo", "POST /wh\n$::WH_BODY",
+ main::later(1, "GET /rl"), "GET /lo",
+ "POST /wh\n$::WH_BODY", $::SCRAPE]
+--- more_headers eval
+["", "", "", $::WH, "", "", $::WH, "", "", $::WH, ""]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 503, 200, 200, 409, 200]
+--- response_body_like eval
+[main::has(
+'# TYPE fhirwall_redis_reconnect_attempts_total counter',
+'fhirwall_redis_reconnect_attempts_total{module="ratelimit"} 0',
+'fhirwall_redis_reconnect_attempts_total{module="lockout"} 0',
+'fhirwall_redis_reconnect_attempts_total{module="webhook"} 0',
+'# TYPE fhirwall_redis_reconnects_total counter',
+'fhirwall_redis_reconnects_total{module="ratelimit"} 0',
+'fhirwall_redis_reconnects_total{module="lockout"} 0',
+'fhirwall_redis_reconnects_total{module="webhook"} 0'),
+ ".*", ".*", qr/(??{ main::redis_pause() })/,
+ ".*", ".*", qr/(??{ main::redis_resume() })/,
+ ".*", ".*", ".*", main::has(
+'fhirwall_redis_reconnect_attempts_total{module="ratelimit"} 1',
+'fhirwall_redis_reconnect_attempts_total{module="lockout"} 1',
+'fhirwall_redis_reconnect_attempts_total{module="webhook"} 1',
+'fhirwall_redis_reconnects_total{module="ratelimit"} 1',
+'fhirwall_redis_reconnects_total{module="lockout"} 1',
+'fhirwall_redis_reconnects_total{module="webhook"} 1',
+'fhirwall_ratelimit_redis_recoveries_total 1',
+'fhirwall_checks_total{module="webhook",outcome="passed",reason="valid"} 1',
+'fhirwall_checks_total{module="webhook",outcome="denied",reason="unavailable"} 1',
+'fhirwall_checks_total{module="webhook",outcome="denied",reason="replay"} 1',
+'fhirwall_checks_total{module="ratelimit",outcome="passed",reason="passed"} 2',
+'fhirwall_checks_total{module="ratelimit",outcome="not_checked",reason="error"} 1')]
+--- response_body_unlike eval
+[qr/TYPE fhirwall_redis_reconnects_total[\s\S]*TYPE fhirwall_redis_reconnects_total/,
+ "^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$",
+ qr/TYPE fhirwall_redis_reconnect_attempts_total[\s\S]*TYPE fhirwall_redis_reconnect_attempts_total/]
+--- no_error_log
+[alert]
+[emerg]
+--- timeout: 15
+
+
+
+=== TEST 17: Redis killed and started again: attempts while it is down,
+one reconnection when it is back [metrics ratelimit]
+(how many attempts depends on how long it is down, backoff=200ms: the
+counter is what the debug log shows; the reconnection is exactly one)
+--- http_config
+    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT backoff=200ms;
+    fw_ratelimit_policy metrics_kill limit=100 window=60s key=$remote_addr;
+--- config
+    location /rl {
+        fw_ratelimit metrics_kill;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- init
+FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
+--- log_level: debug
+--- request eval
+[main::later(0.5, "GET /rl"), "GET /rl",
+ main::later(0.5, "GET /metrics"),
+ main::later(1, "GET /rl"), $::SCRAPE]
+--- error_code eval
+[200, 200, 200, 200, 200]
+--- response_body_like eval
+[qr/(??{ main::redis_stop() })/, ".*", qr/(?=[\s\S]*^fhirwall_redis_reconnect_attempts_total\{module="ratelimit"\} [1-9]\d*$)(?=[\s\S]*^fhirwall_redis_reconnects_total\{module="ratelimit"\} 0$)(??{ main::redis_start() })/m,
+ ".*", qr/(?=[\s\S]*^fhirwall_redis_reconnect_attempts_total\{module="ratelimit"\} (??{ main::attempts_logged() })$)(??{ main::has(
+'fhirwall_redis_reconnects_total{module="ratelimit"} 1',
+'fhirwall_ratelimit_redis_recoveries_total 1',
+'fhirwall_checks_total{module="ratelimit",outcome="passed",reason="passed"} 2',
+'fhirwall_checks_total{module="ratelimit",outcome="not_checked",reason="error"} 1') })/m]
+--- response_body_unlike eval
+["^\$", "^\$", qr/module="(webhook|lockout)"/, "^\$", qr/module="(webhook|lockout)"/]
+--- no_error_log
+[alert]
+[emerg]
+--- timeout: 15
+
+
+
+=== TEST 18: FHIR interactions by outcome, each by exactly its requests
+(a request refused before its interaction is known, the unknown type, is
+not in the family; fhirwall_checks_total has it)
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes off;
+        fw_fhir_deny_types Observation;
+        fw_fhir_deny_interactions delete history-system;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /fhir/Patient/1", "GET /fhir/Patient/1",
+ "GET /fhir/Patient/1/_history/2", "GET /fhir/Patient?name=x",
+ "GET /fhir/metadata", "POST /fhir/Patient\n{}", "DELETE /fhir/Patient/1",
+ "GET /fhir/_history", "GET /fhir/Observation/1", "GET /fhir/Nothing/1",
+ "GET /fhir/Patient/1/_history", "PUT /fhir/Patient/1\n{}", $::SCRAPE]
+--- more_headers eval
+["", "", "", "", "", "Content-Type: application/fhir+json", "", "", "",
+ "", "", "Content-Type: application/fhir+json", ""]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 405, 405, 404, 404, 200, 200, 200]
+--- response_body_like eval
+[".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*", ".*",
+main::has(
+'# TYPE fhirwall_fhir_interactions_total counter',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 2',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="vread",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="capabilities",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="create",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="delete",outcome="allowed"} 0',
+'fhirwall_fhir_interactions_total{interaction="delete",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="history-system",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="history-instance",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="update",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="patch",outcome="allowed"} 0',
+'fhirwall_fhir_interactions_total{interaction="batch",outcome="refused"} 0',
+'fhirwall_fhir_interactions_total{interaction="search-compartment",outcome="allowed"} 0',
+'fhirwall_checks_total{module="fhir",outcome="passed",reason="ok"} 8',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="not-allowed"} 2',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="unknown-type"} 1')]
+--- response_body_unlike eval
+["^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$", "^\$",
+ "^\$", "^\$", qr/interaction="none"/]
+
+
+
+=== TEST 19: no FHIR location, no FHIR interactions family
+--- config
+    location /t {
+        return 204;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /t", $::SCRAPE]
+--- error_code eval
+[204, 200]
+--- response_body_unlike eval
+[qr/fhirwall_fhir_interactions_total/,
+ qr/fhirwall_fhir_interactions_total/]

@@ -26,6 +26,8 @@ our $Http = <<'_EOC_';
         types { application/fhir+xml xml; text/plain txt; }
         add_header X-Upstream-Args "$args" always;
         add_header X-Upstream-AE "$http_accept_encoding" always;
+        add_header X-Upstream-Range "$http_range" always;
+        add_header X-Upstream-If-Range "$http_if_range" always;
 
         location / {
             try_files $uri.json $uri =404;
@@ -467,3 +469,108 @@ $main::Http =~ s/fw_minimise_profile.*?(?=\n    server)//sr
 ["X-Profile: research", "X-Profile: none", "X-Profile: deny", ""]
 --- response_body_like eval
 [main::no_identifiers(), qr/MRN-4711/, qr/OperationOutcome/, qr/./]
+
+
+
+=== TEST 27: Range: not sent upstream, the whole filtered 200
+--- request
+GET /fhir/Patient/p1
+--- more_headers
+X-Role: researcher
+Range: bytes=0-9
+--- error_code: 200
+--- response_headers
+X-Upstream-Range:
+X-Min-Status: filtered
+Content-Range:
+Accept-Ranges:
+--- response_body eval
+'{"resourceType":"Patient","id":"p1","meta":{"versionId":"3","lastUpdated":"2026-11-01T10:00:00Z","tag":[' . main::tag() . ']},"active":true,"gender":"male","birthDate":"1974","address":[{"state":"Vic","country":"AU"}],"maritalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus","code":"M","display":"Married"}]},"generalPractitioner":[{"reference":"Practitioner/pr1"}],"managingOrganization":{"reference":"Organization/1"}}'
+
+
+
+=== TEST 28: If-Range and a suffix range: neither sent upstream, 200
+--- request eval
+["GET /fhir/Patient/p1", "GET /fhir/Patient?identifier=MRN-B-1"]
+--- more_headers eval
+["X-Role: researcher\nRange: bytes=-20\nIf-Range: \"abc\"",
+ "X-Role: researcher\nIf-Range: Fri, 04 Dec 2026 10:00:00 GMT\nRange: bytes=100-"]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["X-Upstream-Range: \nX-Upstream-If-Range: \nContent-Range: ",
+ "X-Upstream-Range: \nX-Upstream-If-Range: \nContent-Range: "]
+--- response_body_like eval
+[qr/\A\{"resourceType":"Patient","id":"p1",.*"managingOrganization":\{"reference":"Organization\/1"\}\}\z/s,
+ qr/\A\{"resourceType":"Bundle".*"id":"b999".*\}\z/s]
+
+
+
+=== TEST 29: multipart ranges: one whole filtered body, not byteranges
+--- request
+GET /fhir/Patient/p1
+--- more_headers
+X-Role: researcher
+Range: bytes=0-4,10-14,-3
+--- error_code: 200
+--- response_headers
+Content-Type: application/fhir+json
+X-Upstream-Range:
+--- response_body_like eval
+qr/\A\{"resourceType":"Patient","id":"p1",(?!.*byteranges).*"reference":"Organization\/1"\}\}\z/s
+
+
+
+=== TEST 30: nginx's range filter does not cut a filtered body either
+--- config
+    location /fhir/ {
+        fw_minimise_default safe-harbor;
+        proxy_force_ranges on;
+        add_header X-Min-Status $fw_minimise_status always;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/fhir.sock:/;
+    }
+--- request eval
+["GET /fhir/Patient/p1", "GET /fhir/Patient/p1"]
+--- more_headers eval
+["Range: bytes=0-9", "Range: bytes=0-4,10-14"]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["X-Min-Status: filtered\nContent-Range: \nAccept-Ranges: ",
+ "Content-Type: application/fhir+json"]
+--- response_body_like eval
+[qr/\A\{"resourceType":"Patient","id":"p1",.*"reference":"Organization\/1"\}\}\z/s,
+ qr/\A\{"resourceType":"Patient","id":"p1",.*"reference":"Organization\/1"\}\}\z/s]
+
+
+
+=== TEST 31: the profile none leaves Range alone (the upstream's 206)
+--- request
+GET /fhir/Patient/p1
+--- more_headers
+X-Role: clinician
+Range: bytes=0-9
+--- error_code: 206
+--- response_headers
+X-Upstream-Range: bytes=0-9
+--- response_body_like: \A\{\s+"resou\z
+
+
+
+=== TEST 32: an upstream that answers 206 anyway (a Range set here): 502
+--- config
+    location /fhir/ {
+        fw_minimise_default safe-harbor;
+        proxy_set_header Range "bytes=0-9";
+        add_header X-Min-Status $fw_minimise_status always;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/fhir.sock:/;
+    }
+--- request
+GET /fhir/Patient/p1
+--- error_code: 502
+--- response_headers
+X-Upstream-Range: bytes=0-9
+X-Min-Status: bad_upstream
+--- response_body_like: \A(?!.*Chalmers).*"exception".*answered a range
+--- error_log
+the upstream answered 206: refused

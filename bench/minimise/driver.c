@@ -2,10 +2,11 @@
  * The minimise filter's cost per input byte, for callgrind (the machine
  * is shared, wrk figures are noisy; instruction counts are not):
  *
- *   bench/minimise/run [entries [chunk]]
+ *   bench/minimise/run [entries [chunk [elements=Type:a,b,...]]]
  *
  * builds the Bundle of bench/cases/minimise-base.case with that many
- * entries (default 100), filters it with the safe-harbor profile (in
+ * entries (default 100), filters it with the safe-harbor profile (or an
+ * elements= one; in
  * chunks of that size, default the whole body at once, into 16 KB
  * output buffers as the module does) and prints the bytes in, out and a
  * hash of the output.  Not part of the test command.
@@ -89,7 +90,17 @@ main(int argc, char **argv)
 
     fw_min_profile_init(prof);
 
-    if (fw_min_profile_safe_harbor(prof, err, sizeof(err)) != 0) {
+    if (argc > 3 && strncmp(argv[3], "elements=", 9) == 0) {
+        /* an elements= profile (e.g. the billing one of docs/minimise.md) */
+        if (fw_min_profile_elements(prof, (u_char *) argv[3] + 9,
+                                    strlen(argv[3] + 9), err, sizeof(err))
+            != 0)
+        {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+
+    } else if (fw_min_profile_safe_harbor(prof, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

@@ -20,6 +20,8 @@ static void test_invalid(void **state);
 static void test_render(void **state);
 static void test_render_truncated(void **state);
 static void test_outcomes(void **state);
+static void test_two_labels(void **state);
+static void test_render_blocks(void **state);
 static char *render(const fw_metrics_block_t *b, time_t now);
 
 
@@ -290,6 +292,180 @@ test_outcomes(void **state)
 }
 
 
+static const char *const  kinds[] = { "read", "search-type", "create" };
+static const char *const  verdicts[] = { "allowed", "refused" };
+
+static const fw_metric_desc_t  two[] = {
+    { "fhirwall_demo_interactions_total", "Interactions.", FW_METRIC_COUNTER,
+      "interaction", kinds, 3, NULL, 0, 0 }
+};
+
+static const fw_metric_label_t  two_l2[] = {
+    { "outcome", verdicts, 2 }
+};
+
+
+static void
+test_two_labels(void **state)
+{
+    char                *s;
+    size_t               size;
+    fw_metric_desc_t     d;
+    fw_metric_label_t    e;
+    fw_metrics_block_t  *b;
+
+    size = fw_metrics_block_size2(two, two_l2, 1);
+    assert_int_equal(size, offsetof(fw_metrics_block_t, values)
+                           + 6 * sizeof(uint64_t));
+    assert_int_equal(fw_metrics_block_size(two, 1),
+                     offsetof(fw_metrics_block_t, values)
+                     + 3 * sizeof(uint64_t));
+
+    b = malloc(size);
+    assert_int_equal(fw_metrics_block_init2(b, size, "demo", two, two_l2, 1),
+                     0);
+    assert_true(fw_metrics_block_valid(b, size));
+
+    assert_int_equal(fw_metrics_series(b, 0, 0, 0), 0);
+    assert_int_equal(fw_metrics_series(b, 0, 1, 1), 3);
+    assert_int_equal(fw_metrics_series(b, 0, 2, 1), 5);
+
+    fw_metrics_add(b, 0, fw_metrics_series(b, 0, 1, 1), 2);
+    fw_metrics_add(b, 0, fw_metrics_series(b, 0, 2, 0), 1);
+    /* out of range: ignored */
+    fw_metrics_add(b, 0, fw_metrics_series(b, 0, 3, 0), 7);
+    fw_metrics_add(b, 0, fw_metrics_series(b, 0, 0, 2), 7);
+    fw_metrics_add(b, 0, fw_metrics_series(b, 1, 0, 0), 7);
+
+    assert_int_equal(fw_metrics_get(b, 0, 3), 2);
+    assert_int_equal(fw_metrics_get(b, 0, 4), 1);
+    assert_int_equal(fw_metrics_get(b, 0, 0) + fw_metrics_get(b, 0, 1)
+                     + fw_metrics_get(b, 0, 2) + fw_metrics_get(b, 0, 5), 0);
+
+    s = render(b, 0);
+    assert_string_equal(s,
+        "# HELP fhirwall_demo_interactions_total Interactions.\n"
+        "# TYPE fhirwall_demo_interactions_total counter\n"
+        "fhirwall_demo_interactions_total{interaction=\"read\","
+        "outcome=\"allowed\"} 0\n"
+        "fhirwall_demo_interactions_total{interaction=\"read\","
+        "outcome=\"refused\"} 0\n"
+        "fhirwall_demo_interactions_total{interaction=\"search-type\","
+        "outcome=\"allowed\"} 0\n"
+        "fhirwall_demo_interactions_total{interaction=\"search-type\","
+        "outcome=\"refused\"} 2\n"
+        "fhirwall_demo_interactions_total{interaction=\"create\","
+        "outcome=\"allowed\"} 1\n"
+        "fhirwall_demo_interactions_total{interaction=\"create\","
+        "outcome=\"refused\"} 0\n");
+    free(s);
+
+    /* a corrupted series count is not rendered */
+    b->metrics[0].nseries2 = 4;
+    assert_false(fw_metrics_block_valid(b, size));
+    b->metrics[0].nseries2 = 2;
+    assert_true(fw_metrics_block_valid(b, size));
+
+    /* the second label: valid, not the first's, and only with a first */
+    e = two_l2[0];
+    e.label = "interaction";
+    assert_int_equal(fw_metrics_block_size2(two, &e, 1), 0);
+
+    e = two_l2[0];
+    e.nlvalues = FW_METRICS_SERIES2_MAX + 1;
+    assert_int_equal(fw_metrics_block_size2(two, &e, 1), 0);
+
+    d = two[0];
+    d.label = NULL;
+    assert_int_equal(fw_metrics_block_size2(&d, two_l2, 1), 0);
+
+    e = two_l2[0];
+    e.label = "le";
+    assert_int_equal(fw_metrics_block_size2(two, &e, 1), 0);
+
+    free(b);
+}
+
+
+static const char *const  rl[] = { "ratelimit" };
+static const char *const  wh[] = { "webhook" };
+
+static const fw_metric_desc_t  redis_rl[] = {
+    { "fhirwall_redis_reconnects_total", "Reconnects.", FW_METRIC_COUNTER,
+      "module", rl, 1, NULL, 0, 0 },
+    { "fhirwall_redis_attempts_total", "Attempts.", FW_METRIC_COUNTER,
+      "module", rl, 1, NULL, 0, 0 }
+};
+
+static const fw_metric_desc_t  redis_wh[] = {
+    { "fhirwall_redis_reconnects_total", "Reconnects.", FW_METRIC_COUNTER,
+      "module", wh, 1, NULL, 0, 0 },
+    { "fhirwall_redis_attempts_total", "Attempts.", FW_METRIC_GAUGE,
+      "module", wh, 1, NULL, 0, 0 }
+};
+
+
+static void
+test_render_blocks(void **state)
+{
+    char                      *s;
+    size_t                     n, m, size;
+    fw_metrics_block_t        *a, *w, *d;
+    const fw_metrics_block_t  *all[3];
+
+    size = fw_metrics_block_size(redis_rl, 2);
+    a = malloc(size);
+    w = malloc(size);
+    assert_int_equal(fw_metrics_block_init(a, size, "redis", redis_rl, 2),
+                     0);
+    assert_int_equal(fw_metrics_block_init(w, size, "redis", redis_wh, 2),
+                     0);
+
+    size = fw_metrics_block_size(descs, 2);
+    d = malloc(size);
+    assert_int_equal(fw_metrics_block_init(d, size, "demo", descs, 2), 0);
+
+    fw_metrics_add(a, 0, 0, 2);
+    fw_metrics_add(a, 1, 0, 5);
+    fw_metrics_add(w, 0, 0, 1);
+    fw_metrics_set(w, 1, 0, 9);
+    fw_metrics_set(d, 1, 0, 4);
+
+    all[0] = a;
+    all[1] = d;
+    all[2] = w;
+
+    n = fw_metrics_render_blocks(NULL, 0, all, 3, 0);
+    s = malloc(n + 1);
+    m = fw_metrics_render_blocks((u_char *) s, n, all, 3, 0);
+    assert_int_equal(m, n);
+    s[n] = '\0';
+
+    /* one family each, every block's series together; the attempts of the
+       webhook block are another type: left out */
+    assert_string_equal(s,
+        "# HELP fhirwall_redis_reconnects_total Reconnects.\n"
+        "# TYPE fhirwall_redis_reconnects_total counter\n"
+        "fhirwall_redis_reconnects_total{module=\"ratelimit\"} 2\n"
+        "fhirwall_redis_reconnects_total{module=\"webhook\"} 1\n"
+        "# HELP fhirwall_redis_attempts_total Attempts.\n"
+        "# TYPE fhirwall_redis_attempts_total counter\n"
+        "fhirwall_redis_attempts_total{module=\"ratelimit\"} 5\n"
+        "# HELP fhirwall_demo_fetches_total Fetches.\n"
+        "# TYPE fhirwall_demo_fetches_total counter\n"
+        "fhirwall_demo_fetches_total{result=\"up\"} 0\n"
+        "fhirwall_demo_fetches_total{result=\"down\"} 0\n"
+        "# HELP fhirwall_demo_keys Keys in force.\n"
+        "# TYPE fhirwall_demo_keys gauge\n"
+        "fhirwall_demo_keys 4\n");
+
+    free(s);
+    free(a);
+    free(w);
+    free(d);
+}
+
+
 int
 main(void)
 {
@@ -299,6 +475,8 @@ main(void)
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_render_truncated),
         cmocka_unit_test(test_outcomes),
+        cmocka_unit_test(test_two_labels),
+        cmocka_unit_test(test_render_blocks),
     };
 
     return cmocka_run_group_tests_name("common/metrics", tests, NULL, NULL);

@@ -84,6 +84,13 @@ typedef struct {
     u_char                       query_key[FW_AUDIT_MAC_LEN];
     fw_audit_hmac_t             *query_hmac;   /* a worker's, lazily */
 
+    /* redaction (ngx_http_fw_audit_redact.c) */
+    ngx_str_t                    redact_hash_at;  /* an explicit hash */
+    u_char                       redact_base[FW_AUDIT_MAC_LEN];
+    fw_audit_hmac_t             *redact_hmac;    /* R(redact_epoch) */
+    uint64_t                     redact_epoch;
+    ngx_uint_t                   redact_keyed;
+
     size_t                       record_max;
     u_char                      *scratch;      /* the body */
     u_char                      *scratch2;     /* a copy to seal */
@@ -96,7 +103,7 @@ typedef struct {
     ngx_array_t                 *sinks;     /* sink *; NULL: off */
     ngx_array_t                 *fields[FW_AUDIT_F_MAX];
     ngx_flag_t                   fail_closed;
-    ngx_uint_t                   query;
+    ngx_uint_t                   redact[FW_AUDIT_F_MAX];  /* FW_AUDIT_R_* */
     ngx_flag_t                   subrequests;
     size_t                       max_record;
     ngx_uint_t                   error_format;
@@ -146,6 +153,20 @@ ngx_int_t ngx_http_fw_audit_add_check(ngx_conf_t *cf,
     const char *var, char **ok, ngx_uint_t mode);
 char *ngx_http_fw_audit_check(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+char *ngx_http_fw_audit_redact(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_fw_audit_query(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_fw_audit_redact_init_loc(ngx_http_fw_audit_loc_conf_t *alcf);
+void ngx_http_fw_audit_redact_merge(ngx_http_fw_audit_loc_conf_t *prev,
+    ngx_http_fw_audit_loc_conf_t *conf);
+ngx_int_t ngx_http_fw_audit_redact_init_main(ngx_conf_t *cf,
+    ngx_http_fw_audit_main_conf_t *amcf);
+void ngx_http_fw_audit_redact_event(ngx_http_request_t *r,
+    ngx_http_fw_audit_main_conf_t *amcf, ngx_http_fw_audit_loc_conf_t *alcf,
+    fw_audit_event_t *ev);
+void ngx_http_fw_audit_redact_exit(ngx_http_fw_audit_main_conf_t *amcf);
 
 
 #pragma GCC visibility pop

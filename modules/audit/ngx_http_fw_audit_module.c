@@ -43,14 +43,6 @@ static ngx_int_t ngx_http_fw_audit_init_process(ngx_cycle_t *cycle);
 static void ngx_http_fw_audit_exit_process(ngx_cycle_t *cycle);
 
 
-static ngx_conf_enum_t  ngx_http_fw_audit_queries[] = {
-    { ngx_string("omit"), FW_AUDIT_QUERY_OMIT },
-    { ngx_string("hash"), FW_AUDIT_QUERY_HASH },
-    { ngx_string("raw"), FW_AUDIT_QUERY_RAW },
-    { ngx_null_string, 0 }
-};
-
-
 static ngx_conf_post_handler_pt  ngx_http_fw_audit_max_record_p =
     ngx_http_fw_audit_max_record;
 
@@ -136,10 +128,17 @@ static ngx_command_t  ngx_http_fw_audit_commands[] = {
 
     { ngx_string("fw_audit_query"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_fw_audit_query,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_fw_audit_loc_conf_t, query),
-      &ngx_http_fw_audit_queries },
+      0,
+      NULL },
+
+    { ngx_string("fw_audit_redact"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_fw_audit_redact,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("fw_audit_subrequests"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -489,20 +488,11 @@ ngx_http_fw_audit_request(ngx_http_request_t *r)
         path->len = q - path->data;
     }
 
-    if (alcf->query == FW_AUDIT_QUERY_OMIT) {
-        ev.v[FW_AUDIT_F_QUERY].len = 0;
-    }
-
-    ev.query_mode = (int) alcf->query;
-    if (amcf->query_hmac == NULL && alcf->query == FW_AUDIT_QUERY_HASH) {
-        amcf->query_hmac = fw_audit_hmac_create(amcf->query_key,
-                                                FW_AUDIT_MAC_LEN);
-    }
-
-    ev.query_hmac = amcf->query_hmac;
-
     tp = ngx_timeofday();
     ev.time_ms = (int64_t) tp->sec * 1000 + tp->msec;
+
+    /* no identifier leaves the request unless configured so */
+    ngx_http_fw_audit_redact_event(r, amcf, alcf, &ev);
 
     status = r->err_status ? r->err_status : r->headers_out.status;
 
@@ -780,7 +770,7 @@ ngx_http_fw_audit_secret_var(ngx_str_t *value)
 {
     u_char             low[64];
     size_t             len;
-    ngx_uint_t         i;
+    ngx_uint_t         i, k;
     static ngx_str_t   exact[] = {
         ngx_string("$http_authorization"),
         ngx_string("$http_proxy_authorization"),
@@ -799,6 +789,25 @@ ngx_http_fw_audit_secret_var(ngx_str_t *value)
         ngx_string("$fw_jwt_header_"),
         ngx_string("$ssl_client_raw_cert"),
         ngx_string("$ssl_client_cert"),
+        ngx_null_string
+    };
+    static ngx_str_t   from[] = {
+        ngx_string("$http_"),
+        ngx_string("$arg_"),
+        ngx_string("$sent_http_"),
+        ngx_string("$upstream_http_"),
+        ngx_null_string
+    };
+    static ngx_str_t   word[] = {
+        ngx_string("token"),
+        ngx_string("secret"),
+        ngx_string("passw"),
+        ngx_string("api_key"),
+        ngx_string("apikey"),
+        ngx_string("authoriz"),
+        ngx_string("signature"),
+        ngx_string("assertion"),
+        ngx_string("session"),
         ngx_null_string
     };
 
@@ -822,6 +831,25 @@ ngx_http_fw_audit_secret_var(ngx_str_t *value)
             && ngx_strncmp(low, prefix[i].data, prefix[i].len) == 0)
         {
             return 1;
+        }
+    }
+
+    /* a header or an argument named like a credential */
+
+    for (i = 0; from[i].len; i++) {
+        if (len < from[i].len
+            || ngx_strncmp(low, from[i].data, from[i].len) != 0)
+        {
+            continue;
+        }
+
+        for (k = 0; word[k].len; k++) {
+            if (ngx_strlcasestrn(low + from[i].len, low + len,
+                                 word[k].data, word[k].len - 1)
+                != NULL)
+            {
+                return 1;
+            }
         }
     }
 
@@ -970,6 +998,10 @@ ngx_http_fw_audit_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_fw_audit_redact_init_main(cf, amcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -986,7 +1018,7 @@ ngx_http_fw_audit_create_loc_conf(ngx_conf_t *cf)
 
     alcf->sinks = NGX_CONF_UNSET_PTR;
     alcf->fail_closed = NGX_CONF_UNSET;
-    alcf->query = NGX_CONF_UNSET_UINT;
+    ngx_http_fw_audit_redact_init_loc(alcf);
     alcf->subrequests = NGX_CONF_UNSET;
     alcf->max_record = NGX_CONF_UNSET_SIZE;
     alcf->error_format = NGX_CONF_UNSET_UINT;
@@ -1008,7 +1040,7 @@ ngx_http_fw_audit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_ptr_value(conf->sinks, prev->sinks, NULL);
     ngx_conf_merge_value(conf->fail_closed, prev->fail_closed, 0);
-    ngx_conf_merge_uint_value(conf->query, prev->query, FW_AUDIT_QUERY_HASH);
+    ngx_http_fw_audit_redact_merge(prev, conf);
     ngx_conf_merge_value(conf->subrequests, prev->subrequests, 0);
     ngx_conf_merge_size_value(conf->max_record, prev->max_record, 8192);
     ngx_conf_merge_uint_value(conf->error_format, prev->error_format,
@@ -1184,4 +1216,6 @@ ngx_http_fw_audit_exit_process(ngx_cycle_t *cycle)
 
     fw_audit_hmac_destroy(amcf->query_hmac);
     amcf->query_hmac = NULL;
+
+    ngx_http_fw_audit_redact_exit(amcf);
 }

@@ -235,6 +235,9 @@ int fw_fhir_valid_id(const u_char *p, size_t len);
 /* an operation name (without '$'): [A-Za-z][A-Za-z0-9_-]{0,63} */
 int fw_fhir_valid_op(const u_char *p, size_t len);
 
+/* a hex digit's value (either case), -1 if it is none */
+int fw_fhir_hex(u_char c);
+
 /*
  * Validates a raw path (no query): only unreserved characters, '/', '$',
  * '*' and %-escapes of unreserved characters; writes the decoded path to

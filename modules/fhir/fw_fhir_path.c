@@ -17,8 +17,6 @@
     ((n) == sizeof(s) - 1 && memcmp(p, s, sizeof(s) - 1) == 0)
 
 
-static int fw_fhir_hex(u_char c);
-static int fw_fhir_unreserved(u_char c);
 static unsigned fw_fhir_type_key(const u_char *name, size_t len);
 static void fw_fhir_type_build(void);
 static int fw_fhir_in_list(const fw_fhir_str_t *list, size_t n,
@@ -28,6 +26,19 @@ static int fw_fhir_format_allowed(const fw_fhir_policy_t *pol,
 static int fw_fhir_has_criteria(const fw_fhir_param_t *params, size_t n);
 static int fw_fhir_parse_type(unsigned version, const u_char *p, size_t len,
     int *type, fw_fhir_verdict_t *v);
+static int fw_fhir_split_path(const u_char *rest, size_t len,
+    fw_fhir_str_t *seg, size_t *pnseg, fw_fhir_verdict_t *v);
+static int fw_fhir_parse_instance_tail(unsigned version,
+    const fw_fhir_str_t *seg, size_t nseg, fw_fhir_req_t *req,
+    fw_fhir_verdict_t *v);
+static int fw_fhir_nseg(size_t nseg, size_t want, fw_fhir_verdict_t *v);
+static int fw_fhir_too_long(fw_fhir_verdict_t *v);
+static int fw_fhir_bad_op(fw_fhir_verdict_t *v);
+static int fw_fhir_classify_type(int method, const fw_fhir_param_t *params,
+    size_t n, int if_none_exist, int *pi, fw_fhir_verdict_t *v);
+static int fw_fhir_instance_interaction(int method);
+static int fw_fhir_decode_pair(const u_char *q, size_t start, size_t eq,
+    size_t end, int form, u_char **pd, fw_fhir_param_t *p);
 
 
 const char  *fw_fhir_interaction_names[FW_FHIR_I_COUNT] = {
@@ -398,209 +409,6 @@ fw_fhir_valid_op(const u_char *p, size_t len)
 
 
 static int
-fw_fhir_hex(u_char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
-/* 1: unreserved (RFC 3986), 2: also allowed raw in a path ('/', '$', '*') */
-
-static const u_char  fw_fhir_pclass[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 2, 0, 0, 1, 1, 2,   /* $ * - . / */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,   /* _ */
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0,   /* ~ */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-};
-
-/* 1: never raw in a path (fw_fhir_pclass 0, '%' too) */
-
-static const u_char  fw_fhir_pbad[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
-    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0,
-    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-};
-
-
-static int
-fw_fhir_unreserved(u_char c)
-{
-    return fw_fhir_pclass[c] == 1;
-}
-
-
-int
-fw_fhir_plain_path(const u_char *raw, size_t len)
-{
-    size_t  i;
-
-    /* '%' is class 0; four bytes a step */
-
-    for (i = 0; i + 4 <= len; i += 4) {
-        if (fw_fhir_pbad[raw[i]] | fw_fhir_pbad[raw[i + 1]]
-            | fw_fhir_pbad[raw[i + 2]] | fw_fhir_pbad[raw[i + 3]])
-        {
-            return 0;
-        }
-    }
-
-    for ( /* void */ ; i < len; i++) {
-        if (fw_fhir_pbad[raw[i]]) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-int
-fw_fhir_decode_path(const u_char *raw, size_t len, u_char *out,
-    size_t *out_len)
-{
-    int     hi, lo;
-    size_t  i, n;
-    u_char  c;
-
-    n = 0;
-
-    for (i = 0; i < len; i++) {
-        c = raw[i];
-
-        if (c == '%') {
-            if (len - i < 3) {
-                return FW_FHIR_ERROR;
-            }
-
-            hi = fw_fhir_hex(raw[i + 1]);
-            lo = fw_fhir_hex(raw[i + 2]);
-
-            if (hi < 0 || lo < 0) {
-                return FW_FHIR_ERROR;
-            }
-
-            c = (u_char) (hi << 4 | lo);
-
-            /* %2F, %25, %3B, %5C, %00, %80 ...: never */
-            if (!fw_fhir_unreserved(c)) {
-                return FW_FHIR_ERROR;
-            }
-
-            out[n++] = c;
-            i += 2;
-            continue;
-        }
-
-        if (fw_fhir_pclass[c] == 0) {
-            return FW_FHIR_ERROR;
-        }
-
-        out[n++] = c;
-    }
-
-    *out_len = n;
-
-    return FW_FHIR_OK;
-}
-
-
-int
-fw_fhir_check_target(const u_char *raw, size_t len, const u_char *uri,
-    size_t uri_len, const u_char *args, size_t args_len, u_char *scratch,
-    fw_fhir_str_t *path, fw_fhir_str_t *query, fw_fhir_verdict_t *v)
-{
-    size_t         plen, dlen;
-    const u_char  *q, *d;
-
-    /*
-     * nginx ends the path, and the query, at a raw '#' (a fragment is
-     * never sent), but an upstream given the raw target gets what
-     * follows it
-     */
-    if (memchr(raw, '#', len) != NULL) {
-        return fw_fhir_deny(v, 400, "invalid", "invalid",
-                            "malformed request target: a raw '#'");
-    }
-
-    q = memchr(raw, '?', len);
-    plen = q ? (size_t) (q - raw) : len;
-
-    if (fw_fhir_plain_path(raw, plen)) {
-        d = raw;
-        dlen = plen;
-
-    } else {
-        if (scratch == NULL
-            || fw_fhir_decode_path(raw, plen, scratch, &dlen) != FW_FHIR_OK)
-        {
-            return fw_fhir_deny(v, 400, "invalid", "invalid",
-                                "malformed path: only unreserved characters "
-                                "and their escapes are allowed");
-        }
-
-        d = scratch;
-    }
-
-    /* "//", "/./", "/../", an absolute URI without a path: rewritten */
-    if (dlen != uri_len || (dlen && memcmp(d, uri, dlen) != 0)) {
-        return fw_fhir_deny(v, 400, "invalid", "invalid",
-                            "the path differs from its normalised form");
-    }
-
-    /* the query decided on is the raw one, byte for byte */
-    if (q ? (args_len != len - plen - 1
-             || (args_len && memcmp(args, q + 1, args_len) != 0))
-          : args_len != 0)
-    {
-        return fw_fhir_deny(v, 400, "invalid", "invalid",
-                            "the query differs from the request line's");
-    }
-
-    path->data = d;
-    path->len = dlen;
-    query->data = q ? q + 1 : raw + len;
-    query->len = q ? len - plen - 1 : 0;
-
-    return FW_FHIR_OK;
-}
-
-
-static int
 fw_fhir_parse_type(unsigned version, const u_char *p, size_t len, int *type,
     fw_fhir_verdict_t *v)
 {
@@ -642,9 +450,7 @@ int
 fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
     fw_fhir_req_t *req, fw_fhir_verdict_t *v)
 {
-    int            t;
-    size_t         i, nseg, start;
-    const u_char  *sl;
+    size_t         nseg;
     fw_fhir_str_t  seg[FW_FHIR_MAX_SEGS];
 
     memset(req, 0, sizeof(fw_fhir_req_t));
@@ -663,7 +469,103 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
         return fw_fhir_deny(v, 400, "invalid", "invalid", "malformed path");
     }
 
-    /* split; every segment must be non-empty and no dot segment */
+    nseg = 0;
+
+    if (fw_fhir_split_path(rest, len, seg, &nseg, v) != FW_FHIR_OK) {
+        return FW_FHIR_ERROR;
+    }
+
+    /* first segment: system level names or a type */
+
+    if (fw_fhir_eq(seg[0].data, seg[0].len, "metadata")) {
+        req->shape = FW_FHIR_S_METADATA;
+        return fw_fhir_nseg(nseg, 1, v);
+    }
+
+    if (fw_fhir_eq(seg[0].data, seg[0].len, "_search")) {
+        req->shape = FW_FHIR_S_SYSTEM_SEARCH;
+        req->type = FW_FHIR_ANY;
+        return fw_fhir_nseg(nseg, 1, v);
+    }
+
+    if (fw_fhir_eq(seg[0].data, seg[0].len, "_history")) {
+        req->shape = FW_FHIR_S_SYSTEM_HISTORY;
+        req->type = FW_FHIR_ANY;
+        return fw_fhir_nseg(nseg, 1, v);
+    }
+
+    if (seg[0].data[0] == '$') {
+        if (!fw_fhir_valid_op(seg[0].data + 1, seg[0].len - 1)) {
+            return fw_fhir_bad_op(v);
+        }
+
+        req->shape = FW_FHIR_S_SYSTEM_OP;
+        req->type = FW_FHIR_ANY;
+        req->op.data = seg[0].data + 1;
+        req->op.len = seg[0].len - 1;
+        return fw_fhir_nseg(nseg, 1, v);
+    }
+
+    if (fw_fhir_parse_type(version, seg[0].data, seg[0].len, &req->type, v)
+        != FW_FHIR_OK)
+    {
+        return FW_FHIR_ERROR;
+    }
+
+    if (nseg == 1) {
+        req->shape = FW_FHIR_S_TYPE;
+        return FW_FHIR_OK;
+    }
+
+    /* second segment: _search, _history, $op or an id */
+
+    if (fw_fhir_eq(seg[1].data, seg[1].len, "_search")) {
+        req->shape = FW_FHIR_S_TYPE_SEARCH;
+        return fw_fhir_nseg(nseg, 2, v);
+    }
+
+    if (fw_fhir_eq(seg[1].data, seg[1].len, "_history")) {
+        req->shape = FW_FHIR_S_TYPE_HISTORY;
+        return fw_fhir_nseg(nseg, 2, v);
+    }
+
+    if (seg[1].data[0] == '$') {
+        if (!fw_fhir_valid_op(seg[1].data + 1, seg[1].len - 1)) {
+            return fw_fhir_bad_op(v);
+        }
+
+        req->shape = FW_FHIR_S_TYPE_OP;
+        req->op.data = seg[1].data + 1;
+        req->op.len = seg[1].len - 1;
+        return fw_fhir_nseg(nseg, 2, v);
+    }
+
+    if (!fw_fhir_valid_id(seg[1].data, seg[1].len)) {
+        return fw_fhir_deny(v, 400, "invalid", "invalid",
+                            "malformed resource id");
+    }
+
+    req->id = seg[1];
+
+    if (nseg == 2) {
+        req->shape = FW_FHIR_S_INSTANCE;
+        return FW_FHIR_OK;
+    }
+
+    /* third segment and after */
+
+    return fw_fhir_parse_instance_tail(version, seg, nseg, req, v);
+}
+
+
+/* the path split at '/': every segment non-empty and no dot segment */
+
+static int
+fw_fhir_split_path(const u_char *rest, size_t len, fw_fhir_str_t *seg,
+    size_t *pnseg, fw_fhir_verdict_t *v)
+{
+    size_t         i, nseg, start;
+    const u_char  *sl;
 
     nseg = 0;
     start = 1;
@@ -697,84 +599,22 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
         start = i + 1;
     }
 
-    /* first segment: system level names or a type */
+    *pnseg = nseg;
 
-    if (fw_fhir_eq(seg[0].data, seg[0].len, "metadata")) {
-        req->shape = FW_FHIR_S_METADATA;
-        goto one;
-    }
+    return FW_FHIR_OK;
+}
 
-    if (fw_fhir_eq(seg[0].data, seg[0].len, "_search")) {
-        req->shape = FW_FHIR_S_SYSTEM_SEARCH;
-        req->type = FW_FHIR_ANY;
-        goto one;
-    }
 
-    if (fw_fhir_eq(seg[0].data, seg[0].len, "_history")) {
-        req->shape = FW_FHIR_S_SYSTEM_HISTORY;
-        req->type = FW_FHIR_ANY;
-        goto one;
-    }
+/*
+ * /T/id/...: the third segment (_history[/vid], $op, or a compartment
+ * search) and the fourth; req has the type and the id
+ */
 
-    if (seg[0].data[0] == '$') {
-        if (!fw_fhir_valid_op(seg[0].data + 1, seg[0].len - 1)) {
-            goto bad_op;
-        }
-
-        req->shape = FW_FHIR_S_SYSTEM_OP;
-        req->type = FW_FHIR_ANY;
-        req->op.data = seg[0].data + 1;
-        req->op.len = seg[0].len - 1;
-        goto one;
-    }
-
-    if (fw_fhir_parse_type(version, seg[0].data, seg[0].len, &req->type, v)
-        != FW_FHIR_OK)
-    {
-        return FW_FHIR_ERROR;
-    }
-
-    if (nseg == 1) {
-        req->shape = FW_FHIR_S_TYPE;
-        return FW_FHIR_OK;
-    }
-
-    /* second segment: _search, _history, $op or an id */
-
-    if (fw_fhir_eq(seg[1].data, seg[1].len, "_search")) {
-        req->shape = FW_FHIR_S_TYPE_SEARCH;
-        goto two;
-    }
-
-    if (fw_fhir_eq(seg[1].data, seg[1].len, "_history")) {
-        req->shape = FW_FHIR_S_TYPE_HISTORY;
-        goto two;
-    }
-
-    if (seg[1].data[0] == '$') {
-        if (!fw_fhir_valid_op(seg[1].data + 1, seg[1].len - 1)) {
-            goto bad_op;
-        }
-
-        req->shape = FW_FHIR_S_TYPE_OP;
-        req->op.data = seg[1].data + 1;
-        req->op.len = seg[1].len - 1;
-        goto two;
-    }
-
-    if (!fw_fhir_valid_id(seg[1].data, seg[1].len)) {
-        return fw_fhir_deny(v, 400, "invalid", "invalid",
-                            "malformed resource id");
-    }
-
-    req->id = seg[1];
-
-    if (nseg == 2) {
-        req->shape = FW_FHIR_S_INSTANCE;
-        return FW_FHIR_OK;
-    }
-
-    /* third segment: _history[/vid], $op, or a compartment search */
+static int
+fw_fhir_parse_instance_tail(unsigned version, const fw_fhir_str_t *seg,
+    size_t nseg, fw_fhir_req_t *req, fw_fhir_verdict_t *v)
+{
+    int  t;
 
     if (fw_fhir_eq(seg[2].data, seg[2].len, "_history")) {
         if (nseg == 3) {
@@ -794,11 +634,11 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
 
     if (seg[2].data[0] == '$') {
         if (!fw_fhir_valid_op(seg[2].data + 1, seg[2].len - 1)) {
-            goto bad_op;
+            return fw_fhir_bad_op(v);
         }
 
         if (nseg != 3) {
-            goto too_long;
+            return fw_fhir_too_long(v);
         }
 
         req->shape = FW_FHIR_S_INSTANCE_OP;
@@ -820,7 +660,7 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
         req->target = FW_FHIR_ANY;
 
         if (nseg != 3) {
-            goto too_long;
+            return fw_fhir_too_long(v);
         }
 
         return FW_FHIR_OK;
@@ -832,7 +672,7 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
         req->target = FW_FHIR_ANY;
 
         if (nseg != 3) {
-            goto too_long;
+            return fw_fhir_too_long(v);
         }
 
         return FW_FHIR_OK;
@@ -857,29 +697,30 @@ fw_fhir_parse_path(unsigned version, const u_char *rest, size_t len,
         return FW_FHIR_OK;
     }
 
-    goto too_long;
+    return fw_fhir_too_long(v);
+}
 
-one:
 
-    if (nseg == 1) {
-        return FW_FHIR_OK;
-    }
+/* FW_FHIR_OK if the path has "want" segments, else 400 */
 
-    goto too_long;
+static int
+fw_fhir_nseg(size_t nseg, size_t want, fw_fhir_verdict_t *v)
+{
+    return (nseg == want) ? FW_FHIR_OK : fw_fhir_too_long(v);
+}
 
-two:
 
-    if (nseg == 2) {
-        return FW_FHIR_OK;
-    }
-
-too_long:
-
+static int
+fw_fhir_too_long(fw_fhir_verdict_t *v)
+{
     return fw_fhir_deny(v, 400, "invalid", "invalid",
                         "malformed path: unexpected segment");
+}
 
-bad_op:
 
+static int
+fw_fhir_bad_op(fw_fhir_verdict_t *v)
+{
     return fw_fhir_deny(v, 400, "invalid", "invalid",
                         "malformed operation name");
 }
@@ -926,9 +767,8 @@ int
 fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
     fw_fhir_param_t *params, size_t max, size_t *n, fw_fhir_verdict_t *v)
 {
-    int               hi, lo;
-    size_t            i, k, start, eq, end;
-    u_char           *d, c, cls;
+    size_t            i, start, eq, end;
+    u_char           *d, cls;
     unsigned          esc;
     fw_fhir_param_t  *p;
 
@@ -1025,51 +865,11 @@ fw_fhir_parse_query(const u_char *q, size_t len, int form, u_char *scratch,
 
         /* decode the pair; the '=' at "eq" splits it */
 
-        p->name.data = d;
-        p->value.data = NULL;
-
-        for (k = start; k < end; k++) {
-            c = q[k];
-
-            if (k == eq) {
-                p->name.len = d - p->name.data;
-                p->value.data = d;
-                continue;
-            }
-
-            if (c == '%') {
-                /* the pair ends at '&' or the end: neither is a digit */
-                if (end - k < 3) {
-                    goto bad;
-                }
-
-                hi = fw_fhir_hex(q[k + 1]);
-                lo = fw_fhir_hex(q[k + 2]);
-
-                if (hi < 0 || lo < 0) {
-                    goto bad;
-                }
-
-                c = (u_char) (hi << 4 | lo);
-                k += 2;
-
-                if (c == '\0') {
-                    goto bad;
-                }
-
-            } else if (c == '+' && form) {
-                c = ' ';
-            }
-
-            *d++ = c;
+        if (fw_fhir_decode_pair(q, start, eq, end, form, &d, p)
+            != FW_FHIR_OK)
+        {
+            goto bad;
         }
-
-        if (p->value.data == NULL) {
-            p->name.len = d - p->name.data;
-            p->value.data = d;
-        }
-
-        p->value.len = d - p->value.data;
     }
 
     return FW_FHIR_OK;
@@ -1078,6 +878,73 @@ bad:
 
     return fw_fhir_deny(v, 400, "invalid", "invalid",
                         "malformed query string");
+}
+
+
+/*
+ * Decodes the pair q[start .. end) split at "eq" (end: no '=') into *pd,
+ * which moves past it; FW_FHIR_ERROR for a bad or a NUL escape
+ */
+
+static int
+fw_fhir_decode_pair(const u_char *q, size_t start, size_t eq, size_t end,
+    int form, u_char **pd, fw_fhir_param_t *p)
+{
+    int      hi, lo;
+    size_t   k;
+    u_char  *d, c;
+
+    d = *pd;
+
+    p->name.data = d;
+    p->value.data = NULL;
+
+    for (k = start; k < end; k++) {
+        c = q[k];
+
+        if (k == eq) {
+            p->name.len = d - p->name.data;
+            p->value.data = d;
+            continue;
+        }
+
+        if (c == '%') {
+            /* the pair ends at '&' or the end: neither is a digit */
+            if (end - k < 3) {
+                return FW_FHIR_ERROR;
+            }
+
+            hi = fw_fhir_hex(q[k + 1]);
+            lo = fw_fhir_hex(q[k + 2]);
+
+            if (hi < 0 || lo < 0) {
+                return FW_FHIR_ERROR;
+            }
+
+            c = (u_char) (hi << 4 | lo);
+            k += 2;
+
+            if (c == '\0') {
+                return FW_FHIR_ERROR;
+            }
+
+        } else if (c == '+' && form) {
+            c = ' ';
+        }
+
+        *d++ = c;
+    }
+
+    if (p->value.data == NULL) {
+        p->name.len = d - p->name.data;
+        p->value.data = d;
+    }
+
+    p->value.len = d - p->value.data;
+
+    *pd = d;
+
+    return FW_FHIR_OK;
 }
 
 
@@ -1146,34 +1013,10 @@ fw_fhir_classify(fw_fhir_req_t *req, int method,
         break;
 
     case FW_FHIR_S_TYPE:
-        switch (method) {
-        case FW_FHIR_M_GET:
-            i = FW_FHIR_I_SEARCH_TYPE;
-            break;
-        case FW_FHIR_M_POST:
-            i = if_none_exist ? FW_FHIR_I_CONDITIONAL_CREATE
-                              : FW_FHIR_I_CREATE;
-            break;
-        case FW_FHIR_M_PUT:
-            i = FW_FHIR_I_CONDITIONAL_UPDATE;
-            break;
-        case FW_FHIR_M_PATCH:
-            i = FW_FHIR_I_CONDITIONAL_PATCH;
-            break;
-        case FW_FHIR_M_DELETE:
-            i = FW_FHIR_I_CONDITIONAL_DELETE;
-            break;
-        }
-
-        if (i >= FW_FHIR_I_CONDITIONAL_UPDATE
-            && i <= FW_FHIR_I_CONDITIONAL_DELETE
-            && !fw_fhir_has_criteria(params, n))
+        if (fw_fhir_classify_type(method, params, n, if_none_exist, &i, v)
+            != FW_FHIR_OK)
         {
-            return fw_fhir_deny(v, 405, "not-supported", "not-allowed",
-                                "a conditional %s needs search criteria",
-                                method == FW_FHIR_M_PUT ? "update"
-                                : method == FW_FHIR_M_PATCH ? "patch"
-                                : "delete");
+            return FW_FHIR_ERROR;
         }
 
         break;
@@ -1192,20 +1035,7 @@ fw_fhir_classify(fw_fhir_req_t *req, int method,
         break;
 
     case FW_FHIR_S_INSTANCE:
-        switch (method) {
-        case FW_FHIR_M_GET:
-            i = FW_FHIR_I_READ;
-            break;
-        case FW_FHIR_M_PUT:
-            i = FW_FHIR_I_UPDATE;
-            break;
-        case FW_FHIR_M_PATCH:
-            i = FW_FHIR_I_PATCH;
-            break;
-        case FW_FHIR_M_DELETE:
-            i = FW_FHIR_I_DELETE;
-            break;
-        }
+        i = fw_fhir_instance_interaction(method);
         break;
 
     case FW_FHIR_S_INSTANCE_HISTORY:
@@ -1239,6 +1069,72 @@ fw_fhir_classify(fw_fhir_req_t *req, int method,
     req->interaction = i;
 
     return FW_FHIR_OK;
+}
+
+
+/* /T: by the method, a conditional one only with search criteria */
+
+static int
+fw_fhir_classify_type(int method, const fw_fhir_param_t *params, size_t n,
+    int if_none_exist, int *pi, fw_fhir_verdict_t *v)
+{
+    int  i;
+
+    i = FW_FHIR_I_NONE;
+
+    switch (method) {
+    case FW_FHIR_M_GET:
+        i = FW_FHIR_I_SEARCH_TYPE;
+        break;
+    case FW_FHIR_M_POST:
+        i = if_none_exist ? FW_FHIR_I_CONDITIONAL_CREATE
+                          : FW_FHIR_I_CREATE;
+        break;
+    case FW_FHIR_M_PUT:
+        i = FW_FHIR_I_CONDITIONAL_UPDATE;
+        break;
+    case FW_FHIR_M_PATCH:
+        i = FW_FHIR_I_CONDITIONAL_PATCH;
+        break;
+    case FW_FHIR_M_DELETE:
+        i = FW_FHIR_I_CONDITIONAL_DELETE;
+        break;
+    }
+
+    if (i >= FW_FHIR_I_CONDITIONAL_UPDATE
+        && i <= FW_FHIR_I_CONDITIONAL_DELETE
+        && !fw_fhir_has_criteria(params, n))
+    {
+        return fw_fhir_deny(v, 405, "not-supported", "not-allowed",
+                            "a conditional %s needs search criteria",
+                            method == FW_FHIR_M_PUT ? "update"
+                            : method == FW_FHIR_M_PATCH ? "patch"
+                            : "delete");
+    }
+
+    *pi = i;
+
+    return FW_FHIR_OK;
+}
+
+
+/* /T/id: by the method */
+
+static int
+fw_fhir_instance_interaction(int method)
+{
+    switch (method) {
+    case FW_FHIR_M_GET:
+        return FW_FHIR_I_READ;
+    case FW_FHIR_M_PUT:
+        return FW_FHIR_I_UPDATE;
+    case FW_FHIR_M_PATCH:
+        return FW_FHIR_I_PATCH;
+    case FW_FHIR_M_DELETE:
+        return FW_FHIR_I_DELETE;
+    }
+
+    return FW_FHIR_I_NONE;
 }
 
 

@@ -39,6 +39,12 @@ static int fw_fhir_compartment_check(const fw_fhir_policy_t *pol,
 static int fw_fhir_forbidden_param(const fw_fhir_param_t *p);
 static int fw_fhir_in_compartment(const fw_fhir_req_t *req);
 static int fw_fhir_ambiguous_param(const fw_fhir_param_t *p);
+static int fw_fhir_scope_grants(const fw_fhir_req_t *req,
+    const fw_fhir_param_t *params, size_t n, int perms, const u_char *scopes,
+    const u_char *p, const u_char *tok_end, int *ctx, int *granular_only);
+static int fw_fhir_scope_set_query(fw_fhir_scope_set_t *set,
+    fw_fhir_scope_ent_t *e, const u_char *q, const u_char *tok_end,
+    u_char **pd);
 static int fw_fhir_check_ambiguous(const fw_fhir_param_t *params, size_t n,
     fw_fhir_verdict_t *v);
 static void fw_fhir_needed(fw_fhir_verdict_t *v, int context, int type,
@@ -548,11 +554,9 @@ fw_fhir_authorize(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
     size_t scopes_len, const u_char *patient, size_t patient_len,
     fw_fhir_verdict_t *v)
 {
-    int              perms, any, patient_ok, granular_only, ctx;
-    u_char           c;
-    size_t           i, start, slash, dot;
-    const u_char    *p, *end, *tok_end, *sl, *dt, *q;
-    fw_fhir_scope_t  s;
+    int            perms, any, patient_ok, granular_only, ctx, g;
+    size_t         i;
+    const u_char  *p, *end, *tok_end;
 
     if (fw_fhir_check_ambiguous(params, n, v) != FW_FHIR_OK) {
         return FW_FHIR_ERROR;
@@ -610,79 +614,14 @@ fw_fhir_authorize(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
             continue;
         }
 
-        start = p - scopes;
-        i = tok_end - scopes;
+        g = fw_fhir_scope_grants(req, params, n, perms, scopes, p, tok_end,
+                                 &ctx, &granular_only);
 
-        sl = memchr(p, '/', tok_end - p);
-        if (sl == NULL) {
+        if (g == 0) {
             continue;
         }
 
-        dt = memchr(sl, '.', tok_end - sl);
-        if (dt == NULL) {
-            continue;
-        }
-
-        slash = sl - scopes;
-        dot = dt - scopes;
-
-        /* the context of the scopes held, for the needed-scope hint */
-
-        c = (u_char) fw_fhir_context(scopes + start, slash - start);
-
-        if (c == 0) {
-            continue;
-        }
-
-        if (ctx == 0 || c == 'p') {
-            ctx = c;
-        }
-
-        /* only the "*" type and the request's own type can grant */
-
-        if (!((dot - slash == 2 && scopes[slash + 1] == '*')
-              || (req->type >= 0
-                  && dot - slash - 1 == fw_fhir_types[req->type].len
-                  && memcmp(scopes + slash + 1, fw_fhir_types[req->type].name,
-                            dot - slash - 1) == 0)))
-        {
-            continue;
-        }
-
-        /*
-         * the rest of fw_fhir_parse_scope(), with the type already known:
-         * permissions, then the granular query
-         */
-
-        s.context = c;
-        s.type = (dot - slash == 2) && scopes[slash + 1] == '*'
-                 ? FW_FHIR_ANY : req->type;
-
-        q = memchr(dt, '?', tok_end - dt);
-
-        s.perms = fw_fhir_perms(dt + 1, (q ? q : tok_end) - dt - 1);
-
-        if (s.perms <= 0 || (q && q + 1 == tok_end)) {
-            continue;
-        }
-
-        s.query.data = q ? q + 1 : NULL;
-        s.query.len = q ? (size_t) (tok_end - q - 1) : 0;
-
-        if ((s.perms & perms) != perms) {
-            continue;
-        }
-
-        if (s.query.len) {
-            if (perms != FW_FHIR_P_S
-                || !fw_fhir_granular_match(&s, params, n))
-            {
-                granular_only = 1;
-                continue;
-            }
-        }
-
-        if (s.context != 'p') {
+        if (g == 2) {
             /* user/ and system/ are not bound to a patient compartment */
             return FW_FHIR_OK;
         }
@@ -692,6 +631,98 @@ fw_fhir_authorize(const fw_fhir_policy_t *pol, const fw_fhir_req_t *req,
 
     return fw_fhir_decide(pol, req, params, n, perms, patient_ok,
                           granular_only, ctx, patient, patient_len, v);
+}
+
+
+/*
+ * One scope token [p, tok_end) of "scopes" for a request needing "perms":
+ * 0 it grants nothing, 1 it grants within the patient compartment, 2 it
+ * grants (user/, system/); notes the context held in *ctx and a granular
+ * scope whose query did not match in *granular_only
+ */
+
+static int
+fw_fhir_scope_grants(const fw_fhir_req_t *req, const fw_fhir_param_t *params,
+    size_t n, int perms, const u_char *scopes, const u_char *p,
+    const u_char *tok_end, int *ctx, int *granular_only)
+{
+    u_char           c;
+    size_t           start, slash, dot;
+    const u_char    *sl, *dt, *q;
+    fw_fhir_scope_t  s;
+
+    start = p - scopes;
+
+    sl = memchr(p, '/', tok_end - p);
+    if (sl == NULL) {
+        return 0;
+    }
+
+    dt = memchr(sl, '.', tok_end - sl);
+    if (dt == NULL) {
+        return 0;
+    }
+
+    slash = sl - scopes;
+    dot = dt - scopes;
+
+    /* the context of the scopes held, for the needed-scope hint */
+
+    c = (u_char) fw_fhir_context(scopes + start, slash - start);
+
+    if (c == 0) {
+        return 0;
+    }
+
+    if (*ctx == 0 || c == 'p') {
+        *ctx = c;
+    }
+
+    /* only the "*" type and the request's own type can grant */
+
+    if (!((dot - slash == 2 && scopes[slash + 1] == '*')
+          || (req->type >= 0
+              && dot - slash - 1 == fw_fhir_types[req->type].len
+              && memcmp(scopes + slash + 1, fw_fhir_types[req->type].name,
+                        dot - slash - 1) == 0)))
+    {
+        return 0;
+    }
+
+    /*
+     * the rest of fw_fhir_parse_scope(), with the type already known:
+     * permissions, then the granular query
+     */
+
+    s.context = c;
+    s.type = (dot - slash == 2) && scopes[slash + 1] == '*'
+             ? FW_FHIR_ANY : req->type;
+
+    q = memchr(dt, '?', tok_end - dt);
+
+    s.perms = fw_fhir_perms(dt + 1, (q ? q : tok_end) - dt - 1);
+
+    if (s.perms <= 0 || (q && q + 1 == tok_end)) {
+        return 0;
+    }
+
+    s.query.data = q ? q + 1 : NULL;
+    s.query.len = q ? (size_t) (tok_end - q - 1) : 0;
+
+    if ((s.perms & perms) != perms) {
+        return 0;
+    }
+
+    if (s.query.len) {
+        if (perms != FW_FHIR_P_S
+            || !fw_fhir_granular_match(&s, params, n))
+        {
+            *granular_only = 1;
+            return 0;
+        }
+    }
+
+    return (s.context != 'p') ? 2 : 1;
 }
 
 
@@ -800,11 +831,9 @@ fw_fhir_scope_set_parse(fw_fhir_scope_set_t *set, const u_char *scopes,
     size_t len)
 {
     int                   c, type, perms;
-    size_t                i, ns, qlen;
+    size_t                i;
     u_char               *d;
     const u_char         *p, *end, *tok_end, *sl, *dt, *q;
-    fw_fhir_param_t       sp[16];
-    fw_fhir_verdict_t     v;
     fw_fhir_scope_ent_t  *e;
 
     set->used = 0;
@@ -900,31 +929,58 @@ fw_fhir_scope_set_parse(fw_fhir_scope_set_t *set, const u_char *scopes,
             continue;
         }
 
-        /* the limits of fw_fhir_granular_match() */
-
-        qlen = tok_end - q - 1;
-        ns = 0;
-
-        if (qlen > 512
-            || fw_fhir_parse_query(q + 1, qlen, 0, d, sp, 16, &ns, &v)
-               != FW_FHIR_OK
-            || ns == 0)
-        {
-            e->nparams = FW_FHIR_SC_NEVER;
-            continue;
-        }
-
-        /* decoded bytes stay within the query's length */
-        d += qlen;
-
-        if (set->nparams + ns > FW_FHIR_SC_PARAMS_MAX) {
+        if (fw_fhir_scope_set_query(set, e, q, tok_end, &d) != FW_FHIR_OK) {
             return FW_FHIR_ERROR;
         }
-
-        memcpy(&set->params[set->nparams], sp, ns * sizeof(fw_fhir_param_t));
-        set->nparams += ns;
-        e->nparams = (short) ns;
     }
+
+    return FW_FHIR_OK;
+}
+
+
+/*
+ * The granular query [q + 1, tok_end) of scope "e", decoded into *pd
+ * (which moves past it) and its parameters added to the set; a query
+ * that cannot match (fw_fhir_granular_match()'s limits) makes "e" never
+ * match.  FW_FHIR_ERROR when the set is full.
+ */
+
+static int
+fw_fhir_scope_set_query(fw_fhir_scope_set_t *set, fw_fhir_scope_ent_t *e,
+    const u_char *q, const u_char *tok_end, u_char **pd)
+{
+    size_t              ns, qlen;
+    u_char             *d;
+    fw_fhir_param_t     sp[16];
+    fw_fhir_verdict_t   v;
+
+    d = *pd;
+
+    /* the limits of fw_fhir_granular_match() */
+
+    qlen = tok_end - q - 1;
+    ns = 0;
+
+    if (qlen > 512
+        || fw_fhir_parse_query(q + 1, qlen, 0, d, sp, 16, &ns, &v)
+           != FW_FHIR_OK
+        || ns == 0)
+    {
+        e->nparams = FW_FHIR_SC_NEVER;
+        return FW_FHIR_OK;
+    }
+
+    /* decoded bytes stay within the query's length */
+    d += qlen;
+    *pd = d;
+
+    if (set->nparams + ns > FW_FHIR_SC_PARAMS_MAX) {
+        return FW_FHIR_ERROR;
+    }
+
+    memcpy(&set->params[set->nparams], sp, ns * sizeof(fw_fhir_param_t));
+    set->nparams += ns;
+    e->nparams = (short) ns;
 
     return FW_FHIR_OK;
 }

@@ -62,6 +62,12 @@ typedef struct {
 
 
 typedef struct {
+    ngx_flag_t                  used;          /* a fw_fhir directive */
+    ngx_shm_zone_t             *metrics;       /* NULL: no metrics module */
+} ngx_http_fw_fhir_main_conf_t;
+
+
+typedef struct {
     ngx_http_fw_fhir_loc_conf_t  *conf;
     fw_fhir_req_t                 req;
     fw_fhir_verdict_t             v;

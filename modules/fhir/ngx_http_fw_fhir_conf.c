@@ -360,6 +360,10 @@ ngx_http_fw_fhir(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     flcf->version = fw_fhir_version(value[1].data, value[1].len);
 
+    ((ngx_http_fw_fhir_main_conf_t *)
+     ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_fhir_module))
+        ->used = 1;
+
     if (flcf->version == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"fw_fhir\": unknown FHIR version \"%V\" "

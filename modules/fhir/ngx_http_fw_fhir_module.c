@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_fw_fhir.h"
+#include "ngx_http_fw_fhir_metrics.h"
 
 
 static ngx_int_t ngx_http_fw_fhir_handler(ngx_http_request_t *r);
@@ -28,6 +29,9 @@ static ngx_int_t ngx_http_fw_fhir_auth_header(ngx_http_request_t *r,
     ngx_http_fw_fhir_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_fhir_get_value(ngx_http_request_t *r,
     ngx_http_fw_fhir_value_t *fv, ngx_str_t *value);
+static void ngx_http_fw_fhir_count(ngx_http_request_t *r,
+    ngx_http_fw_fhir_ctx_t *ctx, ngx_uint_t outcome);
+static void *ngx_http_fw_fhir_create_main_conf(ngx_conf_t *cf);
 static ngx_int_t ngx_http_fw_fhir_init(ngx_conf_t *cf);
 static void ngx_http_fw_fhir_exit_process(ngx_cycle_t *cycle);
 
@@ -189,7 +193,7 @@ static ngx_http_module_t  ngx_http_fw_fhir_module_ctx = {
     ngx_http_fw_fhir_add_variables,        /* preconfiguration */
     ngx_http_fw_fhir_init,                 /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_fw_fhir_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -328,8 +332,37 @@ checked:
     }
 
     ctx->decided = 1;
+    ngx_http_fw_fhir_count(r, ctx, NGX_HTTP_FW_FHIR_M_ALLOWED);
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * A main request's verdict, once (when it is made): by interaction, not
+ * when it was refused before its interaction was known
+ */
+
+static void
+ngx_http_fw_fhir_count(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx,
+    ngx_uint_t outcome)
+{
+    fw_metrics_block_t            *b;
+    ngx_http_fw_fhir_main_conf_t  *fmcf;
+
+    if (r != r->main || ctx->req.interaction <= FW_FHIR_I_NONE
+        || ctx->req.interaction >= FW_FHIR_I_COUNT)
+    {
+        return;
+    }
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_fhir_module);
+    b = ngx_http_fw_metrics_block(fmcf->metrics);
+
+    fw_metrics_add(b, NGX_HTTP_FW_FHIR_M_INTERACTIONS,
+                   fw_metrics_series(b, NGX_HTTP_FW_FHIR_M_INTERACTIONS,
+                                     ctx->req.interaction - 1, outcome),
+                   1);
 }
 
 
@@ -677,7 +710,10 @@ ngx_http_fw_fhir_deny(ngx_http_request_t *r, ngx_http_fw_fhir_ctx_t *ctx)
     ngx_str_t    value, diag;
     ngx_uint_t   status;
 
-    ctx->decided = 1;
+    if (!ctx->decided) {
+        ctx->decided = 1;
+        ngx_http_fw_fhir_count(r, ctx, NGX_HTTP_FW_FHIR_M_REFUSED);
+    }
 
     ngx_http_fw_mark_denied(r, "fhir", ctx->v.reason);
 
@@ -938,9 +974,29 @@ ngx_http_fw_fhir_get_ctx(ngx_http_request_t *r)
 }
 
 
+static void *
+ngx_http_fw_fhir_create_main_conf(ngx_conf_t *cf)
+{
+    /* ngx_pcalloc: used 0, metrics NULL */
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_fhir_main_conf_t));
+}
+
+
 static ngx_int_t
 ngx_http_fw_fhir_init(ngx_conf_t *cf)
 {
+    ngx_http_fw_fhir_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_fhir_module);
+
+    if (fmcf->used) {
+        fmcf->metrics = ngx_http_fw_fhir_metrics_zone(cf);
+
+        if (fmcf->metrics == NGX_HTTP_FW_METRICS_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
     /*
      * see ngx_http_fw_fhir_precontent_handler(); before the minimise
      * module's handler ("Phase order" in docs/DEVELOPING.md)

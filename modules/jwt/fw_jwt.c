@@ -16,10 +16,9 @@
 
 #include "fw_codec.h"
 #include "fw_jwt.h"
+#include "fw_jwt_scan.h"
 
 
-static int fw_jwt_check_depth(json_t *v, int depth);
-static json_t *fw_jwt_parse_segment(const u_char *p, size_t len);
 static int fw_jwt_check_header(fw_jwt_token_t *t);
 static int fw_jwt_verify_key(const fw_jwt_key_t *key, fw_jwt_token_t *t,
     const u_char *tok);
@@ -47,7 +46,7 @@ static const char  *fw_jwt_status_names[FW_JWT_NSTATUS] = {
     "revoked", "error",
     "invalid_dpop_proof", "use_dpop_nonce", "dpop_required",
     "key_mismatch", "cert_mismatch", "dpop_unavailable", "inactive",
-    "introspection_unavailable"
+    "introspection_unavailable", "unavailable"
 };
 
 
@@ -222,103 +221,18 @@ fw_jwt_hmac_alg_min_len(int alg)
 }
 
 
-static int
-fw_jwt_check_depth(json_t *v, int depth)
-{
-    size_t       i;
-    json_t      *e;
-    const char  *k;
-
-    if (depth > FW_JWT_MAX_DEPTH) {
-        return FW_ERROR;
-    }
-
-    if (json_is_object(v)) {
-        json_object_foreach(v, k, e) {
-            if (fw_jwt_check_depth(e, depth + 1) != FW_OK) {
-                return FW_ERROR;
-            }
-        }
-
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, e) {
-            if (fw_jwt_check_depth(e, depth + 1) != FW_OK) {
-                return FW_ERROR;
-            }
-        }
-    }
-
-    return FW_OK;
-}
-
-
-static json_t *
-fw_jwt_parse_segment(const u_char *p, size_t len)
-{
-    u_char        buf[FW_JWT_DEFAULT_MAX], *d;
-    size_t        n, i;
-    json_t       *j;
-    json_error_t  e;
-
-    if (len == 0) {
-        return NULL;
-    }
-
-    d = buf;
-
-    if (fw_base64_decoded_len(len) > sizeof(buf)) {
-        d = malloc(fw_base64_decoded_len(len));
-        if (d == NULL) {
-            return NULL;
-        }
-    }
-
-    j = NULL;
-
-    if (fw_base64url_decode(p, len, d, &n) != FW_OK || n == 0
-        || memchr(d, '\0', n) != NULL)
-    {
-        goto done;
-    }
-
-    /*
-     * JSON text (RFC 8259) may start with white space (space, tab, LF, CR),
-     * then an object; no BOM, nothing else
-     */
-    for (i = 0; i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n'
-                          || d[i] == '\r'); i++)
-    {
-        /* void */
-    }
-
-    if (i == n || d[i] != '{') {
-        goto done;
-    }
-
-    j = json_loadb((const char *) d, n, JSON_REJECT_DUPLICATES, &e);
-
-    if (j != NULL
-        && (!json_is_object(j) || fw_jwt_check_depth(j, 1) != FW_OK))
-    {
-        json_decref(j);
-        j = NULL;
-    }
-
-done:
-
-    if (d != buf) {
-        free(d);
-    }
-
-    return j;
-}
-
+/*
+ * One allocation: the doc, the decoded header, payload and signature, the
+ * scanner's unescaped strings and its key stack (shared by both scans)
+ */
 
 int
 fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len, size_t max)
 {
-    size_t         i, dots[2], nd, hlen, plen, slen;
-    const u_char  *s;
+    size_t         i, dots[2], nd, hlen, plen, slen, hn, pn, sn, scratch,
+                   size, n;
+    u_char        *d, *hs, *ps, *ks;
+    fw_jwt_doc_t  *doc;
 
     memset(t, 0, sizeof(fw_jwt_token_t));
     t->alg = -1;
@@ -357,26 +271,68 @@ fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len, size_t max)
 
     t->signed_len = dots[1];
 
-    t->header = fw_jwt_parse_segment(tok, hlen);
-    if (t->header == NULL) {
-        goto malformed;
-    }
+    hn = fw_base64_decoded_len(hlen);
+    pn = fw_base64_decoded_len(plen);
+    sn = fw_base64_decoded_len(slen);
 
-    t->payload = fw_jwt_parse_segment(tok + dots[0] + 1, plen);
-    if (t->payload == NULL) {
-        goto malformed;
-    }
+    /* the key stack is used by one scan at a time: the larger one's */
+    scratch = fw_jwt_scan_keys_size(hn > pn ? hn : pn);
 
-    s = tok + dots[1] + 1;
+    size = sizeof(fw_jwt_doc_t) + hn + pn + sn + (hn + 1) + (pn + 1)
+           + 2 * sizeof(void *) + scratch;
 
-    t->sig = malloc(fw_base64_decoded_len(slen));
-    if (t->sig == NULL) {
-        fw_jwt_token_free(t);
+    doc = malloc(size);
+    if (doc == NULL) {
         return FW_JWT_ERROR;
     }
 
-    if (fw_base64url_decode(s, slen, t->sig, &t->sig_len) != FW_OK
-        || t->sig_len == 0)
+    doc->refs = 1;
+    doc->header = NULL;
+    doc->payload = NULL;
+    t->doc = doc;
+
+    d = (u_char *) (doc + 1);
+    t->sig = d + hn + pn;
+    hs = t->sig + sn;
+    ps = hs + hn + 1;
+    ks = ps + pn + 1;
+    ks += (sizeof(void *) - (uintptr_t) ks % sizeof(void *))
+          % sizeof(void *);
+
+    /* each scan's unescaped strings stay (hs, ps), its keys do not (ks) */
+
+    if (fw_base64url_decode(tok, hlen, d, &n) != FW_OK) {
+        goto malformed;
+    }
+
+    doc->htext = d;
+    doc->hlen = n;
+
+    if (fw_jwt_scan(d, n, fw_jwt_scan_header_names, FW_JWT_SH_N, doc->h,
+                    hs, ks, scratch)
+        != FW_OK)
+    {
+        goto malformed;
+    }
+
+    d += n;
+
+    if (fw_base64url_decode(tok + dots[0] + 1, plen, d, &n) != FW_OK) {
+        goto malformed;
+    }
+
+    doc->ptext = d;
+    doc->plen = n;
+
+    if (fw_jwt_scan(d, n, fw_jwt_scan_payload_names, FW_JWT_SP_N, doc->p,
+                    ps, ks, scratch)
+        != FW_OK)
+    {
+        goto malformed;
+    }
+
+    if (fw_base64url_decode(tok + dots[1] + 1, slen, t->sig, &t->sig_len)
+        != FW_OK || t->sig_len == 0)
     {
         goto malformed;
     }
@@ -393,20 +349,18 @@ malformed:
 static int
 fw_jwt_check_header(fw_jwt_token_t *t)
 {
-    int          rc;
-    json_t      *v;
-    const char  *s;
+    int                 rc;
+    fw_jwt_scan_val_t  *h;
 
-    v = json_object_get(t->header, "alg");
+    h = t->doc->h;
 
-    if (!json_is_string(v)) {
+    if (h[FW_JWT_SH_ALG].type != FW_JWT_SV_STRING) {
         rc = FW_JWT_MALFORMED;
         goto failed;
     }
 
-    s = json_string_value(v);
-
-    t->alg = fw_jwt_alg_from_name((const u_char *) s, json_string_length(v));
+    t->alg = fw_jwt_alg_from_name(h[FW_JWT_SH_ALG].str,
+                                  h[FW_JWT_SH_ALG].len);
 
     if (t->alg < 0) {
         /* "none", "None", "hs256", ES256K, ...: case-sensitive, no none */
@@ -420,30 +374,28 @@ fw_jwt_check_header(fw_jwt_token_t *t)
      * ("b64").  "jku", "x5u", "jwk", "x5c" are ignored, never followed.
      */
 
-    if (json_object_get(t->header, "crit") != NULL
-        || json_object_get(t->header, "enc") != NULL
-        || json_object_get(t->header, "zip") != NULL
-        || json_object_get(t->header, "b64") != NULL)
+    if (h[FW_JWT_SH_CRIT].type != FW_JWT_SV_ABSENT
+        || h[FW_JWT_SH_ENC].type != FW_JWT_SV_ABSENT
+        || h[FW_JWT_SH_ZIP].type != FW_JWT_SV_ABSENT
+        || h[FW_JWT_SH_B64].type != FW_JWT_SV_ABSENT)
     {
         rc = FW_JWT_MALFORMED;
         goto failed;
     }
 
-    v = json_object_get(t->header, "kid");
-
-    if (v != NULL) {
-        if (!json_is_string(v)) {
+    if (h[FW_JWT_SH_KID].type != FW_JWT_SV_ABSENT) {
+        if (h[FW_JWT_SH_KID].type != FW_JWT_SV_STRING) {
             rc = FW_JWT_MALFORMED;
             goto failed;
         }
 
-        t->kid = json_string_value(v);
-        t->kid_len = json_string_length(v);
+        t->kid = (const char *) h[FW_JWT_SH_KID].str;
+        t->kid_len = h[FW_JWT_SH_KID].len;
     }
 
-    v = json_object_get(t->header, "typ");
-
-    if (v != NULL && !json_is_string(v)) {
+    if (h[FW_JWT_SH_TYP].type != FW_JWT_SV_ABSENT
+        && h[FW_JWT_SH_TYP].type != FW_JWT_SV_STRING)
+    {
         rc = FW_JWT_MALFORMED;
         goto failed;
     }
@@ -457,17 +409,35 @@ failed:
 }
 
 
+/* the documents, parsed once per decoded token (the text was accepted) */
+
 json_t *
 fw_jwt_token_header(fw_jwt_token_t *t)
 {
-    return t->header;
+    if (t->header != NULL || t->doc == NULL) {
+        return t->header;
+    }
+
+    if (t->doc->header == NULL) {
+        t->doc->header = fw_jwt_json_segment(t->doc->htext, t->doc->hlen);
+    }
+
+    return t->doc->header;
 }
 
 
 json_t *
 fw_jwt_token_payload(fw_jwt_token_t *t)
 {
-    return t->payload;
+    if (t->payload != NULL || t->doc == NULL) {
+        return t->payload;
+    }
+
+    if (t->doc->payload == NULL) {
+        t->doc->payload = fw_jwt_json_segment(t->doc->ptext, t->doc->plen);
+    }
+
+    return t->doc->payload;
 }
 
 
@@ -482,10 +452,21 @@ fw_jwt_token_free(fw_jwt_token_t *t)
         json_decref(t->payload);
     }
 
-    free(t->sig);
+    if (t->doc && --t->doc->refs == 0) {
+        if (t->doc->header) {
+            json_decref(t->doc->header);
+        }
+
+        if (t->doc->payload) {
+            json_decref(t->doc->payload);
+        }
+
+        free(t->doc);
+    }
 
     t->header = NULL;
     t->payload = NULL;
+    t->doc = NULL;
     t->sig = NULL;
     t->kid = NULL;
 }
@@ -500,6 +481,10 @@ fw_jwt_token_ref(fw_jwt_token_t *dst, const fw_jwt_token_t *src)
 
     json_incref(dst->header);
     json_incref(dst->payload);
+
+    if (dst->doc) {
+        dst->doc->refs++;
+    }
 }
 
 
@@ -508,7 +493,8 @@ fw_jwt_verify(const fw_jwt_keyset_t *ks, fw_jwt_token_t *t,
     const u_char *tok)
 {
     int                  matched;
-    size_t               i;
+    size_t               i, h;
+    uint32_t             s;
     unsigned             bit;
     const fw_jwt_key_t  *k;
 
@@ -519,6 +505,49 @@ fw_jwt_verify(const fw_jwt_keyset_t *ks, fw_jwt_token_t *t,
     }
 
     matched = 0;
+
+    if (t->kid != NULL && ks->kid_slots != NULL
+        && ks->kid_nkeys == ks->nkeys)
+    {
+        /* the keys of this kid (the hash), then those without a kid */
+
+        h = fw_jwt_kid_hash((const u_char *) t->kid, t->kid_len)
+            & ks->kid_mask;
+
+        while ((s = ks->kid_slots[h]) != 0) {
+            k = &ks->keys[s - 1];
+            h = (h + 1) & ks->kid_mask;
+
+            if (k->kid_len != t->kid_len
+                || memcmp(k->kid, t->kid, t->kid_len) != 0
+                || !(k->algs & bit))
+            {
+                continue;
+            }
+
+            matched = 1;
+
+            if (fw_jwt_verify_key(k, t, tok) == FW_OK) {
+                return FW_JWT_VALID;
+            }
+        }
+
+        for (i = 0; ks->nanon && i < ks->nkeys; i++) {
+            k = &ks->keys[i];
+
+            if (k->kid != NULL || !(k->algs & bit)) {
+                continue;
+            }
+
+            matched = 1;
+
+            if (fw_jwt_verify_key(k, t, tok) == FW_OK) {
+                return FW_JWT_VALID;
+            }
+        }
+
+        return matched ? FW_JWT_BAD_SIGNATURE : FW_JWT_UNKNOWN_KEY;
+    }
 
     for (i = 0; i < ks->nkeys; i++) {
         k = &ks->keys[i];

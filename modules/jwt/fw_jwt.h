@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -84,6 +85,7 @@ enum {
     FW_JWT_DPOP_UNAVAILABLE,  /* the replay zone is full */
     FW_JWT_INACTIVE,          /* introspection: "active" is false */
     FW_JWT_INTROSPECTION_FAILED,  /* the endpoint down, slow or garbled */
+    FW_JWT_UNAVAILABLE,       /* Redis cannot check, failure closed */
     FW_JWT_NSTATUS
 };
 
@@ -151,18 +153,31 @@ typedef struct {
     size_t          nkeys;
     size_t          nalloc;
     unsigned        algs;        /* the allowlist */
+    uint32_t       *kid_slots;   /* kid hash: open addressing, index + 1 */
+    size_t          kid_mask;
+    size_t          kid_nkeys;   /* the keys it was made for (else unused) */
+    size_t          nanon;       /* keys without a kid */
 } fw_jwt_keyset_t;
 
 
-/* a decoded (and, after fw_jwt_verify(), verified) token */
+typedef struct fw_jwt_doc_s  fw_jwt_doc_t;
+
+
+/*
+ * A decoded (and, after fw_jwt_verify(), verified) token.  "header" and
+ * "payload" are documents given to the token (tests, introspection); a
+ * decoded token has its segments in "doc", parsed by jansson only when
+ * fw_jwt_token_header() or fw_jwt_token_payload() asks.
+ */
 typedef struct {
     json_t         *header;
     json_t         *payload;
+    fw_jwt_doc_t   *doc;
     int             alg;
     const char     *kid;         /* in header */
     size_t          kid_len;
     size_t          signed_len;  /* header "." payload */
-    u_char         *sig;         /* decoded signature (malloc) */
+    u_char         *sig;         /* decoded signature (in doc) */
     size_t          sig_len;
 } fw_jwt_token_t;
 
@@ -232,6 +247,8 @@ int fw_jwt_keyset_add_jwks(fw_jwt_keyset_t *ks, const u_char *json,
 int fw_jwt_keyset_check(fw_jwt_keyset_t *ks, char *err);
 /* 1 and a text in "warn" when an allowed HMAC algorithm fits no secret */
 int fw_jwt_keyset_warn(const fw_jwt_keyset_t *ks, char *warn);
+/* the kid hash (fw_jwt_keys.c) */
+uint32_t fw_jwt_kid_hash(const u_char *kid, size_t len);
 /* FW_ERROR when a secret is (or holds) a key: PEM, JWK, DER, base64 DER */
 int fw_jwt_secret_shape(const u_char *s, size_t n, char *err);
 

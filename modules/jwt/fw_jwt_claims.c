@@ -12,6 +12,7 @@
 
 #include "fw_codec.h"
 #include "fw_jwt.h"
+#include "fw_jwt_scan.h"
 
 
 #define FW_JWT_CACHE_PROBE  8
@@ -33,8 +34,13 @@ struct fw_jwt_cache_s {
 };
 
 
-static int fw_jwt_numeric_date(json_t *payload, const char *name,
+static int fw_jwt_numeric_date(const fw_jwt_token_t *t, int member,
     double *value);
+static int fw_jwt_date_value(double *value);
+static int fw_jwt_member(const fw_jwt_token_t *t, int header, int member,
+    fw_jwt_scan_val_t *v);
+static int fw_jwt_aud_in(const fw_jwt_claims_conf_t *cc,
+    const fw_jwt_scan_val_t *aud);
 static int fw_jwt_str_in(const char *s, size_t len, const fw_jwt_str_t *list,
     size_t n);
 static int fw_jwt_typ_is(const char *s, size_t len, const char *want);
@@ -44,28 +50,137 @@ static int fw_jwt_words_hold(const char *p, size_t len, const u_char *w,
     size_t wlen);
 
 
+/*
+ * A member of the header or the payload as the scanner typed it: from
+ * the scan of a decoded token, or from the document a token was given
+ * (tests, introspection), which comes first
+ */
+
 static int
-fw_jwt_numeric_date(json_t *payload, const char *name, double *value)
+fw_jwt_member(const fw_jwt_token_t *t, int header, int member,
+    fw_jwt_scan_val_t *v)
 {
-    json_t  *v;
+    json_t  *obj, *j;
 
-    v = json_object_get(payload, name);
+    obj = header ? t->header : t->payload;
 
-    if (v == NULL) {
-        return 0;
+    if (obj == NULL && t->doc != NULL) {
+        *v = header ? t->doc->h[member] : t->doc->p[member];
+        return v->type;
     }
 
-    if (!json_is_number(v)) {
-        return -1;
+    memset(v, 0, sizeof(fw_jwt_scan_val_t));
+
+    j = json_object_get(obj, header ? fw_jwt_scan_header_names[member]
+                                    : fw_jwt_scan_payload_names[member]);
+    v->json = j;
+
+    if (j == NULL) {
+        return FW_JWT_SV_ABSENT;
     }
 
-    *value = json_number_value(v);
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        v->type = FW_JWT_SV_STRING;
+        v->str = (const u_char *) json_string_value(j);
+        v->len = json_string_length(j);
+        break;
+    case JSON_INTEGER:
+    case JSON_REAL:
+        v->type = json_is_integer(j) ? FW_JWT_SV_INTEGER : FW_JWT_SV_REAL;
+        v->number = json_number_value(j);
+        break;
+    case JSON_ARRAY:
+        v->type = FW_JWT_SV_ARRAY;
+        break;
+    case JSON_OBJECT:
+        v->type = FW_JWT_SV_OBJECT;
+        break;
+    case JSON_TRUE:
+        v->type = FW_JWT_SV_TRUE;
+        break;
+    case JSON_FALSE:
+        v->type = FW_JWT_SV_FALSE;
+        break;
+    case JSON_NULL:
+        v->type = FW_JWT_SV_NULL;
+        break;
+    }
 
+    return v->type;
+}
+
+
+static int
+fw_jwt_date_value(double *value)
+{
     if (!isfinite(*value) || *value < 0 || *value > 1e13) {
         return -1;
     }
 
     return 1;
+}
+
+
+static int
+fw_jwt_numeric_date(const fw_jwt_token_t *t, int member, double *value)
+{
+    fw_jwt_scan_val_t  v;
+
+    switch (fw_jwt_member(t, 0, member, &v)) {
+    case FW_JWT_SV_ABSENT:
+        return 0;
+    case FW_JWT_SV_INTEGER:
+    case FW_JWT_SV_REAL:
+        *value = v.number;
+        return fw_jwt_date_value(value);
+    default:
+        return -1;
+    }
+}
+
+
+/* aud, an array of strings: one of them listed */
+
+static int
+fw_jwt_aud_in(const fw_jwt_claims_conf_t *cc, const fw_jwt_scan_val_t *aud)
+{
+    size_t             i, pos;
+    json_t            *e;
+    fw_jwt_scan_val_t  v;
+
+    if (aud->json != NULL) {
+        /* from a given document */
+        json_array_foreach(aud->json, i, e) {
+            if (json_is_string(e)
+                && fw_jwt_str_in(json_string_value(e),
+                                 json_string_length(e), cc->audiences,
+                                 cc->naudiences))
+            {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    pos = 0;
+
+    while (fw_jwt_scan_next(aud, &pos, &v)) {
+        if (v.type != FW_JWT_SV_STRING) {
+            continue;
+        }
+
+        for (i = 0; i < cc->naudiences; i++) {
+            if (fw_jwt_scan_str_eq(v.raw, v.raw_len, cc->audiences[i].data,
+                                   cc->audiences[i].len))
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
 }
 
 
@@ -103,29 +218,24 @@ fw_jwt_typ_is(const char *s, size_t len, const char *want)
 int
 fw_jwt_check_claims(const fw_jwt_claims_conf_t *cc, const fw_jwt_token_t *t)
 {
-    int          rc, found, jwt, at;
-    size_t       i, len;
-    double       exp, nbf, iat, now, start;
-    json_t      *v, *e;
-    const char  *s;
+    int                rc, found, jwt, at;
+    double             exp, nbf, iat, now, start;
+    fw_jwt_scan_val_t  v;
 
     /* typ */
 
     if (cc->typ != FW_JWT_TYP_OFF) {
-        v = json_object_get(t->header, "typ");
         jwt = 0;
         at = 0;
 
-        if (v != NULL) {
-            s = json_string_value(v);
-            len = json_string_length(v);
-            jwt = fw_jwt_typ_is(s, len, "jwt");
-            at = fw_jwt_typ_is(s, len, "at+jwt");
+        if (fw_jwt_member(t, 1, FW_JWT_SH_TYP, &v) == FW_JWT_SV_STRING) {
+            jwt = fw_jwt_typ_is((const char *) v.str, v.len, "jwt");
+            at = fw_jwt_typ_is((const char *) v.str, v.len, "at+jwt");
         }
 
         switch (cc->typ) {
         case FW_JWT_TYP_JWT:
-            if (v != NULL && !jwt) {
+            if (v.type != FW_JWT_SV_ABSENT && !jwt) {
                 return FW_JWT_BAD_TYPE;
             }
             break;
@@ -137,7 +247,7 @@ fw_jwt_check_claims(const fw_jwt_claims_conf_t *cc, const fw_jwt_token_t *t)
             break;
 
         default:
-            if (v != NULL && !jwt && !at) {
+            if (v.type != FW_JWT_SV_ABSENT && !jwt && !at) {
                 return FW_JWT_BAD_TYPE;
             }
         }
@@ -147,7 +257,7 @@ fw_jwt_check_claims(const fw_jwt_claims_conf_t *cc, const fw_jwt_token_t *t)
 
     now = (double) cc->now;
 
-    rc = fw_jwt_numeric_date(t->payload, "exp", &exp);
+    rc = fw_jwt_numeric_date(t, FW_JWT_SP_EXP, &exp);
 
     if (rc < 0 || (rc == 0 && cc->require_exp)) {
         return FW_JWT_INVALID_CLAIM;
@@ -159,7 +269,7 @@ fw_jwt_check_claims(const fw_jwt_claims_conf_t *cc, const fw_jwt_token_t *t)
 
     found = rc;
 
-    rc = fw_jwt_numeric_date(t->payload, "nbf", &nbf);
+    rc = fw_jwt_numeric_date(t, FW_JWT_SP_NBF, &nbf);
 
     if (rc < 0) {
         return FW_JWT_INVALID_CLAIM;
@@ -171,7 +281,7 @@ fw_jwt_check_claims(const fw_jwt_claims_conf_t *cc, const fw_jwt_token_t *t)
 
     start = (rc == 1) ? nbf : now;
 
-    rc = fw_jwt_numeric_date(t->payload, "iat", &iat);
+    rc = fw_jwt_numeric_date(t, FW_JWT_SP_IAT, &iat);
 
     if (rc < 0) {
         return FW_JWT_INVALID_CLAIM;
@@ -194,11 +304,9 @@ fw_jwt_check_claims(const fw_jwt_claims_conf_t *cc, const fw_jwt_token_t *t)
     /* iss */
 
     if (cc->nissuers) {
-        v = json_object_get(t->payload, "iss");
-
-        if (!json_is_string(v)
-            || !fw_jwt_str_in(json_string_value(v), json_string_length(v),
-                              cc->issuers, cc->nissuers))
+        if (fw_jwt_member(t, 0, FW_JWT_SP_ISS, &v) != FW_JWT_SV_STRING
+            || !fw_jwt_str_in((const char *) v.str, v.len, cc->issuers,
+                              cc->nissuers))
         {
             return FW_JWT_BAD_ISSUER;
         }
@@ -207,25 +315,16 @@ fw_jwt_check_claims(const fw_jwt_claims_conf_t *cc, const fw_jwt_token_t *t)
     /* aud: a string or an array of strings, one of them listed */
 
     if (cc->naudiences) {
-        v = json_object_get(t->payload, "aud");
         found = 0;
 
-        if (json_is_string(v)) {
-            found = fw_jwt_str_in(json_string_value(v),
-                                  json_string_length(v), cc->audiences,
-                                  cc->naudiences);
-
-        } else if (json_is_array(v)) {
-            json_array_foreach(v, i, e) {
-                if (json_is_string(e)
-                    && fw_jwt_str_in(json_string_value(e),
-                                     json_string_length(e), cc->audiences,
-                                     cc->naudiences))
-                {
-                    found = 1;
-                    break;
-                }
-            }
+        switch (fw_jwt_member(t, 0, FW_JWT_SP_AUD, &v)) {
+        case FW_JWT_SV_STRING:
+            found = fw_jwt_str_in((const char *) v.str, v.len,
+                                  cc->audiences, cc->naudiences);
+            break;
+        case FW_JWT_SV_ARRAY:
+            found = fw_jwt_aud_in(cc, &v);
+            break;
         }
 
         if (!found) {
@@ -242,7 +341,7 @@ fw_jwt_cache_expiry(const fw_jwt_token_t *t, time_t now, long ttl)
 {
     double  exp;
 
-    if (fw_jwt_numeric_date(t->payload, "exp", &exp) == 1
+    if (fw_jwt_numeric_date(t, FW_JWT_SP_EXP, &exp) == 1
         && exp < (double) now + (double) ttl)
     {
         return (time_t) exp;

@@ -16,6 +16,7 @@
 #include "fw_codec.h"
 #include "fw_jwt.h"
 #include "fw_jwt_dpop.h"
+#include "fw_jwt_scan.h"
 
 
 #define FW_JWT_DPOP_KEYS     64     /* proof keys kept per process */
@@ -29,15 +30,30 @@ typedef struct {
 } fw_jwt_dpop_key_t;
 
 
-static int fw_jwt_b64url_chars(json_t *v, size_t max);
-static int fw_jwt_jwk_canonical(json_t *jwk, char *buf, size_t size,
-    size_t *len);
+/* the JWK members the thumbprint reads, and those it refuses */
+enum {
+    FW_JWT_JWK_KTY = 0,
+    FW_JWT_JWK_CRV,
+    FW_JWT_JWK_X,
+    FW_JWT_JWK_Y,
+    FW_JWT_JWK_E,
+    FW_JWT_JWK_N,
+    FW_JWT_JWK_PRIVATE,         /* d p q dp dq qi oth k */
+    FW_JWT_JWK_NMEMBERS = FW_JWT_JWK_PRIVATE + 8
+};
+
+
+static int fw_jwt_b64url_chars(const fw_jwt_scan_val_t *v, size_t max);
+static int fw_jwt_str_is(const fw_jwt_scan_val_t *v, const char *s);
+static int fw_jwt_jwk_canonical(const fw_jwt_scan_val_t *m, char *buf,
+    size_t size, size_t *len);
+static void fw_jwt_jwk_members(json_t *jwk, fw_jwt_scan_val_t *m);
 static fw_jwt_keyset_t *fw_jwt_dpop_key(const char *canon, size_t len,
     const u_char *digest);
 static int fw_jwt_htu_normalize(const u_char *p, size_t len, u_char *out,
     size_t *out_len);
-static int fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq, json_t *pl,
-    fw_jwt_dpop_proof_t *out);
+static int fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq,
+    const fw_jwt_scan_val_t *pl, fw_jwt_dpop_proof_t *out);
 
 
 static fw_jwt_dpop_key_t  fw_jwt_dpop_keys[FW_JWT_DPOP_KEYS];
@@ -64,9 +80,10 @@ static const char  *fw_jwt_dpop_reasons[FW_JWT_DPOP_NREASONS] = {
 };
 
 
-/* JWK members that hold private or symmetric key material */
-static const char  *fw_jwt_jwk_private[] = {
-    "d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL
+/* the members of FW_JWT_JWK_*; from "d": private or symmetric material */
+static const char *const  fw_jwt_jwk_names[FW_JWT_JWK_NMEMBERS] = {
+    "kty", "crv", "x", "y", "e", "n",
+    "d", "p", "q", "dp", "dq", "qi", "oth", "k"
 };
 
 
@@ -84,23 +101,18 @@ fw_jwt_dpop_reason(int reason)
 /* a non-empty string of base64url characters, at most "max" of them */
 
 static int
-fw_jwt_b64url_chars(json_t *v, size_t max)
+fw_jwt_b64url_chars(const fw_jwt_scan_val_t *v, size_t max)
 {
-    size_t       i, n;
-    const char  *s;
+    size_t         i;
+    const u_char  *s;
 
-    if (!json_is_string(v)) {
+    if (v->type != FW_JWT_SV_STRING || v->len == 0 || v->len > max) {
         return 0;
     }
 
-    s = json_string_value(v);
-    n = json_string_length(v);
+    s = v->str;
 
-    if (n == 0 || n > max) {
-        return 0;
-    }
-
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < v->len; i++) {
         if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')
               || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
         {
@@ -112,6 +124,41 @@ fw_jwt_b64url_chars(json_t *v, size_t max)
 }
 
 
+static int
+fw_jwt_str_is(const fw_jwt_scan_val_t *v, const char *s)
+{
+    return v->type == FW_JWT_SV_STRING && v->len == strlen(s)
+           && memcmp(v->str, s, v->len) == 0;
+}
+
+
+/* the members of a JWK given as a jansson object (the thumbprint API) */
+
+static void
+fw_jwt_jwk_members(json_t *jwk, fw_jwt_scan_val_t *m)
+{
+    int      i;
+    json_t  *v;
+
+    for (i = 0; i < FW_JWT_JWK_NMEMBERS; i++) {
+        memset(&m[i], 0, sizeof(fw_jwt_scan_val_t));
+        v = json_object_get(jwk, fw_jwt_jwk_names[i]);
+
+        if (v == NULL) {
+            continue;
+        }
+
+        m[i].type = FW_JWT_SV_OBJECT;   /* present, not a string */
+
+        if (json_is_string(v)) {
+            m[i].type = FW_JWT_SV_STRING;
+            m[i].str = (const u_char *) json_string_value(v);
+            m[i].len = json_string_length(v);
+        }
+    }
+}
+
+
 /*
  * RFC 7638 section 3.2: the required members only, in lexicographic
  * order, no white space.  The values are checked to be base64url (or a
@@ -119,75 +166,63 @@ fw_jwt_b64url_chars(json_t *v, size_t max)
  */
 
 static int
-fw_jwt_jwk_canonical(json_t *jwk, char *buf, size_t size, size_t *len)
+fw_jwt_jwk_canonical(const fw_jwt_scan_val_t *m, char *buf, size_t size,
+    size_t *len)
 {
-    int          n, i;
-    json_t      *kty, *crv, *x, *y, *e, *m;
-    const char  *t, *c;
+    int                       n, i;
+    const char               *c;
+    const fw_jwt_scan_val_t  *x, *y;
 
-    if (!json_is_object(jwk)) {
-        return FW_JWT_DPOP_JWK;
-    }
-
-    for (i = 0; fw_jwt_jwk_private[i]; i++) {
-        if (json_object_get(jwk, fw_jwt_jwk_private[i]) != NULL) {
+    for (i = FW_JWT_JWK_PRIVATE; i < FW_JWT_JWK_NMEMBERS; i++) {
+        if (m[i].type != FW_JWT_SV_ABSENT) {
             return FW_JWT_DPOP_PRIVATE;
         }
     }
 
-    kty = json_object_get(jwk, "kty");
+    x = &m[FW_JWT_JWK_X];
+    y = &m[FW_JWT_JWK_Y];
 
-    if (!json_is_string(kty)) {
-        return FW_JWT_DPOP_JWK;
-    }
+    if (fw_jwt_str_is(&m[FW_JWT_JWK_KTY], "EC")) {
 
-    t = json_string_value(kty);
+        c = fw_jwt_str_is(&m[FW_JWT_JWK_CRV], "P-256") ? "P-256"
+            : fw_jwt_str_is(&m[FW_JWT_JWK_CRV], "P-384") ? "P-384"
+            : fw_jwt_str_is(&m[FW_JWT_JWK_CRV], "P-521") ? "P-521" : NULL;
 
-    if (strcmp(t, "EC") == 0) {
-        crv = json_object_get(jwk, "crv");
-        x = json_object_get(jwk, "x");
-        y = json_object_get(jwk, "y");
-
-        c = json_is_string(crv) ? json_string_value(crv) : "";
-
-        if ((strcmp(c, "P-256") != 0 && strcmp(c, "P-384") != 0
-             && strcmp(c, "P-521") != 0)
-            || !fw_jwt_b64url_chars(x, 100) || !fw_jwt_b64url_chars(y, 100))
+        if (c == NULL || !fw_jwt_b64url_chars(x, 100)
+            || !fw_jwt_b64url_chars(y, 100))
         {
             return FW_JWT_DPOP_JWK;
         }
 
         n = snprintf(buf, size,
-                     "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\","
-                     "\"y\":\"%s\"}",
-                     c, json_string_value(x), json_string_value(y));
+                     "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%.*s\","
+                     "\"y\":\"%.*s\"}",
+                     c, (int) x->len, x->str, (int) y->len, y->str);
 
-    } else if (strcmp(t, "RSA") == 0) {
-        e = json_object_get(jwk, "e");
-        m = json_object_get(jwk, "n");
+    } else if (fw_jwt_str_is(&m[FW_JWT_JWK_KTY], "RSA")) {
+        x = &m[FW_JWT_JWK_E];
+        y = &m[FW_JWT_JWK_N];
 
-        if (!fw_jwt_b64url_chars(e, 16)
-            || !fw_jwt_b64url_chars(m, FW_JWT_JWK_VAL_MAX))
+        if (!fw_jwt_b64url_chars(x, 16)
+            || !fw_jwt_b64url_chars(y, FW_JWT_JWK_VAL_MAX))
         {
             return FW_JWT_DPOP_JWK;
         }
 
-        n = snprintf(buf, size, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}",
-                     json_string_value(e), json_string_value(m));
+        n = snprintf(buf, size,
+                     "{\"e\":\"%.*s\",\"kty\":\"RSA\",\"n\":\"%.*s\"}",
+                     (int) x->len, x->str, (int) y->len, y->str);
 
-    } else if (strcmp(t, "OKP") == 0) {
-        crv = json_object_get(jwk, "crv");
-        x = json_object_get(jwk, "x");
+    } else if (fw_jwt_str_is(&m[FW_JWT_JWK_KTY], "OKP")) {
 
-        if (!json_is_string(crv)
-            || strcmp(json_string_value(crv), "Ed25519") != 0
+        if (!fw_jwt_str_is(&m[FW_JWT_JWK_CRV], "Ed25519")
             || !fw_jwt_b64url_chars(x, 100))
         {
             return FW_JWT_DPOP_JWK;
         }
 
         n = snprintf(buf, size, "{\"crv\":\"Ed25519\",\"kty\":\"OKP\","
-                     "\"x\":\"%s\"}", json_string_value(x));
+                     "\"x\":\"%.*s\"}", (int) x->len, x->str);
 
     } else {
         /* "oct" (a shared secret is no proof of possession) or unknown */
@@ -207,12 +242,19 @@ fw_jwt_jwk_canonical(json_t *jwk, char *buf, size_t size, size_t *len)
 int
 fw_jwt_jwk_thumbprint(json_t *jwk, u_char *jkt)
 {
-    int     rc;
-    char    canon[FW_JWT_JWK_VAL_MAX + 128];
-    u_char  digest[32];
-    size_t  len;
+    int                rc;
+    char               canon[FW_JWT_JWK_VAL_MAX + 128];
+    u_char             digest[32];
+    size_t             len;
+    fw_jwt_scan_val_t  m[FW_JWT_JWK_NMEMBERS];
 
-    rc = fw_jwt_jwk_canonical(jwk, canon, sizeof(canon), &len);
+    if (!json_is_object(jwk)) {
+        return FW_JWT_DPOP_JWK;
+    }
+
+    fw_jwt_jwk_members(jwk, m);
+
+    rc = fw_jwt_jwk_canonical(m, canon, sizeof(canon), &len);
 
     if (rc != FW_JWT_DPOP_OK) {
         return rc;
@@ -288,13 +330,13 @@ int
 fw_jwt_dpop_verify(const fw_jwt_dpop_req_t *rq, const u_char *proof,
     size_t len, fw_jwt_dpop_proof_t *out)
 {
-    int               rc;
-    char              canon[FW_JWT_JWK_VAL_MAX + 128];
-    u_char            digest[32];
-    size_t            clen;
-    json_t           *v;
-    fw_jwt_token_t    t;
-    fw_jwt_keyset_t   ks, *key;
+    int                 rc;
+    char                canon[FW_JWT_JWK_VAL_MAX + 128];
+    u_char              digest[32], strs[FW_JWT_DPOP_MAX];
+    size_t              clen;
+    fw_jwt_token_t      t;
+    fw_jwt_keyset_t     ks, *key;
+    fw_jwt_scan_val_t   jwk[FW_JWT_JWK_NMEMBERS], *typ;
 
     memset(out, 0, sizeof(fw_jwt_dpop_proof_t));
 
@@ -317,13 +359,14 @@ fw_jwt_dpop_verify(const fw_jwt_dpop_req_t *rq, const u_char *proof,
         return rc == FW_JWT_ERROR ? FW_JWT_DPOP_ERROR : FW_JWT_DPOP_MALFORMED;
     }
 
-    /* typ: exactly "dpop+jwt" (RFC 9449 section 4.2) */
+    /*
+     * typ: exactly "dpop+jwt" (RFC 9449 section 4.2); the header and the
+     * payload as the scanner read them, no jansson document
+     */
 
-    v = json_object_get(fw_jwt_token_header(&t), "typ");
+    typ = &t.doc->h[FW_JWT_SH_TYP];
 
-    if (!json_is_string(v) || strcmp(json_string_value(v), "dpop+jwt") != 0
-        || json_string_length(v) != sizeof("dpop+jwt") - 1)
-    {
+    if (!fw_jwt_str_is(typ, "dpop+jwt")) {
         rc = FW_JWT_DPOP_TYP;
         goto done;
     }
@@ -333,9 +376,19 @@ fw_jwt_dpop_verify(const fw_jwt_dpop_req_t *rq, const u_char *proof,
         goto done;
     }
 
-    rc = fw_jwt_jwk_canonical(json_object_get(fw_jwt_token_header(&t),
-                                              "jwk"), canon,
-                              sizeof(canon), &clen);
+    /* the jwk's text is shorter than the proof: strs holds its strings */
+
+    if (t.doc->h[FW_JWT_SH_JWK].type != FW_JWT_SV_OBJECT
+        || t.doc->h[FW_JWT_SH_JWK].raw_len >= sizeof(strs)
+        || fw_jwt_scan_members(&t.doc->h[FW_JWT_SH_JWK], fw_jwt_jwk_names,
+                               FW_JWT_JWK_NMEMBERS, jwk, strs)
+           != FW_OK)
+    {
+        rc = FW_JWT_DPOP_JWK;
+        goto done;
+    }
+
+    rc = fw_jwt_jwk_canonical(jwk, canon, sizeof(canon), &clen);
     if (rc != FW_JWT_DPOP_OK) {
         goto done;
     }
@@ -371,7 +424,7 @@ fw_jwt_dpop_verify(const fw_jwt_dpop_req_t *rq, const u_char *proof,
     out->jkt[fw_base64url_encode(digest, 32, out->jkt)] = '\0';
     out->alg = t.alg;
 
-    rc = fw_jwt_dpop_claims(rq, fw_jwt_token_payload(&t), out);
+    rc = fw_jwt_dpop_claims(rq, t.doc->p, out);
 
 done:
 
@@ -382,33 +435,30 @@ done:
 
 
 static int
-fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq, json_t *pl,
+fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq, const fw_jwt_scan_val_t *pl,
     fw_jwt_dpop_proof_t *out)
 {
-    u_char       buf[FW_JWT_THUMB_LEN + 1 + FW_JWT_DPOP_JTI_MAX];
-    u_char       ath[FW_JWT_THUMB_LEN + 1], digest[32];
-    size_t       i, n;
-    double       iat;
-    json_t      *v;
-    const char  *s;
+    u_char                    buf[FW_JWT_THUMB_LEN + 1 + FW_JWT_DPOP_JTI_MAX];
+    u_char                    ath[FW_JWT_THUMB_LEN + 1], digest[32];
+    size_t                    i, n;
+    double                    iat;
+    const fw_jwt_scan_val_t  *v;
 
     /* jti: a unique identifier, for replay detection */
 
-    v = json_object_get(pl, "jti");
+    v = &pl[FW_JWT_SP_JTI];
 
-    if (!json_is_string(v) || json_string_length(v) == 0
-        || json_string_length(v) > FW_JWT_DPOP_JTI_MAX)
+    if (v->type != FW_JWT_SV_STRING || v->len == 0
+        || v->len > FW_JWT_DPOP_JTI_MAX)
     {
         return FW_JWT_DPOP_JTI;
     }
 
     memcpy(buf, out->jkt, FW_JWT_THUMB_LEN);
     buf[FW_JWT_THUMB_LEN] = '.';
-    memcpy(buf + FW_JWT_THUMB_LEN + 1, json_string_value(v),
-           json_string_length(v));
+    memcpy(buf + FW_JWT_THUMB_LEN + 1, v->str, v->len);
 
-    if (fw_jwt_digest(buf, FW_JWT_THUMB_LEN + 1 + json_string_length(v),
-                      out->replay)
+    if (fw_jwt_digest(buf, FW_JWT_THUMB_LEN + 1 + v->len, out->replay)
         != FW_OK)
     {
         return FW_JWT_DPOP_ERROR;
@@ -416,33 +466,31 @@ fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq, json_t *pl,
 
     /* htm: the method, case-sensitive */
 
-    v = json_object_get(pl, "htm");
+    v = &pl[FW_JWT_SP_HTM];
 
-    if (!json_is_string(v) || json_string_length(v) != rq->htm.len
-        || memcmp(json_string_value(v), rq->htm.data, rq->htm.len) != 0)
+    if (v->type != FW_JWT_SV_STRING || v->len != rq->htm.len
+        || memcmp(v->str, rq->htm.data, rq->htm.len) != 0)
     {
         return FW_JWT_DPOP_HTM;
     }
 
-    v = json_object_get(pl, "htu");
+    v = &pl[FW_JWT_SP_HTU];
 
-    if (!json_is_string(v)
-        || !fw_jwt_dpop_htu_match((const u_char *) json_string_value(v),
-                                  json_string_length(v), rq->htu.data,
-                                  rq->htu.len))
+    if (v->type != FW_JWT_SV_STRING
+        || !fw_jwt_dpop_htu_match(v->str, v->len, rq->htu.data, rq->htu.len))
     {
         return FW_JWT_DPOP_HTU;
     }
 
     /* iat: a NumericDate within the window */
 
-    v = json_object_get(pl, "iat");
+    v = &pl[FW_JWT_SP_IAT];
 
-    if (!json_is_number(v)) {
+    if (v->type != FW_JWT_SV_INTEGER && v->type != FW_JWT_SV_REAL) {
         return FW_JWT_DPOP_IAT;
     }
 
-    iat = json_number_value(v);
+    iat = v->number;
 
     if (!isfinite(iat) || iat < (double) (rq->now - rq->window)
         || iat > (double) (rq->now + rq->leeway))
@@ -454,10 +502,10 @@ fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq, json_t *pl,
 
     /* ath: base64url(SHA-256(access token)), when there is a token */
 
-    v = json_object_get(pl, "ath");
+    v = &pl[FW_JWT_SP_ATH];
 
     if (rq->token.len) {
-        if (!json_is_string(v)) {
+        if (v->type != FW_JWT_SV_STRING) {
             return FW_JWT_DPOP_ATH;
         }
 
@@ -467,31 +515,26 @@ fw_jwt_dpop_claims(const fw_jwt_dpop_req_t *rq, json_t *pl,
 
         n = fw_base64url_encode(digest, 32, ath);
 
-        if (!fw_ct_equal(ath, n, (const u_char *) json_string_value(v),
-                         json_string_length(v)))
-        {
+        if (!fw_ct_equal(ath, n, v->str, v->len)) {
             return FW_JWT_DPOP_ATH;
         }
 
-    } else if (v != NULL && !json_is_string(v)) {
+    } else if (v->type != FW_JWT_SV_ABSENT && v->type != FW_JWT_SV_STRING) {
         return FW_JWT_DPOP_MALFORMED;
     }
 
     /* nonce: one the server issued, when it issues them */
 
     if (rq->nnonces) {
-        v = json_object_get(pl, "nonce");
+        v = &pl[FW_JWT_SP_NONCE];
 
-        if (!json_is_string(v)) {
+        if (v->type != FW_JWT_SV_STRING) {
             return FW_JWT_DPOP_NONCE;
         }
 
-        s = json_string_value(v);
-        n = json_string_length(v);
-
         for (i = 0; i < rq->nnonces; i++) {
-            if (fw_ct_equal(rq->nonces[i].data, rq->nonces[i].len,
-                            (const u_char *) s, n))
+            if (fw_ct_equal(rq->nonces[i].data, rq->nonces[i].len, v->str,
+                            v->len))
             {
                 out->nonce = (int) i;
                 return FW_JWT_DPOP_OK;
@@ -664,6 +707,57 @@ fw_jwt_cnf_get(json_t *payload, const char *name, fw_jwt_str_t *value)
     value->len = json_string_length(v);
 
     return 1;
+}
+
+
+int
+fw_jwt_token_cnf(fw_jwt_token_t *t, const char *name, fw_jwt_str_t *value)
+{
+    u_char             strs[1024];
+    fw_jwt_scan_val_t  cnf, v;
+
+    if (t->payload != NULL || t->doc == NULL) {
+        /* a document given to the token (introspection) */
+        return fw_jwt_cnf_get(fw_jwt_token_payload(t), name, value);
+    }
+
+    cnf = t->doc->p[FW_JWT_SP_CNF];
+
+    if (cnf.type == FW_JWT_SV_ABSENT) {
+        return 0;
+    }
+
+    if (cnf.type != FW_JWT_SV_OBJECT) {
+        return -1;
+    }
+
+    if (cnf.raw_len >= sizeof(strs)
+        || fw_jwt_scan_members(&cnf, &name, 1, &v, strs) != FW_OK)
+    {
+        goto json;
+    }
+
+    if (v.type == FW_JWT_SV_ABSENT) {
+        return 0;
+    }
+
+    if (v.type != FW_JWT_SV_STRING || v.len == 0) {
+        return -1;
+    }
+
+    if (v.str != v.raw) {
+        /* unescaped into strs, which does not outlive this call */
+        goto json;
+    }
+
+    value->data = v.str;
+    value->len = v.len;
+
+    return 1;
+
+json:
+
+    return fw_jwt_cnf_get(fw_jwt_token_payload(t), name, value);
 }
 
 

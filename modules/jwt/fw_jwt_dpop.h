@@ -94,6 +94,10 @@ int fw_jwt_dpop_htu_match(const u_char *htu, size_t len, const u_char *want,
 /* the token's confirmation member "name" of cnf (jkt or x5t#S256):
    0 absent, 1 present (value set), -1 not a string or cnf not an object */
 int fw_jwt_cnf_get(json_t *payload, const char *name, fw_jwt_str_t *value);
+/* the same of a token: from the claims scan when it can (no jansson
+   document is made for a token without cnf), else fw_jwt_cnf_get() */
+int fw_jwt_token_cnf(fw_jwt_token_t *t, const char *name,
+    fw_jwt_str_t *value);
 
 /* 1 when "x5t" (base64url) is the SHA-256 of the DER certificate */
 int fw_jwt_x5t_match(const fw_jwt_str_t *x5t, const u_char *der,

@@ -3,6 +3,7 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 #include <math.h>
 
@@ -55,6 +56,68 @@ fw_jwt_is_jws(const u_char *tok, size_t len)
 
     /* the signature may be empty only for "none", which is no JWS here */
     return dots == 2 && seg > 0;
+}
+
+
+int
+fw_jwt_introspect_issuer(const u_char *tok, size_t len,
+    const fw_jwt_str_t *issuers, size_t n, size_t max)
+{
+    int            found;
+    size_t         i, plen, outlen;
+    u_char        *out;
+    json_t        *root, *iss;
+    const u_char  *p, *q;
+    json_error_t   e;
+
+    if (n == 0 || !fw_jwt_is_jws(tok, len)) {
+        return 0;
+    }
+
+    p = memchr(tok, '.', len);
+    p++;
+    q = memchr(p, '.', len - (p - tok));
+    plen = q - p;
+
+    if (fw_base64_decoded_len(plen) > max) {
+        return 0;
+    }
+
+    out = malloc(fw_base64_decoded_len(plen) + 1);
+    if (out == NULL) {
+        return 0;
+    }
+
+    if (fw_base64url_decode(p, plen, out, &outlen) != FW_OK) {
+        free(out);
+        return 0;
+    }
+
+    root = json_loadb((const char *) out, outlen, JSON_REJECT_DUPLICATES, &e);
+    free(out);
+
+    if (root == NULL) {
+        return 0;
+    }
+
+    iss = json_object_get(root, "iss");
+    found = 0;
+
+    if (json_is_object(root) && json_is_string(iss)) {
+        for (i = 0; i < n; i++) {
+            if (issuers[i].len == json_string_length(iss)
+                && memcmp(issuers[i].data, json_string_value(iss),
+                          issuers[i].len) == 0)
+            {
+                found = 1;
+                break;
+            }
+        }
+    }
+
+    json_decref(root);
+
+    return found;
 }
 
 

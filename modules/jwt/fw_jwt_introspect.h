@@ -26,6 +26,16 @@
 /* 1: three non-empty base64url segments (a JWS), 0: opaque */
 int fw_jwt_is_jws(const u_char *tok, size_t len);
 
+/*
+ * 1 when tok is a JWS whose payload (not verified: a routing decision
+ * only, the token is then introspected, never trusted for it) is a JSON
+ * object with an "iss" string equal to one of the n issuers; 0 when not
+ * (not a JWS, not base64url JSON, no such iss).  At most max bytes of
+ * payload are decoded.
+ */
+int fw_jwt_introspect_issuer(const u_char *tok, size_t len,
+    const fw_jwt_str_t *issuers, size_t n, size_t max);
+
 /* application/x-www-form-urlencoded: the room it needs, then the text */
 size_t fw_jwt_form_encoded_len(const u_char *s, size_t len);
 u_char *fw_jwt_form_encode(u_char *out, const u_char *s, size_t len);

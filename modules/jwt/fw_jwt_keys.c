@@ -26,6 +26,7 @@
 static void fw_jwt_err(char *err, const char *fmt, ...);
 static int fw_jwt_has(const u_char *p, size_t len, const char *s);
 static fw_jwt_key_t *fw_jwt_keyset_push(fw_jwt_keyset_t *ks);
+static void fw_jwt_keyset_index(fw_jwt_keyset_t *ks);
 static int fw_jwt_key_set_kid(fw_jwt_key_t *k, const u_char *kid,
     size_t kid_len);
 static int fw_jwt_key_from_pkey(fw_jwt_key_t *k, EVP_PKEY *pkey,
@@ -98,7 +99,85 @@ fw_jwt_keyset_free(fw_jwt_keyset_t *ks)
     }
 
     free(ks->keys);
+    free(ks->kid_slots);
     memset(ks, 0, sizeof(fw_jwt_keyset_t));
+}
+
+
+/* FNV-1a: the kids are the key set's own, not the client's */
+
+uint32_t
+fw_jwt_kid_hash(const u_char *kid, size_t len)
+{
+    size_t    i;
+    uint32_t  h;
+
+    h = 2166136261u;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ kid[i]) * 16777619u;
+    }
+
+    return h;
+}
+
+
+/*
+ * The kid lookup of fw_jwt_verify(): a table of the keys with a kid (a
+ * kid may name several keys), made again after each addition; without it
+ * (no memory) the key set is scanned, as it is for a token without kid
+ */
+
+static void
+fw_jwt_keyset_index(fw_jwt_keyset_t *ks)
+{
+    size_t     i, n, nkid, h;
+    uint32_t  *slots;
+
+    free(ks->kid_slots);
+    ks->kid_slots = NULL;
+    ks->kid_mask = 0;
+    ks->kid_nkeys = 0;
+    ks->nanon = 0;
+
+    nkid = 0;
+
+    for (i = 0; i < ks->nkeys; i++) {
+        if (ks->keys[i].kid != NULL) {
+            nkid++;
+
+        } else {
+            ks->nanon++;
+        }
+    }
+
+    for (n = 8; n < 2 * nkid; n <<= 1) {
+        /* void */
+    }
+
+    slots = calloc(n, sizeof(uint32_t));
+    if (slots == NULL || ks->nkeys >= UINT32_MAX) {
+        free(slots);
+        return;
+    }
+
+    for (i = 0; i < ks->nkeys; i++) {
+        if (ks->keys[i].kid == NULL) {
+            continue;
+        }
+
+        h = fw_jwt_kid_hash(ks->keys[i].kid, ks->keys[i].kid_len) & (n - 1);
+
+        while (slots[h] != 0) {
+            h = (h + 1) & (n - 1);
+        }
+
+        slots[h] = (uint32_t) i + 1;
+    }
+
+    ks->kid_slots = slots;
+    ks->kid_mask = n - 1;
+    ks->kid_nkeys = ks->nkeys;
 }
 
 
@@ -466,6 +545,7 @@ fw_jwt_keyset_add_pem(fw_jwt_keyset_t *ks, const u_char *pem, size_t len,
     }
 
     ks->nkeys++;
+    fw_jwt_keyset_index(ks);
 
     return FW_OK;
 }
@@ -566,6 +646,7 @@ fw_jwt_keyset_add_secret(fw_jwt_keyset_t *ks, const u_char *data,
     }
 
     ks->nkeys++;
+    fw_jwt_keyset_index(ks);
 
     return FW_OK;
 
@@ -639,6 +720,7 @@ fw_jwt_keyset_add_jwks(fw_jwt_keyset_t *ks, const u_char *json, size_t len,
     json_decref(root);
 
     *added = ks->nkeys - n0;
+    fw_jwt_keyset_index(ks);
 
     if (*added == 0) {
         fw_jwt_err(err, "no usable signature key");

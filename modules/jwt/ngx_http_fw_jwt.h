@@ -15,6 +15,7 @@
 #include "ngx_http_fw_jwt_dpop.h"
 #include "ngx_http_fw_jwt_revoke.h"
 #include "ngx_http_fw_jwt_introspect.h"
+#include "ngx_http_fw_jwt_redis.h"
 
 
 #define NGX_HTTP_FW_JWT_OFF           FW_JWT_NSTATUS
@@ -29,6 +30,7 @@ typedef struct {
     ngx_uint_t                 cache_size;
     ngx_uint_t                 nremotes;
     ngx_shm_zone_t            *metrics;     /* fhirwall_metrics_jwt */
+    ngx_http_fw_jwt_redis_main_t  redis;    /* fw_jwt_redis */
 } ngx_http_fw_jwt_main_conf_t;
 
 
@@ -101,6 +103,8 @@ typedef struct {
     ngx_http_fw_jwt_replay_t  *replay;
     ngx_http_fw_jwt_revoke_t  *revoke;
     ngx_http_fw_jwt_introspect_conf_t  introspect;  /* opaque tokens */
+    ngx_http_fw_jwt_revoke_redis_t    *revoke_redis;
+    ngx_uint_t                 redis_failure;
 } ngx_http_fw_jwt_loc_conf_t;
 
 
@@ -122,6 +126,7 @@ typedef struct {
     ngx_http_fw_jwt_dpop_ctx_t  dpop;
     ngx_str_t                  jti_seen;    /* consumed by this request */
     ngx_http_fw_jwt_introspect_ctx_t  introspect;
+    ngx_http_fw_jwt_redis_ctx_t  redis;
 } ngx_http_fw_jwt_ctx_t;
 
 
@@ -177,6 +182,20 @@ char *ngx_http_fw_jwt_init_main_conf(ngx_conf_t *cf, void *conf);
 void *ngx_http_fw_jwt_create_loc_conf(ngx_conf_t *cf);
 char *ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+
+/* ngx_http_fw_jwt_redis.c */
+char *ngx_http_fw_jwt_redis_merge(ngx_conf_t *cf,
+    ngx_http_fw_jwt_loc_conf_t *prev, ngx_http_fw_jwt_loc_conf_t *conf);
+/* after every local check passed: whether Redis has more to check */
+ngx_uint_t ngx_http_fw_jwt_redis_wanted(ngx_http_fw_jwt_loc_conf_t *jlcf,
+    ngx_http_fw_jwt_ctx_t *ctx);
+/* NGX_AGAIN while Redis is asked, NGX_OK: ctx->status is the verdict */
+ngx_int_t ngx_http_fw_jwt_redis_check(ngx_http_request_t *r,
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
+void ngx_http_fw_jwt_redis_reset(ngx_http_fw_jwt_redis_ctx_t *rctx);
+ngx_int_t ngx_http_fw_jwt_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_fw_jwt_redis_main_t *rm);
+void ngx_http_fw_jwt_redis_exit_process(ngx_http_fw_jwt_redis_main_t *rm);
 
 
 #pragma GCC visibility pop

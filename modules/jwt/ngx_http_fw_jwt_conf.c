@@ -656,6 +656,8 @@ ngx_http_fw_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->typ = NGX_CONF_UNSET_UINT;
     conf->replay = NGX_CONF_UNSET_PTR;
     conf->revoke = NGX_CONF_UNSET_PTR;
+    conf->revoke_redis = NGX_CONF_UNSET_PTR;
+    conf->redis_failure = NGX_CONF_UNSET_UINT;
 
     ngx_http_fw_jwt_dpop_create_conf(&conf->dpop);
     ngx_http_fw_jwt_introspect_create_conf(&conf->introspect);
@@ -721,6 +723,19 @@ ngx_http_fw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                               &conf->introspect)
         != NGX_CONF_OK)
     {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->enable && conf->introspect.issuers
+        && conf->introspect.uri.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_jwt_introspect_issuers\" needs "
+                           "\"fw_jwt_introspect\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_fw_jwt_redis_merge(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

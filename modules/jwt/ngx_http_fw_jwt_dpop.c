@@ -49,6 +49,9 @@ static ngx_int_t ngx_http_fw_jwt_dpop_htu(ngx_http_request_t *r,
 static ngx_int_t ngx_http_fw_jwt_dpop_proof(ngx_http_request_t *r,
     ngx_http_fw_jwt_dpop_conf_t *dc, ngx_http_fw_jwt_dpop_ctx_t *dctx,
     ngx_str_t *token, time_t leeway);
+static ngx_int_t ngx_http_fw_jwt_dpop_www_auth(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_conf_t *dc, ngx_str_t *realm, const char *berr,
+    const char *derr, const char *desc);
 static ngx_int_t ngx_http_fw_jwt_dpop_nonce_header(ngx_http_request_t *r,
     const u_char *nonce);
 static ngx_int_t ngx_http_fw_jwt_cert_check(ngx_http_request_t *r,
@@ -84,6 +87,7 @@ ngx_http_fw_jwt_dpop_create_conf(ngx_http_fw_jwt_dpop_conf_t *dc)
     dc->nonce_lifetime = NGX_CONF_UNSET;
     dc->cert = NGX_CONF_UNSET_UINT;
     dc->set = 0;
+    dc->redis = NGX_CONF_UNSET;
 }
 
 
@@ -103,6 +107,7 @@ ngx_http_fw_jwt_dpop_merge_conf(ngx_conf_t *cf,
                              NGX_HTTP_FW_JWT_NONCE_LIFE);
     ngx_conf_merge_uint_value(conf->cert, prev->cert,
                               NGX_HTTP_FW_JWT_BIND_OFF);
+    ngx_conf_merge_value(conf->redis, prev->redis, 0);
 
     if (!conf->set) {
         conf->nonce_secret = prev->nonce_secret;
@@ -549,6 +554,7 @@ ngx_http_fw_jwt_dpop_reset(ngx_http_fw_jwt_dpop_ctx_t *dctx,
     dctx->status = status;
     dctx->reason = FW_JWT_DPOP_OK;
     dctx->scheme = 0;
+    dctx->redis = 0;
     dctx->jkt[0] = '\0';
 }
 
@@ -660,7 +666,12 @@ ngx_http_fw_jwt_dpop_htu(ngx_http_request_t *r,
     }
 
     p = ngx_cpymem(htu->data, origin.data, origin.len);
-    p = ngx_cpymem(p, host.data, host.len);
+
+    if (host.len) {
+        /* none with fw_jwt_dpop_origin: no memcpy() from NULL */
+        p = ngx_cpymem(p, host.data, host.len);
+    }
+
     ngx_memcpy(p, path.data, path.len);
 
     return NGX_OK;
@@ -748,10 +759,29 @@ ngx_http_fw_jwt_dpop_proof(ngx_http_request_t *r,
         }
     }
 
-    /* the jti, once within the window, across the workers */
+    /* the jti, once within the window: across the workers or replicas */
 
-    n = ngx_http_fw_jwt_dpop_record(r, dc->zone, out.replay,
-                                    rq.now + dc->window + 2 * leeway + 1);
+    ngx_memcpy(dctx->replay, out.replay, sizeof(dctx->replay));
+    dctx->expires = rq.now + dc->window + 2 * leeway + 1;
+
+    if (dc->redis) {
+        /* asked by ngx_http_fw_jwt_redis.c once every check passed */
+        dctx->redis = 1;
+        return FW_JWT_VALID;
+    }
+
+    return ngx_http_fw_jwt_dpop_replay_local(r, dc, dctx);
+}
+
+
+ngx_int_t
+ngx_http_fw_jwt_dpop_replay_local(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_conf_t *dc, ngx_http_fw_jwt_dpop_ctx_t *dctx)
+{
+    ngx_int_t  n;
+
+    n = ngx_http_fw_jwt_dpop_record(r, dc->zone, dctx->replay,
+                                    dctx->expires);
 
     if (n == NGX_BUSY) {
         if (!ngx_http_fw_jwt_dpop_full_logged) {
@@ -768,13 +798,22 @@ ngx_http_fw_jwt_dpop_proof(ngx_http_request_t *r,
     }
 
     if (n == NGX_DECLINED) {
-        dctx->reason = FW_JWT_DPOP_REPLAY;
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "fw_jwt: %s", fw_jwt_dpop_reason(FW_JWT_DPOP_REPLAY));
-        return FW_JWT_DPOP_INVALID;
+        return ngx_http_fw_jwt_dpop_replayed(r, dctx);
     }
 
     return FW_JWT_VALID;
+}
+
+
+ngx_int_t
+ngx_http_fw_jwt_dpop_replayed(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_ctx_t *dctx)
+{
+    dctx->reason = FW_JWT_DPOP_REPLAY;
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "fw_jwt: %s", fw_jwt_dpop_reason(FW_JWT_DPOP_REPLAY));
+
+    return FW_JWT_DPOP_INVALID;
 }
 
 
@@ -890,10 +929,7 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
     ngx_str_t *realm, ngx_int_t jwt_status, const char *error,
     const char **desc, ngx_uint_t *status)
 {
-    int          a;
-    u_char      *p, nonce[FW_JWT_THUMB_LEN + 1];
-    size_t       len;
-    ngx_str_t    value;
+    u_char       nonce[FW_JWT_THUMB_LEN + 1];
     const char  *derr, *berr;
 
     if (dc->mode == NGX_HTTP_FW_JWT_BIND_OFF
@@ -955,9 +991,45 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
 
     *status = NGX_HTTP_UNAUTHORIZED;
 
+    if (ngx_http_fw_jwt_dpop_www_auth(r, dc, realm, berr, derr, *desc)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (jwt_status == FW_JWT_DPOP_USE_NONCE && dc->nonce_secret.len) {
+        if (fw_jwt_dpop_nonce(dc->nonce_secret.data, dc->nonce_secret.len,
+                              (long) (ngx_time() / dc->nonce_lifetime),
+                              nonce)
+            != FW_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_fw_jwt_dpop_nonce_header(r, nonce) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the challenge: Bearer (unless DPoP is required), DPoP (unless off) */
+
+static ngx_int_t
+ngx_http_fw_jwt_dpop_www_auth(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_conf_t *dc, ngx_str_t *realm, const char *berr,
+    const char *derr, const char *desc)
+{
+    int         a;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   value;
+
     len = 2 * (sizeof("Bearer realm=\"\", ") + realm->len)
           + sizeof(", error=\"\", error_description=\"\"") + 32
-          + ngx_strlen(*desc) + sizeof(", algs=\"\"")
+          + ngx_strlen(desc) + sizeof(", algs=\"\"")
           + FW_JWT_NALGS * 6;
 
     p = ngx_pnalloc(r->pool, len);
@@ -972,7 +1044,7 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
 
         if (berr) {
             p = ngx_sprintf(p, ", error=\"%s\", error_description=\"%s\"",
-                            berr, *desc);
+                            berr, desc);
         }
     }
 
@@ -986,7 +1058,7 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
 
         if (derr) {
             p = ngx_sprintf(p, ", error=\"%s\", error_description=\"%s\"",
-                            derr, *desc);
+                            derr, desc);
         }
 
         p = ngx_cpymem(p, ", algs=\"", sizeof(", algs=\"") - 1);
@@ -1004,20 +1076,6 @@ ngx_http_fw_jwt_dpop_challenge(ngx_http_request_t *r,
 
     if (ngx_http_fw_set_www_authenticate(r, &value) != NGX_OK) {
         return NGX_ERROR;
-    }
-
-    if (jwt_status == FW_JWT_DPOP_USE_NONCE && dc->nonce_secret.len) {
-        if (fw_jwt_dpop_nonce(dc->nonce_secret.data, dc->nonce_secret.len,
-                              (long) (ngx_time() / dc->nonce_lifetime),
-                              nonce)
-            != FW_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (ngx_http_fw_jwt_dpop_nonce_header(r, nonce) != NGX_OK) {
-            return NGX_ERROR;
-        }
     }
 
     return NGX_OK;

@@ -39,6 +39,7 @@ typedef struct {
     time_t                     nonce_lifetime;
     ngx_uint_t                 cert;         /* fw_jwt_cert_bound */
     ngx_flag_t                 set;          /* a secret file was read */
+    ngx_flag_t                 redis;        /* fw_jwt_dpop_replay_redis */
 } ngx_http_fw_jwt_dpop_conf_t;
 
 
@@ -46,7 +47,10 @@ typedef struct {
     ngx_int_t                 *status;       /* the token's (ctx) */
     ngx_int_t                  reason;       /* FW_JWT_DPOP_*, a failure */
     unsigned                   scheme:1;     /* "Authorization: DPoP" */
+    unsigned                   redis:1;      /* the replay is Redis's */
     u_char                     jkt[FW_JWT_THUMB_LEN + 1];
+    u_char                     replay[32];   /* the proof's (key, jti) */
+    time_t                     expires;      /* until it could replay */
 } ngx_http_fw_jwt_dpop_ctx_t;
 
 
@@ -108,6 +112,13 @@ char *ngx_http_fw_jwt_dpop_nonce_secret(ngx_conf_t *cf, ngx_command_t *cmd,
       offsetof(type, field),                                                  \
       NULL },                                                                 \
                                                                               \
+    { ngx_string("fw_jwt_dpop_replay_redis"),                                 \
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,   \
+      ngx_conf_set_flag_slot,                                                 \
+      NGX_HTTP_LOC_CONF_OFFSET,                                               \
+      offsetof(type, field) + offsetof(ngx_http_fw_jwt_dpop_conf_t, redis),   \
+      NULL },                                                                 \
+                                                                              \
     { ngx_string("fw_jwt_cert_bound"),                                        \
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,  \
       ngx_conf_set_enum_slot,                                                 \
@@ -134,6 +145,16 @@ size_t ngx_http_fw_jwt_dpop_scheme(ngx_http_fw_jwt_dpop_conf_t *dc,
 ngx_int_t ngx_http_fw_jwt_dpop_check(ngx_http_request_t *r,
     ngx_http_fw_jwt_dpop_conf_t *dc, ngx_http_fw_jwt_dpop_ctx_t *dctx,
     ngx_str_t *token, json_t *payload, time_t leeway);
+/*
+ * The proof's jti in this host's replay zone (fw_jwt_dpop_replay_redis:
+ * when Redis cannot answer and the failure policy is open): a FW_JWT_*
+ * status, as the check's
+ */
+ngx_int_t ngx_http_fw_jwt_dpop_replay_local(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_conf_t *dc, ngx_http_fw_jwt_dpop_ctx_t *dctx);
+/* Redis found the proof's jti: logged, the reason set; the status */
+ngx_int_t ngx_http_fw_jwt_dpop_replayed(ngx_http_request_t *r,
+    ngx_http_fw_jwt_dpop_ctx_t *dctx);
 /*
  * The WWW-Authenticate challenge (and DPoP-Nonce) of a refusal, when DPoP
  * or a binding is concerned: NGX_OK (set; *status and *desc for the

@@ -75,6 +75,8 @@ static ngx_http_fw_jwt_introspect_node_t *
 static void ngx_http_fw_jwt_introspect_put(ngx_http_request_t *r,
     ngx_http_fw_jwt_introspect_conf_t *ic, const u_char *digest,
     ngx_int_t status, json_t *payload);
+static ngx_int_t ngx_http_fw_jwt_introspect_secret(ngx_conf_t *cf,
+    ngx_str_t *file, u_char *secret, size_t *n);
 static ngx_int_t ngx_http_fw_jwt_introspect_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_fw_jwt_introspect_health(ngx_http_request_t *r,
@@ -139,6 +141,11 @@ ngx_http_fw_jwt_introspect_merge_conf(ngx_conf_t *cf,
         conf->auth = prev->auth;
         conf->set = prev->set;
     }
+
+    if (conf->issuers == NULL) {
+        conf->issuers = prev->issuers;
+    }
+
 
     if (conf->set == NGX_CONF_UNSET) {
         conf->set = 0;
@@ -285,10 +292,8 @@ ngx_http_fw_jwt_introspect_auth(ngx_conf_t *cf, ngx_command_t *cmd,
 
     u_char      *p, *buf, secret[NGX_HTTP_FW_JWT_INTROSPECT_SECRET];
     size_t       n, len;
-    ssize_t      got;
-    ngx_fd_t     fd;
     ngx_str_t   *value, file, plain, enc;
-    ngx_uint_t   basic, i;
+    ngx_uint_t   basic;
 
     if (ic->set != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -325,45 +330,9 @@ ngx_http_fw_jwt_introspect_auth(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"fw_jwt_introspect_auth\": cannot open "
-                           "\"%V\"", &file);
-        return NGX_CONF_ERROR;
-    }
-
-    got = ngx_read_fd(fd, secret, sizeof(secret));
-    ngx_close_file(fd);
-
-    if (got < 0 || got == (ssize_t) sizeof(secret)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_jwt_introspect_auth\": \"%V\" cannot be "
-                           "read or is too large", &file);
-        return NGX_CONF_ERROR;
-    }
-
-    n = (size_t) got;
-
-    while (n && (secret[n - 1] == '\n' || secret[n - 1] == '\r')) {
-        n--;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (secret[i] <= 0x20 || secret[i] >= 0x7f) {
-            ngx_memzero(secret, sizeof(secret));
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"fw_jwt_introspect_auth\": the secret in "
-                               "\"%V\" must be printable ASCII without "
-                               "spaces", &file);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (n == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_jwt_introspect_auth\": \"%V\" is empty",
-                           &file);
+    if (ngx_http_fw_jwt_introspect_secret(cf, &file, secret, &n)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -419,6 +388,62 @@ ngx_http_fw_jwt_introspect_auth(ngx_conf_t *cf, ngx_command_t *cmd,
     ic->set = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/* the secret file: at most NGX_HTTP_FW_JWT_INTROSPECT_SECRET - 1 bytes */
+
+static ngx_int_t
+ngx_http_fw_jwt_introspect_secret(ngx_conf_t *cf, ngx_str_t *file,
+    u_char *secret, size_t *n)
+{
+    ssize_t     got;
+    ngx_fd_t    fd;
+    ngx_uint_t  i;
+
+    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"fw_jwt_introspect_auth\": cannot open "
+                           "\"%V\"", file);
+        return NGX_ERROR;
+    }
+
+    got = ngx_read_fd(fd, secret, NGX_HTTP_FW_JWT_INTROSPECT_SECRET);
+    ngx_close_file(fd);
+
+    if (got < 0 || got == (ssize_t) NGX_HTTP_FW_JWT_INTROSPECT_SECRET) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_jwt_introspect_auth\": \"%V\" cannot be "
+                           "read or is too large", file);
+        return NGX_ERROR;
+    }
+
+    *n = (size_t) got;
+
+    while (*n && (secret[*n - 1] == '\n' || secret[*n - 1] == '\r')) {
+        (*n)--;
+    }
+
+    for (i = 0; i < *n; i++) {
+        if (secret[i] <= 0x20 || secret[i] >= 0x7f) {
+            ngx_memzero(secret, NGX_HTTP_FW_JWT_INTROSPECT_SECRET);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"fw_jwt_introspect_auth\": the secret in "
+                               "\"%V\" must be printable ASCII without "
+                               "spaces", file);
+            return NGX_ERROR;
+        }
+    }
+
+    if (*n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fw_jwt_introspect_auth\": \"%V\" is empty",
+                           file);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -634,7 +659,18 @@ ngx_http_fw_jwt_introspect_eval(ngx_http_request_t *r,
     ngx_http_fw_jwt_introspect_sh_t    *sh;
     ngx_http_fw_jwt_introspect_node_t  *node;
 
-    if (ic->uri.len == 0 || fw_jwt_is_jws(raw->data, raw->len)) {
+    if (ic->uri.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    /* a JWS of a listed issuer is introspected, not verified here */
+
+    if (fw_jwt_is_jws(raw->data, raw->len)
+        && (ic->issuers == NULL
+            || !fw_jwt_introspect_issuer(raw->data, raw->len,
+                                         ic->issuers->elts,
+                                         ic->issuers->nelts, raw->len)))
+    {
         return NGX_DECLINED;
     }
 

@@ -30,6 +30,7 @@ typedef struct {
     ngx_uint_t                 unavailable;  /* 503 or 401 */
     ngx_str_t                  auth;         /* the Authorization value */
     ngx_flag_t                 set;          /* fw_jwt_introspect_auth */
+    ngx_array_t               *issuers;      /* JWTs introspected too */
 } ngx_http_fw_jwt_introspect_conf_t;
 
 
@@ -65,6 +66,14 @@ char *ngx_http_fw_jwt_introspect_auth(ngx_conf_t *cf, ngx_command_t *cmd,
       ngx_http_fw_jwt_introspect_auth,                                        \
       NGX_HTTP_LOC_CONF_OFFSET,                                               \
       offsetof(type, field),                                                  \
+      NULL },                                                                 \
+                                                                              \
+    { ngx_string("fw_jwt_introspect_issuers"),                                \
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,  \
+      ngx_http_fw_jwt_str_list,                                               \
+      NGX_HTTP_LOC_CONF_OFFSET,                                               \
+      offsetof(type, field)                                                   \
+      + offsetof(ngx_http_fw_jwt_introspect_conf_t, issuers),                 \
       NULL }
 
 
@@ -74,7 +83,10 @@ char *ngx_http_fw_jwt_introspect_merge_conf(ngx_conf_t *cf,
     ngx_http_fw_jwt_introspect_conf_t *prev,
     ngx_http_fw_jwt_introspect_conf_t *conf);
 
-/* NGX_DECLINED: not for introspection (a JWS, or off); else FW_JWT_* */
+/*
+ * NGX_DECLINED: not for introspection (off, or a JWS whose unverified iss
+ * is not in fw_jwt_introspect_issuers); else FW_JWT_*
+ */
 ngx_int_t ngx_http_fw_jwt_introspect_eval(ngx_http_request_t *r,
     ngx_http_fw_jwt_introspect_conf_t *ic,
     ngx_http_fw_jwt_introspect_ctx_t *ictx, ngx_str_t *raw,

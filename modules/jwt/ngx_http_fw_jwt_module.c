@@ -14,6 +14,8 @@
 
 static void ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
+static ngx_int_t ngx_http_fw_jwt_check_claims(
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static int ngx_http_fw_jwt_verify_keys(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_jwt_check_sig(ngx_http_request_t *r,
@@ -222,6 +224,9 @@ static ngx_command_t  ngx_http_fw_jwt_commands[] = {
     NGX_HTTP_FW_JWT_INTROSPECT_COMMANDS(ngx_http_fw_jwt_loc_conf_t,
                                         introspect),
 
+    NGX_HTTP_FW_JWT_REDIS_COMMANDS(ngx_http_fw_jwt_main_conf_t,
+                                   ngx_http_fw_jwt_loc_conf_t),
+
     { ngx_string("fw_jwt_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -326,6 +331,7 @@ ngx_http_fw_jwt_run(ngx_http_request_t *r)
     ctx->conf = jlcf;
     ctx->done = 1;
     ctx->http_status = 0;
+    ngx_http_fw_jwt_redis_reset(&ctx->redis);
 
     ngx_http_fw_jwt_evaluate(r, jlcf, ctx);
 
@@ -345,7 +351,6 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     int                         rc;
     json_t                     *claim;
     ngx_uint_t                  i;
-    fw_jwt_claims_conf_t        cc;
     ngx_http_fw_jwt_require_t  *rq;
 
     if (jlcf->ks == NULL && jlcf->remote == NULL
@@ -393,18 +398,7 @@ verified:
 
     ctx->verified = 1;
 
-    cc.now = ngx_time();
-    cc.leeway = (long) jlcf->leeway;
-    cc.require_exp = (int) jlcf->require_exp;
-    cc.max_lifetime = (long) jlcf->max_lifetime;
-    /* an introspected token has no JOSE header */
-    cc.typ = ctx->introspect.used ? FW_JWT_TYP_OFF : (int) jlcf->typ;
-    cc.issuers = jlcf->issuers ? jlcf->issuers->elts : NULL;
-    cc.nissuers = jlcf->issuers ? jlcf->issuers->nelts : 0;
-    cc.audiences = jlcf->audiences ? jlcf->audiences->elts : NULL;
-    cc.naudiences = jlcf->audiences ? jlcf->audiences->nelts : 0;
-
-    ctx->status = fw_jwt_check_claims(&cc, &ctx->token);
+    ctx->status = ngx_http_fw_jwt_check_claims(jlcf, ctx);
 
     if (ctx->status != FW_JWT_VALID) {
         return;
@@ -451,6 +445,37 @@ verified:
     ctx->status = ngx_http_fw_jwt_revoke_check(r, jlcf->replay, jlcf->revoke,
                                                &ctx->token, jlcf->leeway,
                                                &ctx->jti_seen);
+
+    if (ctx->status == FW_JWT_VALID
+        && ngx_http_fw_jwt_redis_wanted(jlcf, ctx))
+    {
+        /* not valid before Redis says so, also for a variable read now */
+        ctx->redis.want = 1;
+        ctx->status = FW_JWT_UNAVAILABLE;
+    }
+}
+
+
+/* exp, nbf, iat, iss, aud, typ, the lifetime: a FW_JWT_* status */
+
+static ngx_int_t
+ngx_http_fw_jwt_check_claims(ngx_http_fw_jwt_loc_conf_t *jlcf,
+    ngx_http_fw_jwt_ctx_t *ctx)
+{
+    fw_jwt_claims_conf_t  cc;
+
+    cc.now = ngx_time();
+    cc.leeway = (long) jlcf->leeway;
+    cc.require_exp = (int) jlcf->require_exp;
+    cc.max_lifetime = (long) jlcf->max_lifetime;
+    /* an introspected token has no JOSE header */
+    cc.typ = ctx->introspect.used ? FW_JWT_TYP_OFF : (int) jlcf->typ;
+    cc.issuers = jlcf->issuers ? jlcf->issuers->elts : NULL;
+    cc.nissuers = jlcf->issuers ? jlcf->issuers->nelts : 0;
+    cc.audiences = jlcf->audiences ? jlcf->audiences->elts : NULL;
+    cc.naudiences = jlcf->audiences ? jlcf->audiences->nelts : 0;
+
+    return fw_jwt_check_claims(&cc, &ctx->token);
 }
 
 
@@ -669,6 +694,7 @@ ngx_http_fw_jwt_cleanup(void *data)
     fw_jwt_token_free(&ctx->token);
     ctx->introspect.done = 0;
     ngx_http_fw_jwt_introspect_reset(&ctx->introspect);
+    ngx_http_fw_jwt_redis_reset(&ctx->redis);
 }
 
 
@@ -780,6 +806,19 @@ ngx_http_fw_jwt_enforce(ngx_http_request_t *r)
         ctx->fetched = 1;
     }
 
+    if (ctx->redis.want) {
+        /* replay and revocation across the replicas */
+        rc = ngx_http_fw_jwt_redis_check(r, jlcf, ctx);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     if (ctx->status == FW_JWT_VALID) {
         if (ngx_http_fw_jwt_claim_headers(r, jlcf, ctx) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -863,6 +902,11 @@ ngx_http_fw_jwt_deny(ngx_http_request_t *r, ngx_http_fw_jwt_loc_conf_t *jlcf,
     ngx_http_core_loc_conf_t  *clcf;
 
     ngx_http_fw_jwt_deny_reason(jlcf, ctx, &error, &desc, &status);
+
+    if (ctx->status == FW_JWT_UNAVAILABLE) {
+        /* the token is not at fault: no challenge */
+        goto challenged;
+    }
 
     /* the DPoP challenge, when DPoP or a binding is concerned */
     switch (ngx_http_fw_jwt_dpop_challenge(r, &jlcf->dpop, &ctx->dpop,
@@ -992,6 +1036,12 @@ ngx_http_fw_jwt_deny_reason(ngx_http_fw_jwt_loc_conf_t *jlcf,
 
     case FW_JWT_INACTIVE:
         *desc = "token inactive";
+        break;
+
+    case FW_JWT_UNAVAILABLE:
+        *status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        *error = NULL;
+        *desc = "the token cannot be checked now";
         break;
 
     case FW_JWT_INTROSPECTION_FAILED:
@@ -1135,6 +1185,10 @@ ngx_http_fw_jwt_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_fw_jwt_redis_init_process(cycle, &jmcf->redis) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (jmcf->nremotes) {
         ngx_http_fw_jwt_remotes = ngx_calloc(jmcf->nremotes
                                      * sizeof(ngx_http_fw_jwt_remote_state_t),
@@ -1165,7 +1219,14 @@ ngx_http_fw_jwt_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_fw_jwt_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                    i;
+    ngx_http_fw_jwt_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_fw_jwt_module);
+
+    if (jmcf) {
+        ngx_http_fw_jwt_redis_exit_process(&jmcf->redis);
+    }
 
     fw_jwt_cache_destroy(ngx_http_fw_jwt_cache);
     ngx_http_fw_jwt_cache = NULL;

@@ -28,15 +28,12 @@
 #define NGX_HTTP_FW_JWT_REVOKE_MAX  (1024 * 1024)
 
 
+static char *ngx_http_fw_jwt_revoke_register(ngx_conf_t *cf,
+    ngx_http_fw_jwt_revoke_t *rv, ngx_http_fw_jwt_revoke_t **field);
 static ngx_int_t ngx_http_fw_jwt_revoke_load(ngx_log_t *log,
     ngx_http_fw_jwt_revoke_t *rv, ngx_uint_t force, char *err);
 static void ngx_http_fw_jwt_revoke_timer(ngx_event_t *ev);
 static void ngx_http_fw_jwt_revoke_cycle_cleanup(void *data);
-static ngx_int_t ngx_http_fw_jwt_replay(ngx_http_request_t *r,
-    ngx_http_fw_jwt_replay_t *rp, json_t *payload, time_t leeway,
-    ngx_str_t *seen);
-static const u_char *ngx_http_fw_jwt_revoke_str(json_t *payload,
-    const char *name, size_t *len);
 
 
 /* the revocation files of the configuration being read, or running */
@@ -127,6 +124,12 @@ ngx_http_fw_jwt_replay_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strcmp(value[i].data, "redis") == 0) {
+            /* fw_jwt_redis is checked with the location (merge) */
+            rp->redis = 1;
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
             s.data = value[i].data + 4;
             s.len = value[i].len - 4;
@@ -157,7 +160,7 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\" in \"fw_jwt_jti_replay\" "
-                       "(zone=NAME:SIZE, required, ttl=TIME or off)",
+                       "(zone=NAME:SIZE, required, ttl=TIME, redis or off)",
                        &value[i]);
     return NGX_CONF_ERROR;
 }
@@ -168,13 +171,11 @@ ngx_http_fw_jwt_revoke_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    char                        err[256];
     ssize_t                     size;
     ngx_str_t                  *value, s, path;
     ngx_int_t                   n;
     ngx_uint_t                  i;
-    ngx_pool_cleanup_t         *cln;
-    ngx_http_fw_jwt_revoke_t  **field, *rv, **rvp;
+    ngx_http_fw_jwt_revoke_t  **field, *rv;
 
     field = (ngx_http_fw_jwt_revoke_t **) (p + cmd->offset);
 
@@ -248,7 +249,20 @@ ngx_http_fw_jwt_revoke_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    /* one list a file in this configuration */
+    return ngx_http_fw_jwt_revoke_register(cf, rv, field);
+}
+
+
+/* one list a file in this configuration, read now (fail closed) */
+
+static char *
+ngx_http_fw_jwt_revoke_register(ngx_conf_t *cf, ngx_http_fw_jwt_revoke_t *rv,
+    ngx_http_fw_jwt_revoke_t **field)
+{
+    char                        err[256];
+    ngx_uint_t                  i;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_fw_jwt_revoke_t  **rvp;
 
     if (ngx_http_fw_jwt_revokes == NULL
         || ngx_http_fw_jwt_revokes_cycle != cf->cycle)
@@ -478,7 +492,7 @@ ngx_http_fw_jwt_revoke_init_process(ngx_cycle_t *cycle)
 
 /* a claim that is a non-empty string, or NULL */
 
-static const u_char *
+const u_char *
 ngx_http_fw_jwt_revoke_str(json_t *payload, const char *name, size_t *len)
 {
     json_t  *v;
@@ -503,6 +517,8 @@ ngx_http_fw_jwt_revoke_check(ngx_http_request_t *r,
 {
     int            has_iat;
     long           iat_value;
+    u_char         key[NGX_HTTP_FW_JWT_SHA256];
+    time_t         expires;
     json_t        *iat, *payload;
     size_t         jti_len, sub_len;
     const u_char  *jti, *sub;
@@ -529,34 +545,38 @@ ngx_http_fw_jwt_revoke_check(ngx_http_request_t *r,
         }
     }
 
-    if (rp != NULL) {
-        return ngx_http_fw_jwt_replay(r, rp, fw_jwt_token_payload(token),
-                                      leeway, seen);
+    if (rp == NULL) {
+        return FW_JWT_VALID;
     }
 
-    return FW_JWT_VALID;
+    if (rp->redis) {
+        /* Redis is asked once every check passed: only a missing jti */
+        return ngx_http_fw_jwt_replay_key(r, rp, fw_jwt_token_payload(token),
+                                          leeway, key, &expires)
+               == FW_JWT_REPLAYED ? FW_JWT_REPLAYED : FW_JWT_VALID;
+    }
+
+    return ngx_http_fw_jwt_replay_local(r, rp, fw_jwt_token_payload(token),
+                                        leeway, seen);
 }
 
 
-static ngx_int_t
-ngx_http_fw_jwt_replay(ngx_http_request_t *r, ngx_http_fw_jwt_replay_t *rp,
-    json_t *payload, time_t leeway, ngx_str_t *seen)
+ngx_int_t
+ngx_http_fw_jwt_replay_key(ngx_http_request_t *r,
+    ngx_http_fw_jwt_replay_t *rp, json_t *payload, time_t leeway,
+    u_char *key, time_t *expires)
 {
-    u_char                         *key;
-    size_t                          jti_len, iss_len;
-    time_t                          now, expires;
-    json_t                         *exp;
-    u_char                         *buf, *p;
-    ngx_uint_t                      forgot;
-    const u_char                   *jti, *iss;
-    ngx_http_fw_shm_cache_t        *cache;
-    ngx_http_fw_shm_cache_entry_t  *e;
+    u_char        *buf, *p;
+    size_t         jti_len, iss_len;
+    time_t         now;
+    json_t        *exp;
+    const u_char  *jti, *iss;
 
     jti = ngx_http_fw_jwt_revoke_str(payload, "jti", &jti_len);
 
     if (jti == NULL) {
         if (!rp->required) {
-            return FW_JWT_VALID;
+            return NGX_DECLINED;
         }
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -566,11 +586,6 @@ ngx_http_fw_jwt_replay(ngx_http_request_t *r, ngx_http_fw_jwt_replay_t *rp,
     }
 
     iss = ngx_http_fw_jwt_revoke_str(payload, "iss", &iss_len);
-
-    key = ngx_pnalloc(r->pool, NGX_HTTP_FW_JWT_SHA256);
-    if (key == NULL) {
-        return FW_JWT_ERROR;
-    }
 
     buf = ngx_pnalloc(r->pool, iss_len + 1 + jti_len);
     if (buf == NULL) {
@@ -591,6 +606,46 @@ ngx_http_fw_jwt_replay(ngx_http_request_t *r, ngx_http_fw_jwt_replay_t *rp,
         return FW_JWT_ERROR;
     }
 
+    now = ngx_time();
+    exp = json_object_get(payload, "exp");
+
+    *expires = now + rp->ttl;
+
+    if (json_is_number(exp)) {
+        *expires = (time_t) json_number_value(exp) + leeway;
+    }
+
+    if (*expires <= now) {
+        *expires = now + 1;
+    }
+
+    return FW_JWT_VALID;
+}
+
+
+ngx_int_t
+ngx_http_fw_jwt_replay_local(ngx_http_request_t *r,
+    ngx_http_fw_jwt_replay_t *rp, json_t *payload, time_t leeway,
+    ngx_str_t *seen)
+{
+    u_char                         *key;
+    time_t                          now, expires;
+    ngx_int_t                       rc;
+    ngx_uint_t                      forgot;
+    ngx_http_fw_shm_cache_t        *cache;
+    ngx_http_fw_shm_cache_entry_t  *e;
+
+    key = ngx_pnalloc(r->pool, NGX_HTTP_FW_JWT_SHA256);
+    if (key == NULL) {
+        return FW_JWT_ERROR;
+    }
+
+    rc = ngx_http_fw_jwt_replay_key(r, rp, payload, leeway, key, &expires);
+
+    if (rc != FW_JWT_VALID) {
+        return rc == NGX_DECLINED ? FW_JWT_VALID : rc;
+    }
+
     if (seen->len == NGX_HTTP_FW_JWT_SHA256
         && ngx_memcmp(seen->data, key, NGX_HTTP_FW_JWT_SHA256) == 0)
     {
@@ -599,18 +654,6 @@ ngx_http_fw_jwt_replay(ngx_http_request_t *r, ngx_http_fw_jwt_replay_t *rp,
     }
 
     now = ngx_time();
-    exp = json_object_get(payload, "exp");
-
-    expires = now + rp->ttl;
-
-    if (json_is_number(exp)) {
-        expires = (time_t) json_number_value(exp) + leeway;
-    }
-
-    if (expires <= now) {
-        expires = now + 1;
-    }
-
     cache = rp->zone->data;
     forgot = 0;
 

@@ -22,6 +22,7 @@
 typedef struct {
     ngx_shm_zone_t            *zone;
     ngx_flag_t                 required;
+    ngx_flag_t                 redis;       /* across replicas */
     time_t                     ttl;         /* for a token without exp */
 } ngx_http_fw_jwt_replay_t;
 
@@ -39,7 +40,7 @@ typedef struct {
 } ngx_http_fw_jwt_revoke_t;
 
 
-/* fw_jwt_jti_replay zone=NAME:SIZE [required] [ttl=T] | off */
+/* fw_jwt_jti_replay zone=NAME:SIZE [required] [ttl=T] [redis] | off */
 char *ngx_http_fw_jwt_replay_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -57,6 +58,24 @@ ngx_int_t ngx_http_fw_jwt_revoke_check(ngx_http_request_t *r,
     fw_jwt_token_t *token, time_t leeway, ngx_str_t *seen);
 
 ngx_int_t ngx_http_fw_jwt_revoke_init_process(ngx_cycle_t *cycle);
+
+/*
+ * The replay key of a token, SHA-256(iss NUL jti) in key (32 bytes), and
+ * until when it is remembered: FW_JWT_VALID; NGX_DECLINED: no jti, and
+ * none is required; FW_JWT_REPLAYED: no jti, one is; FW_JWT_ERROR.
+ */
+ngx_int_t ngx_http_fw_jwt_replay_key(ngx_http_request_t *r,
+    ngx_http_fw_jwt_replay_t *rp, json_t *payload, time_t leeway,
+    u_char *key, time_t *expires);
+
+/* the replay check in this host's zone (also Redis's fallback) */
+ngx_int_t ngx_http_fw_jwt_replay_local(ngx_http_request_t *r,
+    ngx_http_fw_jwt_replay_t *rp, json_t *payload, time_t leeway,
+    ngx_str_t *seen);
+
+/* a claim that is a non-empty string, or NULL */
+const u_char *ngx_http_fw_jwt_revoke_str(json_t *payload, const char *name,
+    size_t *len);
 
 
 #pragma GCC visibility pop

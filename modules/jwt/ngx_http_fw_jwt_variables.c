@@ -6,6 +6,17 @@
 #include "ngx_http_fw_jwt.h"
 
 
+/* what tells a prefix variable ($fw_jwt_claim_*, ...) from another */
+typedef struct {
+    size_t      prefix_len;
+    unsigned    header:1;        /* the JOSE header, else the payload */
+    unsigned    unverified:1;    /* a verified signature is enough */
+} ngx_http_fw_jwt_prefix_var_t;
+
+
+static ngx_int_t ngx_http_fw_jwt_prefix_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_str_t *name,
+    const ngx_http_fw_jwt_prefix_var_t *pv);
 static ngx_int_t ngx_http_fw_jwt_json_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, json_t *j, char sep);
 static ngx_int_t ngx_http_fw_jwt_status_variable(ngx_http_request_t *r,
@@ -24,6 +35,19 @@ static ngx_int_t ngx_http_fw_jwt_unverified_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_fw_jwt_unverified_claim_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static const ngx_http_fw_jwt_prefix_var_t  ngx_http_fw_jwt_claim_var = {
+    sizeof("fw_jwt_claim_") - 1, 0, 0
+};
+
+static const ngx_http_fw_jwt_prefix_var_t  ngx_http_fw_jwt_header_var = {
+    sizeof("fw_jwt_header_") - 1, 1, 0
+};
+
+static const ngx_http_fw_jwt_prefix_var_t  ngx_http_fw_jwt_unverified_var = {
+    sizeof("fw_jwt_unverified_claim_") - 1, 0, 1
+};
 
 
 static ngx_http_variable_t  ngx_http_fw_jwt_vars[] = {
@@ -121,12 +145,18 @@ ngx_http_fw_jwt_status_variable(ngx_http_request_t *r,
 }
 
 
+/*
+ * $fw_jwt_claim_<path>, $fw_jwt_header_<path>, $fw_jwt_unverified_claim_
+ * <path>: one getter, the variables differ only in the prefix, the object
+ * read and the state the token must be in
+ */
+
 static ngx_int_t
-ngx_http_fw_jwt_claim_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
+ngx_http_fw_jwt_prefix_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, ngx_str_t *name,
+    const ngx_http_fw_jwt_prefix_var_t *pv)
 {
-    ngx_str_t              *name = (ngx_str_t *) data;
-    json_t                 *j;
+    json_t                 *j, *obj;
     ngx_http_fw_jwt_ctx_t  *ctx;
 
     ctx = ngx_http_fw_jwt_run(r);
@@ -134,16 +164,32 @@ ngx_http_fw_jwt_claim_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ctx->status != FW_JWT_VALID) {
+    if (pv->unverified ? !ctx->verified : ctx->status != FW_JWT_VALID) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    j = fw_jwt_lookup(fw_jwt_token_payload(&ctx->token),
-                      name->data + sizeof("fw_jwt_claim_") - 1,
-                      name->len - (sizeof("fw_jwt_claim_") - 1));
+    obj = pv->header ? fw_jwt_token_header(&ctx->token)
+                     : fw_jwt_token_payload(&ctx->token);
+
+    if (name->len < pv->prefix_len) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    j = fw_jwt_lookup(obj, name->data + pv->prefix_len,
+                      name->len - pv->prefix_len);
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
+}
+
+
+static ngx_int_t
+ngx_http_fw_jwt_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    return ngx_http_fw_jwt_prefix_variable(r, v, (ngx_str_t *) data,
+                                           &ngx_http_fw_jwt_claim_var);
 }
 
 
@@ -151,25 +197,8 @@ static ngx_int_t
 ngx_http_fw_jwt_header_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_str_t              *name = (ngx_str_t *) data;
-    json_t                 *j;
-    ngx_http_fw_jwt_ctx_t  *ctx;
-
-    ctx = ngx_http_fw_jwt_run(r);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ctx->status != FW_JWT_VALID) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    j = fw_jwt_lookup(fw_jwt_token_header(&ctx->token),
-                      name->data + sizeof("fw_jwt_header_") - 1,
-                      name->len - (sizeof("fw_jwt_header_") - 1));
-
-    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+    return ngx_http_fw_jwt_prefix_variable(r, v, (ngx_str_t *) data,
+                                           &ngx_http_fw_jwt_header_var);
 }
 
 
@@ -308,25 +337,8 @@ static ngx_int_t
 ngx_http_fw_jwt_unverified_claim_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_str_t              *name = (ngx_str_t *) data;
-    json_t                 *j;
-    ngx_http_fw_jwt_ctx_t  *ctx;
-
-    ctx = ngx_http_fw_jwt_run(r);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (!ctx->verified) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    j = fw_jwt_lookup(fw_jwt_token_payload(&ctx->token),
-                      name->data + sizeof("fw_jwt_unverified_claim_") - 1,
-                      name->len - (sizeof("fw_jwt_unverified_claim_") - 1));
-
-    return ngx_http_fw_jwt_json_value(r, v, j, ',');
+    return ngx_http_fw_jwt_prefix_variable(r, v, (ngx_str_t *) data,
+                                           &ngx_http_fw_jwt_unverified_var);
 }
 
 

@@ -54,8 +54,10 @@ static ngx_int_t ngx_http_fw_metrics_none(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_fw_metrics_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_metrics_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_metrics_blocks(ngx_http_request_t *r,
+    ngx_array_t *blocks);
 static size_t ngx_http_fw_metrics_render(ngx_http_fw_metrics_main_conf_t
-    *mmcf, u_char *buf, size_t size);
+    *mmcf, ngx_array_t *blocks, u_char *buf, size_t size);
 
 
 static ngx_command_t  ngx_http_fw_metrics_commands[] = {
@@ -462,24 +464,21 @@ ngx_http_fw_metrics_log_handler(ngx_http_request_t *r)
 }
 
 
-static size_t
-ngx_http_fw_metrics_render(ngx_http_fw_metrics_main_conf_t *mmcf,
-    u_char *buf, size_t size)
+/* every module's own zone: found by name, never linked */
+
+static ngx_int_t
+ngx_http_fw_metrics_blocks(ngx_http_request_t *r, ngx_array_t *blocks)
 {
-    size_t               n, len;
-    ngx_uint_t           i;
-    ngx_list_part_t     *part;
-    ngx_shm_zone_t      *zone;
-    fw_metrics_block_t  *b;
+    ngx_uint_t            i;
+    ngx_list_part_t      *part;
+    ngx_shm_zone_t       *zone;
+    fw_metrics_block_t   *b, **p;
 
-    len = 0;
-
-    if (mmcf->zone->data) {
-        len = fw_metrics_render_outcomes(buf, size, mmcf->zone->data,
-                                         mmcf->present);
+    if (ngx_array_init(blocks, r->pool, 8, sizeof(fw_metrics_block_t *))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
-
-    /* every module's own zone: found by name, never linked */
 
     part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
     zone = part->elts;
@@ -502,11 +501,37 @@ ngx_http_fw_metrics_render(ngx_http_fw_metrics_main_conf_t *mmcf,
             continue;
         }
 
-        n = fw_metrics_render(buf ? buf + ngx_min(len, size) : NULL,
-                              (size > len) ? size - len : 0, b,
-                              ngx_time());
-        len += n;
+        p = ngx_array_push(blocks);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        *p = b;
     }
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_http_fw_metrics_render(ngx_http_fw_metrics_main_conf_t *mmcf,
+    ngx_array_t *blocks, u_char *buf, size_t size)
+{
+    size_t  len;
+
+    len = 0;
+
+    if (mmcf->zone->data) {
+        len = fw_metrics_render_outcomes(buf, size, mmcf->zone->data,
+                                         mmcf->present);
+    }
+
+    /* a family that several zones have (fhirwall_redis_...) is one */
+
+    len += fw_metrics_render_blocks(buf ? buf + ngx_min(len, size) : NULL,
+                                    (size > len) ? size - len : 0,
+                                    blocks->elts, blocks->nelts,
+                                    ngx_time());
 
     return len;
 }
@@ -518,6 +543,7 @@ ngx_http_fw_metrics_handler(ngx_http_request_t *r)
     size_t                            len, size;
     ngx_int_t                         rc;
     ngx_buf_t                        *b;
+    ngx_array_t                       blocks;
     ngx_chain_t                       out;
     ngx_http_fw_metrics_main_conf_t  *mmcf;
 
@@ -533,9 +559,13 @@ ngx_http_fw_metrics_handler(ngx_http_request_t *r)
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_metrics_module);
 
+    if (ngx_http_fw_metrics_blocks(r, &blocks) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* the counters move between the two passes: room for some growth */
 
-    size = ngx_http_fw_metrics_render(mmcf, NULL, 0)
+    size = ngx_http_fw_metrics_render(mmcf, &blocks, NULL, 0)
            + NGX_HTTP_FW_METRICS_SLACK;
 
     b = ngx_create_temp_buf(r->pool, size);
@@ -543,7 +573,7 @@ ngx_http_fw_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    len = ngx_http_fw_metrics_render(mmcf, b->pos, size);
+    len = ngx_http_fw_metrics_render(mmcf, &blocks, b->pos, size);
 
     if (len > size) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,

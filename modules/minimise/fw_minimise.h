@@ -54,6 +54,7 @@ typedef struct {
     uint8_t          anywhere;       /* the name at any depth */
     uint16_t         leaf;           /* where its last name starts */
     const char      *keep;           /* KEEP_ONLY: ",a,b," */
+    size_t           keep_len;
 } fw_min_rule_t;
 
 
@@ -114,7 +115,7 @@ int fw_min_query(const fw_min_profile_t *p, const u_char *type,
 
 typedef struct {
     uint8_t          kind;           /* '{' or '[' */
-    uint8_t          silent;         /* skipped: nothing is written */
+    uint8_t          silent;         /* the reference tokenizer's */
     uint8_t          opened;         /* its key and bracket were written */
     uint8_t          members;        /* the next member needs a comma */
     uint8_t          role;
@@ -138,6 +139,9 @@ typedef struct {
     uint8_t          kind;           /* Bundle, Parameters: see json.c */
     uint64_t         bloom[4];       /* fw_min_leaf_hash() of its rules */
     uint8_t          rules[FW_MIN_RULES_MAX];
+    /* its rules by leaf hash (& 63): first and next index in rules[] */
+    uint8_t          head[64];
+    uint8_t          next[FW_MIN_RULES_MAX];
     const fw_min_elements_t  *elements;
     u_char           path[FW_MIN_RPATH_MAX + 1];
 } fw_min_res_t;
@@ -172,6 +176,10 @@ typedef struct {
     u_char           keys[4 * (FW_MIN_KEY_MAX + 1)];
     fw_min_frame_t   frames[FW_MIN_DEPTH_MAX];
     fw_min_res_t     res[FW_MIN_RES_MAX];
+    /* a skipped container (S_SKIP): validated in one pass, no frames */
+    uint8_t          sk;             /* its state */
+    uint8_t          sk_depth;       /* its nesting, from 1 */
+    uint64_t         sk_obj[2];      /* bit per level: an object */
 } fw_min_filter_t;
 
 

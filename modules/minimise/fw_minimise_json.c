@@ -30,6 +30,7 @@
 #endif
 
 #include "fw_minimise.h"
+#include "fw_minimise_rules.h"
 
 
 /* f->state */
@@ -44,6 +45,43 @@
 #define S_END        8
 #define S_ERROR      9
 #define S_ARR_FIRST  10
+#define S_SKIP       11      /* a skipped container: fw_min_skip() */
+
+/* f->sk, in a skipped container */
+#define SK_VALUE     0
+#define SK_FIRST     1       /* after '{' or '[' */
+#define SK_OBJ_KEY   3
+#define SK_COLON     4
+#define SK_AFTER     5
+#define SK_STRING    6
+#define SK_KEY       7
+#define SK_ESCAPE    8
+#define SK_UHEX      9
+#define SK_NUMBER    10
+#define SK_LITERAL   11
+#define SK_NONE      0xff    /* fw_min_skip*(): the input ended, an error */
+
+/* where fw_min_string() and fw_min_after() go on to */
+#define NEXT_NONE    0
+#define NEXT_COLON   1
+#define NEXT_KEY     3
+#define NEXT_VALUE   4
+
+/* the states where whitespace may come (and is dropped) */
+static const u_char  fw_min_ws_state[] = {
+    [S_VALUE] = 1, [S_OBJ_FIRST] = 1, [S_OBJ_KEY] = 1, [S_COLON] = 1,
+    [S_AFTER] = 1, [S_END] = 1, [S_ARR_FIRST] = 1, [S_STRING] = 0,
+    [S_NUMBER] = 0, [S_LITERAL] = 0, [S_ERROR] = 0, [S_SKIP] = 0
+};
+
+#define fw_min_str_start(f, what)                                            \
+    do {                                                                     \
+        (f)->state = S_STRING;                                               \
+        (f)->str = (what);                                                   \
+        (f)->sub = 0;                                                        \
+        (f)->slen = 0;                                                       \
+        (f)->sbad = 0;                                                       \
+    } while (0)
 
 /* f->str */
 #define STR_KEY      0
@@ -103,6 +141,37 @@ static const u_char  fw_min_str_stop[256] = {
     ['"'] = 1, ['\\'] = 1
 };
 
+/* byte classes of the skipper */
+#define C_OTHER      0
+#define C_WS         1
+#define C_QUOTE      2
+#define C_OBJ        3
+#define C_ARR        4
+#define C_CLOSE_OBJ  5
+#define C_CLOSE_ARR  6
+#define C_COMMA      7
+#define C_COLON      8
+#define C_NUM        9
+#define C_LIT        10
+
+static const u_char  fw_min_class[256] = {
+    [' '] = C_WS, ['\t'] = C_WS, ['\n'] = C_WS, ['\r'] = C_WS,
+    ['"'] = C_QUOTE, ['{'] = C_OBJ, ['['] = C_ARR, ['}'] = C_CLOSE_OBJ,
+    [']'] = C_CLOSE_ARR, [','] = C_COMMA, [':'] = C_COLON,
+    ['-'] = C_NUM, ['0'] = C_NUM, ['1'] = C_NUM, ['2'] = C_NUM,
+    ['3'] = C_NUM, ['4'] = C_NUM, ['5'] = C_NUM, ['6'] = C_NUM,
+    ['7'] = C_NUM, ['8'] = C_NUM, ['9'] = C_NUM,
+    ['t'] = C_LIT, ['f'] = C_LIT, ['n'] = C_LIT
+};
+
+/* [0-9A-Fa-f] */
+static const u_char  fw_min_hex[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+    ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1
+};
+
 /* [A-Za-z0-9_] */
 static const u_char  fw_min_name_char[256] = {
     ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
@@ -119,15 +188,6 @@ static const u_char  fw_min_name_char[256] = {
     ['y'] = 1, ['z'] = 1
 };
 
-/* a rule's last name, hashed to one of 256 bits: most keys match none */
-#define fw_min_leaf_hash(s, n)  (((n) * 31 + (s)[0] * 7 + (s)[(n) - 1]) & 255)
-#define fw_min_bloom_has(b, h)  ((b)[(h) >> 6] & (1ULL << ((h) & 63)))
-
-/* fw_min_res_t.kind: where resources are nested */
-#define K_OTHER      0
-#define K_BUNDLE     1
-#define K_PARAMETERS 2
-
 
 
 static int fw_min_fail(fw_min_filter_t *f, const char *err);
@@ -136,19 +196,47 @@ static inline void fw_min_write(fw_min_filter_t *f, const void *s,
 static void fw_min_open(fw_min_filter_t *f, size_t idx);
 static inline void fw_min_write_key(fw_min_filter_t *f);
 static inline int fw_min_key_bad(const u_char *k, size_t kl);
-static void fw_min_write_elem(fw_min_filter_t *f);
-static int fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy,
-    int role);
+static inline void fw_min_write_elem(fw_min_filter_t *f);
+static int fw_min_push(fw_min_filter_t *f, int kind, int lazy, int role);
 static int fw_min_close(fw_min_filter_t *f, int kind);
+static int fw_min_key_check(fw_min_filter_t *f, fw_min_frame_t *fr,
+    const u_char *k, size_t kl);
+static inline size_t fw_min_key_path(fw_min_res_t *res, size_t base,
+    const u_char *nm, size_t nl);
 static int fw_min_decide(fw_min_filter_t *f);
 static void fw_min_elem_action(fw_min_filter_t *f);
 static int fw_min_value(fw_min_filter_t *f, u_char c);
+static int fw_min_scalar(fw_min_filter_t *f, int act, u_char c);
 static int fw_min_string_end(fw_min_filter_t *f);
 static int fw_min_start_res(fw_min_filter_t *f);
-static int fw_min_has(const u_char *list, size_t llen, const u_char *name,
-    size_t len);
-static int fw_min_res_position(fw_min_res_t *res, size_t len);
-static int fw_min_coding_parent(const u_char *p, size_t len);
+static inline int fw_min_num(fw_min_filter_t *f, u_char c);
+static inline int fw_min_skip_open(fw_min_filter_t *f, u_char c);
+static inline int fw_min_skip_close(fw_min_filter_t *f, u_char c);
+static int fw_min_skip_slow(fw_min_filter_t *f, const u_char **in,
+    const u_char *end);
+static inline int fw_min_skip_value(fw_min_filter_t *f, u_char c);
+static inline int fw_min_skip_string(fw_min_filter_t *f, const u_char **in,
+    const u_char *end);
+static inline int fw_min_skip_key(fw_min_filter_t *f, const u_char **in,
+    const u_char *end);
+static inline int fw_min_skip_token(fw_min_filter_t *f, int sk, u_char c);
+static void fw_min_skip(fw_min_filter_t *f, const u_char **in,
+    const u_char *end);
+static inline int fw_min_str_collect(fw_min_filter_t *f, const u_char *p,
+    size_t n, const u_char *end);
+static int fw_min_str_escape(fw_min_filter_t *f, u_char c);
+static inline int fw_min_string(fw_min_filter_t *f, const u_char **in,
+    const u_char *end, u_char *oend);
+static inline int fw_min_after(fw_min_filter_t *f, u_char c,
+    const u_char *p, const u_char *end, u_char *oend);
+static inline void fw_min_literal(fw_min_filter_t *f, u_char c);
+static inline size_t fw_min_number(fw_min_filter_t *f, u_char c);
+static inline int fw_min_value_next(fw_min_filter_t *f, const u_char *p,
+    const u_char *end, u_char *oend);
+static inline int fw_min_obj_key(fw_min_filter_t *f, u_char c);
+static inline int fw_min_arr_first(fw_min_filter_t *f, u_char c);
+static void fw_min_run(fw_min_filter_t *f, const u_char **in,
+    const u_char *end, u_char *oend);
 
 
 void
@@ -257,7 +345,7 @@ fw_min_write_key(fw_min_filter_t *f)
 }
 
 
-static void
+static inline void
 fw_min_write_elem(fw_min_filter_t *f)
 {
     fw_min_frame_t  *fr;
@@ -284,7 +372,7 @@ fw_min_write_elem(fw_min_filter_t *f)
 
 
 static int
-fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy, int role)
+fw_min_push(fw_min_filter_t *f, int kind, int lazy, int role)
 {
     fw_min_frame_t  *fr, *parent;
 
@@ -297,15 +385,10 @@ fw_min_push(fw_min_filter_t *f, int kind, int silent, int lazy, int role)
 
     memset(fr, 0, sizeof(fw_min_frame_t));
     fr->kind = (uint8_t) kind;
-    fr->silent = (uint8_t) silent;
     fr->role = (uint8_t) role;
     fr->first = 1;
     fr->res = parent ? parent->res : 0;
     fr->pathlen = parent ? f->vpath : 0;
-
-    if (silent) {
-        return 0;
-    }
 
     if (lazy) {
         fr->keep = f->vrule;
@@ -351,157 +434,58 @@ fw_min_close(fw_min_filter_t *f, int kind)
         return fw_min_fail(f, "mismatched bracket");
     }
 
-    if (!fr->silent) {
-        res = &f->res[fr->res];
+    res = &f->res[fr->res];
 
-        switch (fr->role) {
+    switch (fr->role) {
 
-        case R_MUST:
-            return fw_min_fail(f, "a resource without a resourceType");
+    case R_MUST:
+        return fw_min_fail(f, "a resource without a resourceType");
 
-        case R_RES:
-            if (res->subset && !res->tagged) {
-                fw_min_write(f, ",\"meta\":{\"tag\":[", 16);
-                fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
-                fw_min_write(f, "]}", 2);
-            }
-
-            f->nres--;
-            break;
-
-        case R_META:
-            if (res->subset && !fr->tag) {
-                if (fr->members) {
-                    fw_min_write(f, ",", 1);
-                }
-
-                fw_min_write(f, "\"tag\":[", 7);
-                fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
-                fw_min_write(f, "]", 1);
-            }
-
-            break;
-
-        case R_TAG:
-            if (res->subset) {
-                if (fr->members) {
-                    fw_min_write(f, ",", 1);
-                }
-
-                fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
-            }
-
-            break;
+    case R_RES:
+        if (res->subset && !res->tagged) {
+            fw_min_write(f, ",\"meta\":{\"tag\":[", 16);
+            fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
+            fw_min_write(f, "]}", 2);
         }
 
-        if (fr->opened) {
-            fw_min_write(f, kind == '{' ? "}" : "]", 1);
+        f->nres--;
+        break;
+
+    case R_META:
+        if (res->subset && !fr->tag) {
+            if (fr->members) {
+                fw_min_write(f, ",", 1);
+            }
+
+            fw_min_write(f, "\"tag\":[", 7);
+            fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
+            fw_min_write(f, "]", 1);
         }
 
-        if (fr->keylen) {
-            f->keys_len = fr->keyoff;
+        break;
+
+    case R_TAG:
+        if (res->subset) {
+            if (fr->members) {
+                fw_min_write(f, ",", 1);
+            }
+
+            fw_min_write(f, fw_min_tag, sizeof(fw_min_tag) - 1);
         }
+
+        break;
+    }
+
+    if (fr->opened) {
+        fw_min_write(f, kind == '{' ? "}" : "]", 1);
+    }
+
+    if (fr->keylen) {
+        f->keys_len = fr->keyoff;
     }
 
     f->depth--;
     f->state = f->depth ? S_AFTER : S_END;
-
-    return 0;
-}
-
-
-static int
-fw_min_has(const u_char *list, size_t llen, const u_char *name, size_t len)
-{
-    const u_char  *p, *end;
-
-    end = list + llen;
-    p = list;
-
-    while (p + len + 2 <= end) {
-        if (p[0] == ',' && p[len + 1] == ',' && memcmp(p + 1, name, len) == 0)
-        {
-            return 1;
-        }
-
-        p = memchr(p + 1, ',', (size_t) (end - p - 1));
-        if (p == NULL) {
-            return 0;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * Coding-typed parents: their "display" is a code's label, kept: coding,
- * tag, security, class, valueCoding, code, modality, eventCoding, concept,
- * contains, type
- */
-static int
-fw_min_coding_parent(const u_char *p, size_t len)
-{
-    switch (len) {
-    case 3:
-        return memcmp(p, "tag", 3) == 0;
-    case 4:
-        return memcmp(p, "code", 4) == 0 || memcmp(p, "type", 4) == 0;
-    case 5:
-        return memcmp(p, "class", 5) == 0;
-    case 6:
-        return memcmp(p, "coding", 6) == 0;
-    case 7:
-        return memcmp(p, "concept", 7) == 0;
-    case 8:
-        return memcmp(p, "security", 8) == 0
-               || memcmp(p, "modality", 8) == 0
-               || memcmp(p, "contains", 8) == 0;
-    case 11:
-        return memcmp(p, "valueCoding", 11) == 0
-               || memcmp(p, "eventCoding", 11) == 0;
-    }
-
-    return 0;
-}
-
-
-/* 1 if the path (of length len) in this resource holds a resource */
-static int
-fw_min_res_position(fw_min_res_t *res, size_t len)
-{
-    const u_char  *p;
-
-    p = res->path;
-
-    if (res->kind == K_OTHER) {
-        return 0;
-    }
-
-    if (res->kind == K_BUNDLE) {
-        return (len == 14 && memcmp(p, "entry.resource", 14) == 0)
-               || (len == 22 && memcmp(p, "entry.response.outcome", 22) == 0)
-               || (len == 6 && memcmp(p, "issues", 6) == 0);
-    }
-
-    if (res->kind == K_PARAMETERS) {
-        /* parameter(.part)*.resource */
-        if (len < 18 || memcmp(p, "parameter", 9) != 0
-            || memcmp(p + len - 9, ".resource", 9) != 0)
-        {
-            return 0;
-        }
-
-        p += 9;
-        len -= 18;
-
-        while (len >= 5 && memcmp(p, ".part", 5) == 0) {
-            p += 5;
-            len -= 5;
-        }
-
-        return len == 0;
-    }
 
     return 0;
 }
@@ -541,26 +525,14 @@ fw_min_key_bad(const u_char *k, size_t kl)
 }
 
 
-/* the key of the top object is in f->key: what happens to its value */
+/*
+ * A key's checks before the profile's: 0, 1 if it is a resource's
+ * resourceType (f->vact is set), -1 if it is malformed or out of place.
+ */
 static int
-fw_min_decide(fw_min_filter_t *f)
+fw_min_key_check(fw_min_filter_t *f, fw_min_frame_t *fr, const u_char *k,
+    size_t kl)
 {
-    size_t                   i, kl, nl, base, cand, pl, h;
-    const u_char            *k, *nm, *parent;
-    fw_min_frame_t          *fr;
-    fw_min_res_t            *res;
-    const fw_min_rule_t     *r, *year, *keep;
-    const fw_min_profile_t  *prof;
-
-    fr = &f->frames[f->depth - 1];
-    k = f->key;
-    kl = f->key_len;
-
-    if (fr->silent) {
-        f->vact = VA_SKIP;
-        return 0;
-    }
-
     if (kl == 0) {
         return fw_min_fail(f, "an empty key");
     }
@@ -573,7 +545,7 @@ fw_min_decide(fw_min_filter_t *f)
         if (fr->first && fr->role == R_MUST) {
             fr->first = 0;
             f->vact = VA_RTYPE;
-            return 0;
+            return 1;
         }
 
         return fw_min_fail(f, "resourceType out of place");
@@ -585,6 +557,59 @@ fw_min_decide(fw_min_filter_t *f)
     }
 
     fr->first = 0;
+
+    return 0;
+}
+
+
+/* the path of a member (name nm) inside its resource: its length */
+static inline size_t
+fw_min_key_path(fw_min_res_t *res, size_t base, const u_char *nm, size_t nl)
+{
+    if (base == PATH_OVER || base + 1 + nl > FW_MIN_RPATH_MAX) {
+        return PATH_OVER;
+    }
+
+    if (base) {
+        res->path[base] = '.';
+    }
+
+    if (nl <= 16 && base + 1 + 16 <= sizeof(res->path)) {
+        /* fixed-size: past the path is free, f->key has 16 bytes */
+        memcpy(res->path + (base ? base + 1 : 0), nm, 16);
+
+    } else {
+        memcpy(res->path + (base ? base + 1 : 0), nm, nl);
+    }
+
+    return base ? base + 1 + nl : nl;
+}
+
+
+/* the key of the top object is in f->key: what happens to its value */
+static int
+fw_min_decide(fw_min_filter_t *f)
+{
+    size_t                   kl, nl, base, cand, h;
+    const u_char            *k, *nm;
+    fw_min_frame_t          *fr;
+    fw_min_res_t            *res;
+    const fw_min_rule_t     *year, *keep;
+    const fw_min_profile_t  *prof;
+
+    fr = &f->frames[f->depth - 1];
+    k = f->key;
+    kl = f->key_len;
+
+    switch (fw_min_key_check(f, fr, k, kl)) {
+    case 0:
+        break;
+    case 1:
+        return 0;
+    default:
+        return FW_MIN_ERROR;
+    }
+
     prof = f->prof;
     res = &f->res[fr->res];
 
@@ -596,28 +621,8 @@ fw_min_decide(fw_min_filter_t *f)
         nl--;
     }
 
-    /* the path of this member inside its resource */
     base = fr->pathlen;
-
-    if (base == PATH_OVER || base + 1 + nl > FW_MIN_RPATH_MAX) {
-        cand = PATH_OVER;
-
-    } else {
-        cand = base ? base + 1 + nl : nl;
-
-        if (base) {
-            res->path[base] = '.';
-        }
-
-        if (nl <= 16 && base + 1 + 16 <= sizeof(res->path)) {
-            /* fixed-size: past the path is free, f->key has 16 bytes */
-            memcpy(res->path + (base ? base + 1 : 0), nm, 16);
-
-        } else {
-            memcpy(res->path + (base ? base + 1 : 0), nm, nl);
-        }
-    }
-
+    cand = fw_min_key_path(res, base, nm, nl);
     f->vpath = (uint16_t) cand;
     f->vrole = R_NONE;
     f->vact = VA_EMIT;
@@ -647,8 +652,8 @@ fw_min_decide(fw_min_filter_t *f)
         }
 
     } else if (fr->role == R_KEEP) {
-        if (!fw_min_has((const u_char *) fr->keep->keep,
-                        strlen(fr->keep->keep), nm, nl)
+        if (!fw_min_has((const u_char *) fr->keep->keep, fr->keep->keep_len,
+                        nm, nl)
             || nm != k)
         {
             f->vact = VA_SKIP;
@@ -665,62 +670,19 @@ fw_min_decide(fw_min_filter_t *f)
 
     h = nl ? fw_min_leaf_hash(nm, nl) : 0;
 
-    for (i = fw_min_bloom_has(res->bloom, h) ? 0 : res->nrules;
-         i < res->nrules;
-         i++)
+    if (fw_min_bloom_has(res->bloom, h)
+        && fw_min_rules_match(prof, res, h, nm, nl,
+                              cand == PATH_OVER ? 0 : cand, &year, &keep))
     {
-        r = &prof->rules[res->rules[i]];
-
-        /* its last name must be this one */
-        if ((size_t) (r->path_len - r->leaf) != nl
-            || r->path[r->leaf] != nm[0])
-        {
-            continue;
-        }
-
-        if (r->anywhere) {
-            if (r->path_len != nl || memcmp(r->path, nm, nl) != 0) {
-                continue;
-            }
-
-        } else if (cand == PATH_OVER || r->path_len != cand
-                   || memcmp(r->path, res->path, cand) != 0)
-        {
-            continue;
-        }
-
-        if (r->action == FW_MIN_DROP) {
-            f->vact = VA_SKIP;
-            return 0;
-        }
-
-        if (r->action == FW_MIN_YEAR) {
-            year = r;
-
-        } else {
-            keep = r;
-        }
+        f->vact = VA_SKIP;
+        return 0;
     }
 
-    if (prof->display && nl == 7 && memcmp(nm, "display", 7) == 0) {
-        /* the parent element's name: the last segment of its path */
-        if (base == PATH_OVER || base == 0) {
-            f->vact = VA_SKIP;
-            return 0;
-        }
-
-        parent = res->path + base;
-        pl = 0;
-
-        while (parent > res->path && parent[-1] != '.') {
-            parent--;
-            pl++;
-        }
-
-        if (!fw_min_coding_parent(parent, pl)) {
-            f->vact = VA_SKIP;
-            return 0;
-        }
+    if (prof->display && nl == 7 && memcmp(nm, "display", 7) == 0
+        && !fw_min_display_kept(res, base == PATH_OVER ? 0 : base))
+    {
+        f->vact = VA_SKIP;
+        return 0;
     }
 
     if (year) {
@@ -754,10 +716,7 @@ fw_min_elem_action(fw_min_filter_t *f)
     f->vpath = fr->pathlen;
     f->vrole = R_NONE;
 
-    if (fr->silent) {
-        f->vact = VA_SKIP;
-
-    } else if (fr->role == R_RESARR) {
+    if (fr->role == R_RESARR) {
         f->vact = VA_RES;
         f->vrole = R_MUST;
 
@@ -817,7 +776,7 @@ fw_min_value(fw_min_filter_t *f, u_char c)
             || (c == '[' && f->frames[f->depth - 1].kind == '{'))
         {
             f->state = (c == '{') ? S_OBJ_FIRST : S_ARR_FIRST;
-            return fw_min_push(f, c, 0, 1, R_KEEP);
+            return fw_min_push(f, c, 1, R_KEEP);
         }
 
         act = VA_SKIP;
@@ -839,32 +798,35 @@ fw_min_value(fw_min_filter_t *f, u_char c)
         fw_min_write_elem(f);
     }
 
-    if (container) {
-        f->state = (c == '{') ? S_OBJ_FIRST : S_ARR_FIRST;
-        return fw_min_push(f, c, act == VA_SKIP, 0,
-                           act == VA_SKIP ? R_NONE : f->vrole);
+    if (container && act == VA_SKIP) {
+        /* validated by fw_min_skip(), in one pass */
+        f->state = S_SKIP;
+        f->sk = SK_FIRST;
+        f->sk_depth = 0;
+        return fw_min_skip_open(f, c);
     }
 
+    if (container) {
+        f->state = (c == '{') ? S_OBJ_FIRST : S_ARR_FIRST;
+        return fw_min_push(f, c, 0, f->vrole);
+    }
+
+    return fw_min_scalar(f, act, c);
+}
+
+
+/* the first byte of a string, number or literal value (act: VA_*) */
+static int
+fw_min_scalar(fw_min_filter_t *f, int act, u_char c)
+{
     f->key_silent = (act == VA_SKIP);
 
     if (c == '"') {
-        f->state = S_STRING;
-        f->sub = 0;
-        f->slen = 0;
-        f->sbad = 0;
+        fw_min_str_start(f, act == VA_RTYPE ? STR_RTYPE
+                            : act == VA_YEAR ? STR_YEAR
+                            : act == VA_SKIP ? STR_SKIP : STR_EMIT);
 
-        switch (act) {
-        case VA_RTYPE:
-            f->str = STR_RTYPE;
-            break;
-        case VA_YEAR:
-            f->str = STR_YEAR;
-            break;
-        case VA_SKIP:
-            f->str = STR_SKIP;
-            break;
-        default:
-            f->str = STR_EMIT;
+        if (f->str == STR_EMIT) {
             fw_min_write(f, "\"", 1);
         }
 
@@ -900,10 +862,9 @@ fw_min_value(fw_min_filter_t *f, u_char c)
 static int
 fw_min_start_res(fw_min_filter_t *f)
 {
-    size_t                   i, h;
+    size_t                   i;
     fw_min_frame_t          *fr;
     fw_min_res_t            *res;
-    const fw_min_rule_t     *r;
     const fw_min_profile_t  *prof;
 
     if (f->slen == 0 || f->slen > FW_MIN_NAME_MAX || f->sbad
@@ -935,35 +896,7 @@ fw_min_start_res(fw_min_filter_t *f)
     if (res->type_len != f->slen
         || memcmp(res->type, f->sbuf, f->slen) != 0)
     {
-        memcpy(res->type, f->sbuf, f->slen);
-        res->type_len = (uint16_t) f->slen;
-        res->visible = (uint8_t) fw_min_type_visible(prof, res->type,
-                                                     f->slen);
-        res->elements = fw_min_elements_for(prof, res->type, f->slen);
-        res->nrules = 0;
-        memset(res->bloom, 0, sizeof(res->bloom));
-
-        for (i = 0; i < prof->nrules; i++) {
-            r = &prof->rules[i];
-
-            if (r->type_len == 0
-                || (r->type_len == f->slen
-                    && memcmp(r->type, res->type, f->slen) == 0))
-            {
-                res->rules[res->nrules++] = (uint8_t) i;
-                h = fw_min_leaf_hash(r->path + r->leaf,
-                                     (size_t) (r->path_len - r->leaf));
-                res->bloom[h >> 6] |= 1ULL << (h & 63);
-            }
-        }
-
-        res->subset = (res->elements || !res->visible || res->nrules
-                       || prof->display);
-
-        res->kind = (f->slen == 6 && memcmp(res->type, "Bundle", 6) == 0)
-                    ? K_BUNDLE
-                    : (f->slen == 10 && memcmp(res->type, "Parameters", 10)
-                       == 0) ? K_PARAMETERS : K_OTHER;
+        fw_min_res_rules(prof, res, f->sbuf, f->slen);
     }
 
     fr->role = R_RES;
@@ -1071,429 +1004,708 @@ fw_min_str_scan(const u_char *p, const u_char *end)
 }
 
 
-int
-fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
-    u_char **out, u_char *oend)
+/*
+ * One byte of a number (its state in f->sub): 1 if it is part of it, 0
+ * if the number ended before it (the byte is read again), -1 if it is
+ * malformed.
+ */
+static inline int
+fw_min_num(fw_min_filter_t *f, u_char c)
+{
+    switch (f->sub) {
+    case N_MINUS:
+        if (c == '0') {
+            f->sub = N_ZERO;
+        } else if (c >= '1' && c <= '9') {
+            f->sub = N_INT;
+        } else {
+            return fw_min_fail(f, "a bad number");
+        }
+        return 1;
+    case N_ZERO:
+    case N_INT:
+        if (c >= '0' && c <= '9' && f->sub == N_INT) {
+            return 1;
+        }
+        if (c == '.') {
+            f->sub = N_DOT;
+        } else if (c == 'e' || c == 'E') {
+            f->sub = N_E;
+        } else {
+            return 0;
+        }
+        return 1;
+    case N_DOT:
+        if (c >= '0' && c <= '9') {
+            f->sub = N_FRAC;
+            return 1;
+        }
+        return fw_min_fail(f, "a bad number");
+    case N_FRAC:
+        if (c >= '0' && c <= '9') {
+            return 1;
+        }
+        if (c == 'e' || c == 'E') {
+            f->sub = N_E;
+            return 1;
+        }
+        return 0;
+    case N_E:
+        if (c == '+' || c == '-') {
+            f->sub = N_ESIGN;
+            return 1;
+        }
+        /* fall through */
+    case N_ESIGN:
+        if (c >= '0' && c <= '9') {
+            f->sub = N_EXP;
+            return 1;
+        }
+        return fw_min_fail(f, "a bad number");
+    default: /* N_EXP */
+        return (c >= '0' && c <= '9') ? 1 : 0;
+    }
+}
+
+
+/* a skipped container's bracket opens: 0, or -1 if nested too deep */
+static inline int
+fw_min_skip_open(fw_min_filter_t *f, u_char c)
+{
+    size_t  l;
+
+    if (f->depth + f->sk_depth >= FW_MIN_DEPTH_MAX) {
+        return fw_min_fail(f, "JSON nested too deep");
+    }
+
+    l = f->sk_depth++;
+
+    if (c == '{') {
+        f->sk_obj[l >> 6] |= 1ULL << (l & 63);
+
+    } else {
+        f->sk_obj[l >> 6] &= ~(1ULL << (l & 63));
+    }
+
+    return 0;
+}
+
+
+/* 1 if the innermost skipped container is an object */
+#define fw_min_skip_obj(f)                                                   \
+    (((f)->sk_obj[((f)->sk_depth - 1) >> 6] >> (((f)->sk_depth - 1) & 63))  \
+     & 1)
+
+
+/* a closing bracket in a skipped container: 1 when the skip is over */
+static inline int
+fw_min_skip_close(fw_min_filter_t *f, u_char c)
+{
+    if ((int) fw_min_skip_obj(f) != (c == '}')) {
+        return fw_min_fail(f, "mismatched bracket");
+    }
+
+    if (--f->sk_depth == 0) {
+        f->state = S_AFTER;
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The byte-at-a-time parts of a skipped container (an escape, a number,
+ * a literal; in f->sk): SK_STRING or SK_AFTER when they end, else SK_NONE
+ * (the input ended, or an error).
+ */
+static int
+fw_min_skip_slow(fw_min_filter_t *f, const u_char **in, const u_char *end)
+{
+    int            rc;
+    u_char         c;
+    const u_char  *p;
+
+    for (p = *in; p < end; p++) {
+        c = *p;
+
+        switch (f->sk) {
+
+        case SK_ESCAPE:
+            if (c == 'u') {
+                f->sk = SK_UHEX;
+                f->lit = 0;
+                break;
+            }
+
+            *in = p + 1;
+
+            if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
+                return fw_min_fail(f, "a bad escape in a string"), SK_NONE;
+            }
+
+            return SK_STRING;
+
+        case SK_UHEX:
+            if (!fw_min_hex[c]) {
+                *in = p + 1;
+                return fw_min_fail(f, "a bad \\u escape in a string"), SK_NONE;
+            }
+
+            if (++f->lit == 4) {
+                *in = p + 1;
+                return SK_STRING;
+            }
+
+            break;
+
+        case SK_NUMBER:
+            rc = fw_min_num(f, c);
+
+            if (rc <= 0) {
+                /* the byte after the number is read again */
+                *in = p;
+                return rc ? SK_NONE : SK_AFTER;
+            }
+
+            break;
+
+        default: /* SK_LITERAL */
+            if (c != (u_char) f->litstr[f->lit]) {
+                *in = p + 1;
+                return fw_min_fail(f, "a bad literal"), SK_NONE;
+            }
+
+            if (++f->lit == f->litlen) {
+                *in = p + 1;
+                return SK_AFTER;
+            }
+        }
+    }
+
+    *in = p;
+
+    return SK_NONE;
+}
+
+
+#define fw_min_skip_ws(p, end)                                               \
+    while (p < end && fw_min_class[*p] == C_WS) {                            \
+        p++;                                                                 \
+    }
+
+
+/* the first byte of a value in a skipped container: the next f->sk */
+static inline int
+fw_min_skip_value(fw_min_filter_t *f, u_char c)
+{
+    switch (fw_min_class[c]) {
+
+    case C_QUOTE:
+        return SK_STRING;
+
+    case C_OBJ:
+    case C_ARR:
+        return fw_min_skip_open(f, c) ? SK_NONE : SK_FIRST;
+
+    case C_NUM:
+        f->sub = (c == '-') ? N_MINUS : (c == '0') ? N_ZERO : N_INT;
+        return SK_NUMBER;
+
+    case C_LIT:
+        f->litstr = (c == 't') ? "true" : (c == 'f') ? "false" : "null";
+        f->lit = 1;
+        f->litlen = (uint8_t) strlen(f->litstr);
+        return SK_LITERAL;
+    }
+
+    return fw_min_fail(f, "not a JSON value"), SK_NONE;
+}
+
+
+/* a skipped string's bytes: SK_AFTER, SK_ESCAPE or SK_NONE (its end) */
+static inline int
+fw_min_skip_string(fw_min_filter_t *f, const u_char **in, const u_char *end)
+{
+    u_char         c;
+    const u_char  *p;
+
+    p = fw_min_str_scan(*in, end);
+    *in = p;
+
+    if (p == end) {
+        return SK_NONE;
+    }
+
+    c = *p++;
+    *in = p;
+
+    if (c == '"') {
+        return SK_AFTER;
+    }
+
+    if (c < 0x20) {
+        return fw_min_fail(f, "a control character in a string"), SK_NONE;
+    }
+
+    f->sk = SK_ESCAPE;
+
+    return SK_ESCAPE;
+}
+
+
+/* a key in a skipped container (f->slen bytes so far): SK_COLON or none */
+static inline int
+fw_min_skip_key(fw_min_filter_t *f, const u_char **in, const u_char *end)
+{
+    size_t         n;
+    u_char         c;
+    const u_char  *p, *q;
+
+    p = *in;
+    q = fw_min_str_scan(p, end);
+    n = (size_t) (q - p);
+
+    if (f->slen + n > FW_MIN_KEY_MAX) {
+        return fw_min_fail(f, "a key too long"), SK_NONE;
+    }
+
+    f->slen += n;
+    *in = q;
+
+    if (q == end) {
+        return SK_NONE;
+    }
+
+    c = *q++;
+    *in = q;
+
+    if (c != '"') {
+        fw_min_fail(f, c < 0x20 ? "a control character in a string"
+                                : "an escape in a key or resourceType");
+        return SK_NONE;
+    }
+
+    return SK_COLON;
+}
+
+
+/* a structural byte (not whitespace) of a skipped container: next f->sk */
+static inline int
+fw_min_skip_token(fw_min_filter_t *f, int sk, u_char c)
+{
+    switch (sk) {
+
+    case SK_FIRST:
+        /* after '{' or '[' */
+        if (c == (fw_min_skip_obj(f) ? '}' : ']')) {
+            return fw_min_skip_close(f, c) ? SK_NONE : SK_AFTER;
+        }
+
+        if (!fw_min_skip_obj(f)) {
+            return fw_min_skip_value(f, c);
+        }
+
+        /* fall through */
+
+    case SK_OBJ_KEY:
+        if (c != '"') {
+            return fw_min_fail(f, "a key was expected"), SK_NONE;
+        }
+
+        f->slen = 0;
+        return SK_KEY;
+
+    case SK_COLON:
+        if (c != ':') {
+            return fw_min_fail(f, "':' was expected"), SK_NONE;
+        }
+
+        return SK_VALUE;
+
+    case SK_AFTER:
+        if (c == ',') {
+            return fw_min_skip_obj(f) ? SK_OBJ_KEY : SK_VALUE;
+        }
+
+        if (c == '}' || c == ']') {
+            return fw_min_skip_close(f, c) ? SK_NONE : SK_AFTER;
+        }
+
+        return fw_min_fail(f, "',' or a closing bracket was expected"),
+               SK_NONE;
+
+    default: /* SK_VALUE */
+        return fw_min_skip_value(f, c);
+    }
+}
+
+
+/*
+ * A skipped container, validated in one pass as the tokenizer would (the
+ * same errors at the same bytes) without frames, decisions or output:
+ * strings and keys by fw_min_str_scan(), the rest one token a turn;
+ * f->sk says where it is when the input ends.
+ */
+static void
+fw_min_skip(fw_min_filter_t *f, const u_char **in, const u_char *end)
+{
+    int            sk;
+    const u_char  *p;
+
+    p = *in;
+    sk = f->sk;
+
+    while (sk != SK_NONE) {
+        f->sk = (uint8_t) sk;
+
+        switch (sk) {
+
+        case SK_STRING:
+            sk = fw_min_skip_string(f, &p, end);
+            break;
+
+        case SK_KEY:
+            sk = fw_min_skip_key(f, &p, end);
+            break;
+
+        case SK_ESCAPE:
+        case SK_UHEX:
+        case SK_NUMBER:
+        case SK_LITERAL:
+            sk = fw_min_skip_slow(f, &p, end);
+            break;
+
+        default:
+            fw_min_skip_ws(p, end);
+
+            if (p == end) {
+                sk = SK_NONE;
+                break;
+            }
+
+            sk = fw_min_skip_token(f, sk, *p++);
+        }
+    }
+
+    *in = p;
+}
+
+
+/* a key's, resourceType's or date's run of plain bytes, kept in f */
+static inline int
+fw_min_str_collect(fw_min_filter_t *f, const u_char *p, size_t n,
+    const u_char *end)
+{
+    size_t  m;
+
+    if (f->slen + n > FW_MIN_KEY_MAX) {
+        if (f->str == STR_KEY) {
+            return fw_min_fail(f, "a key too long");
+        }
+
+        f->sbad |= (f->str == STR_RTYPE);
+    }
+
+    if (f->str == STR_KEY) {
+        if (n <= 16 && end - p >= 16 && f->slen + 16 <= sizeof(f->key)) {
+            memcpy(f->key + f->slen, p, 16);
+
+        } else {
+            memcpy(f->key + f->slen, p, n);
+        }
+
+    } else if (f->slen < FW_MIN_KEY_MAX) {
+        m = FW_MIN_KEY_MAX - f->slen;
+        memcpy(f->sbuf + f->slen, p, n < m ? n : m);
+    }
+
+    f->slen += n;
+
+    return 0;
+}
+
+
+/* the byte after a backslash (f->sub 1) or of a \uXXXX (f->sub 2) */
+static int
+fw_min_str_escape(fw_min_filter_t *f, u_char c)
+{
+    if (f->sub == 1) {
+        if (c == 'u') {
+            f->sub = 2;
+            f->lit = 0;
+            return 0;
+        }
+
+        if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
+            return fw_min_fail(f, "a bad escape in a string");
+        }
+
+        if (f->str == STR_EMIT) {
+            fw_min_write(f, "\\", 1);
+            fw_min_write(f, &c, 1);
+        }
+
+        f->sub = 0;
+        return 0;
+    }
+
+    if (!fw_min_hex[c]) {
+        return fw_min_fail(f, "a bad \\u escape in a string");
+    }
+
+    f->uhex[f->lit++] = c;
+
+    if (f->lit == 4) {
+        if (f->str == STR_EMIT) {
+            fw_min_write(f, "\\u", 2);
+            fw_min_write(f, f->uhex, 4);
+        }
+
+        f->sub = 0;
+    }
+
+    return 0;
+}
+
+
+/*
+ * In a string: a run of plain bytes written, skipped or collected, then
+ * its end (a key's ':' or a value's ',' follow at once: NEXT_COLON, or
+ * what fw_min_after() says, with *in past them) or an escape.
+ */
+static inline int
+fw_min_string(fw_min_filter_t *f, const u_char **in, const u_char *end,
+    u_char *oend)
 {
     u_char         c;
     size_t         n, room;
     const u_char  *p, *q;
-    static const char  hex[256] = {
-        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-        ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
-        ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1,
-        ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1
-    };
+
+    p = *in;
+
+    if (f->sub) {
+        *in = p + 1;
+        fw_min_str_escape(f, *p);
+        return NEXT_NONE;
+    }
+
+    room = (size_t) (oend - f->o);
+
+    if (room < FW_MIN_OUT_RESERVE) {
+        return NEXT_NONE;
+    }
+
+    q = fw_min_str_scan(p, end);
+    n = (size_t) (q - p);
+
+    if (f->str == STR_EMIT) {
+        if (n > room - 64) {
+            n = room - 64;
+            q = p + n;
+        }
+
+        if (n <= 16 && end - p >= 16) {
+            /* a fixed-size copy: the output reserve has room for it */
+            memcpy(f->o, p, 16);
+
+        } else {
+            memcpy(f->o, p, n);
+        }
+
+        f->o += n;
+
+    } else if (f->str != STR_SKIP && fw_min_str_collect(f, p, n, end) != 0) {
+        return NEXT_NONE;
+    }
+
+    *in = q;
+
+    if (q == end || n == room - 64) {
+        return NEXT_NONE;
+    }
+
+    c = *q++;
+    *in = q;
+
+    if (c == '"') {
+        if (f->str == STR_KEY) {
+            /* the key, then most often its ':' */
+            f->key_len = f->slen;
+            f->state = S_COLON;
+
+            if (q < end && *q == ':') {
+                *in = q + 1;
+                return NEXT_COLON;
+            }
+
+            return NEXT_NONE;
+        }
+
+        if (fw_min_string_end(f) == 0 && f->state == S_AFTER && q < end
+            && *q == ',')
+        {
+            /* the ',' after it: the next key or element */
+            *in = q + 1;
+            return fw_min_after(f, ',', q + 1, end, oend);
+        }
+
+        return NEXT_NONE;
+    }
+
+    if (c < 0x20) {
+        return fw_min_fail(f, "a control character in a string"), NEXT_NONE;
+    }
+
+    /* a backslash */
+    if (f->str == STR_KEY || f->str == STR_RTYPE) {
+        return fw_min_fail(f, "an escape in a key or resourceType"),
+               NEXT_NONE;
+    }
+
+    f->sbad = 1;
+    f->sub = 1;
+
+    return NEXT_NONE;
+}
+
+
+/*
+ * A ',' or a closing bracket after a value (p: the byte after it): the
+ * next key's quote (NEXT_KEY) or the next element's first byte
+ * (NEXT_VALUE) when they follow at once.
+ */
+static inline int
+fw_min_after(fw_min_filter_t *f, u_char c, const u_char *p,
+    const u_char *end, u_char *oend)
+{
+    if (c == ',') {
+        if (f->frames[f->depth - 1].kind == '{') {
+            f->state = S_OBJ_KEY;
+            return (p < end && *p == '"') ? NEXT_KEY : NEXT_NONE;
+        }
+
+        fw_min_elem_action(f);
+        f->state = S_VALUE;
+
+        return fw_min_value_next(f, p, end, oend) ? NEXT_VALUE : NEXT_NONE;
+    }
+
+    if (c == '}' || c == ']') {
+        fw_min_close(f, c == '}' ? '{' : '[');
+        return NEXT_NONE;
+    }
+
+    return fw_min_fail(f, "',' or a closing bracket was expected"),
+           NEXT_NONE;
+}
+
+
+/* a byte of true, false or null */
+static inline void
+fw_min_literal(fw_min_filter_t *f, u_char c)
+{
+    if (c != (u_char) f->litstr[f->lit]) {
+        fw_min_fail(f, "a bad literal");
+        return;
+    }
+
+    if (++f->lit == f->litlen) {
+        if (!f->key_silent) {
+            fw_min_write(f, f->litstr, f->litlen);
+        }
+
+        f->state = S_AFTER;
+    }
+}
+
+
+/*
+ * A byte of a number or a literal: 1 if it is part of it (a number's
+ * bytes are written as they come, a literal's when it is whole), else 0.
+ */
+static inline size_t
+fw_min_number(fw_min_filter_t *f, u_char c)
+{
+    int  rc;
+
+    if (f->state == S_LITERAL) {
+        fw_min_literal(f, c);
+        return 1;
+    }
+
+    rc = fw_min_num(f, c);
+
+    if (rc > 0) {
+        if (!f->key_silent) {
+            fw_min_write(f, &c, 1);
+        }
+
+        return 1;
+    }
+
+    if (rc == 0) {
+        /* the byte after the number is read again */
+        f->state = S_AFTER;
+    }
+
+    return 0;
+}
+
+
+/* 1 if a value's first byte is at p and may be read at once */
+static inline int
+fw_min_value_next(fw_min_filter_t *f, const u_char *p, const u_char *end,
+    u_char *oend)
+{
+    return p < end && !ws(*p)
+           && (size_t) (oend - f->o) >= FW_MIN_OUT_RESERVE;
+}
+
+
+/* '}' or a key's quote in an object (its first member or after ',') */
+static inline int
+fw_min_obj_key(fw_min_filter_t *f, u_char c)
+{
+    if (c == '}' && f->state == S_OBJ_FIRST) {
+        fw_min_close(f, '{');
+        return 0;
+    }
+
+    if (c != '"') {
+        return fw_min_fail(f, "a key was expected"), 0;
+    }
+
+    return 1;
+}
+
+
+/* the byte after '[': 1 if it closes the array, else a value follows */
+static inline int
+fw_min_arr_first(fw_min_filter_t *f, u_char c)
+{
+    if (c == ']') {
+        fw_min_close(f, '[');
+        return 1;
+    }
+
+    fw_min_elem_action(f);
+    f->state = S_VALUE;
+
+    return 0;
+}
+
+
+int
+fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
+    u_char **out, u_char *oend)
+{
+    const u_char  *p;
 
     p = *in;
     f->o = *out;
 
-    /*
-     * One turn of this loop per token at most: a state that ends with the
-     * next token's first byte in hand goes straight to its code (the
-     * gotos below), as long as it wrote nothing (every step that writes
-     * is preceded by the output room check at the top).
-     */
-
-    while (p < end && f->state != S_ERROR) {
-
-        room = (size_t) (oend - f->o);
-
-        if (room < FW_MIN_OUT_RESERVE) {
-            break;
-        }
-
-        c = *p;
-
-        switch (f->state) {
-
-        case S_END:
-            if (!ws(c)) {
-                fw_min_fail(f, "data after the resource");
-                break;
-            }
-
-            p++;
-            break;
-
-        case S_ARR_FIRST:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-            if (c == ']') {
-                p++;
-                fw_min_close(f, '[');
-                break;
-            }
-
-            fw_min_elem_action(f);
-            f->state = S_VALUE;
-            goto value;
-
-        case S_VALUE:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-        value:
-            p++;
-
-            if (fw_min_value(f, c) != 0) {
-                break;
-            }
-
-            if (f->state == S_STRING && p < end) {
-                goto string;
-            }
-
-            break;
-
-        case S_OBJ_FIRST:
-        case S_OBJ_KEY:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-            p++;
-
-            if (c == '}' && f->state == S_OBJ_FIRST) {
-                fw_min_close(f, '{');
-                break;
-            }
-
-            if (c != '"') {
-                fw_min_fail(f, "a key was expected");
-                break;
-            }
-
-        key:
-            f->state = S_STRING;
-            f->str = STR_KEY;
-            f->sub = 0;
-            f->slen = 0;
-            f->sbad = 0;
-
-            if (p == end) {
-                break;
-            }
-
-            goto string;
-
-        case S_COLON:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-            p++;
-
-            if (c != ':') {
-                fw_min_fail(f, "':' was expected");
-                break;
-            }
-
-        colon:
-            if (fw_min_decide(f) != 0) {
-                break;
-            }
-
-            f->state = S_VALUE;
-
-            if (p < end && !ws(*p)) {
-                room = (size_t) (oend - f->o);
-
-                if (room < FW_MIN_OUT_RESERVE) {
-                    break;
-                }
-
-                c = *p;
-                goto value;
-            }
-
-            break;
-
-        case S_AFTER:
-            if (ws(c)) {
-                p++;
-                break;
-            }
-
-            p++;
-
-        after:
-            if (c == ',') {
-                if (f->frames[f->depth - 1].kind == '{') {
-                    f->state = S_OBJ_KEY;
-
-                    if (p < end && *p == '"') {
-                        p++;
-                        goto key;
-                    }
-
-                } else {
-                    fw_min_elem_action(f);
-                    f->state = S_VALUE;
-
-                    if (p < end && !ws(*p)) {
-                        room = (size_t) (oend - f->o);
-
-                        if (room < FW_MIN_OUT_RESERVE) {
-                            break;
-                        }
-
-                        c = *p;
-                        goto value;
-                    }
-                }
-
-                break;
-            }
-
-            if (c == '}' || c == ']') {
-                fw_min_close(f, c == '}' ? '{' : '[');
-                break;
-            }
-
-            fw_min_fail(f, "',' or a closing bracket was expected");
-            break;
-
-        case S_STRING:
-        string:
-            if (f->sub == 0) {
-                /* a run of plain bytes */
-                room = (size_t) (oend - f->o);
-
-                if (room < FW_MIN_OUT_RESERVE) {
-                    break;
-                }
-
-                q = fw_min_str_scan(p, end);
-                n = (size_t) (q - p);
-
-                if (f->str == STR_EMIT) {
-                    if (n > room - 64) {
-                        n = room - 64;
-                        q = p + n;
-                    }
-
-                    memcpy(f->o, p, n);
-                    f->o += n;
-
-                } else if (f->str != STR_SKIP) {
-                    if (f->slen + n > FW_MIN_KEY_MAX) {
-                        if (f->str == STR_KEY) {
-                            fw_min_fail(f, "a key too long");
-                            break;
-                        }
-
-                        f->sbad |= (f->str == STR_RTYPE);
-                    }
-
-                    if (f->str == STR_KEY) {
-                        if (n <= 16 && end - p >= 16
-                            && f->slen + 16 <= sizeof(f->key))
-                        {
-                            memcpy(f->key + f->slen, p, 16);
-
-                        } else {
-                            memcpy(f->key + f->slen, p, n);
-                        }
-
-                    } else if (f->slen < FW_MIN_KEY_MAX) {
-                        size_t  m = FW_MIN_KEY_MAX - f->slen;
-
-                        memcpy(f->sbuf + f->slen, p, n < m ? n : m);
-                    }
-
-                    f->slen += n;
-                }
-
-                p = q;
-
-                if (p == end || n == room - 64) {
-                    break;
-                }
-
-                c = *p++;
-
-                if (c == '"') {
-                    if (f->str == STR_KEY) {
-                        /* the key, then most often its ':' */
-                        f->key_len = f->slen;
-                        f->state = S_COLON;
-
-                        if (p < end && *p == ':') {
-                            p++;
-                            goto colon;
-                        }
-
-                        break;
-                    }
-
-                    if (fw_min_string_end(f) != 0) {
-                        break;
-                    }
-
-                    if (f->state == S_AFTER && p < end && *p == ',') {
-                        c = *p++;
-                        goto after;
-                    }
-
-                    break;
-                }
-
-                if (c < 0x20) {
-                    fw_min_fail(f, "a control character in a string");
-                    break;
-                }
-
-                /* a backslash */
-                if (f->str == STR_KEY || f->str == STR_RTYPE) {
-                    fw_min_fail(f, "an escape in a key or resourceType");
-                    break;
-                }
-
-                f->sbad = 1;
-                f->sub = 1;
-                break;
-            }
-
-            p++;
-
-            if (f->sub == 1) {
-                if (c == 'u') {
-                    f->sub = 2;
-                    f->lit = 0;
-                    break;
-                }
-
-                if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
-                    fw_min_fail(f, "a bad escape in a string");
-                    break;
-                }
-
-                if (f->str == STR_EMIT) {
-                    fw_min_write(f, "\\", 1);
-                    fw_min_write(f, &c, 1);
-                }
-
-                f->sub = 0;
-                break;
-            }
-
-            /* \uXXXX */
-            if (!hex[c]) {
-                fw_min_fail(f, "a bad \\u escape in a string");
-                break;
-            }
-
-            f->uhex[f->lit++] = c;
-
-            if (f->lit == 4) {
-                if (f->str == STR_EMIT) {
-                    fw_min_write(f, "\\u", 2);
-                    fw_min_write(f, f->uhex, 4);
-                }
-
-                f->sub = 0;
-            }
-
-            break;
-
-        case S_NUMBER:
-            switch (f->sub) {
-            case N_MINUS:
-                if (c == '0') {
-                    f->sub = N_ZERO;
-                } else if (c >= '1' && c <= '9') {
-                    f->sub = N_INT;
-                } else {
-                    fw_min_fail(f, "a bad number");
-                }
-                break;
-            case N_ZERO:
-            case N_INT:
-                if (c >= '0' && c <= '9' && f->sub == N_INT) {
-                    break;
-                }
-                if (c == '.') {
-                    f->sub = N_DOT;
-                } else if (c == 'e' || c == 'E') {
-                    f->sub = N_E;
-                } else {
-                    f->state = S_AFTER;
-                }
-                break;
-            case N_DOT:
-                if (c >= '0' && c <= '9') {
-                    f->sub = N_FRAC;
-                } else {
-                    fw_min_fail(f, "a bad number");
-                }
-                break;
-            case N_FRAC:
-                if (c >= '0' && c <= '9') {
-                    break;
-                }
-                if (c == 'e' || c == 'E') {
-                    f->sub = N_E;
-                } else {
-                    f->state = S_AFTER;
-                }
-                break;
-            case N_E:
-                if (c == '+' || c == '-') {
-                    f->sub = N_ESIGN;
-                    break;
-                }
-                /* fall through */
-            case N_ESIGN:
-                if (c >= '0' && c <= '9') {
-                    f->sub = N_EXP;
-                } else {
-                    fw_min_fail(f, "a bad number");
-                }
-                break;
-            default: /* N_EXP */
-                if (!(c >= '0' && c <= '9')) {
-                    f->state = S_AFTER;
-                }
-            }
-
-            if (f->state == S_NUMBER) {
-                p++;
-
-                if (!f->key_silent) {
-                    fw_min_write(f, &c, 1);
-                }
-            }
-
-            /* else: the byte after the number is read again */
-            break;
-
-        case S_LITERAL:
-            p++;
-
-            if (c != (u_char) f->litstr[f->lit]) {
-                fw_min_fail(f, "a bad literal");
-                break;
-            }
-
-            if (++f->lit == f->litlen) {
-                if (!f->key_silent) {
-                    fw_min_write(f, f->litstr, f->litlen);
-                }
-
-                f->state = S_AFTER;
-            }
-
-            break;
-        }
-    }
+    fw_min_run(f, &p, end, oend);
 
     f->in_total += (size_t) (p - *in);
     f->out_total += (size_t) (f->o - *out);
@@ -1505,6 +1717,134 @@ fw_min_filter(fw_min_filter_t *f, const u_char **in, const u_char *end,
     }
 
     return (f->state == S_END) ? FW_MIN_DONE : FW_MIN_AGAIN;
+}
+
+
+/*
+ * The state loop of fw_min_filter(): one turn per token at most.  A state
+ * that ends with the next token's first byte in hand goes straight to its
+ * code (the gotos), as long as it wrote nothing (every step that writes
+ * is preceded by the output room check at the top).  Whitespace between
+ * tokens is dropped here.
+ */
+static void
+fw_min_run(fw_min_filter_t *f, const u_char **in, const u_char *end,
+    u_char *oend)
+{
+    int            next;
+    u_char         c;
+    const u_char  *p;
+
+    p = *in;
+
+    while (p < end && f->state != S_ERROR) {
+        if ((size_t) (oend - f->o) < FW_MIN_OUT_RESERVE) {
+            break;
+        }
+
+        c = *p;
+
+        if (fw_min_class[c] == C_WS && fw_min_ws_state[f->state]) {
+            p++;
+            continue;
+        }
+
+        switch (f->state) {
+
+        case S_END:
+            fw_min_fail(f, "data after the resource");
+            break;
+
+        case S_ARR_FIRST:
+            if (fw_min_arr_first(f, c)) {
+                p++;
+                break;
+            }
+
+            /* fall through */
+
+        case S_VALUE:
+        value:
+            p++;
+
+            if (fw_min_value(f, c) == 0 && f->state == S_STRING && p < end) {
+                goto string;
+            }
+
+            break;
+
+        case S_OBJ_FIRST:
+        case S_OBJ_KEY:
+            p++;
+
+            if (!fw_min_obj_key(f, c)) {
+                break;
+            }
+
+        key:
+            fw_min_str_start(f, STR_KEY);
+
+            if (p < end) {
+                goto string;
+            }
+
+            break;
+
+        case S_COLON:
+            p++;
+
+            if (c != ':') {
+                fw_min_fail(f, "':' was expected");
+                break;
+            }
+
+        colon:
+            f->state = S_VALUE;
+
+            if (fw_min_decide(f) != 0 || !fw_min_value_next(f, p, end, oend))
+            {
+                break;
+            }
+
+            c = *p;
+            goto value;
+
+        case S_AFTER:
+            p++;
+            next = fw_min_after(f, c, p, end, oend);
+            goto next;
+
+        case S_STRING:
+        string:
+            next = fw_min_string(f, &p, end, oend);
+
+        next:
+            if (next == NEXT_COLON) {
+                goto colon;
+            }
+
+            if (next == NEXT_KEY) {
+                p++;
+                goto key;
+            }
+
+            if (next == NEXT_VALUE) {
+                c = *p;
+                goto value;
+            }
+
+            break;
+
+        case S_SKIP:
+            fw_min_skip(f, &p, end);
+            break;
+
+        default: /* S_NUMBER, S_LITERAL */
+            p += fw_min_number(f, c);
+        }
+    }
+
+    *in = p;
 }
 
 

@@ -21,6 +21,10 @@ static size_t fw_min_unescape(u_char *dst, const u_char *src, size_t len,
     int *bad);
 static int fw_min_include_type(const u_char *v, size_t len, int rev,
     const u_char **type, size_t *tlen);
+static int fw_min_query_include(const fw_min_profile_t *p, int rev,
+    const u_char *a, size_t eq, size_t n, const char **diag);
+static size_t fw_min_query_elements(const fw_min_elements_t *el,
+    const u_char *a, size_t eq, size_t n, u_char *cap, size_t cl);
 
 
 /* the Safe Harbor rules: docs/minimise.md lists them and why */
@@ -163,6 +167,7 @@ fw_min_add_rule(fw_min_profile_t *p, const char *type, const char *path,
     r->action = (uint8_t) action;
     r->anywhere = (uint8_t) anywhere;
     r->keep = keep;
+    r->keep_len = keep ? strlen(keep) : 0;
 
     for (r->leaf = (uint16_t) pl; r->leaf > 0; r->leaf--) {
         if (r->path[r->leaf - 1] == '.') {
@@ -535,18 +540,111 @@ fw_min_include_type(const u_char *v, size_t len, int rev,
 }
 
 
+/* an _include or _revinclude (rev) parameter, a[0, n), '=' at eq */
+static int
+fw_min_query_include(const fw_min_profile_t *p, int rev, const u_char *a,
+    size_t eq, size_t n, const char **diag)
+{
+    int            bad;
+    size_t         vl, itl;
+    const u_char  *it;
+    u_char         val[FW_MIN_LIST_MAX + 1];
+
+    bad = 0;
+    vl = 0;
+
+    if (eq < n) {
+        if (n - eq - 1 > FW_MIN_LIST_MAX) {
+            *diag = "_include value too long";
+            return 403;
+        }
+
+        vl = fw_min_unescape(val, a + eq + 1, n - eq - 1, &bad);
+    }
+
+    if (bad) {
+        *diag = "an _include value is not percent-encoded right";
+        return 400;
+    }
+
+    if (p->types_len) {
+        if (!fw_min_include_type(val, vl, rev, &it, &itl)
+            || !fw_min_type_visible(p, it, itl))
+        {
+            *diag = rev ? "_revinclude of a resource type this "
+                          "role may not see"
+                        : "_include of a resource type this role "
+                          "may not see";
+            return 403;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * An _elements parameter, a[0, n), '=' at eq: the client's names that the
+ * profile allows, once each, added to cap (",a,b,", cl bytes so far);
+ * returns the new length (",id," if none is left).
+ */
+static size_t
+fw_min_query_elements(const fw_min_elements_t *el, const u_char *a,
+    size_t eq, size_t n, u_char *cap, size_t cl)
+{
+    int     bad;
+    size_t  vl, k, ks;
+    u_char  val[FW_MIN_LIST_MAX + 1];
+
+    bad = 0;
+    vl = 0;
+
+    if (eq < n && n - eq - 1 <= FW_MIN_LIST_MAX) {
+        vl = fw_min_unescape(val, a + eq + 1, n - eq - 1, &bad);
+    }
+
+    for (k = 0; k < vl && !bad; k = ks + 1) {
+        ks = k;
+
+        while (ks < vl && val[ks] != ',') {
+            ks++;
+        }
+
+        if (ks > k && fw_min_name_ok(val + k, ks - k, 0)
+            && fw_min_list_has(el->list, el->list_len, val + k, ks - k)
+            && !(cl && fw_min_list_has(cap, cl, val + k, ks - k)))
+        {
+            if (cl == 0) {
+                cap[cl++] = ',';
+            }
+
+            memcpy(cap + cl, val + k, ks - k);
+            cl += ks - k;
+            cap[cl++] = ',';
+        }
+    }
+
+    if (cl == 0) {
+        /* asked only for what it may not see: id alone */
+        memcpy(cap, ",id,", 4);
+        cl = 4;
+    }
+
+    return cl;
+}
+
+
 int
 fw_min_query(const fw_min_profile_t *p, const u_char *type, size_t tlen,
     const u_char *args, size_t alen, u_char *out, size_t *olen,
     const char **diag)
 {
-    int                       bad, rev, keep, summary_count;
-    size_t                    i, s, eq, nl, vl, n, itl, k, ks, cl;
-    const u_char             *it, *a;
+    int                       bad, rc, keep, summary_count;
+    size_t                    i, s, eq, nl, n, cl;
+    const u_char             *a;
     u_char                   *o;
     const fw_min_elements_t  *el;
-    u_char                    name[64], val[FW_MIN_LIST_MAX + 1];
-    u_char                    cap[FW_MIN_LIST_MAX + 8];
+    u_char                    name[64], cap[FW_MIN_LIST_MAX + 8];
 
     el = (type && p->request_elements && p->summary[0] == '\0')
          ? fw_min_elements_for(p, type, tlen) : NULL;
@@ -588,33 +686,10 @@ fw_min_query(const fw_min_profile_t *p, const u_char *type, size_t tlen,
                    || (nl >= 11 && memcmp(name, "_revinclude", 11) == 0
                        && (nl == 11 || name[11] == ':')))
         {
-            rev = (name[1] == 'r');
-            vl = 0;
+            rc = fw_min_query_include(p, name[1] == 'r', a, eq, n, diag);
 
-            if (eq < n) {
-                if (n - eq - 1 > FW_MIN_LIST_MAX) {
-                    *diag = "_include value too long";
-                    return 403;
-                }
-
-                vl = fw_min_unescape(val, a + eq + 1, n - eq - 1, &bad);
-            }
-
-            if (bad) {
-                *diag = "an _include value is not percent-encoded right";
-                return 400;
-            }
-
-            if (p->types_len) {
-                if (!fw_min_include_type(val, vl, rev, &it, &itl)
-                    || !fw_min_type_visible(p, it, itl))
-                {
-                    *diag = rev ? "_revinclude of a resource type this "
-                                  "role may not see"
-                                : "_include of a resource type this role "
-                                  "may not see";
-                    return 403;
-                }
+            if (rc != 0) {
+                return rc;
             }
 
         } else if (nl == 8 && memcmp(name, "_summary", 8) == 0
@@ -629,41 +704,7 @@ fw_min_query(const fw_min_profile_t *p, const u_char *type, size_t tlen,
 
         } else if (nl == 9 && memcmp(name, "_elements", 9) == 0 && el) {
             keep = 0;
-            vl = 0;
-
-            if (eq < n && n - eq - 1 <= FW_MIN_LIST_MAX) {
-                vl = fw_min_unescape(val, a + eq + 1, n - eq - 1, &bad);
-            }
-
-            /* the client's names that the profile allows, once each */
-            for (k = 0; k < vl && !bad; k = ks + 1) {
-                ks = k;
-
-                while (ks < vl && val[ks] != ',') {
-                    ks++;
-                }
-
-                if (ks > k && fw_min_name_ok(val + k, ks - k, 0)
-                    && fw_min_list_has(el->list, el->list_len, val + k,
-                                       ks - k)
-                    && !(cl && fw_min_list_has(cap, cl, val + k,
-                                               ks - k)))
-                {
-                    if (cl == 0) {
-                        cap[cl++] = ',';
-                    }
-
-                    memcpy(cap + cl, val + k, ks - k);
-                    cl += ks - k;
-                    cap[cl++] = ',';
-                }
-            }
-
-            if (cl == 0) {
-                /* asked only for what it may not see: id alone */
-                memcpy(cap, ",id,", 4);
-                cl = 4;
-            }
+            cl = fw_min_query_elements(el, a, eq, n, cap, cl);
         }
 
         if (keep) {

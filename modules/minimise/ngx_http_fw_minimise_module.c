@@ -17,45 +17,11 @@
 
 #include "ngx_http_fw_common.h"
 #include "fw_minimise.h"
+#include "ngx_http_fw_minimise.h"
 
-
-#define NGX_HTTP_FW_MIN_PROFILE   0
-#define NGX_HTTP_FW_MIN_NONE      1
-#define NGX_HTTP_FW_MIN_DENY      2
 
 /* c->buffered: output waits for our buffers (the image filter's bit) */
 #define NGX_HTTP_FW_MIN_BUFFERED  0x08
-
-
-typedef struct {
-    ngx_str_t                   name;
-    fw_min_profile_t           *prof;
-} ngx_http_fw_min_profile_t;
-
-
-typedef struct {
-    ngx_array_t                 profiles;      /* ngx_http_fw_min_profile_t */
-} ngx_http_fw_min_main_conf_t;
-
-
-typedef struct {
-    ngx_http_complex_value_t    value;
-    ngx_str_t                   match;
-    ngx_str_t                   name;
-    ngx_uint_t                  kind;
-    ngx_http_fw_min_profile_t  *profile;
-} ngx_http_fw_min_rule_t;
-
-
-typedef struct {
-    ngx_array_t                *rules;         /* ngx_http_fw_min_rule_t */
-    ngx_str_t                   dflt;          /* data NULL: unset */
-    ngx_uint_t                  dflt_kind;
-    ngx_http_fw_min_profile_t  *dflt_profile;
-    ngx_array_t                *passthrough;   /* ngx_str_t */
-    size_t                      hold;
-    ngx_bufs_t                  bufs;
-} ngx_http_fw_min_loc_conf_t;
 
 
 typedef struct {
@@ -87,7 +53,12 @@ static ngx_int_t ngx_http_fw_min_token(ngx_str_t *v, ngx_str_t *match);
 static ngx_int_t ngx_http_fw_min_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_min_query(ngx_http_request_t *r,
     ngx_http_fw_min_ctx_t *ctx);
-static void ngx_http_fw_min_identity(ngx_http_request_t *r);
+static ngx_int_t ngx_http_fw_min_identity(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_fw_min_is_range(ngx_table_elt_t *h);
+static ngx_uint_t ngx_http_fw_min_type_is(ngx_str_t *ct, char *type,
+    size_t len);
+static ngx_uint_t ngx_http_fw_min_passthrough(ngx_http_request_t *r,
+    ngx_http_fw_min_loc_conf_t *lcf);
 static ngx_int_t ngx_http_fw_min_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_min_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -105,19 +76,6 @@ static ngx_int_t ngx_http_fw_min_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_fw_min_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_fw_min_init(ngx_conf_t *cf);
-static void *ngx_http_fw_min_create_main_conf(ngx_conf_t *cf);
-static char *ngx_http_fw_min_init_main_conf(ngx_conf_t *cf, void *conf);
-static void *ngx_http_fw_min_create_loc_conf(ngx_conf_t *cf);
-static char *ngx_http_fw_min_merge_loc_conf(ngx_conf_t *cf, void *parent,
-    void *child);
-static ngx_http_fw_min_profile_t *ngx_http_fw_min_find(ngx_conf_t *cf,
-    ngx_str_t *name, ngx_uint_t *kind);
-static char *ngx_http_fw_min_profile(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_fw_min_map(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_fw_min_default(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 
 
 static ngx_command_t  ngx_http_fw_min_commands[] = {
@@ -354,7 +312,9 @@ ngx_http_fw_min_handler(ngx_http_request_t *r)
                                       "search with GET under this profile");
     }
 
-    ngx_http_fw_min_identity(r);
+    if (ngx_http_fw_min_identity(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return ngx_http_fw_min_query(r, ctx);
 }
@@ -453,14 +413,18 @@ ngx_http_fw_min_query(ngx_http_request_t *r, ngx_http_fw_min_ctx_t *ctx)
 /*
  * The upstream is asked for identity: every Accept-Encoding line sent on
  * becomes "identity"; the one nginx reads for the client's answer (gzip)
- * is a copy that keeps the client's value.
+ * is a copy that keeps the client's value.  Range and If-Range are not
+ * sent on (the filtered body's offsets are not the upstream's): the list
+ * is rebuilt without them, so that the entries r->headers_in points at
+ * stay where they are (a copy of each is in the new list).
  */
-static void
+static ngx_int_t
 ngx_http_fw_min_identity(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, n;
+    ngx_list_t        old;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t  *h, *nh;
 #if (NGX_HTTP_GZIP)
     ngx_table_elt_t  *copy;
 
@@ -476,38 +440,113 @@ ngx_http_fw_min_identity(ngx_http_request_t *r)
     }
 #endif
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    n = 0;
 
-    for (i = 0; /* void */; i++) {
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
+        for (i = 0; i < part->nelts; i++) {
+            if (ngx_http_fw_min_is_range(&h[i])) {
+                n++;
+
+            } else if (h[i].key.len == 15
+                       && ngx_strncasecmp(h[i].key.data,
+                                          (u_char *) "Accept-Encoding", 15)
+                          == 0)
+            {
+                ngx_str_set(&h[i].value, "identity");
             }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == 15
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept-Encoding",
-                               15) == 0)
-        {
-            ngx_str_set(&h[i].value, "identity");
         }
     }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    old = r->headers_in.headers;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (part = &old.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (ngx_http_fw_min_is_range(&h[i])) {
+                continue;
+            }
+
+            nh = ngx_list_push(&r->headers_in.headers);
+            if (nh == NULL) {
+                return NGX_ERROR;
+            }
+
+            *nh = h[i];
+        }
+    }
+
+    r->headers_in.range = NULL;
+    r->headers_in.if_range = NULL;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_fw_min_is_range(ngx_table_elt_t *h)
+{
+    return (h->key.len == 5
+            && ngx_strncasecmp(h->key.data, (u_char *) "Range", 5) == 0)
+           || (h->key.len == 8
+               && ngx_strncasecmp(h->key.data, (u_char *) "If-Range", 8)
+                  == 0);
+}
+
+
+/* the media type (before any ';' or ' ') is this one */
+static ngx_uint_t
+ngx_http_fw_min_type_is(ngx_str_t *ct, char *type, size_t len)
+{
+    return ct->data && ct->len >= len
+           && ngx_strncasecmp(ct->data, (u_char *) type, len) == 0
+           && (ct->len == len || ct->data[len] == ';'
+               || ct->data[len] == ' ');
+}
+
+
+/* 1 if the answer's media type is one of fw_minimise_passthrough */
+static ngx_uint_t
+ngx_http_fw_min_passthrough(ngx_http_request_t *r,
+    ngx_http_fw_min_loc_conf_t *lcf)
+{
+    ngx_str_t   *pt;
+    ngx_uint_t   i;
+
+    if (lcf->passthrough == NULL) {
+        return 0;
+    }
+
+    pt = lcf->passthrough->elts;
+
+    for (i = 0; i < lcf->passthrough->nelts; i++) {
+        if (ngx_http_fw_min_type_is(&r->headers_out.content_type,
+                                    (char *) pt[i].data, pt[i].len))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
 static ngx_int_t
 ngx_http_fw_min_header_filter(ngx_http_request_t *r)
 {
-    u_char                      *ct;
-    size_t                       len;
-    ngx_str_t                   *pt;
-    ngx_uint_t                   i, json;
     ngx_table_elt_t             *ce;
     ngx_http_fw_min_ctx_t       *ctx;
     ngx_http_fw_min_loc_conf_t  *lcf;
@@ -543,30 +582,23 @@ ngx_http_fw_min_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ct = r->headers_out.content_type.data;
-    len = r->headers_out.content_type.len;
-    json = 0;
+    if (r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT) {
+        /* a part of a body cannot be filtered (Range is not sent on) */
+        ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_BAD_UPSTREAM);
+        ngx_http_fw_mark_denied(r, "minimise", FW_VOCAB_MINIMISE_BAD_UPSTREAM);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_minimise: the upstream answered 206: refused");
 
-    if (ct) {
-        if (len >= 21
-            && ngx_strncasecmp(ct, (u_char *) "application/fhir+json", 21)
-               == 0)
-        {
-            json = 21;
-
-        } else if (len >= 16
-                   && ngx_strncasecmp(ct, (u_char *) "application/json", 16)
-                      == 0)
-        {
-            json = 16;
-        }
-
-        if (json && json < len && ct[json] != ';' && ct[json] != ' ') {
-            json = 0;
-        }
+        return ngx_http_fw_min_error(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                     "exception",
+                                     "the upstream answered a range");
     }
 
-    if (!json) {
+    if (!ngx_http_fw_min_type_is(&r->headers_out.content_type,
+                                 "application/fhir+json", 21)
+        && !ngx_http_fw_min_type_is(&r->headers_out.content_type,
+                                    "application/json", 16))
+    {
         if (r->headers_out.status >= 300
             && (r->upstream == NULL || r->err_status))
         {
@@ -574,20 +606,9 @@ ngx_http_fw_min_header_filter(ngx_http_request_t *r)
             return ngx_http_next_header_filter(r);
         }
 
-        if (lcf->passthrough && ct) {
-            pt = lcf->passthrough->elts;
-
-            for (i = 0; i < lcf->passthrough->nelts; i++) {
-                if (len >= pt[i].len
-                    && ngx_strncasecmp(ct, pt[i].data, pt[i].len) == 0
-                    && (len == pt[i].len || ct[pt[i].len] == ';'
-                        || ct[pt[i].len] == ' '))
-                {
-                    ngx_str_set(&ctx->status,
-                                FW_VOCAB_MINIMISE_PASSTHROUGH);
-                    return ngx_http_next_header_filter(r);
-                }
-            }
+        if (ngx_http_fw_min_passthrough(r, lcf)) {
+            ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_PASSTHROUGH);
+            return ngx_http_next_header_filter(r);
         }
 
         ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_NOT_ACCEPTABLE);
@@ -629,6 +650,7 @@ ngx_http_fw_min_header_filter(ngx_http_request_t *r)
     ngx_str_set(&ctx->status, FW_VOCAB_MINIMISE_FILTERED);
 
     ngx_http_clear_content_length(r);
+    /* and r->allow_ranges: nginx's range filter (after this one) passes */
     ngx_http_clear_accept_ranges(r);
     ngx_http_weak_etag(r);
 
@@ -1108,364 +1130,4 @@ ngx_http_fw_min_init(ngx_conf_t *cf)
     ngx_http_top_body_filter = ngx_http_fw_min_body_filter;
 
     return NGX_OK;
-}
-
-
-static void *
-ngx_http_fw_min_create_main_conf(ngx_conf_t *cf)
-{
-    ngx_http_fw_min_main_conf_t  *mcf;
-
-    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_min_main_conf_t));
-    if (mcf == NULL) {
-        return NULL;
-    }
-
-    if (ngx_array_init(&mcf->profiles, cf->pool, 4,
-                       sizeof(ngx_http_fw_min_profile_t))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    return mcf;
-}
-
-
-static char *
-ngx_http_fw_min_init_main_conf(ngx_conf_t *cf, void *conf)
-{
-    return NGX_CONF_OK;
-}
-
-
-static void *
-ngx_http_fw_min_create_loc_conf(ngx_conf_t *cf)
-{
-    ngx_http_fw_min_loc_conf_t  *conf;
-
-    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fw_min_loc_conf_t));
-    if (conf == NULL) {
-        return NULL;
-    }
-
-    /*
-     * set by ngx_pcalloc():
-     *
-     *     conf->dflt = { 0, NULL };
-     *     conf->bufs = { 0, 0 };
-     */
-
-    conf->rules = NGX_CONF_UNSET_PTR;
-    conf->passthrough = NGX_CONF_UNSET_PTR;
-    conf->hold = NGX_CONF_UNSET_SIZE;
-
-    return conf;
-}
-
-
-static char *
-ngx_http_fw_min_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
-{
-    ngx_http_fw_min_loc_conf_t *prev = parent;
-    ngx_http_fw_min_loc_conf_t *conf = child;
-
-    ngx_uint_t               i;
-    ngx_http_fw_min_rule_t  *rule;
-
-    ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
-    ngx_conf_merge_ptr_value(conf->passthrough, prev->passthrough, NULL);
-    ngx_conf_merge_size_value(conf->hold, prev->hold, 64 * 1024);
-    ngx_conf_merge_bufs_value(conf->bufs, prev->bufs, 4, 16 * 1024);
-
-    if (conf->dflt.data == NULL) {
-        conf->dflt = prev->dflt;
-    }
-
-    if (conf->bufs.size < 4 * FW_MIN_OUT_RESERVE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_minimise_buffers\" size must be at "
-                           "least %d", 4 * FW_MIN_OUT_RESERVE);
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->rules && conf->dflt.data == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_minimise_map\" needs \"fw_minimise_default\""
-                           " (the profile when no rule matches)");
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->dflt.data == NULL) {
-        return NGX_CONF_OK;
-    }
-
-    conf->dflt_profile = ngx_http_fw_min_find(cf, &conf->dflt,
-                                              &conf->dflt_kind);
-    if (conf->dflt_profile == NULL
-        && conf->dflt_kind == NGX_HTTP_FW_MIN_PROFILE)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"fw_minimise_default\": unknown profile \"%V\"",
-                           &conf->dflt);
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->rules) {
-        rule = conf->rules->elts;
-
-        for (i = 0; i < conf->rules->nelts; i++) {
-            rule[i].profile = ngx_http_fw_min_find(cf, &rule[i].name,
-                                                   &rule[i].kind);
-            if (rule[i].profile == NULL
-                && rule[i].kind == NGX_HTTP_FW_MIN_PROFILE)
-            {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"fw_minimise_map\": unknown profile "
-                                   "\"%V\"", &rule[i].name);
-                return NGX_CONF_ERROR;
-            }
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* a profile by name; NULL with *kind NONE or DENY for those two */
-static ngx_http_fw_min_profile_t *
-ngx_http_fw_min_find(ngx_conf_t *cf, ngx_str_t *name, ngx_uint_t *kind)
-{
-    char                          err[256];
-    ngx_uint_t                    i;
-    ngx_http_fw_min_profile_t    *p;
-    ngx_http_fw_min_main_conf_t  *mcf;
-
-    *kind = NGX_HTTP_FW_MIN_PROFILE;
-
-    if (name->len == 4 && ngx_strncmp(name->data, "none", 4) == 0) {
-        *kind = NGX_HTTP_FW_MIN_NONE;
-        return NULL;
-    }
-
-    if (name->len == 4 && ngx_strncmp(name->data, "deny", 4) == 0) {
-        *kind = NGX_HTTP_FW_MIN_DENY;
-        return NULL;
-    }
-
-    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fw_minimise_module);
-    p = mcf->profiles.elts;
-
-    for (i = 0; i < mcf->profiles.nelts; i++) {
-        if (p[i].name.len == name->len
-            && ngx_strncmp(p[i].name.data, name->data, name->len) == 0)
-        {
-            return &p[i];
-        }
-    }
-
-    if (name->len == 11 && ngx_strncmp(name->data, "safe-harbor", 11) == 0)
-    {
-        /* the built-in profile, made when first named */
-        p = ngx_array_push(&mcf->profiles);
-        if (p == NULL) {
-            return NULL;
-        }
-
-        p->name = *name;
-        p->prof = ngx_palloc(cf->pool, sizeof(fw_min_profile_t));
-        if (p->prof == NULL) {
-            return NULL;
-        }
-
-        fw_min_profile_init(p->prof);
-
-        if (fw_min_profile_safe_harbor(p->prof, err, sizeof(err)) != 0) {
-            return NULL;
-        }
-
-        return p;
-    }
-
-    return NULL;
-}
-
-
-/*
- * fw_minimise_profile name option ...;
- *   safe-harbor  elements=Type:a,b  drop=Path[,Path]  types=T[,T]
- *   summary=true|text|data|count  request_elements=on|off
- */
-static char *
-ngx_http_fw_min_profile(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_fw_min_main_conf_t *mcf = conf;
-
-    int                         rc;
-    char                        err[256];
-    size_t                      i, s;
-    ngx_str_t                  *value, v;
-    ngx_uint_t                  n, kind;
-    ngx_http_fw_min_profile_t  *p;
-
-    value = cf->args->elts;
-
-    if (value[1].len == 0 || value[1].len > 64
-        || ngx_strcmp(value[1].data, "none") == 0
-        || ngx_strcmp(value[1].data, "deny") == 0
-        || ngx_strcmp(value[1].data, "safe-harbor") == 0)
-    {
-        return "needs a name other than \"none\", \"deny\" and "
-               "\"safe-harbor\"";
-    }
-
-    for (i = 0; i < value[1].len; i++) {
-        if (!isalnum(value[1].data[i]) && value[1].data[i] != '-'
-            && value[1].data[i] != '_')
-        {
-            return "needs a name of letters, digits, \"-\" and \"_\"";
-        }
-    }
-
-    p = ngx_http_fw_min_find(cf, &value[1], &kind);
-
-    if (p == NULL) {
-        p = ngx_array_push(&mcf->profiles);
-        if (p == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        p->name = value[1];
-        p->prof = ngx_palloc(cf->pool, sizeof(fw_min_profile_t));
-        if (p->prof == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        fw_min_profile_init(p->prof);
-    }
-
-    for (n = 2; n < cf->args->nelts; n++) {
-        v = value[n];
-        rc = -1;
-        err[0] = '\0';
-
-        if (v.len == 11 && ngx_strcmp(v.data, "safe-harbor") == 0) {
-            rc = fw_min_profile_safe_harbor(p->prof, err, sizeof(err));
-
-        } else if (v.len > 9 && ngx_strncmp(v.data, "elements=", 9) == 0) {
-            rc = fw_min_profile_elements(p->prof, v.data + 9, v.len - 9,
-                                         err, sizeof(err));
-
-        } else if (v.len > 5 && ngx_strncmp(v.data, "drop=", 5) == 0) {
-            for (i = 5; i <= v.len; i = s + 1) {
-                for (s = i; s < v.len && v.data[s] != ','; s++) {
-                    /* void */
-                }
-
-                rc = fw_min_profile_drop(p->prof, v.data + i, s - i, err,
-                                         sizeof(err));
-                if (rc != 0) {
-                    break;
-                }
-            }
-
-        } else if (v.len > 6 && ngx_strncmp(v.data, "types=", 6) == 0) {
-            rc = fw_min_profile_types(p->prof, v.data + 6, v.len - 6, err,
-                                      sizeof(err));
-
-        } else if (v.len > 8 && ngx_strncmp(v.data, "summary=", 8) == 0) {
-            rc = fw_min_profile_summary(p->prof, v.data + 8, v.len - 8, err,
-                                        sizeof(err));
-
-        } else if (v.len == 20
-                   && ngx_strcmp(v.data, "request_elements=off") == 0)
-        {
-            p->prof->request_elements = 0;
-            rc = 0;
-
-        } else if (v.len == 19
-                   && ngx_strcmp(v.data, "request_elements=on") == 0)
-        {
-            p->prof->request_elements = 1;
-            rc = 0;
-
-        } else {
-            ngx_snprintf((u_char *) err, sizeof(err) - 1,
-                         "unknown option \"%V\"%Z", &v);
-        }
-
-        if (rc != 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"fw_minimise_profile %V\": %s",
-                               &value[1], err);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* fw_minimise_map $value match profile; */
-static char *
-ngx_http_fw_min_map(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_fw_min_loc_conf_t *lcf = conf;
-
-    ngx_str_t                         *value;
-    ngx_http_fw_min_rule_t            *rule;
-    ngx_http_compile_complex_value_t   ccv;
-
-    value = cf->args->elts;
-
-    if (lcf->rules == NGX_CONF_UNSET_PTR) {
-        lcf->rules = ngx_array_create(cf->pool, 4,
-                                      sizeof(ngx_http_fw_min_rule_t));
-        if (lcf->rules == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    rule = ngx_array_push(lcf->rules);
-    if (rule == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(rule, sizeof(ngx_http_fw_min_rule_t));
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = &rule->value;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (value[2].len == 0) {
-        return "needs a non-empty value to match";
-    }
-
-    rule->match = value[2];
-    rule->name = value[3];
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_fw_min_default(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_fw_min_loc_conf_t *lcf = conf;
-
-    ngx_str_t  *value;
-
-    if (lcf->dflt.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    lcf->dflt = value[1];
-
-    return NGX_CONF_OK;
 }

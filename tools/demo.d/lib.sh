@@ -4,6 +4,7 @@
 
 mint=${FW_JWT_MINT:-$(dirname "$moddir")/tools/fw-jwt-mint}
 verify=${FW_AUDIT_VERIFY:-$(dirname "$moddir")/tools/fw-audit-verify}
+hashtool=${FW_AUDIT_HASH:-$(dirname "$moddir")/tools/fw-audit-hash}
 issuer=https://idp.demo.fhirwall.invalid
 audience=fhir-gateway
 base=https://localhost:$https_port
@@ -242,9 +243,15 @@ A rate limit (per_client: 20 a minute; the last ones get 429 with Retry-After):
   for i in \$(seq 22); do $c -o /dev/null -w '%{http_code} ' -H "Authorization: Bearer \$CLINICIAN" $base/fhir/Patient/456; done; echo
 A verified webhook (202), then its replay (409), then a tampered one (401):
   tools/demo webhook
-The audit records, and their HMAC chain checked:
+The failed-authentication lockout (8 401/403 answers a minute lock this
+address out: 429 with Retry-After, 30s, doubling up to 10 minutes):
+  tools/demo lockout
+The audit records (no id of a path, no value of a query: HMAC hashes,
+fwh-<epoch>-<hex>), and their HMAC chain checked:
   tail -n 3 $demo/logs/audit.log
   $verify -k $demo/keys/audit.key --allow-open $demo/logs/audit.log
+The records of Patient/123 (its hash in each 10-minute epoch of the hour):
+  grep -F -f <($hashtool -k $demo/keys/audit.key -e \$((\$(date +%s) / 600 - 5))-\$((\$(date +%s) / 600)) 123) $demo/logs/audit.log
 (--allow-open: the chains of running workers have no end record yet)
 Stop: tools/fw stop
 TXT
@@ -263,6 +270,65 @@ demo_webhook() {
     echo "the body changed after signing:"
     curl -sk -o /dev/null -w '%{http_code}\n' "${args[@]}" \
         "$base/hooks/ehr-events"
+}
+
+# demo_lockout: requests without a token until the lockout, then a valid
+# token from the locked-out address
+demo_lockout() {
+    local i code
+    echo "GET $base/fhir/Patient/123 without a token (401), until the lockout:"
+    for i in $(seq 12); do
+        code=$(curl -sk -o /dev/null -w '%{http_code}' \
+               "$base/fhir/Patient/123")
+        printf '%s ' "$code"
+        [ "$code" = 429 ] && break
+    done
+    echo
+    echo "the clinician's valid token from this address:"
+    curl -sk -i -H "Authorization: Bearer $(cat "$demo/idp/clinician.jwt")" \
+        "$base/fhir/Patient/123" \
+        | grep -iE '^(HTTP/|retry-after:)|"diagnostics"' | tr -d '\r'
+    echo "(127.0.0.1 is locked out for 30s; a repeat doubles it, up to 10 minutes)"
+}
+
+# demo_audit_redacted FILE: every request record of the audit log keeps no
+# id of its path and no value of its query (each is a hash or "*"), names
+# none of the demo's patient ids (123, 456) anywhere, and the lockout's
+# refusals are audited as such
+demo_audit_redacted() {
+    python3 - "$1" <<'PY'
+import json, re, sys
+
+hashed = re.compile(r"^fwh-\d+-[0-9a-f]{24}$")
+kept = re.compile(r"^([A-Z][A-Za-z]*[a-z][A-Za-z]*|_[a-z]+|\$[A-Za-z][A-Za-z0-9-]*"
+                  r"|metadata|\d+|\*)$")
+bad, n, locked = [], 0, 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("kind") != "request":
+        continue
+    n += 1
+    if r.get("denied_by") == "lockout" and r.get("reason") == "locked":
+        locked += 1
+    path = r.get("path", "")
+    # the locations' own names (configuration, kept as they are)
+    prefix = next((p for p in ("/hooks/ehr-events", "/fhir/", "/")
+                   if path.startswith(p)), "")
+    for seg in path[len(prefix):].split("/"):
+        if seg and not hashed.match(seg) and not kept.match(seg):
+            bad.append("path %s: %s" % (path, seg))
+    for par in filter(None, r.get("query", "").split("&")):
+        v = par.split("=", 1)[-1]
+        if v and v != "*" and not hashed.match(v):
+            bad.append("query %s: %s" % (r["query"], v))
+    for k, v in r.items():
+        if isinstance(v, str) and set(re.split(r"[/?&=]", v)) & {"123", "456"}:
+            bad.append("%s: %s" % (k, v))
+if n == 0 or locked == 0 or bad:
+    print("%d records, %d lockout refusals; %s" % (n, locked, "; ".join(bad[:5])))
+    sys.exit(1)
+print("%d records, %d lockout refusals" % (n, locked))
+PY
 }
 
 # tamper TOKEN: the token with one signature character changed
@@ -362,8 +428,35 @@ demo_check() {
         echo "demo check: FAIL rate limit (answers:$codes)"
     fi
 
+    # the lockout: 7 of the answers above were 401 or 403 to this address
+    # (no token, tampered, two DPoP, three scopes and compartments); the
+    # 8th locks it out, even for a valid token, with Retry-After
+    codes=""
+    for i in $(seq 3); do
+        codes="$codes $(curl -sk -o /dev/null -w '%{http_code}' \
+            "$base/fhir/Patient/123")"
+    done
+    got=$(curl -sk -o /dev/null -D - -H "Authorization: Bearer $clin" \
+          "$base/fhir/Patient/123" | tr -d '\r')
+    if echo "$codes" | grep -q 429 \
+       && echo "$got" | grep -q '^HTTP/[0-9.]* 429' \
+       && echo "$got" | grep -Eiq '^retry-after: [1-9][0-9]*$'; then
+        passes=$((passes + 1))
+        echo "demo check: ok   lockout (answers:$codes; then a valid token: 429, $(echo "$got" | grep -i '^retry-after'))"
+    else
+        fails=$((fails + 1))
+        echo "demo check: FAIL lockout (answers:$codes; then a valid token: $(echo "$got" | head -1))"
+    fi
+
     sleep 0.5
     demo_collect_logs
+    if got=$(demo_audit_redacted "$demo/logs/audit.log" 2>&1); then
+        passes=$((passes + 1))
+        echo "demo check: ok   no path id, no query value in the audit log ($got)"
+    else
+        fails=$((fails + 1))
+        echo "demo check: FAIL audit redaction: $got"
+    fi
     if [ -x "$verify" ] && "$verify" -k "$demo/keys/audit.key" --allow-open \
             "$demo/logs/audit.log" > "$demo/temp/verify.out" 2>&1; then
         passes=$((passes + 1))

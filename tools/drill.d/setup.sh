@@ -66,6 +66,9 @@ CONF
         >> "$demo/audit-http.conf"
     sed -i 's|^fw_audit_log .*|fw_audit_log          logs/audit/audit.log;|' \
         "$demo/audit.conf"
+    # the drills' clients (noisy, probes, the 401 floods) are all on
+    # loopback: never locked out, or the lockout would be all they measure
+    echo 'fw_lockout_allow         127.0.0.1 ::1;' >> "$demo/lockout.conf"
     if [ "$form" = short ]; then
         sed -i '/^    keepalive_timeout /a\
     client_header_timeout 3s;\

@@ -32,6 +32,9 @@ static int check(fw_jwt_keyset_t *ks, const char *tok);
 static void load_pem(fw_jwt_keyset_t *ks, const char *path, int alg);
 static int decode_json(const char *header, const char *payload);
 static void test_secret_shapes(void **state);
+static char *hs_token(const char *kid, const char *secret_text);
+static int check_both(fw_jwt_keyset_t *ks, const char *tok);
+static void test_kid_hash(void **state);
 static void test_ecdsa_der(void **state);
 static int claims(const fw_jwt_claims_conf_t *cc, const char *header,
     const char *payload);
@@ -487,6 +490,184 @@ test_kid_selection(void **state)
     free(tok);
 
     fw_jwt_keyset_free(&ks);
+}
+
+
+/* an HS256 token with this kid (NULL: none), signed with this secret */
+
+static char *
+hs_token(const char *kid, const char *secret_text)
+{
+    char           hdr[128], *h, *p, *s, *tok;
+    u_char         mac[32];
+    unsigned int   mac_len;
+    size_t         n;
+
+    if (kid) {
+        snprintf(hdr, sizeof(hdr), "{\"alg\":\"HS256\",\"kid\":\"%s\"}",
+                 kid);
+    } else {
+        snprintf(hdr, sizeof(hdr), "{\"alg\":\"HS256\"}");
+    }
+
+    h = b64(hdr, strlen(hdr));
+    p = b64("{}", 2);
+    n = strlen(h) + strlen(p) + 1;
+    tok = malloc(n + 64);
+    assert_non_null(tok);
+    sprintf(tok, "%s.%s", h, p);
+
+    assert_non_null(HMAC(EVP_sha256(), secret_text, (int) strlen(secret_text),
+                         (u_char *) tok, n, mac, &mac_len));
+    s = b64((char *) mac, mac_len);
+    sprintf(tok + n, ".%s", s);
+
+    free(h);
+    free(p);
+    free(s);
+
+    return tok;
+}
+
+
+/* the verdict with the kid hash, asserted equal to the linear scan's */
+
+static int
+check_both(fw_jwt_keyset_t *ks, const char *tok)
+{
+    int              rc;
+    fw_jwt_keyset_t  linear;
+
+    rc = check(ks, tok);
+
+    linear = *ks;
+    linear.kid_slots = NULL;
+    assert_int_equal(check(&linear, tok), rc);
+
+    return rc;
+}
+
+
+static void
+test_kid_hash(void **state)
+{
+    int              i;
+    char             err[FW_JWT_ERRLEN], kid[16], sec[64], *tok;
+    fw_jwt_keyset_t  ks;
+
+    fw_jwt_keyset_init(&ks);
+
+    /* 300 keys, each its kid */
+    for (i = 0; i < 300; i++) {
+        snprintf(kid, sizeof(kid), "k%d", i);
+        snprintf(sec, sizeof(sec), "secret-%03d-0123456789abcdefghijkl", i);
+        assert_int_equal(fw_jwt_keyset_add_secret(&ks, (u_char *) sec,
+                                                  strlen(sec),
+                                                  FW_JWT_SECRET_BINARY,
+                                                  (u_char *) kid,
+                                                  strlen(kid), FW_JWT_HS256,
+                                                  err), FW_OK);
+    }
+
+    ks.algs = FW_JWT_ALGS_ALL;
+
+    /* the table is made and covers every key */
+    assert_non_null(ks.kid_slots);
+    assert_int_equal(ks.kid_nkeys, 300);
+    assert_int_equal(ks.nanon, 0);
+    assert_true(ks.kid_mask + 1 >= 600);
+
+    tok = hs_token("k137", "secret-137-0123456789abcdefghijkl");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_VALID);
+    free(tok);
+
+    tok = hs_token("k0", "secret-000-0123456789abcdefghijkl");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_VALID);
+    free(tok);
+
+    /* the right kid, another key's secret */
+    tok = hs_token("k137", "secret-138-0123456789abcdefghijkl");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_BAD_SIGNATURE);
+    free(tok);
+
+    /* no such kid; a prefix of one; one that differs in length only */
+    tok = hs_token("k300", "secret-000-0123456789abcdefghijkl");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_UNKNOWN_KEY);
+    free(tok);
+
+    tok = hs_token("k1", "secret-010-0123456789abcdefghijkl");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_BAD_SIGNATURE);
+    free(tok);
+
+    tok = hs_token("", "secret-010-0123456789abcdefghijkl");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_UNKNOWN_KEY);
+    free(tok);
+
+    /* no kid in the token: every key is tried */
+    tok = hs_token(NULL, "secret-299-0123456789abcdefghijkl");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_VALID);
+    free(tok);
+
+    /* duplicate kids: either key verifies */
+    assert_int_equal(fw_jwt_keyset_add_secret(&ks,
+                         (u_char *) "dup-a-0123456789abcdefghijklmnopq", 33,
+                         FW_JWT_SECRET_BINARY, (u_char *) "k7", 2,
+                         FW_JWT_HS256, err), FW_OK);
+
+    tok = hs_token("k7", "dup-a-0123456789abcdefghijklmnopq");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_VALID);
+    free(tok);
+
+    tok = hs_token("k7", "secret-007-0123456789abcdefghijkl");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_VALID);
+    free(tok);
+
+    tok = hs_token("k7", "secret-008-0123456789abcdefghijkl");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_BAD_SIGNATURE);
+    free(tok);
+
+    /* a key without kid matches any kid, listed or not */
+    assert_int_equal(fw_jwt_keyset_add_secret(&ks,
+                         (u_char *) "anon-0123456789abcdefghijklmnopqr", 33,
+                         FW_JWT_SECRET_BINARY, NULL, 0, FW_JWT_HS256, err),
+                     FW_OK);
+    assert_int_equal(ks.nanon, 1);
+    assert_int_equal(ks.kid_nkeys, 302);
+
+    tok = hs_token("k5", "anon-0123456789abcdefghijklmnopqr");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_VALID);
+    free(tok);
+
+    tok = hs_token("unlisted", "anon-0123456789abcdefghijklmnopqr");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_VALID);
+    free(tok);
+
+    tok = hs_token("unlisted", "neither-0123456789abcdefghijklmno");
+    assert_int_equal(check_both(&ks, tok), FW_JWT_BAD_SIGNATURE);
+    free(tok);
+
+    /* a stale table (keys added behind it) is not used: the scan is */
+    ks.kid_nkeys--;
+    tok = hs_token("k137", "secret-137-0123456789abcdefghijkl");
+    assert_int_equal(check(&ks, tok), FW_JWT_VALID);
+    free(tok);
+
+    fw_jwt_keyset_free(&ks);
+
+    /* a JWKS: the kids of all.jwks through the table */
+    {
+        u_char  *j;
+        size_t   n, added, skipped;
+
+        fw_jwt_keyset_init(&ks);
+        j = read_all("t/keys/jwt/all.jwks", &n);
+        assert_int_equal(fw_jwt_keyset_add_jwks(&ks, j, n, &added, &skipped,
+                                                err), FW_OK);
+        free(j);
+        assert_non_null(ks.kid_slots);
+        assert_int_equal(ks.kid_nkeys, ks.nkeys);
+        fw_jwt_keyset_free(&ks);
+    }
 }
 
 
@@ -979,6 +1160,7 @@ main(void)
         cmocka_unit_test(test_lookup_require_roles),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_secret_shapes),
+        cmocka_unit_test(test_kid_hash),
         cmocka_unit_test(test_ecdsa_der),
     };
 

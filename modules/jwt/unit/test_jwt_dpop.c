@@ -23,6 +23,7 @@
 #include "fw_codec.h"
 #include "fw_jwt.h"
 #include "fw_jwt_dpop.h"
+#include "fw_jwt_scan.h"
 
 
 #define NOW     1700000000
@@ -45,6 +46,8 @@ static int verify(const char *p, fw_jwt_dpop_proof_t *out);
 static void setup_rq(void);
 static int teardown(void **state);
 static void test_status_names(void **state);
+static void test_escaped(void **state);
+static void test_token_cnf(void **state);
 
 
 static fw_jwt_dpop_req_t  rq;
@@ -724,6 +727,152 @@ test_cnf(void **state)
 }
 
 
+/*
+ * The proof is read by the claims scanner, not jansson: escaped member
+ * names and values in the jwk and the payload mean what they say
+ */
+
+static void
+test_escaped(void **state)
+{
+    char                 *p, *pl, *ath, *jwk, *esc, *q;
+    u_char                jkt[FW_JWT_THUMB_LEN + 1];
+    json_t               *j;
+    EVP_PKEY             *pkey;
+    fw_jwt_dpop_proof_t   out, plain;
+
+    setup_rq();
+    ath = ath_of(TOKEN);
+    pkey = load_key("t/keys/jwt/ec256.key");
+    jwk = jwk_of(pkey);
+
+    pl = payload("GET", HTU, NOW, ath, NULL, "j-esc");
+    p = proof("ES256", "t/keys/jwt/ec256.key", "dpop+jwt", NULL, pl);
+    assert_int_equal(verify(p, &plain), FW_JWT_DPOP_OK);
+    free(p);
+    free(pl);
+
+    /* "kty" as "k\u0074y", "EC" as "\u0045C", white space inside */
+    esc = malloc(strlen(jwk) + 64);
+    q = strstr(jwk, "\"kty\":\"EC\"");
+    assert_non_null(q);
+    sprintf(esc, "{ \"k\\u0074y\" : \"\\u0045C\" %s", q + 10);
+
+    pl = malloc(1024);
+    snprintf(pl, 1024, "{\"jti\":\"j\\u002desc\",\"htm\":\"G\\u0045T\","
+             "\"htu\":\"https:\\/\\/api.example.org\\/fhir\\/Patient\","
+             "\"iat\":%d.0,\"ath\":\"%s\"}", NOW, ath);
+
+    p = proof("ES256", "t/keys/jwt/ec256.key", "dpop\\u002bjwt", esc, pl);
+    assert_int_equal(verify(p, &out), FW_JWT_DPOP_OK);
+
+    /* the same key, the same jti: the same thumbprint and replay key */
+    assert_string_equal((char *) out.jkt, (char *) plain.jkt);
+    assert_memory_equal(out.replay, plain.replay, 32);
+    assert_int_equal(out.iat, NOW);
+
+    j = json_loads(esc, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(fw_jwt_jwk_thumbprint(j, jkt), FW_JWT_DPOP_OK);
+    assert_string_equal((char *) jkt, (char *) plain.jkt);
+    json_decref(j);
+    free(p);
+
+    /* an escaped private member is still one */
+    sprintf(esc, "%.*s,\"\\u0064\":\"AAAA\"}", (int) strlen(jwk) - 1, jwk);
+    p = proof("ES256", "t/keys/jwt/ec256.key", "dpop+jwt", esc, pl);
+    assert_int_equal(verify(p, &out), FW_JWT_DPOP_PRIVATE);
+    free(p);
+
+    /* a typ that unescapes to something else */
+    p = proof("ES256", "t/keys/jwt/ec256.key", "dpop\\u002Bjw", NULL, pl);
+    assert_int_equal(verify(p, &out), FW_JWT_DPOP_TYP);
+    free(p);
+
+    free(pl);
+    free(esc);
+    free(jwk);
+    free(ath);
+    EVP_PKEY_free(pkey);
+}
+
+
+/* fw_jwt_token_cnf() on the scan gives what fw_jwt_cnf_get() gives */
+
+static void
+test_token_cnf(void **state)
+{
+    int             i, k, rc, want;
+    char           *pl, *tok, *big;
+    size_t          n;
+    json_t         *j;
+    EVP_PKEY       *pkey;
+    fw_jwt_str_t    v, w;
+    fw_jwt_token_t  t;
+    static const char  *names[] = { "jkt", "x5t#S256" };
+    static const char  *payloads[] = {
+        "{\"sub\":\"a\"}",
+        "{\"cnf\":{\"jkt\":\"abc\"}}",
+        "{\"cnf\":{\"x5t#S256\":\"xyz\",\"jkt\":\"k\"}}",
+        "{\"cnf\":{\"jkt\":\"a\\u0062c\"}}",
+        "{\"cnf\":{\"j\\u006bt\":\"abc\"}}",
+        "{\"cnf\":{\"jkt\":\"\"}}",
+        "{\"cnf\":{\"jkt\":5}}",
+        "{\"cnf\":{\"jkt\":null}}",
+        "{\"cnf\":\"jkt\"}",
+        "{\"cnf\":null}",
+        "{\"cnf\":[\"jkt\"]}",
+        "{\"cnf\":{}}",
+        "{\"cnf\":{\"a\":{\"jkt\":\"deep\"}}}",
+        NULL                /* big: a cnf of more than 1024 bytes */
+    };
+
+    big = malloc(4096);
+    assert_non_null(big);
+    n = (size_t) snprintf(big, 4096, "{\"cnf\":{\"pad\":\"");
+    memset(big + n, 'p', 2000);
+    n += 2000;
+    snprintf(big + n, 4096 - n, "\",\"jkt\":\"long\"}}");
+
+    pkey = load_key("t/keys/jwt/ec256.key");
+
+    for (i = 0; i < (int) (sizeof(payloads) / sizeof(payloads[0])); i++) {
+        pl = (char *) (payloads[i] ? payloads[i] : big);
+
+        for (k = 0; k < 2; k++) {
+            tok = sign("ES256", "{\"alg\":\"ES256\"}", pl, pkey);
+            assert_int_equal(fw_jwt_decode(&t, (u_char *) tok, strlen(tok),
+                                           FW_JWT_DEFAULT_MAX),
+                             FW_JWT_VALID);
+
+            rc = fw_jwt_token_cnf(&t, names[k], &v);
+
+            /* no document is made for a token without cnf */
+            if (strstr(pl, "cnf") == NULL) {
+                assert_null(t.doc->payload);
+            }
+
+            j = json_loads(pl, 0, NULL);
+            assert_non_null(j);
+            want = fw_jwt_cnf_get(j, names[k], &w);
+            assert_int_equal(rc, want);
+
+            if (rc == 1) {
+                assert_int_equal(v.len, w.len);
+                assert_memory_equal(v.data, w.data, v.len);
+            }
+
+            json_decref(j);
+            fw_jwt_token_free(&t);
+            free(tok);
+        }
+    }
+
+    EVP_PKEY_free(pkey);
+    free(big);
+}
+
+
 static void
 test_status_names(void **state)
 {
@@ -767,6 +916,8 @@ main(void)
         cmocka_unit_test(test_htu),
         cmocka_unit_test(test_cnf),
         cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_escaped),
+        cmocka_unit_test(test_token_cnf),
     };
 
     assert_int_equal(fw_jwt_init(), FW_OK);

@@ -22,6 +22,7 @@
 
 
 static int parse(const char *s, json_t **j);
+static size_t jws(char *out, const char *payload);
 static void test_is_jws(void **state);
 static void test_body(void **state);
 static void test_active(void **state);
@@ -30,6 +31,88 @@ static void test_garbage(void **state);
 static void test_types(void **state);
 static void test_depth(void **state);
 static void test_expiry(void **state);
+static void test_issuer(void **state);
+
+
+/* header.payload.sig with the payload's JSON base64url-encoded */
+static size_t
+jws(char *out, const char *payload)
+{
+    size_t  n;
+
+    n = (size_t) sprintf(out, "eyJhbGciOiJSUzI1NiJ9.");
+    n += fw_base64url_encode((const u_char *) payload, strlen(payload),
+                             (u_char *) out + n);
+    n += (size_t) sprintf(out + n, ".c2ln");
+
+    return n;
+}
+
+
+static void
+test_issuer(void **state)
+{
+    char          buf[512];
+    size_t        n;
+    fw_jwt_str_t  iss[2];
+
+    (void) state;
+
+    iss[0].data = (const u_char *) "https://as.example";
+    iss[0].len = strlen("https://as.example");
+    iss[1].data = (const u_char *) "https://other.example";
+    iss[1].len = strlen("https://other.example");
+
+    n = jws(buf, "{\"iss\":\"https://other.example\",\"sub\":\"a\"}");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 1);
+    /* none listed, or the list empty */
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 1,
+                                              4096), 0);
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 0,
+                                              4096), 0);
+    /* over the limit: not decoded */
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              8), 0);
+
+    /* exact: a prefix, a longer value, another case are other issuers */
+    n = jws(buf, "{\"iss\":\"https://as.example/\"}");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 0);
+    n = jws(buf, "{\"iss\":\"https://as.exampl\"}");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 0);
+    n = jws(buf, "{\"iss\":\"HTTPS://as.example\"}");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 0);
+    n = jws(buf, "{\"iss\":\"https://as.example\"}");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 1);
+
+    /* iss not a string, absent, duplicated; not an object; not JSON */
+    n = jws(buf, "{\"iss\":[\"https://as.example\"]}");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 0);
+    n = jws(buf, "{\"sub\":\"https://as.example\"}");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 0);
+    n = jws(buf, "{\"iss\":\"https://as.example\","
+                 "\"iss\":\"https://as.example\"}");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 0);
+    n = jws(buf, "[\"https://as.example\"]");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 0);
+    n = jws(buf, "iss https://as.example");
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) buf, n, iss, 2,
+                                              4096), 0);
+
+    /* not a JWS; a payload that is not base64url */
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) "opaque", 6, iss, 2,
+                                              4096), 0);
+    assert_int_equal(fw_jwt_introspect_issuer((u_char *) "a.b_c.d", 7, iss,
+                                              2, 4096), 0);
+}
 
 
 static int
@@ -243,6 +326,7 @@ main(void)
         cmocka_unit_test(test_types),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_issuer),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -274,6 +274,78 @@ test_mutations(void **state)
 }
 
 
+/*
+ * Dropped containers (fw_min_skip()): nesting up to and past the depth
+ * limit, keys up to and past FW_MIN_KEY_MAX, and what a skipped value
+ * may hold, each whole, cut short and in chunks.
+ */
+static void
+test_skipped(void **state)
+{
+    size_t   i, d, len, cut;
+    u_char  *b;
+    static const char  *vals[] = {
+        "{}", "[]", "[{},[],{\"a\":[1,-2.5e+3,true,false,null,\"\"]}]",
+        "{\"\":0,\"a b\":\"\\u00e9\\n\\\"\",\"x\":{\"y\":[[{\"z\":-0}]]}}",
+        "{\"resourceType\":\"Patient\"}", "[1,2,]", "{\"a\":1,}",
+        "{\"a\" 1}", "{\"a\":1 \"b\":2}", "[1}", "{\"a\":]", "[01]",
+        "[1.]", "[-]", "[1e]", "[tru]", "[nul]", "[\"\\x\"]",
+        "[\"\\u12g4\"]", "[\"a\tb\"]", "{\"k\\u0061\":1}", "{\"k\x01\":1}",
+        "[ 1 , { \"a\" : [ ] } ,\n\"s\" ]", "[1 2]", "{1:2}", "[x]",
+    };
+
+    b = malloc(4096);
+
+    for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        len = (size_t) sprintf((char *) b, "{\"resourceType\":\"Patient\","
+                               "\"telecom\":%s,\"gender\":\"x\"}", vals[i]);
+        compare(b, len, 0);
+
+        for (cut = 0; cut < len; cut++) {
+            compare(b, cut, 1);
+        }
+    }
+
+    /* 100 levels in all: the root, telecom, then 97 .. 99 more */
+    for (d = 96; d <= 100; d++) {
+        len = (size_t) sprintf((char *) b, "{\"resourceType\":\"Patient\","
+                               "\"telecom\":[");
+
+        for (i = 0; i < d; i++) {
+            b[len++] = (i & 1) ? '[' : '{';
+
+            if (!(i & 1)) {
+                len += (size_t) sprintf((char *) b + len, "\"k\":");
+            }
+        }
+
+        if (!((d - 1) & 1)) {
+            /* the innermost is an object: its "k" gets a value */
+            b[len++] = '0';
+        }
+
+        for (i = d; i-- > 0; /* void */) {
+            b[len++] = (i & 1) ? ']' : '}';
+        }
+
+        len += (size_t) sprintf((char *) b + len, "]}");
+        compare(b, len, 0);
+    }
+
+    /* keys of 127 .. 130 bytes in a dropped object, in any chunking */
+    for (d = 127; d <= 130; d++) {
+        len = (size_t) sprintf((char *) b, "{\"resourceType\":\"Patient\","
+                               "\"name\":[{\"");
+        memset(b + len, 'k', d);
+        len += d;
+        len += (size_t) sprintf((char *) b + len, "\":1}]}");
+        compare(b, len, 0);
+    }
+
+    free(b);
+}
+
+
 /* the bench's Bundle (bench/minimise/driver.c), a long one */
 static void
 test_bundle(void **state)
@@ -304,6 +376,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_skipped),
         cmocka_unit_test(test_bundle),
     };
 
