@@ -18,11 +18,11 @@
  * answer cut short, 101, subrequests), and never a second one.
  *
  * The filter sits right after the postpone filter (config:
- * ngx_module_order), so it sees the main request's answer in the order it
- * goes out, subrequests' output included, before gzip and chunked.  Where
- * it is not (a static build puts it before), holding back a byte could
- * reorder a subrequest's output, so it only writes the record before the
- * last buffer.
+ * ngx_module_order, and by hand in a static build), so it sees the main
+ * request's answer in the order it goes out, subrequests' output
+ * included, before gzip and chunked.  Where it is not (another build's
+ * order), holding back a byte could reorder a subrequest's output, so it
+ * only writes the record before the last buffer.
  */
 
 
