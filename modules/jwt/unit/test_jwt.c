@@ -514,7 +514,10 @@ hs_token(const char *kid, const char *secret_text)
     p = b64("{}", 2);
     n = strlen(h) + strlen(p) + 1;
     tok = malloc(n + 64);
-    assert_non_null(tok);
+    if (tok == NULL) {
+        abort();
+    }
+
     sprintf(tok, "%s.%s", h, p);
 
     assert_non_null(HMAC(EVP_sha256(), secret_text, (int) strlen(secret_text),
