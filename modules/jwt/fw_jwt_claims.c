@@ -605,6 +605,10 @@ fw_jwt_value_text(json_t *v, size_t *len, char sep)
     size_t   i, n, elen;
     json_t  *x;
 
+    if (v == NULL) {
+        return NULL;
+    }
+
     switch (json_typeof(v)) {
 
     case JSON_STRING:
