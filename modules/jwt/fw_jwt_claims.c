@@ -499,6 +499,14 @@ fw_jwt_check_require(const fw_jwt_require_t *rq, json_t *payload)
     json_t  *v;
     double   d;
 
+    if (payload == NULL) {
+        /*
+         * a token always has its payload: NULL is a document that could
+         * not be made (memory), never a claim found absent
+         */
+        return FW_ERROR;
+    }
+
     v = fw_jwt_lookup(payload, rq->path.data, rq->path.len);
 
     if (rq->op == FW_JWT_OP_ABSENT) {

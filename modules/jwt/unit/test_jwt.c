@@ -927,6 +927,12 @@ test_lookup_require_roles(void **state)
     rq.op = FW_JWT_OP_ABSENT;
     assert_int_equal(fw_jwt_check_require(&rq, p), FW_OK);
 
+    /* no document (it could not be made): no requirement holds, absent
+       neither */
+    assert_int_equal(fw_jwt_check_require(&rq, NULL), FW_ERROR);
+    rq.op = FW_JWT_OP_EXISTS;
+    assert_int_equal(fw_jwt_check_require(&rq, NULL), FW_ERROR);
+
     roles[0].name.data = (u_char *) "admin";
     roles[0].name.len = 5;
     roles[0].methods = 0;
