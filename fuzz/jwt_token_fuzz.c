@@ -132,20 +132,20 @@ fuzz_token(const u_char *p, size_t n)
     for (rq.op = FW_JWT_OP_EQ; rq.op <= FW_JWT_OP_ABSENT; rq.op++) {
         rq.path.data = (u_char *) "realm_access.roles";
         rq.path.len = 18;
-        (void) fw_jwt_check_require(&rq, t.payload);
+        (void) fw_jwt_check_require(&rq, fw_jwt_token_payload(&t));
         rq.path.data = (u_char *) "a.b.c.d";
         rq.path.len = 7;
-        (void) fw_jwt_check_require(&rq, t.payload);
+        (void) fw_jwt_check_require(&rq, fw_jwt_token_payload(&t));
     }
 
     role.name = val;
     role.methods = 2;
-    v = fw_jwt_lookup(t.payload, (u_char *) "roles", 5);
+    v = fw_jwt_lookup(fw_jwt_token_payload(&t), (u_char *) "roles", 5);
     (void) fw_jwt_check_roles(v, &role, 1, 2);
 
-    s = fw_jwt_value_text(t.payload, &len, ',');
+    s = fw_jwt_value_text(fw_jwt_token_payload(&t), &len, ',');
     free(s);
-    v = json_object_get(t.payload, "sub");
+    v = json_object_get(fw_jwt_token_payload(&t), "sub");
     s = v ? fw_jwt_value_text(v, &len, ',') : NULL;
     free(s);
 

@@ -229,6 +229,7 @@ fw_jwt_hmac_alg_min_len(int alg)
 int
 fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len, size_t max)
 {
+    void          *kstack[1024];
     size_t         i, dots[2], nd, hlen, plen, slen, hn, pn, sn, scratch,
                    size, n;
     u_char        *d, *hs, *ps, *ks;
@@ -275,11 +276,18 @@ fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len, size_t max)
     pn = fw_base64_decoded_len(plen);
     sn = fw_base64_decoded_len(slen);
 
-    /* the key stack is used by one scan at a time: the larger one's */
+    /*
+     * the key stack is used by one scan at a time (the larger one's) and
+     * only here: on the stack when it fits (segments up to about 2 KB),
+     * so that a cached token does not keep it
+     */
     scratch = fw_jwt_scan_keys_size(hn > pn ? hn : pn);
 
-    size = sizeof(fw_jwt_doc_t) + hn + pn + sn + (hn + 1) + (pn + 1)
-           + 2 * sizeof(void *) + scratch;
+    size = sizeof(fw_jwt_doc_t) + hn + pn + sn + (hn + 1) + (pn + 1);
+
+    if (scratch > sizeof(kstack)) {
+        size += 2 * sizeof(void *) + scratch;
+    }
 
     doc = malloc(size);
     if (doc == NULL) {
@@ -295,9 +303,13 @@ fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len, size_t max)
     t->sig = d + hn + pn;
     hs = t->sig + sn;
     ps = hs + hn + 1;
-    ks = ps + pn + 1;
-    ks += (sizeof(void *) - (uintptr_t) ks % sizeof(void *))
-          % sizeof(void *);
+    ks = (u_char *) kstack;
+
+    if (scratch > sizeof(kstack)) {
+        ks = ps + pn + 1;
+        ks += (sizeof(void *) - (uintptr_t) ks % sizeof(void *))
+              % sizeof(void *);
+    }
 
     /* each scan's unescaped strings stay (hs, ps), its keys do not (ks) */
 

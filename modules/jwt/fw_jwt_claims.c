@@ -499,6 +499,14 @@ fw_jwt_check_require(const fw_jwt_require_t *rq, json_t *payload)
     json_t  *v;
     double   d;
 
+    if (payload == NULL) {
+        /*
+         * a token always has its payload: NULL is a document that could
+         * not be made (memory), never a claim found absent
+         */
+        return FW_ERROR;
+    }
+
     v = fw_jwt_lookup(payload, rq->path.data, rq->path.len);
 
     if (rq->op == FW_JWT_OP_ABSENT) {
@@ -604,6 +612,10 @@ fw_jwt_value_text(json_t *v, size_t *len, char sep)
     char    *s, *e, *p;
     size_t   i, n, elen;
     json_t  *x;
+
+    if (v == NULL) {
+        return NULL;
+    }
 
     switch (json_typeof(v)) {
 

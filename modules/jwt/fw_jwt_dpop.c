@@ -683,6 +683,11 @@ fw_jwt_cnf_get(json_t *payload, const char *name, fw_jwt_str_t *value)
 {
     json_t  *cnf, *v;
 
+    if (payload == NULL) {
+        /* no document (memory): not "unbound", which would let it pass */
+        return -1;
+    }
+
     cnf = json_object_get(payload, "cnf");
 
     if (cnf == NULL) {

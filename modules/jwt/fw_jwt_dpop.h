@@ -92,7 +92,8 @@ int fw_jwt_dpop_htu_match(const u_char *htu, size_t len, const u_char *want,
     size_t wlen);
 
 /* the token's confirmation member "name" of cnf (jkt or x5t#S256):
-   0 absent, 1 present (value set), -1 not a string or cnf not an object */
+   0 absent, 1 present (value set), -1 not a string or cnf not an object,
+   or no payload (NULL: its document could not be made) */
 int fw_jwt_cnf_get(json_t *payload, const char *name, fw_jwt_str_t *value);
 /* the same of a token: from the claims scan when it can (no jansson
    document is made for a token without cnf), else fw_jwt_cnf_get() */

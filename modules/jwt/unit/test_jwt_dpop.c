@@ -714,6 +714,9 @@ test_cnf(void **state)
     assert_int_equal(fw_jwt_cnf_get(j, "jkt", &v), -1);
     json_decref(j);
 
+    /* no document at all: refused, never "not bound" */
+    assert_int_equal(fw_jwt_cnf_get(NULL, "jkt", &v), -1);
+
     fw_jwt_digest(cert, sizeof(cert) - 1, d);
     x5t = b64(d, 32);
     v.data = (u_char *) x5t;
