@@ -798,3 +798,28 @@ main::has(
 --- response_body_unlike eval
 [qr/fhirwall_fhir_interactions_total/,
  qr/fhirwall_fhir_interactions_total/]
+
+
+
+=== TEST 20: a reload keeps the FHIR interactions (a two-label block)
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes off;
+        fw_fhir_deny_interactions delete;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /fhir/Patient/1", "DELETE /fhir/Patient/1", "GET /fhir/Patient/1",
+ $::SCRAPE]
+--- error_code eval
+[200, 405, 200, 200]
+--- response_body_like eval
+[".*", qr/(??{ main::reload() })/, ".*", main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 2',
+'fhirwall_fhir_interactions_total{interaction="delete",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="delete",outcome="allowed"} 0')]
+--- timeout: 10
