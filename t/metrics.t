@@ -823,3 +823,59 @@ main::has(
 'fhirwall_fhir_interactions_total{interaction="delete",outcome="refused"} 1',
 'fhirwall_fhir_interactions_total{interaction="delete",outcome="allowed"} 0')]
 --- timeout: 10
+
+
+
+=== TEST 21: FHIR refusals by the scopes: insufficient scope, patient compartment, each by exactly one
+(a scrape after each refusal: the read refused for its scope moves read
+refused by one and nothing else; the search outside the patient
+compartment, which names the user scope that would allow it, moves
+search-type refused by one, not the allowed ones)
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes $http_x_scopes;
+        fw_fhir_patient $http_x_patient;
+        proxy_set_header X-Scopes "";
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /fhir/Patient/1", "GET /fhir/Observation?patient=123", "GET /metrics",
+ "GET /fhir/Patient/1", "GET /metrics",
+ "GET /fhir/Observation?code=x", $::SCRAPE]
+--- more_headers eval
+["X-Scopes: user/Patient.rs", "X-Scopes: patient/Observation.rs\nX-Patient: 123", "",
+ "X-Scopes: user/Observation.rs", "",
+ "X-Scopes: patient/Observation.rs\nX-Patient: 123", ""]
+--- error_code eval
+[200, 200, 200, 403, 200, 403, 200]
+--- response_headers eval
+["", "", "",
+ 'WWW-Authenticate: Bearer error="insufficient_scope", scope="user/Patient.r"',
+ "", 'WWW-Authenticate: Bearer error="insufficient_scope", scope="user/Observation.s"',
+ ""]
+--- response_body_like eval
+[".*", ".*", main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 0',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="refused"} 0'),
+ qr/"code":"forbidden"/, main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="refused"} 0',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="insufficient-scope"} 1',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="patient-compartment"} 0'),
+ qr/outside the patient compartment/, main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="refused"} 1',
+'fhirwall_checks_total{module="fhir",outcome="passed",reason="ok"} 2',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="insufficient-scope"} 1',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="patient-compartment"} 1',
+'fhirwall_denied_total{by="fhir"} 2')]
