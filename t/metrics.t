@@ -879,3 +879,51 @@ search-type refused by one, not the allowed ones)
 'fhirwall_checks_total{module="fhir",outcome="denied",reason="insufficient-scope"} 1',
 'fhirwall_checks_total{module="fhir",outcome="denied",reason="patient-compartment"} 1',
 'fhirwall_denied_total{by="fhir"} 2')]
+
+
+
+=== TEST 22: subrequests into a FHIR location are checked, not counted
+(auth_request allowed and refused, an SSI include refused and allowed, a
+mirror allowed: only the main request to the FHIR location is in the
+family; counting them too gives read allowed 4, refused 2)
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes $http_x_scopes;
+        fw_fhir_deny_types Binary;
+        proxy_set_header X-Scopes "";
+        proxy_pass http://backend;
+    }
+    location /app {
+        auth_request /fhir/Observation/1;
+        proxy_pass http://backend;
+    }
+    location /page {
+        ssi on;
+        default_type text/html;
+    }
+    location /mir {
+        mirror /fhir/Patient/2;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- user_files
+>>> page/two.html
+[<!--# include virtual="/fhir/Binary/1" -->][<!--# include virtual="/fhir/Encounter/e1" -->]
+--- request eval
+["GET /fhir/Observation/1", "GET /app", "GET /app", "GET /page/two.html",
+ "GET /mir", $::SCRAPE]
+--- more_headers eval
+["X-Scopes: user/Observation.rs", "X-Scopes: user/Observation.rs",
+ "X-Scopes: user/Patient.rs", "X-Scopes: user/*.rs", "X-Scopes: user/*.rs",
+ ""]
+--- error_code eval
+[200, 200, 403, 200, 200, 200]
+--- response_body_like eval
+["^ok\n\$", "^ok\n\$", "403 Forbidden",
+ qr/^\[\{"resourceType":"OperationOutcome".*Binary.*\}\n\]\[ok\n\]$/,
+ "^ok\n\$", main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 0')]
