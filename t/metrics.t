@@ -927,3 +927,50 @@ family; counting them too gives read allowed 4, refused 2)
  "^ok\n\$", main::has(
 'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 1',
 'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 0')]
+
+
+
+=== TEST 23: a reload keeps the Redis reconnection counters, the new worker's first connection is no attempt [metrics ratelimit]
+(Redis paused: the command times out, one attempt; resumed: one
+reconnection; after the HUP, the new worker's requests go through its
+own first connection: still one and one.  Resetting the Redis zones on a
+reload, or counting a new worker's first connection, gives 0/0 or 2/2.
+The init starts Redis only if a failed block left it down: restarting it
+here would drop the worker's connection.)
+--- http_config
+    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=500ms;
+    fw_ratelimit_policy metrics_hup limit=100 window=60s key=$remote_addr;
+--- config
+    location /rl {
+        fw_ratelimit metrics_hup;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- init
+FwRedis::start(FwRedis::port()) unless FwRedis::running(FwRedis::port());
+FwRedis::resume(FwRedis::port());
+FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
+--- request eval
+["GET /rl", "GET /rl", main::later(1, "GET /rl"),
+ main::later(0.5, "GET /metrics"), main::later(0.5, "GET /rl"),
+ "GET /rl", $::SCRAPE]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200]
+--- response_body_like eval
+[qr/(??{ main::redis_pause() })/, qr/(??{ main::redis_resume() })/, ".*",
+ qr/(??{ main::has(
+'fhirwall_redis_reconnect_attempts_total{module="ratelimit"} 1',
+'fhirwall_redis_reconnects_total{module="ratelimit"} 1',
+'fhirwall_ratelimit_redis_recoveries_total 1') })(??{ main::reload() })/,
+ ".*", ".*", main::has(
+'fhirwall_redis_reconnect_attempts_total{module="ratelimit"} 1',
+'fhirwall_redis_reconnects_total{module="ratelimit"} 1',
+'fhirwall_ratelimit_redis_recoveries_total 1',
+'fhirwall_checks_total{module="ratelimit",outcome="passed",reason="passed"} 4',
+'fhirwall_checks_total{module="ratelimit",outcome="not_checked",reason="error"} 1')]
+--- no_error_log
+[alert]
+[emerg]
+--- timeout: 15
