@@ -798,3 +798,179 @@ main::has(
 --- response_body_unlike eval
 [qr/fhirwall_fhir_interactions_total/,
  qr/fhirwall_fhir_interactions_total/]
+
+
+
+=== TEST 20: a reload keeps the FHIR interactions (a two-label block)
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes off;
+        fw_fhir_deny_interactions delete;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /fhir/Patient/1", "DELETE /fhir/Patient/1", "GET /fhir/Patient/1",
+ $::SCRAPE]
+--- error_code eval
+[200, 405, 200, 200]
+--- response_body_like eval
+[".*", qr/(??{ main::reload() })/, ".*", main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 2',
+'fhirwall_fhir_interactions_total{interaction="delete",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="delete",outcome="allowed"} 0')]
+--- timeout: 10
+
+
+
+=== TEST 21: FHIR refusals by the scopes: insufficient scope, patient compartment, each by exactly one
+(a scrape after each refusal: the read refused for its scope moves read
+refused by one and nothing else; the search outside the patient
+compartment, which names the user scope that would allow it, moves
+search-type refused by one, not the allowed ones)
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes $http_x_scopes;
+        fw_fhir_patient $http_x_patient;
+        proxy_set_header X-Scopes "";
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- request eval
+["GET /fhir/Patient/1", "GET /fhir/Observation?patient=123", "GET /metrics",
+ "GET /fhir/Patient/1", "GET /metrics",
+ "GET /fhir/Observation?code=x", $::SCRAPE]
+--- more_headers eval
+["X-Scopes: user/Patient.rs", "X-Scopes: patient/Observation.rs\nX-Patient: 123", "",
+ "X-Scopes: user/Observation.rs", "",
+ "X-Scopes: patient/Observation.rs\nX-Patient: 123", ""]
+--- error_code eval
+[200, 200, 200, 403, 200, 403, 200]
+--- response_headers eval
+["", "", "",
+ 'WWW-Authenticate: Bearer error="insufficient_scope", scope="user/Patient.r"',
+ "", 'WWW-Authenticate: Bearer error="insufficient_scope", scope="user/Observation.s"',
+ ""]
+--- response_body_like eval
+[".*", ".*", main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 0',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="refused"} 0'),
+ qr/"code":"forbidden"/, main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="refused"} 0',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="insufficient-scope"} 1',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="patient-compartment"} 0'),
+ qr/outside the patient compartment/, main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="search-type",outcome="refused"} 1',
+'fhirwall_checks_total{module="fhir",outcome="passed",reason="ok"} 2',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="insufficient-scope"} 1',
+'fhirwall_checks_total{module="fhir",outcome="denied",reason="patient-compartment"} 1',
+'fhirwall_denied_total{by="fhir"} 2')]
+
+
+
+=== TEST 22: subrequests into a FHIR location are checked, not counted
+(auth_request allowed and refused, an SSI include refused and allowed, a
+mirror allowed: only the main request to the FHIR location is in the
+family; counting them too gives read allowed 4, refused 2)
+--- config
+    location /fhir {
+        fw_fhir R4;
+        fw_fhir_scopes $http_x_scopes;
+        fw_fhir_deny_types Binary;
+        proxy_set_header X-Scopes "";
+        proxy_pass http://backend;
+    }
+    location /app {
+        auth_request /fhir/Observation/1;
+        proxy_pass http://backend;
+    }
+    location /page {
+        ssi on;
+        default_type text/html;
+    }
+    location /mir {
+        mirror /fhir/Patient/2;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- user_files
+>>> page/two.html
+[<!--# include virtual="/fhir/Binary/1" -->][<!--# include virtual="/fhir/Encounter/e1" -->]
+--- request eval
+["GET /fhir/Observation/1", "GET /app", "GET /app", "GET /page/two.html",
+ "GET /mir", $::SCRAPE]
+--- more_headers eval
+["X-Scopes: user/Observation.rs", "X-Scopes: user/Observation.rs",
+ "X-Scopes: user/Patient.rs", "X-Scopes: user/*.rs", "X-Scopes: user/*.rs",
+ ""]
+--- error_code eval
+[200, 200, 403, 200, 200, 200]
+--- response_body_like eval
+["^ok\n\$", "^ok\n\$", "403 Forbidden",
+ qr/^\[\{"resourceType":"OperationOutcome".*Binary.*\}\n\]\[ok\n\]$/,
+ "^ok\n\$", main::has(
+'fhirwall_fhir_interactions_total{interaction="read",outcome="allowed"} 1',
+'fhirwall_fhir_interactions_total{interaction="read",outcome="refused"} 0')]
+
+
+
+=== TEST 23: a reload keeps the Redis reconnection counters, the new worker's first connection is no attempt [metrics ratelimit]
+(Redis paused: the command times out, one attempt; resumed: one
+reconnection; after the HUP, the new worker's requests go through its
+own first connection: still one and one.  Resetting the Redis zones on a
+reload, or counting a new worker's first connection, gives 0/0 or 2/2.
+The init starts Redis only if a failed block left it down: restarting it
+here would drop the worker's connection.)
+--- http_config
+    fw_ratelimit_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT connect_timeout=10s timeout=500ms;
+    fw_ratelimit_policy metrics_hup limit=100 window=60s key=$remote_addr;
+--- config
+    location /rl {
+        fw_ratelimit metrics_hup;
+        proxy_pass http://backend;
+    }
+    location /metrics {
+        fw_metrics;
+    }
+--- init
+FwRedis::start(FwRedis::port()) unless FwRedis::running(FwRedis::port());
+FwRedis::resume(FwRedis::port());
+FwRedis::cmd(FwRedis::port(), 'FLUSHALL');
+--- request eval
+["GET /rl", "GET /rl", main::later(1, "GET /rl"),
+ main::later(0.5, "GET /metrics"), main::later(0.5, "GET /rl"),
+ "GET /rl", $::SCRAPE]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200]
+--- response_body_like eval
+[qr/(??{ main::redis_pause() })/, qr/(??{ main::redis_resume() })/, ".*",
+ qr/(??{ main::has(
+'fhirwall_redis_reconnect_attempts_total{module="ratelimit"} 1',
+'fhirwall_redis_reconnects_total{module="ratelimit"} 1',
+'fhirwall_ratelimit_redis_recoveries_total 1') })(??{ main::reload() })/,
+ ".*", ".*", main::has(
+'fhirwall_redis_reconnect_attempts_total{module="ratelimit"} 1',
+'fhirwall_redis_reconnects_total{module="ratelimit"} 1',
+'fhirwall_ratelimit_redis_recoveries_total 1',
+'fhirwall_checks_total{module="ratelimit",outcome="passed",reason="passed"} 4',
+'fhirwall_checks_total{module="ratelimit",outcome="not_checked",reason="error"} 1')]
+--- no_error_log
+[alert]
+[emerg]
+--- timeout: 15
