@@ -574,3 +574,29 @@ X-Min-Status: bad_upstream
 --- response_body_like: \A(?!.*Chalmers).*"exception".*answered a range
 --- error_log
 the upstream answered 206: refused
+
+
+
+=== TEST 33: a file served here (try_files, as the bench case): Range, whole 200
+--- config
+    location /b/ {
+        types { }
+        default_type application/fhir+json;
+        fw_minimise_default safe-harbor;
+        add_header X-Min-Status $fw_minimise_status always;
+        root $TEST_NGINX_HTML_DIR/data;
+        try_files /Patient/p1.json =404;
+    }
+--- request eval
+["GET /b/x", "GET /b/x", "GET /b/x"]
+--- more_headers eval
+["Range: bytes=0-9", "Range: bytes=0-4,10-14", "Range: bytes=5-9\nIf-Range: \"x\""]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["X-Min-Status: filtered\nContent-Range: \nAccept-Ranges: ",
+ "Content-Type: application/fhir+json", "Content-Range: "]
+--- response_body_like eval
+[qr/\A\{"resourceType":"Patient","id":"p1",(?!.*MRN).*"reference":"Organization\/1"\}\}\z/s,
+ qr/\A\{"resourceType":"Patient","id":"p1",(?!.*MRN).*"reference":"Organization\/1"\}\}\z/s,
+ qr/\A\{"resourceType":"Patient","id":"p1",(?!.*MRN).*"reference":"Organization\/1"\}\}\z/s]

@@ -25,41 +25,11 @@
  */
 
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "fw_minimise.h"
 #include "fw_minimise_rules.h"
+#include "fw_minimise_tok.h"
 
-
-/* f->state */
-#define S_VALUE      0
-#define S_OBJ_FIRST  1
-#define S_OBJ_KEY    2
-#define S_COLON      3
-#define S_AFTER      4
-#define S_STRING     5
-#define S_NUMBER     6
-#define S_LITERAL    7
-#define S_END        8
-#define S_ERROR      9
-#define S_ARR_FIRST  10
-#define S_SKIP       11      /* a skipped container: fw_min_skip() */
-
-/* f->sk, in a skipped container */
-#define SK_VALUE     0
-#define SK_FIRST     1       /* after '{' or '[' */
-#define SK_OBJ_KEY   3
-#define SK_COLON     4
-#define SK_AFTER     5
-#define SK_STRING    6
-#define SK_KEY       7
-#define SK_ESCAPE    8
-#define SK_UHEX      9
-#define SK_NUMBER    10
-#define SK_LITERAL   11
-#define SK_NONE      0xff    /* fw_min_skip*(): the input ended, an error */
 
 /* where fw_min_string() and fw_min_after() go on to */
 #define NEXT_NONE    0
@@ -107,70 +77,11 @@ static const u_char  fw_min_ws_state[] = {
 #define R_KEEP       5
 #define R_MUST       6
 
-/* number sub-states */
-#define N_MINUS      0
-#define N_ZERO       1
-#define N_INT        2
-#define N_DOT        3
-#define N_FRAC       4
-#define N_E          5
-#define N_ESIGN      6
-#define N_EXP        7
-
 #define PATH_OVER    0xffff
-
-#define ws(c)  ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
-
-/* eight bytes at a time: any '"', '\\' or control character? */
-#define FW_MIN_ONES     0x0101010101010101ULL
-#define FW_MIN_HIGHS    0x8080808080808080ULL
-#define fw_min_zero(x)  (((x) - FW_MIN_ONES) & ~(x) & FW_MIN_HIGHS)
-#define fw_min_stop8(x)                                                      \
-    (fw_min_zero((x) ^ (FW_MIN_ONES * '"'))                                  \
-     | fw_min_zero((x) ^ (FW_MIN_ONES * '\\'))                               \
-     | (((x) - FW_MIN_ONES * 0x20) & ~(x) & FW_MIN_HIGHS))
 
 static const char  fw_min_tag[] =
     "{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ObservationValue\""
     ",\"code\":\"SUBSETTED\"}";
-
-/* the bytes that end a run of plain string bytes */
-static const u_char  fw_min_str_stop[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    ['"'] = 1, ['\\'] = 1
-};
-
-/* byte classes of the skipper */
-#define C_OTHER      0
-#define C_WS         1
-#define C_QUOTE      2
-#define C_OBJ        3
-#define C_ARR        4
-#define C_CLOSE_OBJ  5
-#define C_CLOSE_ARR  6
-#define C_COMMA      7
-#define C_COLON      8
-#define C_NUM        9
-#define C_LIT        10
-
-static const u_char  fw_min_class[256] = {
-    [' '] = C_WS, ['\t'] = C_WS, ['\n'] = C_WS, ['\r'] = C_WS,
-    ['"'] = C_QUOTE, ['{'] = C_OBJ, ['['] = C_ARR, ['}'] = C_CLOSE_OBJ,
-    [']'] = C_CLOSE_ARR, [','] = C_COMMA, [':'] = C_COLON,
-    ['-'] = C_NUM, ['0'] = C_NUM, ['1'] = C_NUM, ['2'] = C_NUM,
-    ['3'] = C_NUM, ['4'] = C_NUM, ['5'] = C_NUM, ['6'] = C_NUM,
-    ['7'] = C_NUM, ['8'] = C_NUM, ['9'] = C_NUM,
-    ['t'] = C_LIT, ['f'] = C_LIT, ['n'] = C_LIT
-};
-
-/* [0-9A-Fa-f] */
-static const u_char  fw_min_hex[256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
-    ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1,
-    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1
-};
 
 /* [A-Za-z0-9_] */
 static const u_char  fw_min_name_char[256] = {
@@ -190,7 +101,6 @@ static const u_char  fw_min_name_char[256] = {
 
 
 
-static int fw_min_fail(fw_min_filter_t *f, const char *err);
 static inline void fw_min_write(fw_min_filter_t *f, const void *s,
     size_t n);
 static void fw_min_open(fw_min_filter_t *f, size_t idx);
@@ -209,19 +119,6 @@ static int fw_min_value(fw_min_filter_t *f, u_char c);
 static int fw_min_scalar(fw_min_filter_t *f, int act, u_char c);
 static int fw_min_string_end(fw_min_filter_t *f);
 static int fw_min_start_res(fw_min_filter_t *f);
-static inline int fw_min_num(fw_min_filter_t *f, u_char c);
-static inline int fw_min_skip_open(fw_min_filter_t *f, u_char c);
-static inline int fw_min_skip_close(fw_min_filter_t *f, u_char c);
-static int fw_min_skip_slow(fw_min_filter_t *f, const u_char **in,
-    const u_char *end);
-static inline int fw_min_skip_value(fw_min_filter_t *f, u_char c);
-static inline int fw_min_skip_string(fw_min_filter_t *f, const u_char **in,
-    const u_char *end);
-static inline int fw_min_skip_key(fw_min_filter_t *f, const u_char **in,
-    const u_char *end);
-static inline int fw_min_skip_token(fw_min_filter_t *f, int sk, u_char c);
-static void fw_min_skip(fw_min_filter_t *f, const u_char **in,
-    const u_char *end);
 static inline int fw_min_str_collect(fw_min_filter_t *f, const u_char *p,
     size_t n, const u_char *end);
 static int fw_min_str_escape(fw_min_filter_t *f, u_char c);
@@ -250,7 +147,7 @@ fw_min_filter_init(fw_min_filter_t *f, const fw_min_profile_t *p)
 }
 
 
-static int
+int
 fw_min_fail(fw_min_filter_t *f, const char *err)
 {
     if (f->err == NULL) {
@@ -957,441 +854,6 @@ fw_min_string_end(fw_min_filter_t *f)
 }
 
 
-/* the first '"', '\\' or control character in [p, end), or end */
-static inline const u_char *
-fw_min_str_scan(const u_char *p, const u_char *end)
-{
-#if defined(__SSE2__)
-    unsigned  m;
-    __m128i   v, quote, bslash, ctl;
-
-    quote = _mm_set1_epi8('"');
-    bslash = _mm_set1_epi8('\\');
-    ctl = _mm_set1_epi8(0x1f);
-
-    while (end - p >= 16) {
-        v = _mm_loadu_si128((const __m128i *) p);
-        m = (unsigned) _mm_movemask_epi8(
-                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                          _mm_cmpeq_epi8(v, bslash)),
-                             _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
-
-        if (m) {
-            return p + __builtin_ctz(m);
-        }
-
-        p += 16;
-    }
-#else
-    uint64_t  v;
-
-    while (end - p >= 8) {
-        memcpy(&v, p, 8);
-
-        if (fw_min_stop8(v)) {
-            break;
-        }
-
-        p += 8;
-    }
-#endif
-
-    while (p < end && !fw_min_str_stop[*p]) {
-        p++;
-    }
-
-    return p;
-}
-
-
-/*
- * One byte of a number (its state in f->sub): 1 if it is part of it, 0
- * if the number ended before it (the byte is read again), -1 if it is
- * malformed.
- */
-static inline int
-fw_min_num(fw_min_filter_t *f, u_char c)
-{
-    switch (f->sub) {
-    case N_MINUS:
-        if (c == '0') {
-            f->sub = N_ZERO;
-        } else if (c >= '1' && c <= '9') {
-            f->sub = N_INT;
-        } else {
-            return fw_min_fail(f, "a bad number");
-        }
-        return 1;
-    case N_ZERO:
-    case N_INT:
-        if (c >= '0' && c <= '9' && f->sub == N_INT) {
-            return 1;
-        }
-        if (c == '.') {
-            f->sub = N_DOT;
-        } else if (c == 'e' || c == 'E') {
-            f->sub = N_E;
-        } else {
-            return 0;
-        }
-        return 1;
-    case N_DOT:
-        if (c >= '0' && c <= '9') {
-            f->sub = N_FRAC;
-            return 1;
-        }
-        return fw_min_fail(f, "a bad number");
-    case N_FRAC:
-        if (c >= '0' && c <= '9') {
-            return 1;
-        }
-        if (c == 'e' || c == 'E') {
-            f->sub = N_E;
-            return 1;
-        }
-        return 0;
-    case N_E:
-        if (c == '+' || c == '-') {
-            f->sub = N_ESIGN;
-            return 1;
-        }
-        /* fall through */
-    case N_ESIGN:
-        if (c >= '0' && c <= '9') {
-            f->sub = N_EXP;
-            return 1;
-        }
-        return fw_min_fail(f, "a bad number");
-    default: /* N_EXP */
-        return (c >= '0' && c <= '9') ? 1 : 0;
-    }
-}
-
-
-/* a skipped container's bracket opens: 0, or -1 if nested too deep */
-static inline int
-fw_min_skip_open(fw_min_filter_t *f, u_char c)
-{
-    size_t  l;
-
-    if (f->depth + f->sk_depth >= FW_MIN_DEPTH_MAX) {
-        return fw_min_fail(f, "JSON nested too deep");
-    }
-
-    l = f->sk_depth++;
-
-    if (c == '{') {
-        f->sk_obj[l >> 6] |= 1ULL << (l & 63);
-
-    } else {
-        f->sk_obj[l >> 6] &= ~(1ULL << (l & 63));
-    }
-
-    return 0;
-}
-
-
-/* 1 if the innermost skipped container is an object */
-#define fw_min_skip_obj(f)                                                   \
-    (((f)->sk_obj[((f)->sk_depth - 1) >> 6] >> (((f)->sk_depth - 1) & 63))  \
-     & 1)
-
-
-/* a closing bracket in a skipped container: 1 when the skip is over */
-static inline int
-fw_min_skip_close(fw_min_filter_t *f, u_char c)
-{
-    if ((int) fw_min_skip_obj(f) != (c == '}')) {
-        return fw_min_fail(f, "mismatched bracket");
-    }
-
-    if (--f->sk_depth == 0) {
-        f->state = S_AFTER;
-        return 1;
-    }
-
-    return 0;
-}
-
-
-/*
- * The byte-at-a-time parts of a skipped container (an escape, a number,
- * a literal; in f->sk): SK_STRING or SK_AFTER when they end, else SK_NONE
- * (the input ended, or an error).
- */
-static int
-fw_min_skip_slow(fw_min_filter_t *f, const u_char **in, const u_char *end)
-{
-    int            rc;
-    u_char         c;
-    const u_char  *p;
-
-    for (p = *in; p < end; p++) {
-        c = *p;
-
-        switch (f->sk) {
-
-        case SK_ESCAPE:
-            if (c == 'u') {
-                f->sk = SK_UHEX;
-                f->lit = 0;
-                break;
-            }
-
-            *in = p + 1;
-
-            if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
-                return fw_min_fail(f, "a bad escape in a string"), SK_NONE;
-            }
-
-            return SK_STRING;
-
-        case SK_UHEX:
-            if (!fw_min_hex[c]) {
-                *in = p + 1;
-                return fw_min_fail(f, "a bad \\u escape in a string"), SK_NONE;
-            }
-
-            if (++f->lit == 4) {
-                *in = p + 1;
-                return SK_STRING;
-            }
-
-            break;
-
-        case SK_NUMBER:
-            rc = fw_min_num(f, c);
-
-            if (rc <= 0) {
-                /* the byte after the number is read again */
-                *in = p;
-                return rc ? SK_NONE : SK_AFTER;
-            }
-
-            break;
-
-        default: /* SK_LITERAL */
-            if (c != (u_char) f->litstr[f->lit]) {
-                *in = p + 1;
-                return fw_min_fail(f, "a bad literal"), SK_NONE;
-            }
-
-            if (++f->lit == f->litlen) {
-                *in = p + 1;
-                return SK_AFTER;
-            }
-        }
-    }
-
-    *in = p;
-
-    return SK_NONE;
-}
-
-
-#define fw_min_skip_ws(p, end)                                               \
-    while (p < end && fw_min_class[*p] == C_WS) {                            \
-        p++;                                                                 \
-    }
-
-
-/* the first byte of a value in a skipped container: the next f->sk */
-static inline int
-fw_min_skip_value(fw_min_filter_t *f, u_char c)
-{
-    switch (fw_min_class[c]) {
-
-    case C_QUOTE:
-        return SK_STRING;
-
-    case C_OBJ:
-    case C_ARR:
-        return fw_min_skip_open(f, c) ? SK_NONE : SK_FIRST;
-
-    case C_NUM:
-        f->sub = (c == '-') ? N_MINUS : (c == '0') ? N_ZERO : N_INT;
-        return SK_NUMBER;
-
-    case C_LIT:
-        f->litstr = (c == 't') ? "true" : (c == 'f') ? "false" : "null";
-        f->lit = 1;
-        f->litlen = (uint8_t) strlen(f->litstr);
-        return SK_LITERAL;
-    }
-
-    return fw_min_fail(f, "not a JSON value"), SK_NONE;
-}
-
-
-/* a skipped string's bytes: SK_AFTER, SK_ESCAPE or SK_NONE (its end) */
-static inline int
-fw_min_skip_string(fw_min_filter_t *f, const u_char **in, const u_char *end)
-{
-    u_char         c;
-    const u_char  *p;
-
-    p = fw_min_str_scan(*in, end);
-    *in = p;
-
-    if (p == end) {
-        return SK_NONE;
-    }
-
-    c = *p++;
-    *in = p;
-
-    if (c == '"') {
-        return SK_AFTER;
-    }
-
-    if (c < 0x20) {
-        return fw_min_fail(f, "a control character in a string"), SK_NONE;
-    }
-
-    f->sk = SK_ESCAPE;
-
-    return SK_ESCAPE;
-}
-
-
-/* a key in a skipped container (f->slen bytes so far): SK_COLON or none */
-static inline int
-fw_min_skip_key(fw_min_filter_t *f, const u_char **in, const u_char *end)
-{
-    size_t         n;
-    u_char         c;
-    const u_char  *p, *q;
-
-    p = *in;
-    q = fw_min_str_scan(p, end);
-    n = (size_t) (q - p);
-
-    if (f->slen + n > FW_MIN_KEY_MAX) {
-        return fw_min_fail(f, "a key too long"), SK_NONE;
-    }
-
-    f->slen += n;
-    *in = q;
-
-    if (q == end) {
-        return SK_NONE;
-    }
-
-    c = *q++;
-    *in = q;
-
-    if (c != '"') {
-        fw_min_fail(f, c < 0x20 ? "a control character in a string"
-                                : "an escape in a key or resourceType");
-        return SK_NONE;
-    }
-
-    return SK_COLON;
-}
-
-
-/* a structural byte (not whitespace) of a skipped container: next f->sk */
-static inline int
-fw_min_skip_token(fw_min_filter_t *f, int sk, u_char c)
-{
-    switch (sk) {
-
-    case SK_FIRST:
-        /* after '{' or '[' */
-        if (c == (fw_min_skip_obj(f) ? '}' : ']')) {
-            return fw_min_skip_close(f, c) ? SK_NONE : SK_AFTER;
-        }
-
-        if (!fw_min_skip_obj(f)) {
-            return fw_min_skip_value(f, c);
-        }
-
-        /* fall through */
-
-    case SK_OBJ_KEY:
-        if (c != '"') {
-            return fw_min_fail(f, "a key was expected"), SK_NONE;
-        }
-
-        f->slen = 0;
-        return SK_KEY;
-
-    case SK_COLON:
-        if (c != ':') {
-            return fw_min_fail(f, "':' was expected"), SK_NONE;
-        }
-
-        return SK_VALUE;
-
-    case SK_AFTER:
-        if (c == ',') {
-            return fw_min_skip_obj(f) ? SK_OBJ_KEY : SK_VALUE;
-        }
-
-        if (c == '}' || c == ']') {
-            return fw_min_skip_close(f, c) ? SK_NONE : SK_AFTER;
-        }
-
-        return fw_min_fail(f, "',' or a closing bracket was expected"),
-               SK_NONE;
-
-    default: /* SK_VALUE */
-        return fw_min_skip_value(f, c);
-    }
-}
-
-
-/*
- * A skipped container, validated in one pass as the tokenizer would (the
- * same errors at the same bytes) without frames, decisions or output:
- * strings and keys by fw_min_str_scan(), the rest one token a turn;
- * f->sk says where it is when the input ends.
- */
-static void
-fw_min_skip(fw_min_filter_t *f, const u_char **in, const u_char *end)
-{
-    int            sk;
-    const u_char  *p;
-
-    p = *in;
-    sk = f->sk;
-
-    while (sk != SK_NONE) {
-        f->sk = (uint8_t) sk;
-
-        switch (sk) {
-
-        case SK_STRING:
-            sk = fw_min_skip_string(f, &p, end);
-            break;
-
-        case SK_KEY:
-            sk = fw_min_skip_key(f, &p, end);
-            break;
-
-        case SK_ESCAPE:
-        case SK_UHEX:
-        case SK_NUMBER:
-        case SK_LITERAL:
-            sk = fw_min_skip_slow(f, &p, end);
-            break;
-
-        default:
-            fw_min_skip_ws(p, end);
-
-            if (p == end) {
-                sk = SK_NONE;
-                break;
-            }
-
-            sk = fw_min_skip_token(f, sk, *p++);
-        }
-    }
-
-    *in = p;
-}
-
-
 /* a key's, resourceType's or date's run of plain bytes, kept in f */
 static inline int
 fw_min_str_collect(fw_min_filter_t *f, const u_char *p, size_t n,
@@ -1836,7 +1298,7 @@ fw_min_run(fw_min_filter_t *f, const u_char **in, const u_char *end,
             break;
 
         case S_SKIP:
-            fw_min_skip(f, &p, end);
+            p = fw_min_skip(f, p, end);
             break;
 
         default: /* S_NUMBER, S_LITERAL */
