@@ -113,7 +113,12 @@ PY
             "$demo/audit.conf"
     fi
     if [ "${extra#*diskfull}" != "$extra" ]; then
-        mount -t tmpfs -o size=${DRILL_TMPFS:-8m},mode=0755 tmpfs \
+        # room for the records of the run until the fill (long: 10 s at
+        # up to 10,000 requests a second), so that it is the fill that
+        # makes the disk full and removing the filler gives room again
+        local tmpfs_size=8m
+        [ "$form" = long ] && tmpfs_size=128m
+        mount -t tmpfs -o size=${DRILL_TMPFS:-$tmpfs_size},mode=0755 tmpfs \
             "$demo/logs/audit" || return 3
     fi
     # an experiment: DRILL_CONF_SED, a sed script for the copied *.conf
