@@ -32,6 +32,8 @@
 static ngx_int_t ngx_http_fw_audit_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_fw_audit_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_fw_audit_relink(ngx_http_request_t *r,
+    ngx_chain_t *in, ngx_chain_t *data, ngx_chain_t **ll);
 static ngx_int_t ngx_http_fw_audit_commit(ngx_http_request_t *r,
     ngx_http_fw_audit_ctx_t *ctx);
 static ngx_chain_t *ngx_http_fw_audit_hold(ngx_http_request_t *r,
@@ -213,6 +215,48 @@ ngx_http_fw_audit_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return NGX_ERROR;
     }
 
+    if (ngx_http_fw_audit_relink(r, in, data, ll) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_next_body_filter(r, out);
+
+    /* the links are ours (the next filters keep copies) */
+
+    while (out) {
+        ln = out->next;
+        ngx_free_chain(r->pool, out);
+        out = ln;
+    }
+
+done:
+
+    /* a byte held back before, once sent, can hold the next one */
+
+    if (held) {
+        rel = held;
+        rel->next = NULL;
+        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &rel,
+                                (ngx_buf_tag_t) &ngx_http_fw_audit_module);
+    }
+
+    return rc;
+}
+
+
+/*
+ * Our own links to the caller's buffers, after *ll: "data", whose last
+ * byte is now held back, is left out when that was its only byte (a flush
+ * it carried goes on in a buffer of its own)
+ */
+
+static ngx_int_t
+ngx_http_fw_audit_relink(ngx_http_request_t *r, ngx_chain_t *in,
+    ngx_chain_t *data, ngx_chain_t **ll)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl, *ln;
+
     for (cl = in; cl; cl = cl->next) {
 
         if (cl == data && ngx_buf_size(cl->buf) == 0) {
@@ -245,28 +289,7 @@ ngx_http_fw_audit_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     *ll = NULL;
 
-    rc = ngx_http_next_body_filter(r, out);
-
-    /* the links are ours (the next filters keep copies) */
-
-    while (out) {
-        ln = out->next;
-        ngx_free_chain(r->pool, out);
-        out = ln;
-    }
-
-done:
-
-    /* a byte held back before, once sent, can hold the next one */
-
-    if (held) {
-        rel = held;
-        rel->next = NULL;
-        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &rel,
-                                (ngx_buf_tag_t) &ngx_http_fw_audit_module);
-    }
-
-    return rc;
+    return NGX_OK;
 }
 
 
