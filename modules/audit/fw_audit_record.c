@@ -38,6 +38,8 @@ static void fw_audit_fhir_outcome(fw_audit_w_t *w,
     const fw_audit_event_t *ev, unsigned status);
 static void fw_audit_fhir_agents(fw_audit_w_t *w, const fw_audit_event_t *ev,
     char action);
+static void fw_audit_fhir_patient(fw_audit_w_t *w,
+    const fw_audit_event_t *ev);
 static void fw_audit_fhir_entities(fw_audit_w_t *w,
     const fw_audit_event_t *ev, const u_char *qhash);
 static void fw_audit_fhir_coding(fw_audit_w_t *w, const char *system,
@@ -731,12 +733,35 @@ fw_audit_fhir_agents(fw_audit_w_t *w, const fw_audit_event_t *ev,
 
 /* AuditEvent.entity: the transaction, the data, the patient, the query */
 
+/* the patient entity (IHE BALP): a Patient reference */
+
+static void
+fw_audit_fhir_patient(fw_audit_w_t *w, const fw_audit_event_t *ev)
+{
+    const fw_audit_str_t  *v;
+
+    fw_audit_lit(w, ",{\"what\":{\"reference\":\"");
+
+    v = &ev->v[FW_AUDIT_F_PATIENT];
+
+    if (v->len < 8 || memcmp(v->data, "Patient/", 8) != 0) {
+        fw_audit_lit(w, "Patient/");
+    }
+
+    fw_audit_sval(w, ev, FW_AUDIT_F_PATIENT);
+    fw_audit_lit(w, "\"},\"type\":");
+    fw_audit_fhir_coding(w, FW_ENT, "1", "Person");
+    fw_audit_lit(w, ",\"role\":");
+    fw_audit_fhir_coding(w, FW_ROLE, "1", "Patient");
+    fw_audit_lit(w, "}");
+}
+
+
 static void
 fw_audit_fhir_entities(fw_audit_w_t *w, const fw_audit_event_t *ev,
     const u_char *qhash)
 {
-    size_t                 save;
-    const fw_audit_str_t  *v;
+    size_t  save;
 
     fw_audit_lit(w, ",\"entity\":[{\"what\":{\"identifier\":{\"value\":\"");
     fw_audit_sval(w, ev, FW_AUDIT_F_REQUEST_ID);
@@ -811,20 +836,7 @@ fw_audit_fhir_entities(fw_audit_w_t *w, const fw_audit_event_t *ev,
     }
 
     if (ev->v[FW_AUDIT_F_PATIENT].len) {
-        fw_audit_lit(w, ",{\"what\":{\"reference\":\"");
-
-        v = &ev->v[FW_AUDIT_F_PATIENT];
-
-        if (v->len < 8 || memcmp(v->data, "Patient/", 8) != 0) {
-            fw_audit_lit(w, "Patient/");
-        }
-
-        fw_audit_sval(w, ev, FW_AUDIT_F_PATIENT);
-        fw_audit_lit(w, "\"},\"type\":");
-        fw_audit_fhir_coding(w, FW_ENT, "1", "Person");
-        fw_audit_lit(w, ",\"role\":");
-        fw_audit_fhir_coding(w, FW_ROLE, "1", "Patient");
-        fw_audit_lit(w, "}");
+        fw_audit_fhir_patient(w, ev);
     }
 
     if (ev->v[FW_AUDIT_F_QUERY].len && ev->query_mode != FW_AUDIT_QUERY_OMIT

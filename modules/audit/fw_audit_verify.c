@@ -100,6 +100,8 @@ static size_t fw_audit_vfragment(fw_audit_verifier_t *v, const u_char *line,
 static void fw_audit_vcut(fw_audit_verifier_t *v, const char *file,
     uint64_t lineno, size_t len);
 static void fw_audit_vfrag_end(fw_audit_verifier_t *v, const char *file);
+static void fw_audit_vcheck_start(fw_audit_verifier_t *v,
+    fw_audit_vchain_t *c, fw_audit_vrec_t *r);
 static void fw_audit_vcheck_order(fw_audit_verifier_t *v,
     fw_audit_vchain_t *c);
 static int fw_audit_vrec_cmp(const void *a, const void *b);
@@ -642,6 +644,26 @@ fw_audit_vcheck_order(fw_audit_verifier_t *v, fw_audit_vchain_t *c)
 }
 
 
+/* the chain's first record (in seq order) is its start */
+
+static void
+fw_audit_vcheck_start(fw_audit_verifier_t *v, fw_audit_vchain_t *c,
+    fw_audit_vrec_t *r)
+{
+    if (r->seq != 0 || r->kind != FW_AUDIT_KIND_START) {
+        fw_audit_vreport(v, v->allow_partial ? FW_AUDIT_V_WARNING
+                                             : FW_AUDIT_V_ERROR,
+                         r->file, r->line,
+                         "chain %.*s: its start is missing: the first "
+                         "record has seq %llu (%s)", (int) c->id_len,
+                         (const char *) c->id,
+                         (unsigned long long) r->seq,
+                         v->allow_partial ? "in an older file?"
+                                          : "records deleted");
+    }
+}
+
+
 static void
 fw_audit_vcheck(fw_audit_verifier_t *v, fw_audit_vchain_t *c)
 {
@@ -668,18 +690,7 @@ fw_audit_vcheck(fw_audit_verifier_t *v, fw_audit_vchain_t *c)
 
     qsort(sorted, c->nrecs, sizeof(fw_audit_vrec_t *), fw_audit_vrec_cmp);
 
-    r = sorted[0];
-
-    if (r->seq != 0 || r->kind != FW_AUDIT_KIND_START) {
-        fw_audit_vreport(v, v->allow_partial ? FW_AUDIT_V_WARNING
-                                             : FW_AUDIT_V_ERROR,
-                         r->file, r->line,
-                         "chain %.*s: its start is missing: the first "
-                         "record has seq %llu (%s)", id_len, id,
-                         (unsigned long long) r->seq,
-                         v->allow_partial ? "in an older file?"
-                                          : "records deleted");
-    }
+    fw_audit_vcheck_start(v, c, sorted[0]);
 
     for (i = 1; i < c->nrecs; i++) {
         p = sorted[i - 1];
