@@ -47,6 +47,16 @@ $T{ps_pinned} = mint("-a", "PS256", "-k", $K->("rsa.key"), "-K", "rsa-ps",
 $T{rs_pinned} = mint("-a", "RS256", "-k", $K->("rsa.key"), "-K", "rsa-ps",
                      "-c", "sub=alice");
 
+# camelCase claims (SMART's fhirUser), names differing only in case
+{
+    my $e = time + 3600;
+    my $rs = ["-H", '{"alg":"RS256","typ":"JWT"}', "-k", $K->("rsa.key"),
+              "-s", "RS256"];
+    $T{camel} = mint(@$rs, "-P", qq({"sub":"alice","exp":$e,)
+        . qq("fhirUser":"Practitioner/pr1","Tenant":"t1","role":"x",)
+        . qq("Role":"y","GROUP":"g1","group":"g2","Dup":"a","DUP":"b"}));
+}
+
 # the attack table
 my $now = time;
 my $exp = $now + 3600;
@@ -1105,3 +1115,32 @@ _EOC_
 --- response_headers eval
 ["X-Seen-Auth: [Bearer $::T{admin}]\nX-Seen-UA: [ua1]",
  "X-Seen-Auth: [Bearer $::T{admin}]\nX-Seen-UA: [ua2]"]
+
+
+
+=== TEST 45: a claim variable finds a camelCase claim (nginx lowercases the name)
+$fw_jwt_claim_fhiruser is SMART's fhirUser; an exact match wins over one
+that only differs in case; two keys differing only in case and none
+exact give nothing; the audit record's default fhir_user reads it.
+--- config eval
+FwJwt::loc(<<"_EOC_");
+        fw_jwt_key_file $::rsa_pub;
+        add_header X-FU "[\$fw_jwt_claim_fhiruser]";
+        add_header X-Tenant "[\$fw_jwt_claim_tenant]";
+        add_header X-Role "[\$fw_jwt_claim_role]";
+        add_header X-Group "[\$fw_jwt_claim_group]";
+        add_header X-Dup "[\$fw_jwt_claim_dup]";
+        add_header X-UFU "[\$fw_jwt_unverified_claim_fhiruser]";
+_EOC_
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::T{camel}"
+--- error_code: 200
+--- response_headers
+X-FU: [Practitioner/pr1]
+X-Tenant: [t1]
+X-Role: [x]
+X-Group: [g2]
+X-Dup: []
+X-UFU: [Practitioner/pr1]

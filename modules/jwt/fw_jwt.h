@@ -278,6 +278,12 @@ time_t fw_jwt_cache_expiry(const fw_jwt_token_t *t, time_t now, long ttl);
 
 /* claims */
 json_t *fw_jwt_lookup(json_t *obj, const u_char *path, size_t len);
+/*
+ * The same for a name nginx lowercased (a variable's, $fw_jwt_claim_*):
+ * an exact match first, else the one key that matches it ignoring case
+ * ("fhiruser" finds "fhirUser"); two such keys and none exact: NULL.
+ */
+json_t *fw_jwt_lookup_name(json_t *obj, const u_char *path, size_t len);
 int fw_jwt_check_require(const fw_jwt_require_t *rq, json_t *payload);
 int fw_jwt_check_roles(json_t *claim, const fw_jwt_role_t *roles,
     size_t nroles, unsigned method);

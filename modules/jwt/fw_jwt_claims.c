@@ -37,6 +37,9 @@ struct fw_jwt_cache_s {
 static int fw_jwt_numeric_date(const fw_jwt_token_t *t, int member,
     double *value);
 static int fw_jwt_date_value(double *value);
+static json_t *fw_jwt_lookup_nocase(json_t *obj, const u_char *path,
+    size_t len);
+static json_t *fw_jwt_get_nocase(json_t *obj, const u_char *key, size_t len);
 static int fw_jwt_member(const fw_jwt_token_t *t, int header, int member,
     fw_jwt_scan_val_t *v);
 static int fw_jwt_aud_in(const fw_jwt_claims_conf_t *cc,
@@ -348,6 +351,80 @@ fw_jwt_cache_expiry(const fw_jwt_token_t *t, time_t now, long ttl)
     }
 
     return now + ttl;
+}
+
+
+json_t *
+fw_jwt_lookup_name(json_t *obj, const u_char *path, size_t len)
+{
+    json_t  *v;
+
+    v = fw_jwt_lookup(obj, path, len);
+
+    return v != NULL ? v : fw_jwt_lookup_nocase(obj, path, len);
+}
+
+
+/* fw_jwt_lookup()'s walk, each step by fw_jwt_get_nocase() */
+
+static json_t *
+fw_jwt_lookup_nocase(json_t *obj, const u_char *path, size_t len)
+{
+    size_t   i;
+    json_t  *v, *r;
+
+    if (!json_is_object(obj) || len == 0) {
+        return NULL;
+    }
+
+    v = fw_jwt_get_nocase(obj, path, len);
+    if (v != NULL) {
+        return v;
+    }
+
+    for (i = len; i-- > 1; /* void */) {
+        if (path[i] != '.' || i + 1 >= len) {
+            continue;
+        }
+
+        v = fw_jwt_get_nocase(obj, path, i);
+
+        if (json_is_object(v)) {
+            r = fw_jwt_lookup_nocase(v, path + i + 1, len - i - 1);
+            if (r != NULL) {
+                return r;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the one member whose key is "key" ignoring case; NULL for none or two */
+
+static json_t *
+fw_jwt_get_nocase(json_t *obj, const u_char *key, size_t len)
+{
+    size_t       klen;
+    json_t      *v, *found;
+    const char  *k;
+
+    found = NULL;
+
+    json_object_keylen_foreach(obj, k, klen, v) {
+        if (klen != len || strncasecmp(k, (const char *) key, len) != 0) {
+            continue;
+        }
+
+        if (found != NULL) {
+            return NULL;
+        }
+
+        found = v;
+    }
+
+    return found;
 }
 
 

@@ -177,8 +177,10 @@ ngx_http_fw_jwt_prefix_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = fw_jwt_lookup(obj, name->data + pv->prefix_len,
-                      name->len - pv->prefix_len);
+    /* nginx lowercased the name: "fhiruser" finds "fhirUser" */
+
+    j = fw_jwt_lookup_name(obj, name->data + pv->prefix_len,
+                           name->len - pv->prefix_len);
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }
