@@ -255,6 +255,10 @@ test_mutations(void **state)
     for (i = 0; i < 4; i++) {
         len = strlen(docs[i]);
         m = malloc(len);
+        if (m == NULL) {
+            fail_msg("out of memory");
+            return;
+        }
 
         for (j = 0; j < len; j++) {
             for (k = 0; k < sizeof(subst); k++) {
@@ -295,6 +299,10 @@ test_skipped(void **state)
     };
 
     b = malloc(4096);
+    if (b == NULL) {
+        fail_msg("out of memory");
+        return;
+    }
 
     for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         len = (size_t) sprintf((char *) b, "{\"resourceType\":\"Patient\","
