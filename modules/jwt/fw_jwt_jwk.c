@@ -21,6 +21,8 @@
 
 
 static int fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err);
+static int fw_jwt_jwk_usable(json_t *jwk, char *err);
+static int fw_jwt_jwk_alg(json_t *jwk, int *alg, char *err);
 static u_char *fw_jwt_jwk_b64(json_t *jwk, const char *name, size_t *len);
 static EVP_PKEY *fw_jwt_jwk_rsa(json_t *jwk, char *err);
 static EVP_PKEY *fw_jwt_jwk_ec(json_t *jwk, char *err);
@@ -99,30 +101,14 @@ fw_jwt_keyset_add_jwks(fw_jwt_keyset_t *ks, const u_char *json, size_t len,
 }
 
 
-/* FW_OK: added, FW_ERROR: invalid, 1: skipped (not a signature key) */
+/* FW_OK: a signature key, 1: skipped ("use", "key_ops"), FW_ERROR */
 
 static int
-fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err)
+fw_jwt_jwk_usable(json_t *jwk, char *err)
 {
-    int            alg, usable;
-    size_t         i, klen;
-    u_char        *secret;
-    json_t        *kty, *v, *op;
-    EVP_PKEY      *pkey;
-    const char    *t, *kid;
-    fw_jwt_key_t  *k;
-
-    if (!json_is_object(jwk)) {
-        fw_jwt_err(err, "a JWK that is not an object");
-        return FW_ERROR;
-    }
-
-    kty = json_object_get(jwk, "kty");
-
-    if (!json_is_string(kty)) {
-        fw_jwt_err(err, "a JWK without \"kty\"");
-        return FW_ERROR;
-    }
+    int      usable;
+    size_t   i;
+    json_t  *v, *op;
 
     v = json_object_get(jwk, "use");
 
@@ -155,20 +141,19 @@ fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err)
         }
     }
 
-    v = json_object_get(jwk, "kid");
-    kid = NULL;
+    return FW_OK;
+}
 
-    if (v != NULL) {
-        if (!json_is_string(v)) {
-            fw_jwt_err(err, "a JWK with a \"kid\" that is not a string");
-            return FW_ERROR;
-        }
 
-        kid = json_string_value(v);
-    }
+/* "alg" into *alg (-1: none); 1: an encryption key (skipped), FW_ERROR */
+
+static int
+fw_jwt_jwk_alg(json_t *jwk, int *alg, char *err)
+{
+    json_t  *v;
 
     v = json_object_get(jwk, "alg");
-    alg = -1;
+    *alg = -1;
 
     if (v != NULL) {
         if (!json_is_string(v)) {
@@ -176,9 +161,9 @@ fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err)
             return FW_ERROR;
         }
 
-        alg = fw_jwt_alg_from_name((const u_char *) json_string_value(v),
-                                   json_string_length(v));
-        if (alg < 0) {
+        *alg = fw_jwt_alg_from_name((const u_char *) json_string_value(v),
+                                    json_string_length(v));
+        if (*alg < 0) {
             if (strncmp(json_string_value(v), "RSA", 3) == 0
                 || strncmp(json_string_value(v), "ECDH", 4) == 0
                 || strncmp(json_string_value(v), "A", 1) == 0)
@@ -193,6 +178,59 @@ fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err)
         }
     }
 
+    return FW_OK;
+}
+
+
+/* FW_OK: added, FW_ERROR: invalid, 1: skipped (not a signature key) */
+
+static int
+fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err)
+{
+    int            alg, rc;
+    size_t         klen;
+    u_char        *secret;
+    json_t        *kty, *v;
+    EVP_PKEY      *pkey;
+    const char    *t, *kid;
+    fw_jwt_key_t  *k;
+
+    if (!json_is_object(jwk)) {
+        fw_jwt_err(err, "a JWK that is not an object");
+        return FW_ERROR;
+    }
+
+    kty = json_object_get(jwk, "kty");
+
+    if (!json_is_string(kty)) {
+        fw_jwt_err(err, "a JWK without \"kty\"");
+        return FW_ERROR;
+    }
+
+    rc = fw_jwt_jwk_usable(jwk, err);
+
+    if (rc != FW_OK) {
+        return rc;
+    }
+
+    v = json_object_get(jwk, "kid");
+    kid = NULL;
+
+    if (v != NULL) {
+        if (!json_is_string(v)) {
+            fw_jwt_err(err, "a JWK with a \"kid\" that is not a string");
+            return FW_ERROR;
+        }
+
+        kid = json_string_value(v);
+    }
+
+    rc = fw_jwt_jwk_alg(jwk, &alg, err);
+
+    if (rc != FW_OK) {
+        return rc;
+    }
+
     t = json_string_value(kty);
 
     if (strcmp(t, "oct") == 0) {
@@ -203,14 +241,14 @@ fw_jwt_jwk(fw_jwt_keyset_t *ks, json_t *jwk, char *err)
             return FW_ERROR;
         }
 
-        i = fw_jwt_keyset_add_secret(ks, secret, klen,
-                                     FW_JWT_SECRET_BINARY,
-                                     (const u_char *) kid,
-                                     kid ? strlen(kid) : 0, alg, err);
+        rc = fw_jwt_keyset_add_secret(ks, secret, klen,
+                                      FW_JWT_SECRET_BINARY,
+                                      (const u_char *) kid,
+                                      kid ? strlen(kid) : 0, alg, err);
         OPENSSL_cleanse(secret, klen);
         free(secret);
 
-        return i == FW_OK ? FW_OK : FW_ERROR;
+        return rc == FW_OK ? FW_OK : FW_ERROR;
     }
 
     if (strcmp(t, "RSA") == 0) {

@@ -10,6 +10,8 @@
 #include "fw_jwt.h"
 
 
+#pragma GCC visibility push(hidden)
+
 /* "err" (FW_JWT_ERRLEN) gets the message, printf-style */
 void fw_jwt_err(char *err, const char *fmt, ...);
 
@@ -21,5 +23,7 @@ int fw_jwt_key_from_pkey(fw_jwt_key_t *k, EVP_PKEY *pkey, char *err);
 int fw_jwt_key_pin(fw_jwt_key_t *k, int alg, char *err);
 int fw_jwt_key_prepare(fw_jwt_key_t *k, char *err);
 void fw_jwt_key_free(fw_jwt_key_t *k);
+
+#pragma GCC visibility pop
 
 #endif /* FW_JWT_KEYS_H */
