@@ -19,6 +19,7 @@
 #include "fw_jwt_scan.h"
 
 
+static int fw_jwt_dots(const u_char *tok, size_t len, size_t *dots);
 static int fw_jwt_check_header(fw_jwt_token_t *t);
 static int fw_jwt_verify_key(const fw_jwt_key_t *key, fw_jwt_token_t *t,
     const u_char *tok);
@@ -221,6 +222,33 @@ fw_jwt_hmac_alg_min_len(int alg)
 }
 
 
+/* the two dots of "header.payload.signature": FW_OK, or FW_ERROR */
+
+static int
+fw_jwt_dots(const u_char *tok, size_t len, size_t *dots)
+{
+    size_t  i, nd;
+
+    nd = 0;
+
+    for (i = 0; i < len; i++) {
+        if (tok[i] == '.') {
+            if (nd == 2) {
+                return FW_ERROR;
+            }
+
+            dots[nd++] = i;
+        }
+    }
+
+    if (nd != 2) {
+        return FW_ERROR;
+    }
+
+    return FW_OK;
+}
+
+
 /*
  * One allocation: the doc, the decoded header, payload and signature, the
  * scanner's unescaped strings and its key stack (shared by both scans)
@@ -230,8 +258,7 @@ int
 fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len, size_t max)
 {
     void          *kstack[1024];
-    size_t         i, dots[2], nd, hlen, plen, slen, hn, pn, sn, scratch,
-                   size, n;
+    size_t         dots[2], hlen, plen, slen, hn, pn, sn, scratch, size, n;
     u_char        *d, *hs, *ps, *ks;
     fw_jwt_doc_t  *doc;
 
@@ -246,19 +273,7 @@ fw_jwt_decode(fw_jwt_token_t *t, const u_char *tok, size_t len, size_t max)
         return FW_JWT_TOO_LARGE;
     }
 
-    nd = 0;
-
-    for (i = 0; i < len; i++) {
-        if (tok[i] == '.') {
-            if (nd == 2) {
-                return FW_JWT_MALFORMED;
-            }
-
-            dots[nd++] = i;
-        }
-    }
-
-    if (nd != 2) {
+    if (fw_jwt_dots(tok, len, dots) != FW_OK) {
         return FW_JWT_MALFORMED;
     }
 

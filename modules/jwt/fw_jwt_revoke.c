@@ -36,6 +36,8 @@ static int fw_jwt_revoke_cmp(const void *a, const void *b);
 static const fw_jwt_revoked_t *fw_jwt_revoke_find(const fw_jwt_revoke_t *rv,
     int type, const u_char *value, size_t len);
 static size_t fw_jwt_revoke_token(const u_char *p, const u_char *end);
+static int fw_jwt_revoke_line(fw_jwt_revoked_t *e, const u_char *p,
+    const u_char *q, size_t line, char *err);
 
 
 static int
@@ -70,15 +72,94 @@ fw_jwt_revoke_token(const u_char *p, const u_char *end)
 }
 
 
+/* one trimmed, non-empty line into "e": 0, or -1 with "err" */
+
+static int
+fw_jwt_revoke_line(fw_jwt_revoked_t *e, const u_char *p, const u_char *q,
+    size_t line, char *err)
+{
+    int     type;
+    long    at;
+    size_t  tl, i;
+
+    tl = fw_jwt_revoke_token(p, q);
+
+    if (tl == 3 && memcmp(p, "jti", 3) == 0) {
+        type = FW_REVOKE_JTI;
+
+    } else if (tl == 3 && memcmp(p, "sub", 3) == 0) {
+        type = FW_REVOKE_SUB;
+
+    } else {
+        snprintf(err, 256, "line %zu: expected \"jti\" or \"sub\"", line);
+        return -1;
+    }
+
+    p += tl;
+
+    while (p < q && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    tl = fw_jwt_revoke_token(p, q);
+
+    if (tl == 0 || tl > FW_JWT_REVOKE_VALUE_MAX) {
+        snprintf(err, 256, "line %zu: a value of 1 to %d bytes is "
+                 "required", line, FW_JWT_REVOKE_VALUE_MAX);
+        return -1;
+    }
+
+    for (i = 0; i < tl; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f) {
+            snprintf(err, 256, "line %zu: control character in the "
+                     "value", line);
+            return -1;
+        }
+    }
+
+    e->type = type;
+    e->value = p;
+    e->len = tl;
+    e->at = FW_REVOKE_ALL;
+
+    p += tl;
+
+    while (p < q && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    if (p < q) {
+        if (type != FW_REVOKE_SUB) {
+            snprintf(err, 256, "line %zu: \"jti\" takes one value",
+                     line);
+            return -1;
+        }
+
+        at = 0;
+
+        for ( /* void */ ; p < q; p++) {
+            if (*p < '0' || *p > '9' || at > (LONG_MAX - 9) / 10) {
+                snprintf(err, 256, "line %zu: the revocation time must "
+                         "be Unix seconds", line);
+                return -1;
+            }
+
+            at = at * 10 + (*p - '0');
+        }
+
+        e->at = at;
+    }
+
+    return 0;
+}
+
+
 fw_jwt_revoke_t *
 fw_jwt_revoke_parse(const u_char *text, size_t len, char *err)
 {
-    int                type;
-    long               at;
-    size_t             n, max, tl, line, i, j;
+    size_t             n, max, line, i, j;
     u_char            *p, *end, *eol, *q;
     fw_jwt_revoke_t   *rv;
-    fw_jwt_revoked_t  *e;
 
     rv = calloc(1, sizeof(fw_jwt_revoke_t));
     if (rv == NULL) {
@@ -137,73 +218,8 @@ fw_jwt_revoke_parse(const u_char *text, size_t len, char *err)
             continue;
         }
 
-        tl = fw_jwt_revoke_token(p, q);
-
-        if (tl == 3 && memcmp(p, "jti", 3) == 0) {
-            type = FW_REVOKE_JTI;
-
-        } else if (tl == 3 && memcmp(p, "sub", 3) == 0) {
-            type = FW_REVOKE_SUB;
-
-        } else {
-            snprintf(err, 256, "line %zu: expected \"jti\" or \"sub\"", line);
+        if (fw_jwt_revoke_line(&rv->e[n], p, q, line, err) != 0) {
             goto failed;
-        }
-
-        p += tl;
-
-        while (p < q && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        tl = fw_jwt_revoke_token(p, q);
-
-        if (tl == 0 || tl > FW_JWT_REVOKE_VALUE_MAX) {
-            snprintf(err, 256, "line %zu: a value of 1 to %d bytes is "
-                     "required", line, FW_JWT_REVOKE_VALUE_MAX);
-            goto failed;
-        }
-
-        for (i = 0; i < tl; i++) {
-            if (p[i] < 0x20 || p[i] == 0x7f) {
-                snprintf(err, 256, "line %zu: control character in the "
-                         "value", line);
-                goto failed;
-            }
-        }
-
-        e = &rv->e[n];
-        e->type = type;
-        e->value = p;
-        e->len = tl;
-        e->at = FW_REVOKE_ALL;
-
-        p += tl;
-
-        while (p < q && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        if (p < q) {
-            if (type != FW_REVOKE_SUB) {
-                snprintf(err, 256, "line %zu: \"jti\" takes one value",
-                         line);
-                goto failed;
-            }
-
-            at = 0;
-
-            for ( /* void */ ; p < q; p++) {
-                if (*p < '0' || *p > '9' || at > (LONG_MAX - 9) / 10) {
-                    snprintf(err, 256, "line %zu: the revocation time must "
-                             "be Unix seconds", line);
-                    goto failed;
-                }
-
-                at = at * 10 + (*p - '0');
-            }
-
-            e->at = at;
         }
 
         n++;

@@ -48,6 +48,8 @@ static int fw_jwt_scan_string(fw_jwt_scan_state_t *st, const u_char **raw,
 static size_t fw_jwt_scan_unescape(const u_char *raw, size_t len,
     u_char *out);
 static size_t fw_jwt_scan_utf8_put(u_char *out, unsigned cp);
+static int fw_jwt_scan_integer(const u_char *start, const u_char *end,
+    int neg, fw_jwt_scan_val_t *v);
 static int fw_jwt_scan_number(fw_jwt_scan_state_t *st,
     fw_jwt_scan_val_t *v);
 static int fw_jwt_scan_value(fw_jwt_scan_state_t *st, int depth,
@@ -409,6 +411,43 @@ fw_jwt_scan_str_eq(const u_char *raw, size_t raw_len, const u_char *s,
 }
 
 
+/* the digits from "start" to "end" (after a "-" if neg) as a json_int_t */
+
+static int
+fw_jwt_scan_integer(const u_char *start, const u_char *end, int neg,
+    fw_jwt_scan_val_t *v)
+{
+    unsigned long long  u, lim;
+
+    /* strtoll()'s range, without a copy */
+    lim = neg ? (unsigned long long) 1 << 63
+              : ((unsigned long long) 1 << 63) - 1;
+    u = 0;
+
+    for (start += neg; start < end; start++) {
+        if (u > (lim - (*start - '0')) / 10) {
+            return FW_ERROR;
+        }
+
+        u = u * 10 + (*start - '0');
+    }
+
+    if (v) {
+        v->type = FW_JWT_SV_INTEGER;
+
+        /* "-0" is the integer 0, not -0.0 */
+        v->number = neg ? (double) (-(long long) (u - 1) - 1)
+                        : (double) (long long) u;
+
+        if (u == 0) {
+            v->number = 0.0;
+        }
+    }
+
+    return FW_OK;
+}
+
+
 /*
  * A number as jansson's lexer reads it: -?(0|[1-9][0-9]*)(.[0-9]+)?
  * ([eE][+-]?[0-9]+)?; without fraction or exponent an integer that must
@@ -424,7 +463,6 @@ fw_jwt_scan_number(fw_jwt_scan_state_t *st, fw_jwt_scan_val_t *v)
     size_t               n;
     u_char              *buf;
     const u_char        *start;
-    unsigned long long   u, lim;
 
     start = st->p;
     neg = 0;
@@ -488,32 +526,7 @@ fw_jwt_scan_number(fw_jwt_scan_state_t *st, fw_jwt_scan_val_t *v)
     n = st->p - start;
 
     if (!real) {
-        /* strtoll()'s range, without a copy */
-        lim = neg ? (unsigned long long) 1 << 63
-                  : ((unsigned long long) 1 << 63) - 1;
-        u = 0;
-
-        for (start += neg; start < st->p; start++) {
-            if (u > (lim - (*start - '0')) / 10) {
-                return FW_ERROR;
-            }
-
-            u = u * 10 + (*start - '0');
-        }
-
-        if (v) {
-            v->type = FW_JWT_SV_INTEGER;
-
-            /* "-0" is the integer 0, not -0.0 */
-            v->number = neg ? (double) (-(long long) (u - 1) - 1)
-                            : (double) (long long) u;
-
-            if (u == 0) {
-                v->number = 0.0;
-            }
-        }
-
-        return FW_OK;
+        return fw_jwt_scan_integer(start, st->p, neg, v);
     }
 
     if (st->str == NULL) {

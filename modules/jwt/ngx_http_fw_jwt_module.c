@@ -349,7 +349,7 @@ ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
 {
     int                         rc;
-    json_t                     *claim;
+    json_t                     *claim, *payload;
     ngx_uint_t                  i;
     ngx_http_fw_jwt_require_t  *rq;
 
@@ -404,10 +404,17 @@ verified:
         return;
     }
 
+    /* NULL is out of memory, not "no claims": refuse, never pass on it */
+    payload = fw_jwt_token_payload(&ctx->token);
+
+    if (payload == NULL) {
+        ctx->status = FW_JWT_ERROR;
+        return;
+    }
+
     /* sender constraints: DPoP proof, cnf.jkt, cnf.x5t#S256 */
     ctx->status = ngx_http_fw_jwt_dpop_check(r, &jlcf->dpop, &ctx->dpop,
-                                             &ctx->raw,
-                                             fw_jwt_token_payload(&ctx->token),
+                                             &ctx->raw, payload,
                                              jlcf->leeway);
 
     if (ctx->status != FW_JWT_VALID) {
@@ -418,9 +425,7 @@ verified:
         rq = jlcf->requires->elts;
 
         for (i = 0; i < jlcf->requires->nelts; i++) {
-            if (fw_jwt_check_require(&rq[i].rq,
-                                     fw_jwt_token_payload(&ctx->token))
-                != FW_OK)
+            if (fw_jwt_check_require(&rq[i].rq, payload) != FW_OK)
             {
                 ctx->status = FW_JWT_CLAIM_FAILED;
                 ctx->http_status = rq[i].status;
@@ -430,8 +435,8 @@ verified:
     }
 
     if (jlcf->roles) {
-        claim = fw_jwt_lookup(fw_jwt_token_payload(&ctx->token),
-                              jlcf->roles_claim.data, jlcf->roles_claim.len);
+        claim = fw_jwt_lookup(payload, jlcf->roles_claim.data,
+                              jlcf->roles_claim.len);
 
         if (fw_jwt_check_roles(claim, jlcf->roles->elts, jlcf->roles->nelts,
                                (unsigned) r->method)

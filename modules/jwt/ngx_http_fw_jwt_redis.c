@@ -395,6 +395,12 @@ ngx_http_fw_jwt_redis_argv(ngx_http_request_t *r,
 
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_fw_jwt_module);
     payload = fw_jwt_token_payload(&ctx->token);
+
+    if (payload == NULL) {
+        /* out of memory, not "no claims" */
+        return NGX_ERROR;
+    }
+
     now = ngx_time();
 
     for (i = 0; i < NGX_HTTP_FW_JWT_REDIS_ARGC; i++) {
@@ -715,6 +721,7 @@ static ngx_int_t
 ngx_http_fw_jwt_redis_failed(ngx_http_request_t *r,
     ngx_http_fw_jwt_ctx_t *ctx, const char *reason, size_t len)
 {
+    json_t                       *payload;
     ngx_int_t                     rc;
     ngx_http_fw_jwt_loc_conf_t   *jlcf;
     ngx_http_fw_jwt_main_conf_t  *jmcf;
@@ -749,8 +756,13 @@ ngx_http_fw_jwt_redis_failed(ngx_http_request_t *r,
     }
 
     if (jlcf->replay && jlcf->replay->redis) {
-        return ngx_http_fw_jwt_replay_local(r, jlcf->replay,
-                                            fw_jwt_token_payload(&ctx->token),
+        payload = fw_jwt_token_payload(&ctx->token);
+
+        if (payload == NULL) {
+            return FW_JWT_ERROR;
+        }
+
+        return ngx_http_fw_jwt_replay_local(r, jlcf->replay, payload,
                                             jlcf->leeway, &ctx->jti_seen);
     }
 

@@ -523,8 +523,20 @@ ngx_http_fw_jwt_revoke_check(ngx_http_request_t *r,
     size_t         jti_len, sub_len;
     const u_char  *jti, *sub;
 
+    if ((rv == NULL || rv->list == NULL) && rp == NULL) {
+        return FW_JWT_VALID;
+    }
+
+    /* NULL is out of memory, not "no jti, no sub": fail closed */
+    payload = fw_jwt_token_payload(token);
+
+    if (payload == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_jwt: no memory for the token's claims");
+        return FW_JWT_ERROR;
+    }
+
     if (rv != NULL && rv->list != NULL) {
-        payload = fw_jwt_token_payload(token);
         jti = ngx_http_fw_jwt_revoke_str(payload, "jti", &jti_len);
         sub = ngx_http_fw_jwt_revoke_str(payload, "sub", &sub_len);
         iat = json_object_get(payload, "iat");
@@ -551,13 +563,12 @@ ngx_http_fw_jwt_revoke_check(ngx_http_request_t *r,
 
     if (rp->redis) {
         /* Redis is asked once every check passed: only a missing jti */
-        return ngx_http_fw_jwt_replay_key(r, rp, fw_jwt_token_payload(token),
-                                          leeway, key, &expires)
+        return ngx_http_fw_jwt_replay_key(r, rp, payload, leeway, key,
+                                          &expires)
                == FW_JWT_REPLAYED ? FW_JWT_REPLAYED : FW_JWT_VALID;
     }
 
-    return ngx_http_fw_jwt_replay_local(r, rp, fw_jwt_token_payload(token),
-                                        leeway, seen);
+    return ngx_http_fw_jwt_replay_local(r, rp, payload, leeway, seen);
 }
 
 
