@@ -15,6 +15,7 @@ static ngx_int_t ngx_http_fw_audit_sink_write(ngx_http_fw_audit_sink_t *s,
 static void ngx_http_fw_audit_sink_take_back(ngx_http_fw_audit_sink_t *s,
     ngx_fd_t fd, u_char *data, size_t n, ngx_log_t *log);
 static void ngx_http_fw_audit_flush_handler(ngx_event_t *ev);
+static void ngx_http_fw_audit_close_read_fd(void *data);
 static void ngx_http_fw_audit_reopen_flush(ngx_open_file_t *file,
     ngx_log_t *log);
 static ngx_int_t ngx_http_fw_audit_log_param(ngx_conf_t *cf, ngx_str_t *v,
@@ -702,7 +703,6 @@ ngx_http_fw_audit_log_sink(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t                       name;
     ngx_uint_t                      i;
     ngx_pool_cleanup_t             *cln;
-    ngx_pool_cleanup_file_t        *clnf;
     ngx_http_fw_audit_sink_t       *sink, **sp;
     ngx_http_fw_audit_main_conf_t  *amcf;
 
@@ -773,20 +773,20 @@ ngx_http_fw_audit_log_sink(ngx_conf_t *cf, ngx_str_t *value,
         /* opened by the master, so that an unprivileged worker can read
            back what a short write left (closed with the configuration) */
 
-        cln = ngx_pool_cleanup_add(cf->pool, sizeof(ngx_pool_cleanup_file_t));
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
         if (cln == NULL) {
             return NULL;
         }
 
         sink->read_fd = open((char *) name.data, O_RDONLY|O_CLOEXEC);
 
-        if (sink->read_fd != NGX_INVALID_FILE) {
-            clnf = cln->data;
-            clnf->fd = sink->read_fd;
-            clnf->name = name.data;
-            clnf->log = cf->log;
-            cln->handler = ngx_pool_cleanup_file;
-        }
+        /*
+         * not ngx_pool_cleanup_file(): its log (cf->log, the previous
+         * cycle's) is gone when a worker of this cycle exits after a reload
+         */
+
+        cln->handler = ngx_http_fw_audit_close_read_fd;
+        cln->data = sink;
 
         sink->file = ngx_conf_open_file(cf->cycle, &name);
         if (sink->file == NULL) {
@@ -807,4 +807,18 @@ ngx_http_fw_audit_log_sink(ngx_conf_t *cf, ngx_str_t *value,
     *sp = sink;
 
     return sink;
+}
+
+
+/* the read descriptor the master opened, closed with the configuration */
+
+static void
+ngx_http_fw_audit_close_read_fd(void *data)
+{
+    ngx_http_fw_audit_sink_t  *sink = data;
+
+    if (sink->read_fd != NGX_INVALID_FILE) {
+        (void) close(sink->read_fd);
+        sink->read_fd = NGX_INVALID_FILE;
+    }
 }
