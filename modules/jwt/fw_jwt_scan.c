@@ -56,6 +56,7 @@ static int fw_jwt_scan_value(fw_jwt_scan_state_t *st, int depth,
     fw_jwt_scan_val_t *v);
 static int fw_jwt_scan_object(fw_jwt_scan_state_t *st, int depth);
 static int fw_jwt_scan_array(fw_jwt_scan_state_t *st, int depth);
+static int fw_jwt_scan_sep(fw_jwt_scan_state_t *st, u_char close);
 static int fw_jwt_scan_key_cmp(const fw_jwt_scan_key_t *a,
     const fw_jwt_scan_key_t *b);
 static void fw_jwt_scan_sift(fw_jwt_scan_key_t *k, size_t i, size_t n);
@@ -670,7 +671,7 @@ fw_jwt_scan_value(fw_jwt_scan_state_t *st, int depth, fw_jwt_scan_val_t *v)
 static int
 fw_jwt_scan_object(fw_jwt_scan_state_t *st, int depth)
 {
-    int                 escaped;
+    int                 escaped, rc;
     size_t              base, i, len, klen;
     const u_char       *raw, *key;
     fw_jwt_scan_val_t  *v;
@@ -743,24 +744,15 @@ fw_jwt_scan_object(fw_jwt_scan_state_t *st, int depth)
             return FW_ERROR;
         }
 
-        fw_jwt_scan_ws(st);
+        rc = fw_jwt_scan_sep(st, '}');
 
-        if (st->p >= st->end) {
+        if (rc == FW_ERROR) {
             return FW_ERROR;
         }
 
-        if (*st->p == ',') {
-            st->p++;
-            fw_jwt_scan_ws(st);
-            continue;
+        if (rc == 0) {
+            break;
         }
-
-        if (*st->p != '}') {
-            return FW_ERROR;
-        }
-
-        st->p++;
-        break;
     }
 
     if (st->keys == NULL) {
@@ -782,6 +774,8 @@ fw_jwt_scan_object(fw_jwt_scan_state_t *st, int depth)
 static int
 fw_jwt_scan_array(fw_jwt_scan_state_t *st, int depth)
 {
+    int  rc;
+
     st->p++;
 
     fw_jwt_scan_ws(st);
@@ -796,26 +790,42 @@ fw_jwt_scan_array(fw_jwt_scan_state_t *st, int depth)
             return FW_ERROR;
         }
 
-        fw_jwt_scan_ws(st);
+        rc = fw_jwt_scan_sep(st, ']');
 
-        if (st->p >= st->end) {
-            return FW_ERROR;
+        if (rc != 1) {
+            return rc == 0 ? FW_OK : FW_ERROR;
         }
-
-        if (*st->p == ',') {
-            st->p++;
-            fw_jwt_scan_ws(st);
-            continue;
-        }
-
-        if (*st->p != ']') {
-            return FW_ERROR;
-        }
-
-        st->p++;
-
-        return FW_OK;
     }
+}
+
+
+/*
+ * After a member or an element: 1 after a ',' (another one follows), 0
+ * after the closing byte, FW_ERROR for anything else
+ */
+
+static int
+fw_jwt_scan_sep(fw_jwt_scan_state_t *st, u_char close)
+{
+    fw_jwt_scan_ws(st);
+
+    if (st->p >= st->end) {
+        return FW_ERROR;
+    }
+
+    if (*st->p == ',') {
+        st->p++;
+        fw_jwt_scan_ws(st);
+        return 1;
+    }
+
+    if (*st->p != close) {
+        return FW_ERROR;
+    }
+
+    st->p++;
+
+    return 0;
 }
 
 
