@@ -116,7 +116,7 @@ PY
         # room for the records of the run until the fill (long: 10 s at
         # up to 10,000 requests a second), so that it is the fill that
         # makes the disk full and removing the filler gives room again
-        local tmpfs_size=8m
+        local tmpfs_size=32m
         [ "$form" = long ] && tmpfs_size=128m
         mount -t tmpfs -o size=${DRILL_TMPFS:-$tmpfs_size},mode=0755 tmpfs \
             "$demo/logs/audit" || return 3
