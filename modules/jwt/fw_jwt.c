@@ -134,6 +134,12 @@ fw_jwt_cleanup(void)
         EVP_MD_free((EVP_MD *) fw_jwt_sha[i]);
         fw_jwt_sha[i] = NULL;
     }
+
+    EVP_MAC_free(fw_jwt_hmac_alg);
+    fw_jwt_hmac_alg = NULL;
+
+    EVP_MD_CTX_free(fw_jwt_md_ctx);
+    fw_jwt_md_ctx = NULL;
 }
 
 
