@@ -278,6 +278,7 @@ sub _check_sections {
 # ---------------------------------------------------------------------------
 
 our ($NginxPid, $ChildPid, $NginxStarted, $LogPos, $RandPorts, $PrevBlock);
+our $KeepForNext = 0;
 our $ConfigVersion = '';    # TEST_NGINX_USE_HUP
 our $NginxVersion;
 
@@ -1150,9 +1151,13 @@ sub run_tests {
     my @blocks = Test::Base::blocks();
     @blocks = shuffle @blocks unless $NoShuffle;
 
-    for my $block (@blocks) {
+    for my $i (0 .. $#blocks) {
+        my $block = $blocks[$i];
         my $read = _run_preprocessors($block);
         $block->set_value(name => "$0 " . $block->name);
+        # under valgrind nginx stops after each block, except before a
+        # block without config: that one goes on with this nginx
+        $KeepForNext = $i < $#blocks && !defined $blocks[$i + 1]->config;
         run_test($block, $read);
         $_->($block) for @TestCleanupHandlers;
         $PrevBlock = $block;
@@ -1214,8 +1219,9 @@ sub run_test {
         undef $ChildPid;
     }
 
-    if ($UseValgrind) {
-        # stop now so that memcheck reports this block's errors
+    if ($UseValgrind && !$KeepForNext) {
+        # stop now so that memcheck reports this block's errors (those
+        # of a run of blocks sharing one nginx: at its last block)
         _stop_nginx($block);
         $NginxStarted = 0;
     }
