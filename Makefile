@@ -185,8 +185,9 @@ fuzz-long: $(FUZZ_BINS)
 	@tools/drill.d/fuzz-campaign $(FUZZ_LONG) $(FUZZ_BINS)
 
 # ------------------------------------------------------------- valgrind
-# the t/ suite under memcheck: the stock nginx binary, the modules (and
-# tools) built -O1 -g into $(VG_BUILD); VG_FILES="t/jwt.t ..." for a subset
+# the t/ suite under memcheck: the stock nginx binary, the test build of
+# the modules (-DFW_TEST, as "make t") and the tools built -O1 -g into
+# $(VG_BUILD); VG_FILES="t/jwt.t ..." for a subset
 
 VG_BUILD    ?= $(ROOT)/build/valgrind
 VG_FILES    ?=
@@ -194,8 +195,8 @@ VG_TIMEOUT  ?= 20
 
 valgrind:
 	@$(MAKE) --no-print-directory BUILD=$(VG_BUILD) WERROR=$(WERROR) \
-	    NGX_CC_OPT="-O1 -g -fno-omit-frame-pointer" all
-	@FW_MODDIR=$(VG_BUILD)/modules TEST_NGINX_USE_VALGRIND=1 \
+	    NGX_CC_OPT="-O1 -g -fno-omit-frame-pointer" all test-modules
+	@FW_MODDIR=$(VG_BUILD)/modules-test TEST_NGINX_USE_VALGRIND=1 \
 	    TEST_NGINX_TIMEOUT=$${TEST_NGINX_TIMEOUT:-$(VG_TIMEOUT)} \
 	    tools/run-tests $(VG_FILES)
 
