@@ -15,6 +15,14 @@
 static void test_base64url_roundtrip(void **state);
 static void test_base64url_strict(void **state);
 static void test_base64_std(void **state);
+static void test_base64_differential(void **state);
+static int ref_b64_value(u_char c, int url);
+static int ref_b64_decode(const u_char *in, size_t len, u_char *out,
+    size_t *out_len, int url);
+static int ref_b64_std_decode(const u_char *in, size_t len, u_char *out,
+    size_t *out_len);
+static void diff_one(const u_char *in, size_t len);
+static uint32_t diff_rand(void);
 static void test_hex(void **state);
 static void test_ct_equal(void **state);
 static void test_parse_uint(void **state);
@@ -139,6 +147,261 @@ test_base64_std(void **state)
 }
 
 
+/*
+ * The byte-at-a-time decoder fw_codec.c had before the four-character
+ * one (an alphabet search instead of its table): the reference that the
+ * new one must agree with on every input, verdict and bytes.
+ */
+
+static int
+ref_b64_value(u_char c, int url)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+
+    if (c == (url ? '-' : '+')) {
+        return 62;
+    }
+
+    if (c == (url ? '_' : '/')) {
+        return 63;
+    }
+
+    return -1;
+}
+
+
+static int
+ref_b64_decode(const u_char *in, size_t len, u_char *out, size_t *out_len,
+    int url)
+{
+    int            v;
+    size_t         i, rem;
+    u_char        *d;
+    unsigned long  acc;
+
+    rem = len % 4;
+
+    if (rem == 1) {
+        return FW_ERROR;
+    }
+
+    d = out;
+    acc = 0;
+
+    for (i = 0; i < len; i++) {
+        v = ref_b64_value(in[i], url);
+
+        if (v < 0) {
+            return FW_ERROR;
+        }
+
+        acc = (acc << 6) | (unsigned long) v;
+
+        if ((i & 3) == 3) {
+            *d++ = (u_char) (acc >> 16);
+            *d++ = (u_char) (acc >> 8);
+            *d++ = (u_char) acc;
+            acc = 0;
+        }
+    }
+
+    if (rem == 2) {
+        if (acc & 0x0f) {
+            return FW_ERROR;
+        }
+
+        *d++ = (u_char) (acc >> 4);
+
+    } else if (rem == 3) {
+        if (acc & 0x03) {
+            return FW_ERROR;
+        }
+
+        *d++ = (u_char) (acc >> 10);
+        *d++ = (u_char) (acc >> 2);
+    }
+
+    *out_len = (size_t) (d - out);
+
+    return FW_OK;
+}
+
+
+static int
+ref_b64_std_decode(const u_char *in, size_t len, u_char *out,
+    size_t *out_len)
+{
+    size_t  pad;
+
+    if (len % 4) {
+        return FW_ERROR;
+    }
+
+    pad = 0;
+
+    if (len && in[len - 1] == '=') {
+        pad++;
+
+        if (in[len - 2] == '=') {
+            pad++;
+        }
+    }
+
+    return ref_b64_decode(in, len - pad, out, out_len, 0);
+}
+
+
+static uint32_t  diff_state = 2463534242u;
+static size_t    diff_ok, diff_total;
+
+
+static uint32_t
+diff_rand(void)
+{
+    diff_state ^= diff_state << 13;
+    diff_state ^= diff_state >> 17;
+    diff_state ^= diff_state << 5;
+
+    return diff_state;
+}
+
+
+/* both decoders, both alphabets: the same verdict, the same bytes */
+
+static void
+diff_one(const u_char *in, size_t len)
+{
+    int     rc, want;
+    size_t  n, m;
+    u_char  got[512], ref[512];
+
+    assert_true(len <= 640);
+
+    n = m = 12345;
+    rc = fw_base64url_decode(in, len, got, &n);
+    want = ref_b64_decode(in, len, ref, &m, 1);
+    assert_int_equal(rc, want);
+
+    if (rc == FW_OK) {
+        assert_int_equal(n, m);
+        assert_memory_equal(got, ref, n);
+        diff_ok++;
+    }
+
+    n = m = 12345;
+    rc = fw_base64_decode(in, len, got, &n);
+    want = ref_b64_std_decode(in, len, ref, &m);
+    assert_int_equal(rc, want);
+
+    if (rc == FW_OK) {
+        assert_int_equal(n, m);
+        assert_memory_equal(got, ref, n);
+        diff_ok++;
+    }
+
+    diff_total += 2;
+}
+
+
+static void
+test_base64_differential(void **state)
+{
+    size_t          i, j, k, len, n;
+    u_char          raw[470], enc[648], mut[648];
+    static const u_char  specials[] = "=+/-_. \n\t\r\0\x80\xff@[`{:";
+
+    (void) state;
+
+    /* every string of up to 3 characters over all 256 bytes */
+    for (i = 0; i < 256; i++) {
+        mut[0] = (u_char) i;
+        diff_one(mut, 1);
+
+        for (j = 0; j < 256; j++) {
+            mut[1] = (u_char) j;
+            diff_one(mut, 2);
+
+            for (k = 0; k < 256; k += 3) {
+                mut[2] = (u_char) k;
+                diff_one(mut, 3);
+            }
+        }
+    }
+
+    /* encodings of random bytes (both alphabets, padded and not), then
+       each with mutations: a character replaced by any byte, a special
+       one, cut short, grown, a padding moved */
+    for (i = 0; i < 4000; i++) {
+        len = diff_rand() % (i < 2000 ? 40 : sizeof(raw));
+
+        for (j = 0; j < len; j++) {
+            raw[j] = (u_char) diff_rand();
+        }
+
+        n = (i & 1) ? fw_base64url_encode(raw, len, enc)
+                    : fw_base64_encode(raw, len, enc);
+
+        diff_one(enc, n);
+
+        for (k = 0; k < 12; k++) {
+            memcpy(mut, enc, n);
+
+            switch (diff_rand() % 6) {
+            case 0:
+                if (n) {
+                    mut[diff_rand() % n] = (u_char) diff_rand();
+                }
+                diff_one(mut, n);
+                break;
+            case 1:
+                if (n) {
+                    mut[diff_rand() % n] =
+                        specials[diff_rand() % (sizeof(specials) - 1)];
+                }
+                diff_one(mut, n);
+                break;
+            case 2:
+                diff_one(mut, n ? diff_rand() % n : 0);
+                break;
+            case 3:
+                mut[n] = specials[diff_rand() % (sizeof(specials) - 1)];
+                diff_one(mut, n + 1);
+                break;
+            case 4:
+                /* the last character: every value (trailing bits) */
+                if (n) {
+                    for (j = 0; j < 256; j++) {
+                        mut[n - 1] = (u_char) j;
+                        diff_one(mut, n);
+                    }
+                }
+                break;
+            default:
+                if (n >= 2) {
+                    mut[n - 2] = '=';
+                }
+                diff_one(mut, n);
+                break;
+            }
+        }
+    }
+
+    /* both verdicts were exercised */
+    assert_true(diff_ok > 10000);
+    assert_true(diff_total - diff_ok > 10000);
+}
+
+
 static void
 test_hex(void **state)
 {
@@ -228,6 +491,7 @@ main(void)
         cmocka_unit_test(test_base64url_roundtrip),
         cmocka_unit_test(test_base64url_strict),
         cmocka_unit_test(test_base64_std),
+        cmocka_unit_test(test_base64_differential),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_ct_equal),
         cmocka_unit_test(test_parse_uint),

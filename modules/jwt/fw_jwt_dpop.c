@@ -718,12 +718,13 @@ fw_jwt_cnf_get(json_t *payload, const char *name, fw_jwt_str_t *value)
 int
 fw_jwt_token_cnf(fw_jwt_token_t *t, const char *name, fw_jwt_str_t *value)
 {
+    json_t            *payload;
     u_char             strs[1024];
     fw_jwt_scan_val_t  cnf, v;
 
     if (t->payload != NULL || t->doc == NULL) {
         /* a document given to the token (introspection) */
-        return fw_jwt_cnf_get(fw_jwt_token_payload(t), name, value);
+        goto json;
     }
 
     cnf = t->doc->p[FW_JWT_SP_CNF];
@@ -762,7 +763,14 @@ fw_jwt_token_cnf(fw_jwt_token_t *t, const char *name, fw_jwt_str_t *value)
 
 json:
 
-    return fw_jwt_cnf_get(fw_jwt_token_payload(t), name, value);
+    payload = fw_jwt_token_payload(t);
+
+    if (payload == NULL) {
+        /* no memory for the document: not "unbound", nor "malformed" */
+        return -2;
+    }
+
+    return fw_jwt_cnf_get(payload, name, value);
 }
 
 

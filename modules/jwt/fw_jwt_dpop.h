@@ -96,7 +96,8 @@ int fw_jwt_dpop_htu_match(const u_char *htu, size_t len, const u_char *want,
    or no payload (NULL: its document could not be made) */
 int fw_jwt_cnf_get(json_t *payload, const char *name, fw_jwt_str_t *value);
 /* the same of a token: from the claims scan when it can (no jansson
-   document is made for a token without cnf), else fw_jwt_cnf_get() */
+   document is made for a token without cnf), else fw_jwt_cnf_get();
+   -2 when the document it needed could not be made (out of memory) */
 int fw_jwt_token_cnf(fw_jwt_token_t *t, const char *name,
     fw_jwt_str_t *value);
 

@@ -54,8 +54,10 @@ static ngx_int_t ngx_http_fw_jwt_dpop_www_auth(ngx_http_request_t *r,
     const char *derr, const char *desc);
 static ngx_int_t ngx_http_fw_jwt_dpop_nonce_header(ngx_http_request_t *r,
     const u_char *nonce);
+static ngx_int_t ngx_http_fw_jwt_cnf_error(ngx_http_request_t *r,
+    int bound);
 static ngx_int_t ngx_http_fw_jwt_cert_check(ngx_http_request_t *r,
-    ngx_http_fw_jwt_dpop_conf_t *dc, json_t *payload);
+    ngx_http_fw_jwt_dpop_conf_t *dc, fw_jwt_token_t *jwt);
 static ngx_int_t ngx_http_fw_jwt_dpop_jkt_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -817,19 +819,35 @@ ngx_http_fw_jwt_dpop_replayed(ngx_http_request_t *r,
 }
 
 
+/* fw_jwt_token_cnf()'s -1 (not a string, cnf not an object) or -2 (no
+   memory for the document): both refuse, the second as an error */
+
+static ngx_int_t
+ngx_http_fw_jwt_cnf_error(ngx_http_request_t *r, int bound)
+{
+    if (bound == -2) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_jwt: no memory for the token's claims");
+        return FW_JWT_ERROR;
+    }
+
+    return FW_JWT_INVALID_CLAIM;
+}
+
+
 ngx_int_t
 ngx_http_fw_jwt_dpop_check(ngx_http_request_t *r,
     ngx_http_fw_jwt_dpop_conf_t *dc, ngx_http_fw_jwt_dpop_ctx_t *dctx,
-    ngx_str_t *token, json_t *payload, time_t leeway)
+    ngx_str_t *token, fw_jwt_token_t *jwt, time_t leeway)
 {
     int           bound;
     ngx_int_t     rc;
     fw_jwt_str_t  jkt;
 
-    bound = fw_jwt_cnf_get(payload, "jkt", &jkt);
+    bound = fw_jwt_token_cnf(jwt, "jkt", &jkt);
 
     if (bound < 0) {
-        return FW_JWT_INVALID_CLAIM;
+        return ngx_http_fw_jwt_cnf_error(r, bound);
     }
 
     if (!dctx->scheme) {
@@ -855,13 +873,13 @@ ngx_http_fw_jwt_dpop_check(ngx_http_request_t *r,
         }
     }
 
-    return ngx_http_fw_jwt_cert_check(r, dc, payload);
+    return ngx_http_fw_jwt_cert_check(r, dc, jwt);
 }
 
 
 static ngx_int_t
 ngx_http_fw_jwt_cert_check(ngx_http_request_t *r,
-    ngx_http_fw_jwt_dpop_conf_t *dc, json_t *payload)
+    ngx_http_fw_jwt_dpop_conf_t *dc, fw_jwt_token_t *jwt)
 {
     int            bound, ok, len;
     u_char        *der, *p;
@@ -870,10 +888,10 @@ ngx_http_fw_jwt_cert_check(ngx_http_request_t *r,
     X509          *cert;
 #endif
 
-    bound = fw_jwt_cnf_get(payload, "x5t#S256", &x5t);
+    bound = fw_jwt_token_cnf(jwt, "x5t#S256", &x5t);
 
     if (bound < 0) {
-        return FW_JWT_INVALID_CLAIM;
+        return ngx_http_fw_jwt_cnf_error(r, bound);
     }
 
     if (!bound) {

@@ -141,10 +141,11 @@ void ngx_http_fw_jwt_dpop_reset(ngx_http_fw_jwt_dpop_ctx_t *dctx,
 /* the length of "DPoP " at p (the scheme is accepted here), else 0 */
 size_t ngx_http_fw_jwt_dpop_scheme(ngx_http_fw_jwt_dpop_conf_t *dc,
     ngx_http_fw_jwt_dpop_ctx_t *dctx, u_char *p, u_char *last);
-/* after the claims: the bindings; a FW_JWT_* status */
+/* after the claims: the bindings, cnf read from the token's scan (no
+   document made for a token without cnf); a FW_JWT_* status */
 ngx_int_t ngx_http_fw_jwt_dpop_check(ngx_http_request_t *r,
     ngx_http_fw_jwt_dpop_conf_t *dc, ngx_http_fw_jwt_dpop_ctx_t *dctx,
-    ngx_str_t *token, json_t *payload, time_t leeway);
+    ngx_str_t *token, fw_jwt_token_t *jwt, time_t leeway);
 /*
  * The proof's jti in this host's replay zone (fw_jwt_dpop_replay_redis:
  * when Redis cannot answer and the failure policy is open): a FW_JWT_*

@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_fw_jwt_deny(ngx_http_request_t *r,
 static void ngx_http_fw_jwt_deny_reason(ngx_http_fw_jwt_loc_conf_t *jlcf,
     ngx_http_fw_jwt_ctx_t *ctx, const char **error, const char **desc,
     ngx_uint_t *status);
+static ngx_int_t ngx_http_fw_jwt_check_payload(ngx_http_request_t *r,
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_jwt_claim_headers(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_jwt_access_handler(ngx_http_request_t *r);
@@ -348,10 +350,7 @@ static void
 ngx_http_fw_jwt_evaluate(ngx_http_request_t *r,
     ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
 {
-    int                         rc;
-    json_t                     *claim, *payload;
-    ngx_uint_t                  i;
-    ngx_http_fw_jwt_require_t  *rq;
+    int  rc;
 
     if (jlcf->ks == NULL && jlcf->remote == NULL
         && jlcf->introspect.uri.len == 0)
@@ -404,47 +403,19 @@ verified:
         return;
     }
 
-    /* NULL is out of memory, not "no claims": refuse, never pass on it */
-    payload = fw_jwt_token_payload(&ctx->token);
-
-    if (payload == NULL) {
-        ctx->status = FW_JWT_ERROR;
-        return;
-    }
-
-    /* sender constraints: DPoP proof, cnf.jkt, cnf.x5t#S256 */
+    /* sender constraints: DPoP proof, cnf.jkt, cnf.x5t#S256 (the scan) */
     ctx->status = ngx_http_fw_jwt_dpop_check(r, &jlcf->dpop, &ctx->dpop,
-                                             &ctx->raw, payload,
+                                             &ctx->raw, &ctx->token,
                                              jlcf->leeway);
 
     if (ctx->status != FW_JWT_VALID) {
         return;
     }
 
-    if (jlcf->requires) {
-        rq = jlcf->requires->elts;
+    ctx->status = ngx_http_fw_jwt_check_payload(r, jlcf, ctx);
 
-        for (i = 0; i < jlcf->requires->nelts; i++) {
-            if (fw_jwt_check_require(&rq[i].rq, payload) != FW_OK)
-            {
-                ctx->status = FW_JWT_CLAIM_FAILED;
-                ctx->http_status = rq[i].status;
-                return;
-            }
-        }
-    }
-
-    if (jlcf->roles) {
-        claim = fw_jwt_lookup(payload, jlcf->roles_claim.data,
-                              jlcf->roles_claim.len);
-
-        if (fw_jwt_check_roles(claim, jlcf->roles->elts, jlcf->roles->nelts,
-                               (unsigned) r->method)
-            != FW_OK)
-        {
-            ctx->status = FW_JWT_ROLE_FAILED;
-            return;
-        }
+    if (ctx->status != FW_JWT_VALID) {
+        return;
     }
 
     ctx->status = ngx_http_fw_jwt_revoke_check(r, jlcf->replay, jlcf->revoke,
@@ -458,6 +429,61 @@ verified:
         ctx->redis.want = 1;
         ctx->status = FW_JWT_UNAVAILABLE;
     }
+}
+
+
+/*
+ * the payload's document only for what reads it here (requirements,
+ * roles, claim headers; revocation and replay ask for it themselves,
+ * variables when they are read): NULL is out of memory, not "no claims":
+ * refuse, never pass on it.  A FW_JWT_* status.
+ */
+
+static ngx_int_t
+ngx_http_fw_jwt_check_payload(ngx_http_request_t *r,
+    ngx_http_fw_jwt_loc_conf_t *jlcf, ngx_http_fw_jwt_ctx_t *ctx)
+{
+    json_t                     *claim, *payload;
+    ngx_uint_t                  i;
+    ngx_http_fw_jwt_require_t  *rq;
+
+    payload = NULL;
+
+    if (jlcf->requires || jlcf->roles || jlcf->claim_headers) {
+        payload = fw_jwt_token_payload(&ctx->token);
+
+        if (payload == NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "fw_jwt: no memory for the token's claims");
+            return FW_JWT_ERROR;
+        }
+    }
+
+    if (jlcf->requires) {
+        rq = jlcf->requires->elts;
+
+        for (i = 0; i < jlcf->requires->nelts; i++) {
+            if (fw_jwt_check_require(&rq[i].rq, payload) != FW_OK)
+            {
+                ctx->http_status = rq[i].status;
+                return FW_JWT_CLAIM_FAILED;
+            }
+        }
+    }
+
+    if (jlcf->roles) {
+        claim = fw_jwt_lookup(payload, jlcf->roles_claim.data,
+                              jlcf->roles_claim.len);
+
+        if (fw_jwt_check_roles(claim, jlcf->roles->elts, jlcf->roles->nelts,
+                               (unsigned) r->method)
+            != FW_OK)
+        {
+            return FW_JWT_ROLE_FAILED;
+        }
+    }
+
+    return FW_JWT_VALID;
 }
 
 

@@ -17,6 +17,8 @@ typedef struct {
 static ngx_int_t ngx_http_fw_jwt_prefix_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, ngx_str_t *name,
     const ngx_http_fw_jwt_prefix_var_t *pv);
+static json_t *ngx_http_fw_jwt_var_payload(ngx_http_request_t *r,
+    ngx_http_fw_jwt_ctx_t *ctx);
 static ngx_int_t ngx_http_fw_jwt_json_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, json_t *j, char sep);
 static ngx_int_t ngx_http_fw_jwt_status_variable(ngx_http_request_t *r,
@@ -146,6 +148,30 @@ ngx_http_fw_jwt_status_variable(ngx_http_request_t *r,
 
 
 /*
+ * The payload's document, made when a variable first reads it (the access
+ * check makes it only for what it reads itself): NULL is out of memory,
+ * and the variable is then not found (an error), never read as a token
+ * without the claim.
+ */
+
+static json_t *
+ngx_http_fw_jwt_var_payload(ngx_http_request_t *r,
+    ngx_http_fw_jwt_ctx_t *ctx)
+{
+    json_t  *payload;
+
+    payload = fw_jwt_token_payload(&ctx->token);
+
+    if (payload == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fw_jwt: no memory for the token's claims");
+    }
+
+    return payload;
+}
+
+
+/*
  * $fw_jwt_claim_<path>, $fw_jwt_header_<path>, $fw_jwt_unverified_claim_
  * <path>: one getter, the variables differ only in the prefix, the object
  * read and the state the token must be in
@@ -170,7 +196,11 @@ ngx_http_fw_jwt_prefix_variable(ngx_http_request_t *r,
     }
 
     obj = pv->header ? fw_jwt_token_header(&ctx->token)
-                     : fw_jwt_token_payload(&ctx->token);
+                     : ngx_http_fw_jwt_var_payload(r, ctx);
+
+    if (obj == NULL && !pv->header) {
+        return NGX_ERROR;
+    }
 
     if (name->len < pv->prefix_len) {
         v->not_found = 1;
@@ -208,6 +238,7 @@ static ngx_int_t
 ngx_http_fw_jwt_payload_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
+    json_t                 *j;
     ngx_http_fw_jwt_ctx_t  *ctx;
 
     ctx = ngx_http_fw_jwt_run(r);
@@ -220,8 +251,13 @@ ngx_http_fw_jwt_payload_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    return ngx_http_fw_jwt_json_value(r, v,
-                                      fw_jwt_token_payload(&ctx->token), ',');
+    j = ngx_http_fw_jwt_var_payload(r, ctx);
+
+    if (j == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }
 
 
@@ -242,7 +278,13 @@ ngx_http_fw_jwt_sub_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = json_object_get(fw_jwt_token_payload(&ctx->token), "sub");
+    j = ngx_http_fw_jwt_var_payload(r, ctx);
+
+    if (j == NULL) {
+        return NGX_ERROR;
+    }
+
+    j = json_object_get(j, "sub");
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }
@@ -252,7 +294,7 @@ static ngx_int_t
 ngx_http_fw_jwt_scope_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    json_t                 *j;
+    json_t                 *j, *payload;
     ngx_http_fw_jwt_ctx_t  *ctx;
 
     ctx = ngx_http_fw_jwt_run(r);
@@ -265,11 +307,17 @@ ngx_http_fw_jwt_scope_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    payload = ngx_http_fw_jwt_var_payload(r, ctx);
+
+    if (payload == NULL) {
+        return NGX_ERROR;
+    }
+
     /* "scope" (RFC 8693, space-separated) or "scp" (an array) */
-    j = json_object_get(fw_jwt_token_payload(&ctx->token), "scope");
+    j = json_object_get(payload, "scope");
 
     if (!json_is_string(j)) {
-        j = json_object_get(fw_jwt_token_payload(&ctx->token), "scp");
+        j = json_object_get(payload, "scp");
 
         if (!json_is_array(j) && !json_is_string(j)) {
             j = NULL;
@@ -298,8 +346,13 @@ ngx_http_fw_jwt_claim_set_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = fw_jwt_lookup(fw_jwt_token_payload(&ctx->token), path->data,
-                      path->len);
+    j = ngx_http_fw_jwt_var_payload(r, ctx);
+
+    if (j == NULL) {
+        return NGX_ERROR;
+    }
+
+    j = fw_jwt_lookup(j, path->data, path->len);
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }
@@ -328,8 +381,15 @@ ngx_http_fw_jwt_unverified_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    j = data ? json_object_get(fw_jwt_token_payload(&ctx->token), "sub")
-             : fw_jwt_token_payload(&ctx->token);
+    j = ngx_http_fw_jwt_var_payload(r, ctx);
+
+    if (j == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (data) {
+        j = json_object_get(j, "sub");
+    }
 
     return ngx_http_fw_jwt_json_value(r, v, j, ',');
 }

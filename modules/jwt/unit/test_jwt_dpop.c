@@ -45,6 +45,8 @@ static char *ath_of(const char *tok);
 static int verify(const char *p, fw_jwt_dpop_proof_t *out);
 static void setup_rq(void);
 static int teardown(void **state);
+static void *cnf_malloc(size_t size);
+static void test_token_cnf_no_memory(void **state);
 static void test_status_names(void **state);
 static void test_escaped(void **state);
 static void test_token_cnf(void **state);
@@ -876,6 +878,69 @@ test_token_cnf(void **state)
 }
 
 
+/* the document fw_jwt_token_cnf() needs cannot be made (out of memory):
+   -2, neither "unbound" (0) nor a value; where the scan answers (no cnf,
+   or no x5t#S256 in it) no document is needed and the answer stays 0 */
+
+static int  cnf_fail_alloc;
+
+
+static void *
+cnf_malloc(size_t size)
+{
+    return cnf_fail_alloc ? NULL : malloc(size);
+}
+
+
+static void
+test_token_cnf_no_memory(void **state)
+{
+    int             i, k;
+    char           *tok;
+    EVP_PKEY       *pkey;
+    fw_jwt_str_t    v;
+    fw_jwt_token_t  t;
+    static const char  *payloads[] = {
+        "{\"cnf\":{\"jkt\":\"a\\u0062c\"}}",   /* escaped: jansson reads it */
+        "{\"sub\":\"a\"}"
+    };
+    static const int    want[] = { -2, 0 };
+
+    pkey = load_key("t/keys/jwt/ec256.key");
+
+    for (i = 0; i < 2; i++) {
+        tok = sign("ES256", "{\"alg\":\"ES256\"}", payloads[i], pkey);
+        assert_int_equal(fw_jwt_decode(&t, (u_char *) tok, strlen(tok),
+                                       FW_JWT_DEFAULT_MAX),
+                         FW_JWT_VALID);
+
+        json_set_alloc_funcs(cnf_malloc, free);
+        cnf_fail_alloc = 1;
+
+        for (k = 0; k < 2; k++) {
+            assert_int_equal(fw_jwt_token_cnf(&t, k ? "x5t#S256" : "jkt",
+                                              &v),
+                             k ? 0 : want[i]);
+        }
+
+        cnf_fail_alloc = 0;
+        json_set_alloc_funcs(malloc, free);
+
+        if (i == 0) {
+            /* memory again: the document is made, the value read */
+            assert_int_equal(fw_jwt_token_cnf(&t, "jkt", &v), 1);
+            assert_int_equal(v.len, 3);
+            assert_memory_equal(v.data, "abc", 3);
+        }
+
+        fw_jwt_token_free(&t);
+        free(tok);
+    }
+
+    EVP_PKEY_free(pkey);
+}
+
+
 static void
 test_status_names(void **state)
 {
@@ -921,6 +986,7 @@ main(void)
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_escaped),
         cmocka_unit_test(test_token_cnf),
+        cmocka_unit_test(test_token_cnf_no_memory),
     };
 
     assert_int_equal(fw_jwt_init(), FW_OK);
