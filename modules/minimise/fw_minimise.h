@@ -143,6 +143,7 @@ typedef struct {
     uint8_t          head[64];
     uint8_t          next[FW_MIN_RULES_MAX];
     const fw_min_elements_t  *elements;
+    uint64_t         elements_lens;  /* fw_min_lens() of its list */
     u_char           path[FW_MIN_RPATH_MAX + 1];
 } fw_min_res_t;
 
@@ -165,6 +166,8 @@ typedef struct {
     const char      *litstr;
     u_char          *o;              /* output, during fw_min_filter() */
     const fw_min_rule_t  *vrule;
+    const fw_min_rule_t  *lens_rule; /* the keep-only rule of lens_keep */
+    uint64_t         lens_keep;      /* fw_min_lens() of its keep list */
     size_t           depth;
     size_t           nres;
     uint16_t         vpath;          /* the path of the next value */

@@ -113,6 +113,8 @@ static int fw_min_key_check(fw_min_filter_t *f, fw_min_frame_t *fr,
     const u_char *k, size_t kl);
 static inline size_t fw_min_key_path(fw_min_res_t *res, size_t base,
     const u_char *nm, size_t nl);
+static inline int fw_min_keep_has(fw_min_filter_t *f,
+    const fw_min_rule_t *keep, const u_char *nm, size_t nl);
 static int fw_min_decide(fw_min_filter_t *f);
 static void fw_min_elem_action(fw_min_filter_t *f);
 static int fw_min_value(fw_min_filter_t *f, u_char c);
@@ -393,7 +395,7 @@ static inline int
 fw_min_key_bad(const u_char *k, size_t kl)
 {
     size_t    i;
-#if defined(__SSE2__)
+#if defined(FW_MIN_SSE2)
     unsigned  m;
     __m128i   v, lo;
 
@@ -483,6 +485,23 @@ fw_min_key_path(fw_min_res_t *res, size_t base, const u_char *nm, size_t nl)
 }
 
 
+/* 1 if the name is in the keep-only rule's list */
+static inline int
+fw_min_keep_has(fw_min_filter_t *f, const fw_min_rule_t *keep,
+    const u_char *nm, size_t nl)
+{
+    if (keep != f->lens_rule) {
+        /* the keep-only rule last seen: most often the same */
+        f->lens_rule = keep;
+        f->lens_keep = fw_min_lens((const u_char *) keep->keep,
+                                   keep->keep_len);
+    }
+
+    return fw_min_lens_has(f->lens_keep, nl)
+           && fw_min_has((const u_char *) keep->keep, keep->keep_len, nm, nl);
+}
+
+
 /* the key of the top object is in f->key: what happens to its value */
 static int
 fw_min_decide(fw_min_filter_t *f)
@@ -537,8 +556,9 @@ fw_min_decide(fw_min_filter_t *f)
 
         if (!res->visible
             || (res->elements
-                && !fw_min_has(res->elements->list, res->elements->list_len,
-                               nm, nl)))
+                && (!fw_min_lens_has(res->elements_lens, nl)
+                    || !fw_min_has(res->elements->list,
+                                   res->elements->list_len, nm, nl))))
         {
             f->vact = VA_SKIP;
             return 0;
@@ -549,10 +569,7 @@ fw_min_decide(fw_min_filter_t *f)
         }
 
     } else if (fr->role == R_KEEP) {
-        if (!fw_min_has((const u_char *) fr->keep->keep, fr->keep->keep_len,
-                        nm, nl)
-            || nm != k)
-        {
+        if (!fw_min_keep_has(f, fr->keep, nm, nl) || nm != k) {
             f->vact = VA_SKIP;
         }
 
@@ -594,7 +611,9 @@ fw_min_decide(fw_min_filter_t *f)
         return 0;
     }
 
-    if (cand != PATH_OVER && nm == k && fw_min_res_position(res, cand)) {
+    if (res->kind != K_OTHER && cand != PATH_OVER && nm == k
+        && fw_min_res_position(res, cand))
+    {
         f->vact = VA_RES;
         f->vrole = R_MUST;
     }

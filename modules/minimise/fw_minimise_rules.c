@@ -25,6 +25,10 @@ fw_min_res_rules(const fw_min_profile_t *prof, fw_min_res_t *res,
     res->type_len = (uint16_t) len;
     res->visible = (uint8_t) fw_min_type_visible(prof, res->type, len);
     res->elements = fw_min_elements_for(prof, res->type, len);
+    res->elements_lens = res->elements
+                         ? fw_min_lens(res->elements->list,
+                                       res->elements->list_len)
+                         : 0;
     res->nrules = 0;
     memset(res->bloom, 0, sizeof(res->bloom));
     memset(res->head, 0xff, sizeof(res->head));
@@ -105,6 +109,36 @@ fw_min_rules_match(const fw_min_profile_t *prof, fw_min_res_t *res,
     }
 
     return 0;
+}
+
+
+uint64_t
+fw_min_lens(const u_char *list, size_t llen)
+{
+    size_t    i, n;
+    uint64_t  lens;
+
+    lens = 0;
+    n = 0;
+
+    for (i = 0; i < llen; i++) {
+        if (list[i] == ',') {
+            if (i) {
+                lens |= 1ULL << (n & 63);
+            }
+
+            n = 0;
+
+        } else {
+            n++;
+        }
+    }
+
+    if (n) {
+        lens |= 1ULL << (n & 63);
+    }
+
+    return lens;
 }
 
 

@@ -37,6 +37,13 @@ int fw_min_rules_match(const fw_min_profile_t *prof, fw_min_res_t *res,
     size_t h, const u_char *nm, size_t nl, size_t cand,
     const fw_min_rule_t **year, const fw_min_rule_t **keep);
 
+/*
+ * The lengths of a list's names (",a,b,"), one bit each (length & 63): a
+ * name whose bit is clear is not in the list (fw_min_has() need not look).
+ */
+uint64_t fw_min_lens(const u_char *list, size_t llen);
+#define fw_min_lens_has(lens, n)  (((lens) >> ((n) & 63)) & 1)
+
 /* 1 if ",name," is in list (",a,b,") */
 int fw_min_has(const u_char *list, size_t llen, const u_char *name,
     size_t len);

@@ -9,7 +9,10 @@
 
 
 #include <string.h>
-#if defined(__SSE2__)
+
+/* SSE2 (x86-64 always has it), unless a plain C build is asked for */
+#if defined(__SSE2__) && !defined(FW_MIN_NO_SIMD)
+#define FW_MIN_SSE2  1
 #include <emmintrin.h>
 #endif
 
@@ -125,7 +128,7 @@ const u_char *fw_min_skip(fw_min_filter_t *f, const u_char *p,
 static inline const u_char *
 fw_min_str_scan(const u_char *p, const u_char *end)
 {
-#if defined(__SSE2__)
+#if defined(FW_MIN_SSE2)
     unsigned  m;
     __m128i   v, quote, bslash, ctl;
 
