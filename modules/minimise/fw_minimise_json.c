@@ -109,6 +109,7 @@ static inline int fw_min_key_bad(const u_char *k, size_t kl);
 static inline void fw_min_write_elem(fw_min_filter_t *f);
 static int fw_min_push(fw_min_filter_t *f, int kind, int lazy, int role);
 static int fw_min_close(fw_min_filter_t *f, int kind);
+static inline void fw_min_close_fast(fw_min_filter_t *f, int kind);
 static int fw_min_key_check(fw_min_filter_t *f, fw_min_frame_t *fr,
     const u_char *k, size_t kl);
 static inline size_t fw_min_key_path(fw_min_res_t *res, size_t base,
@@ -387,6 +388,27 @@ fw_min_close(fw_min_filter_t *f, int kind)
     f->state = f->depth ? S_AFTER : S_END;
 
     return 0;
+}
+
+
+/* a bracket that closes a plain frame (opened, no role, no lazy key) */
+static inline void
+fw_min_close_fast(fw_min_filter_t *f, int kind)
+{
+    fw_min_frame_t  *fr;
+
+    fr = &f->frames[f->depth - 1];
+
+    if (fr->kind != kind || fr->role != R_NONE || !fr->opened || fr->keylen
+        || f->depth == 1)
+    {
+        fw_min_close(f, kind);
+        return;
+    }
+
+    *f->o++ = (u_char) (kind + 2);   /* '{' + 2 is '}', '[' + 2 is ']' */
+    f->depth--;
+    f->state = S_AFTER;
 }
 
 
@@ -1073,7 +1095,7 @@ fw_min_after(fw_min_filter_t *f, u_char c, const u_char *p,
     }
 
     if (c == '}' || c == ']') {
-        fw_min_close(f, c == '}' ? '{' : '[');
+        fw_min_close_fast(f, c == '}' ? '{' : '[');
         return NEXT_NONE;
     }
 
