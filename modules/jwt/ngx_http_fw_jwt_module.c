@@ -1270,14 +1270,19 @@ ngx_http_fw_jwt_exit_process(ngx_cycle_t *cycle)
     ngx_http_fw_jwt_remotes = NULL;
     ngx_http_fw_jwt_nremotes = 0;
 
+    fw_jwt_dpop_cleanup();
     fw_jwt_cleanup();
 }
 
 
-/* the digests fw_jwt_init() fetched: freed before the module is unloaded */
+/*
+ * the digests fw_jwt_init() fetched and the DPoP proof keys (a single
+ * process has no exit_process): freed before the module is unloaded
+ */
 
 static void
 ngx_http_fw_jwt_exit_master(ngx_cycle_t *cycle)
 {
+    fw_jwt_dpop_cleanup();
     fw_jwt_cleanup();
 }
